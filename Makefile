@@ -1,0 +1,127 @@
+# netsim — build, test, benchmark.  `make help` lists the targets.
+#
+# Sources are found by pattern, so adding a model is a folder under models/
+# (plus one line in sim/lua/netsim.c): engine and models go into
+# libnetsim.a, Lua bindings (sim/lua/*.c, models/*/lua_*.c) into
+# libnetsim_lua.a, and sim/main.c is the command-line front door.
+
+VERSION   := 0.1.0
+BUILD     ?= build
+CC        ?= gcc
+PKGS      := glib-2.0 lua5.4
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CUNIT_LIBS = $(shell pkg-config --libs cunit 2>/dev/null || echo -lcunit)
+
+OPT       ?= -O2
+SAN       ?=
+CFLAGS    ?= $(OPT) -g
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
+             -Wstrict-prototypes -Wmissing-prototypes
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+             -ffp-contract=off -fPIC $(WARN) $(CFLAGS) $(SAN) \
+             -Iinclude -DNETSIM_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
+LDLIBS     = $(PKG_LIBS) -lm
+
+ENGINE_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c)) \
+              $(filter-out $(wildcard models/*/lua_*.c),$(wildcard models/*/*.c))
+LUA_SRC    := $(wildcard sim/lua/*.c) $(wildcard models/*/lua_*.c)
+TEST_SRC   := $(wildcard tests/test_*.c) tests/main.c
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
+LUA_OBJ    := $(call obj,$(LUA_SRC))
+TEST_OBJ   := $(call obj,$(TEST_SRC))
+BENCH_OBJ  := $(call obj,$(BENCH_SRC))
+
+.PHONY: all help deps demo check check-quick unit regress regress-update \
+        bench plots clean asan
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/netsim netsim $(BUILD)/netsim.so $(BUILD)/libnetsim.a
+
+help:
+	@echo "make            build ./netsim, build/libnetsim.a, build/netsim.so"
+	@echo "make deps       install missing Debian packages (apt-get, as root)"
+	@echo "make demo       deps + build + run the default scenario into out/demo"
+	@echo "make check      deps + every test: unit (quick+long), regression,"
+	@echo "                and the unit suites again under ASan+UBSan"
+	@echo "make check-quick  quick unit tests and regression only"
+	@echo "make bench      benchmarks, JSON Lines on stdout"
+	@echo "make plots      run the plot scenarios and render plots/*.gp to out/plots"
+	@echo "make regress-update  rewrite golden regression outputs (deliberately!)"
+
+deps:
+	@sh tests/tools/install-deps.sh
+
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libnetsim.a: $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libnetsim_lua.a: $(LUA_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/netsim: $(BUILD)/sim/main.o $(BUILD)/libnetsim_lua.a $(BUILD)/libnetsim.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+# The user-facing binary at the top of the tree (a copy: works from any cwd).
+netsim: $(BUILD)/netsim
+	cp $< $@
+
+# The same module for the stock lua5.4 interpreter: require "netsim".
+$(BUILD)/netsim.so: $(LUA_OBJ) $(ENGINE_OBJ)
+	$(CC) $(SAN) -shared -o $@ $^ $(shell pkg-config --libs glib-2.0) -lm
+
+$(BUILD)/unit: $(TEST_OBJ) $(BUILD)/libnetsim_lua.a $(BUILD)/libnetsim.a
+	$(CC) $(SAN) -o $@ $^ $(CUNIT_LIBS) $(LDLIBS)
+
+$(BUILD)/bench: $(BENCH_OBJ) $(BUILD)/libnetsim.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./netsim --out out/demo scenarios/demo.lua
+
+unit: $(BUILD)/unit
+	$(BUILD)/unit
+
+check: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/unit
+	@sh tests/tools/check.sh full
+
+check-quick:
+	@$(MAKE) --no-print-directory all $(BUILD)/unit
+	@sh tests/tools/check.sh quick
+
+# Sanitizer build in its own folder (used by tests/tools/check.sh).
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    build-asan/unit build-asan/netsim
+
+regress: $(BUILD)/netsim
+	@sh tests/tools/regress.sh $(BUILD)/netsim
+
+regress-update: $(BUILD)/netsim
+	@sh tests/tools/regress.sh $(BUILD)/netsim --update
+
+bench: $(BUILD)/bench
+	@$(BUILD)/bench
+
+plots: all
+	@sh tests/tools/plots.sh
+
+clean:
+	rm -rf build build-asan netsim out
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

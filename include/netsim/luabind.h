@@ -1,0 +1,109 @@
+/* luabind.h — what Lua binding files share (sim/lua/, models/<p>/lua_<p>.c,
+ * sim/main.c).  The engine and the models never include this header.
+ *
+ * Conventions (STYLE.md §7-8): every userdata type has a metatable named
+ * "netsim.<Type>"; argument errors read like Lua's own ("bad argument #2 to
+ * 'after' (time expected, got table)"); options tables reject unknown keys;
+ * a GError is converted at the binding edge (message pushed, GError freed,
+ * then raised).
+ */
+#ifndef NETSIM_LUABIND_H
+#define NETSIM_LUABIND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "netsim/sim.h"
+#include "netsim/units.h"
+
+/* ---- the run: what the command line decided (NULL fields = not given) ---- */
+
+struct ns_lua_define {
+    char *name;
+    char *value;               /* the text after '=' */
+    bool  used;                /* matched a declared parameter */
+};
+
+typedef struct ns_lua_run {
+    const char   *scenario;          /* script path as given */
+    bool          has_seed;          /* --seed given: overrides netsim.new */
+    uint64_t      seed;
+    const char   *out_dir;           /* --out, or NULL: "." / netsim.new{out} */
+    ns_time_t     until;             /* --until, NS_TIME_MAX if none */
+    uint64_t      max_events;        /* --max-events, 0 if none */
+    bool          quiet;             /* --quiet */
+    bool          progress;          /* stderr is a terminal and not quiet */
+    volatile int *interrupt;         /* set by the SIGINT handler */
+    GPtrArray    *defines;           /* struct ns_lua_define*, in -D order */
+    /* Filled while the scenario runs. */
+    bool          usage_error;       /* the failure was the user's command line */
+    bool          interrupted;
+    bool          params_declared;
+    char         *params_json;       /* effective parameters, for run.json */
+    char         *results_json;      /* netsim.result{...}, for run.json */
+    GPtrArray    *sims;              /* struct ns_lua_sim*, creation order */
+    bool          stopped_by_until;
+    bool          stopped_by_max;
+} ns_lua_run;
+
+/* Installs `run` (owned by the caller, outliving L) in L's registry: the
+ * module reads the command line from it.  Without it (stock lua5.4 and
+ * require "netsim"), everything comes from netsim.new{...}. */
+void        ns_lua_run_install(lua_State *L, ns_lua_run *run);
+ns_lua_run *ns_lua_run_get(lua_State *L);
+
+/* After the scenario: commits (ok) or aborts every sim's outputs, writes
+ * run.json beside them, frees the sims.  Returns false with `error` set if
+ * committing failed. */
+bool ns_lua_run_finish(lua_State *L, bool ok, GError **error);
+/* "outputs in DIR/: a.tsv b.tsv run.json\n" per sim that wrote files;
+ * free with g_free. */
+char *ns_lua_run_summary(const ns_lua_run *run);
+/* Frees the run's sims; call before lua_close(L). */
+void ns_lua_run_close(lua_State *L);
+
+/* Replaces math.random/math.randomseed with a netsim stream and makes
+ * os.time/os.clock/os.date raise, so nothing in a scenario depends on the
+ * wall clock or on Lua's time-seeded generator. */
+void ns_lua_sandbox(lua_State *L, uint64_t seed);
+
+/* Counts instructions: a callback running more than `limit` instructions
+ * (0 = no limit) raises an error; also turns a raised interrupt flag into an
+ * "interrupted" error inside long-running Lua code. */
+void ns_lua_watchdog_install(lua_State *L);
+
+/* The module opener: require "netsim". */
+int luaopen_netsim(lua_State *L);
+
+/* ---- argument helpers ---- */
+
+struct ns_lua_sim;                               /* sim/lua/lua_sim.c */
+ns_sim *ns_lua_check_sim(lua_State *L, int idx); /* raises if closed */
+struct ns_lua_sim *ns_lua_check_lsim(lua_State *L, int idx);
+
+/* A time: a number of seconds or a string with a unit; never negative. */
+ns_time_t ns_lua_check_time(lua_State *L, int arg);
+/* A rate in bit/s or a size in bytes: number or string with unit, >= 0. */
+double    ns_lua_check_rate(lua_State *L, int arg);
+double    ns_lua_check_size(lua_State *L, int arg);
+/* Any quantity of a given kind (number or string). */
+double    ns_lua_check_quantity(lua_State *L, int arg, enum ns_unit_kind kind);
+
+/* Checks that the table at `idx` has only string keys from `allowed`
+ * (NULL-terminated); otherwise raises "unknown option 'dealy' to 'link'
+ * (did you mean 'delay'?)".  Deterministic whatever pairs() order is. */
+void ns_lua_check_options(lua_State *L, int idx, const char *fname,
+                          const char *const *allowed);
+
+/* Raises err's message as a Lua error with the caller's position
+ * ("script:line: message"); frees err.  Never returns. */
+int ns_lua_raise_gerror(lua_State *L, GError *err);
+
+/* Closest of `candidates` to `word` by edit distance, or NULL if none is
+ * close (used for "did you mean"). */
+const char *ns_lua_suggest(const char *word, const char *const *candidates, size_t n);
+
+#endif

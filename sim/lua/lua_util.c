@@ -1,0 +1,142 @@
+/* lua_util.c — argument checking shared by every binding: quantities with
+ * units, options tables, GError conversion, "did you mean" suggestions.
+ *
+ * Invariant: every message produced here reads like Lua's own argument
+ * errors and is independent of pairs() order (Lua 5.4 seeds its string
+ * hashes from the clock, so iteration order changes between runs). */
+#include <math.h>
+#include <string.h>
+
+#include "netsim/luabind.h"
+
+static double check_quantity(lua_State *L, int arg, enum ns_unit_kind kind)
+{
+    double v;
+    int t = lua_type(L, arg);
+    if (t == LUA_TNUMBER) {
+        v = lua_tonumber(L, arg);
+    } else if (t == LUA_TSTRING) {
+        GError *err = NULL;
+        if (!ns_units_parse_as(lua_tostring(L, arg), kind, &v, &err)) {
+            lua_pushstring(L, err->message);
+            g_error_free(err);
+            return luaL_argerror(L, arg, lua_tostring(L, -1));
+        }
+    } else {
+        return luaL_typeerror(L, arg, ns_unit_kind_name(kind));
+    }
+    if (!isfinite(v) || v < 0)
+        return luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a finite number >= 0, got %s",
+                                                    ns_unit_kind_name(kind),
+                                                    luaL_tolstring(L, arg, NULL)));
+    return v;
+}
+
+double ns_lua_check_quantity(lua_State *L, int arg, enum ns_unit_kind kind)
+{
+    return check_quantity(L, arg, kind);
+}
+
+ns_time_t ns_lua_check_time(lua_State *L, int arg)
+{
+    double s = check_quantity(L, arg, NS_UNIT_TIME);
+    if (s > 9.2e9)
+        luaL_argerror(L, arg, "time is too large (over 292 years)");
+    return ns_time_from_sec(s);
+}
+
+double ns_lua_check_rate(lua_State *L, int arg) { return check_quantity(L, arg, NS_UNIT_RATE); }
+double ns_lua_check_size(lua_State *L, int arg) { return check_quantity(L, arg, NS_UNIT_SIZE); }
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+const char *ns_lua_suggest(const char *word, const char *const *candidates, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, candidates[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    /* Close means at most a third of the word wrong (and at most 3 edits). */
+    size_t len = strlen(word);
+    size_t limit = len / 3 > 3 ? 3 : (len / 3 ? len / 3 : 1);
+    return best_d <= limit ? best : NULL;
+}
+
+void ns_lua_check_options(lua_State *L, int idx, const char *fname,
+                          const char *const *allowed)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    size_t nallowed = 0;
+    while (allowed[nallowed])
+        nallowed++;
+    /* Collect the offending keys, then report the smallest: the message
+     * must not depend on pairs() order. */
+    char *worst = NULL;
+    bool bad_type = false;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            bad_type = true;
+            continue;
+        }
+        const char *k = lua_tostring(L, -1);
+        bool ok = false;
+        for (size_t i = 0; i < nallowed && !ok; i++)
+            ok = strcmp(k, allowed[i]) == 0;
+        if (!ok && (!worst || strcmp(k, worst) < 0)) {
+            g_free(worst);
+            worst = g_strdup(k);
+        }
+    }
+    if (worst) {
+        const char *s = ns_lua_suggest(worst, allowed, nallowed);
+        lua_pushfstring(L, "unknown option '%s' to '%s'", worst, fname);
+        if (s)
+            lua_pushfstring(L, " (did you mean '%s'?)", s);
+        else
+            lua_pushliteral(L, "");
+        lua_concat(L, 2);
+        g_free(worst);
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+        lua_error(L);
+    }
+    if (bad_type)
+        luaL_error(L, "options to '%s' must have string keys", fname);
+}
+
+int ns_lua_raise_gerror(lua_State *L, GError *err)
+{
+    luaL_where(L, 1);
+    lua_pushstring(L, err ? err->message : "unknown error");
+    if (err)
+        g_error_free(err);
+    lua_concat(L, 2);
+    return lua_error(L);
+}

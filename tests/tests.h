@@ -1,0 +1,31 @@
+/* tests.h — what the CUnit suites share: registration and tiers.
+ *
+ * Each tests/test_<module>.c defines one `void test_<module>_register(void)`
+ * listed in tests/main.c.  Suites whose name ends in " (long)" belong to the
+ * long tier: `build/unit --quick` skips them. */
+#ifndef NETSIM_TESTS_H
+#define NETSIM_TESTS_H
+
+#include <CUnit/CUnit.h>
+#include <stdbool.h>
+
+/* Adds a suite, or aborts the test program if CUnit cannot (out of memory). */
+CU_pSuite ns_test_suite(const char *name, CU_InitializeFunc init,
+                        CU_CleanupFunc clean);
+void ns_test_add(CU_pSuite s, const char *name, CU_TestFunc fn);
+
+/* Path of a scratch folder unique to this test run (created on demand). */
+const char *ns_test_tmpdir(void);
+
+/* Path of the netsim binary under test (NETSIM_BIN, default ./build/netsim). */
+const char *ns_test_netsim_bin(void);
+
+void test_sched_register(void);
+void test_rng_register(void);
+void test_units_register(void);
+void test_trace_register(void);
+void test_output_register(void);
+void test_lua_register(void);
+void test_cli_register(void);
+
+#endif
