@@ -89,12 +89,12 @@ static inline size_t min_child(const struct ns_pq_entry *h, size_t c, size_t n)
 }
 
 #ifndef VARIANT
-#define VARIANT 1
+#define VARIANT 2
 #endif
 
 static inline size_t min4(const struct ns_pq_entry *h, size_t c)
 {
-#if VARIANT == 3
+#if VARIANT >= 3
     size_t m = c;
     if (ns_pq_before(&h[c + 1], &h[m])) m = c + 1;
     if (ns_pq_before(&h[c + 2], &h[m])) m = c + 2;
@@ -122,7 +122,7 @@ static inline void sift_down_bottom_up(struct ns_pq_entry *h, size_t n,
     }
 #else
     while ((c = 4 * i + 1) < n) {
-#if VARIANT == 2
+#if VARIANT == 2 || VARIANT == 4
         const struct ns_pq_entry *g = &h[4 * c + 1];
         __builtin_prefetch(g);
         __builtin_prefetch(g + 4);

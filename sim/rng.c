@@ -8,7 +8,8 @@
  * Every distribution draws a fixed, documented number of u64 words per
  * attempt, and only rejection loops (below, normal, zipf) draw a variable
  * number; none of them depends on floating-point results that differ
- * between conforming libms other than log/pow/sqrt/exp themselves.
+ * between conforming libms other than log, log1p, exp, expm1, pow and sqrt
+ * themselves.
  */
 #include <float.h>
 #include <math.h>
