@@ -20,6 +20,7 @@ static void (*const registrations[])(void) = {
     test_units_register,
     test_trace_register,
     test_output_register,
+    test_process_register,
 
 
 };

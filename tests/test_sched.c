@@ -374,6 +374,52 @@ static void test_time_conversion(void)
     CU_ASSERT_STRING_EQUAL(ns_time_format(NS_TIME_MAX, buf), "9223372036.854775807");
 }
 
+/* No global state: the same workload on two threads at once gives exactly
+ * what it gives alone. */
+struct thread_job {
+    uint64_t seed;
+    uint64_t checksum;
+    uint64_t events;
+};
+
+static void job_fire(ns_sim *sim, void *arg)
+{
+    struct thread_job *j = arg;
+    ns_rng *r = ns_sim_rng(sim, "job");
+    j->checksum = j->checksum * 31 + (uint64_t)ns_sim_now(sim);
+    if (ns_sim_events_run(sim) < 200000)
+        ns_event_after(sim, (ns_time_t)ns_rng_below(r, 1000), job_fire, j);
+}
+
+static gpointer run_job(gpointer p)
+{
+    struct thread_job *j = p;
+    ns_sim *sim = ns_sim_new(j->seed);
+    for (int i = 0; i < 100; i++)
+        ns_event_after(sim, i, job_fire, j);
+    ns_sim_run(sim, NS_TIME_MAX, 0);
+    j->events = ns_sim_events_run(sim);
+    ns_sim_free(sim);
+    return NULL;
+}
+
+static void test_sims_on_threads(void)
+{
+    struct thread_job alone[2] = { { .seed = 1 }, { .seed = 2 } };
+    run_job(&alone[0]);
+    run_job(&alone[1]);
+    CU_ASSERT_NOT_EQUAL(alone[0].checksum, alone[1].checksum);   /* seeds matter */
+    struct thread_job together[2] = { { .seed = 1 }, { .seed = 2 } };
+    GThread *t0 = g_thread_new("sim0", run_job, &together[0]);
+    GThread *t1 = g_thread_new("sim1", run_job, &together[1]);
+    g_thread_join(t0);
+    g_thread_join(t1);
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(together[i].checksum, alone[i].checksum);
+        CU_ASSERT_EQUAL(together[i].events, alone[i].events);
+    }
+}
+
 void test_sched_register(void)
 {
     CU_pSuite s = ns_test_suite("sched", NULL, NULL);
@@ -391,6 +437,7 @@ void test_sched_register(void)
     ns_test_add(s, "huge times", test_huge_times);
     ns_test_add(s, "interrupt flag stops at the next poll", test_interrupt_flag);
     ns_test_add(s, "seconds to nanoseconds and back", test_time_conversion);
+    ns_test_add(s, "two sims on two threads match sequential runs", test_sims_on_threads);
     CU_pSuite l = ns_test_suite("sched (long)", NULL, NULL);
     ns_test_add(l, "10^6 random events match a sorted reference", test_random_million);
 }

@@ -27,5 +27,6 @@ void test_trace_register(void);
 void test_output_register(void);
 void test_lua_register(void);
 void test_cli_register(void);
+void test_process_register(void);
 
 #endif

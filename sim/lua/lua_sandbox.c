@@ -34,6 +34,16 @@ static struct watchdog *watchdog_get(lua_State *L)
     return w;
 }
 
+/* "script:line: " of the Lua function running when the hook fired (level
+ * 0 from inside a hook; luaL_where(L, 1) would name its caller). */
+static const char *where_running(lua_State *L)
+{
+    lua_Debug d;
+    if (lua_getstack(L, 0, &d) && lua_getinfo(L, "Sl", &d) && d.currentline > 0)
+        return lua_pushfstring(L, "%s:%d: ", d.short_src, d.currentline);
+    return "";
+}
+
 static void watchdog_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -44,16 +54,13 @@ static void watchdog_hook(lua_State *L, lua_Debug *ar)
         ns_lua_run *run = ns_lua_run_get(L);
         if (run)
             run->interrupted = true;
-        luaL_error(L, "interrupted");
+        lua_pushfstring(L, "%sinterrupted", where_running(L));
+        lua_error(L);
     }
     if (w->depth > 0 && w->limit_ticks && ++w->ticks > w->limit_ticks) {
-        lua_Debug d;
-        const char *where = "";
-        if (lua_getstack(L, 0, &d) && lua_getinfo(L, "Sl", &d) && d.currentline > 0)
-            where = lua_pushfstring(L, "%s:%d: ", d.short_src, d.currentline);
         lua_pushfstring(L, "%scallback ran more than %I instructions (an endless loop?); "
                            "raise the limit with netsim.new{ callback_limit = N }",
-                        where, (lua_Integer)w->limit);
+                        where_running(L), (lua_Integer)w->limit);
         lua_error(L);
     }
 }
