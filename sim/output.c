@@ -37,7 +37,13 @@ struct ns_output {
     enum output_state  state;
 };
 
+struct finalizer {
+    ns_output_finalize_fn fn;
+    void                 *ud;
+};
+
 struct ns_outputs {
+    GArray    *finalizers;          /* struct finalizer, run before commit */
     char      *dir;                 /* output folder, default "." */
     GPtrArray *files;               /* ns_output*, owned, in opening order */
     GPtrArray *committed;           /* char* names, owned, in commit order */
@@ -48,6 +54,7 @@ static struct ns_outputs *outputs_get(ns_sim *sim)
     if (!sim->outputs) {
         struct ns_outputs *os = g_new0(struct ns_outputs, 1);
         os->dir = g_strdup(".");
+        os->finalizers = g_array_new(FALSE, FALSE, sizeof(struct finalizer));
         os->files = g_ptr_array_new();
         os->committed = g_ptr_array_new_with_free_func(g_free);
         sim->outputs = os;
@@ -214,6 +221,20 @@ bool ns_output_commit_all(ns_sim *sim, GError **error)
     g_return_val_if_fail(sim != NULL, false);
     struct ns_outputs *os = outputs_get(sim);
 
+    /* Writers that produce their file at the end (diagrams, summaries) do
+     * it now, in registration order; each runs once. */
+    GArray *fins = os->finalizers;
+    os->finalizers = g_array_new(FALSE, FALSE, sizeof(struct finalizer));
+    for (guint i = 0; i < fins->len; i++) {
+        struct finalizer *f = &g_array_index(fins, struct finalizer, i);
+        if (!f->fn(sim, f->ud, error)) {
+            g_array_free(fins, TRUE);
+            discard_pending(os);
+            return false;
+        }
+    }
+    g_array_free(fins, TRUE);
+
     /* Close everything before renaming anything: a write error in the last
      * file must not leave the first ones committed. */
     for (guint i = 0; i < os->files->len; i++) {
@@ -254,6 +275,13 @@ void ns_output_abort_all(ns_sim *sim)
         discard_pending(sim->outputs);
 }
 
+void ns_output_on_commit(ns_sim *sim, ns_output_finalize_fn fn, void *ud)
+{
+    g_return_if_fail(sim != NULL && fn != NULL);
+    struct finalizer f = { fn, ud };
+    g_array_append_val(outputs_get(sim)->finalizers, f);
+}
+
 const GPtrArray *ns_output_committed(const ns_sim *sim)
 {
     g_return_val_if_fail(sim != NULL, NULL);
@@ -272,6 +300,7 @@ void ns__output_free(ns_sim *sim)
         output_free(g_ptr_array_index(os->files, i));
     g_ptr_array_free(os->files, TRUE);
     g_ptr_array_free(os->committed, TRUE);
+    g_array_free(os->finalizers, TRUE);
     g_free(os->dir);
     g_free(os);
     sim->outputs = NULL;

@@ -329,6 +329,59 @@ static void test_rename_error(void)
     g_free(dir);
 }
 
+/* A finalizer writes its file at commit time, once; a failing one fails
+ * the commit and nothing is committed. */
+static bool write_summary(ns_sim *sim, void *ud, GError **error)
+{
+    int *calls = ud;
+    (*calls)++;
+    ns_output *o = ns_output_open(sim, "summary.txt", error);
+    if (!o)
+        return false;
+    fputs("done\n", ns_output_file(o));
+    return true;
+}
+
+static bool refuse(ns_sim *sim, void *ud, GError **error)
+{
+    g_set_error(error, NS_ERROR, NS_ERROR_IO, "refused");
+    return false;
+}
+
+static void test_finalizers(void)
+{
+    char *dir = scratch("finalizers");
+    ns_sim *sim = ns_sim_new(1);
+    CU_ASSERT_TRUE(ns_output_set_dir(sim, dir, NULL));
+    ns_output *o = ns_output_open(sim, "a.txt", NULL);
+    fputs("a\n", ns_output_file(o));
+    int calls = 0;
+    ns_output_on_commit(sim, write_summary, &calls);
+    CU_ASSERT_TRUE(ns_output_commit_all(sim, NULL));
+    CU_ASSERT_EQUAL(calls, 1);
+    assert_listing(dir, "a.txt summary.txt");
+    assert_file(dir, "summary.txt", "done\n");
+    CU_ASSERT_TRUE(ns_output_commit_all(sim, NULL));   /* runs once only */
+    CU_ASSERT_EQUAL(calls, 1);
+    ns_sim_free(sim);
+    g_free(dir);
+
+    dir = scratch("finalizer-fails");
+    sim = ns_sim_new(1);
+    CU_ASSERT_TRUE(ns_output_set_dir(sim, dir, NULL));
+    o = ns_output_open(sim, "a.txt", NULL);
+    fputs("a\n", ns_output_file(o));
+    ns_output_on_commit(sim, refuse, NULL);
+    GError *err = NULL;
+    CU_ASSERT_FALSE(ns_output_commit_all(sim, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_STRING_EQUAL(err->message, "refused");
+    g_error_free(err);
+    assert_listing(dir, "");
+    ns_sim_free(sim);
+    g_free(dir);
+}
+
 void test_output_register(void)
 {
     CU_pSuite s = ns_test_suite("output", NULL, NULL);
@@ -341,4 +394,5 @@ void test_output_register(void)
     ns_test_add(s, "the folder is fixed once a file is open", test_set_dir_after_open);
     ns_test_add(s, "a write error fails the commit and commits nothing", test_write_error);
     ns_test_add(s, "a rename error removes what is left", test_rename_error);
+    ns_test_add(s, "finalizers write at commit, once; a failing one fails it", test_finalizers);
 }

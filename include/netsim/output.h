@@ -33,6 +33,13 @@ const char *ns_output_name(const ns_output *o);
  * Returns false (and removes what is left) if a write or rename failed. */
 bool ns_output_commit_all(ns_sim *sim, GError **error);
 void ns_output_abort_all(ns_sim *sim);
+/* Registers fn to run at the start of the next ns_output_commit_all, before
+ * any file is closed: for outputs rendered at the end of a run (sequence
+ * diagrams, summaries).  Runs once, in registration order; returning false
+ * (with error set) fails the commit.  ud must outlive the commit. */
+typedef bool (*ns_output_finalize_fn)(ns_sim *sim, void *ud, GError **error);
+void ns_output_on_commit(ns_sim *sim, ns_output_finalize_fn fn, void *ud);
+
 /* Names of the files committed so far, in commit order. */
 const GPtrArray *ns_output_committed(const ns_sim *sim);
 
