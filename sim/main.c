@@ -278,9 +278,11 @@ int main(int argc, char **argv)
     }
     if (rc != EXIT_OK)
         goto free_args;
-    if (access(run.scenario, R_OK) != 0 || g_file_test(run.scenario, G_FILE_TEST_IS_DIR)) {
+    /* A folder passes access(R_OK) and leaves errno as it was. */
+    bool is_dir = g_file_test(run.scenario, G_FILE_TEST_IS_DIR);
+    if (is_dir || access(run.scenario, R_OK) != 0) {
         fprintf(stderr, "netsim: cannot read scenario '%s': %s\n", run.scenario,
-                errno ? g_strerror(errno) : "is a folder");
+                is_dir ? "is a folder" : g_strerror(errno));
         rc = EXIT_USAGE;
         goto free_args;
     }

@@ -21,8 +21,8 @@ static void (*const registrations[])(void) = {
     test_trace_register,
     test_output_register,
     test_process_register,
-
-
+    test_lua_register,
+    test_cli_register,
 };
 
 static char *tmpdir;

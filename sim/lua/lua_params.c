@@ -97,7 +97,8 @@ static void push_override(lua_State *L, ns_lua_run *run, const struct param *p,
         break;
     }
     /* Whole numbers stay integers so `for i = 1, p.flows` works. */
-    if (p->type == P_NUMBER && v == (double)(lua_Integer)v && strpbrk(text, ".eE") == NULL)
+    if (p->type == P_NUMBER && strpbrk(text, ".eE") == NULL && v >= -0x1p63 && v < 0x1p63 &&
+        v == (double)(lua_Integer)v)
         lua_pushinteger(L, (lua_Integer)v);
     else
         lua_pushnumber(L, v);

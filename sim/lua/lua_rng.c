@@ -10,13 +10,15 @@
 
 #define NS_LUA_RNG "netsim.Rng"
 
-struct ns_lua_rng {
-    ns_rng *r;                   /* owned by the sim (kept alive by uservalue) */
+struct ns_lua_rng {               /* uservalue 1: the Sim */
+    ns_rng *r;                   /* owned by the sim: valid while it is open */
 };
 
 static ns_rng *check_rng(lua_State *L)
 {
-    return ((struct ns_lua_rng *)luaL_checkudata(L, 1, NS_LUA_RNG))->r;
+    struct ns_lua_rng *ud = luaL_checkudata(L, 1, NS_LUA_RNG);
+    ns__lua_handle_sim(L, 1, NULL);         /* r dies with its sim */
+    return ud->r;
 }
 
 static int sim_rng(lua_State *L)
@@ -115,7 +117,7 @@ static int rng_zipf(lua_State *L)
 
 static int rng_tostring(lua_State *L)
 {
-    check_rng(L);
+    luaL_checkudata(L, 1, NS_LUA_RNG);
     lua_pushliteral(L, "netsim.Rng");
     return 1;
 }

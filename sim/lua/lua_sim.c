@@ -24,8 +24,7 @@ struct ns_lua_cb {
     ns_event_id        id;
 };
 
-struct ns_lua_event {                /* netsim.Event userdata */
-    struct ns_lua_sim *ls;
+struct ns_lua_event {                /* netsim.Event userdata; uservalue 1: the Sim */
     ns_event_id        id;
 };
 
@@ -44,6 +43,16 @@ struct ns_lua_sim *ns_lua_check_lsim(lua_State *L, int idx)
     return ns__lua_sim_check(L, idx);
 }
 
+struct ns_lua_sim *ns__lua_handle_sim(lua_State *L, int idx, const char *closed_msg)
+{
+    lua_getiuservalue(L, idx, 1);
+    struct ns_lua_sim **p = lua_touserdata(L, -1);
+    lua_pop(L, 1);                 /* still anchored by the handle */
+    if (!p || !*p || !(*p)->sim)
+        luaL_error(L, "%s", closed_msg ? closed_msg : "attempt to use a closed simulation");
+    return *p;
+}
+
 ns_sim *ns_lua_check_sim(lua_State *L, int idx)
 {
     return ns__lua_sim_check(L, idx)->sim;
@@ -60,6 +69,8 @@ void ns__lua_sim_destroy(lua_State *L, struct ns_lua_sim *ls)
 {
     if (!ls)
         return;
+    if (ls->handle)
+        *ls->handle = NULL;                    /* its handles now see "closed" */
     if (ls->pending)
         g_hash_table_destroy(ls->pending);     /* unrefs the callbacks */
     ns_sim_free(ls->sim);                      /* aborts uncommitted outputs */
@@ -100,14 +111,20 @@ int ns__lua_sim_new(lua_State *L)
         ns_lua_check_options(L, 1, "new", new_options);
         if (lua_getfield(L, 1, "seed") != LUA_TNIL)
             seed = check_seed(L, -1);
-        if (lua_getfield(L, 1, "out") != LUA_TNIL)
-            out = luaL_checkstring(L, -1);
+        if (lua_getfield(L, 1, "out") != LUA_TNIL) {
+            if (lua_type(L, -1) != LUA_TSTRING)
+                ns__lua_option_typeerror(L, -1, 1, "out", "string");
+            out = lua_tostring(L, -1);
+        }
         if (lua_getfield(L, 1, "trace") != LUA_TNIL) {
-            luaL_checktype(L, -1, LUA_TBOOLEAN);
+            if (lua_type(L, -1) != LUA_TBOOLEAN)
+                ns__lua_option_typeerror(L, -1, 1, "trace", "boolean");
             trace = lua_toboolean(L, -1);
         }
         if (lua_getfield(L, 1, "callback_limit") != LUA_TNIL) {
-            lua_Integer n = luaL_checkinteger(L, -1);
+            if (!lua_isinteger(L, -1))
+                ns__lua_option_typeerror(L, -1, 1, "callback_limit", "integer");
+            lua_Integer n = lua_tointeger(L, -1);
             luaL_argcheck(L, n >= 0, 1, "callback_limit must be >= 0");
             limit = (uint64_t)n;
         }
@@ -117,6 +134,14 @@ int ns__lua_sim_new(lua_State *L)
             seed = run->seed;
         if (run->out_dir)
             out = run->out_dir;
+        /* Two sims in one folder would overwrite each other's files. */
+        for (guint i = 0; i < run->sims->len; i++) {
+            const struct ns_lua_sim *other = g_ptr_array_index(run->sims, i);
+            if (strcmp(other->out_dir, out) == 0)
+                return luaL_error(L, "netsim.new: another simulation of this run already "
+                                     "writes its outputs to '%s' (under the netsim command "
+                                     "a run has one simulation)", out);
+        }
     }
 
     struct ns_lua_sim **ud = lua_newuserdatauv(L, sizeof *ud, 1);
@@ -134,6 +159,7 @@ int ns__lua_sim_new(lua_State *L)
     ls->callback_limit = limit;
     ls->out_dir = g_strdup(out);
     ls->last_stop = NS_STOP_EMPTY;
+    ls->handle = ud;
     *ud = ls;
     if (run)
         g_ptr_array_add(run->sims, ls);   /* the run owns it from now on */
@@ -191,7 +217,6 @@ static int schedule(lua_State *L, ns_time_t at)
     g_hash_table_replace(ls->pending, GUINT_TO_POINTER(cb->id.slot), cb);
 
     struct ns_lua_event *ev = lua_newuserdatauv(L, sizeof *ev, 1);
-    ev->ls = ls;
     ev->id = cb->id;
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);   /* keeps the sim alive while the handle is */
@@ -220,8 +245,8 @@ static int sim_after(lua_State *L)
 static int event_cancel(lua_State *L)
 {
     struct ns_lua_event *ev = luaL_checkudata(L, 1, NS_LUA_EVENT);
-    struct ns_lua_sim *ls = ev->ls;
-    bool was = ls->sim && ns_event_cancel(ls->sim, ev->id);
+    struct ns_lua_sim *ls = ns__lua_handle_sim(L, 1, NULL);
+    bool was = ns_event_cancel(ls->sim, ev->id);
     if (was)
         g_hash_table_remove(ls->pending, GUINT_TO_POINTER(ev->id.slot));
     lua_pushboolean(L, was);
@@ -231,15 +256,20 @@ static int event_cancel(lua_State *L)
 static int event_pending(lua_State *L)
 {
     struct ns_lua_event *ev = luaL_checkudata(L, 1, NS_LUA_EVENT);
-    lua_pushboolean(L, ev->ls->sim && ns_event_is_pending(ev->ls->sim, ev->id));
+    struct ns_lua_sim *ls = ns__lua_handle_sim(L, 1, NULL);
+    lua_pushboolean(L, ns_event_is_pending(ls->sim, ev->id));
     return 1;
 }
 
 static int event_tostring(lua_State *L)
 {
     struct ns_lua_event *ev = luaL_checkudata(L, 1, NS_LUA_EVENT);
-    bool pending = ev->ls->sim && ns_event_is_pending(ev->ls->sim, ev->id);
-    lua_pushfstring(L, "netsim.Event(%s)", pending ? "pending" : "done");
+    lua_getiuservalue(L, 1, 1);
+    struct ns_lua_sim **p = lua_touserdata(L, -1);
+    const char *state = "closed";
+    if (p && *p && (*p)->sim)
+        state = ns_event_is_pending((*p)->sim, ev->id) ? "pending" : "done";
+    lua_pushfstring(L, "netsim.Event(%s)", state);
     return 1;
 }
 
@@ -384,11 +414,15 @@ static int sim_close(lua_State *L)
     return 0;
 }
 
-static int sim_gc(lua_State *L)
+/* __gc (collected) and __close (end of a `local s <close>` scope). */
+static int sim_finalize(lua_State *L, bool collected)
 {
     struct ns_lua_sim **p = luaL_checkudata(L, 1, NS_LUA_SIM);
-    if (ns_lua_run_get(L))           /* the run owns (and frees) its sims */
+    if (ns_lua_run_get(L)) {         /* the run owns (and frees) its sims */
+        if (collected && *p)
+            (*p)->handle = NULL;     /* the slot goes away with the userdata */
         return 0;
+    }
     struct ns_lua_sim *ls = *p;
     if (!ls)
         return 0;
@@ -397,6 +431,16 @@ static int sim_gc(lua_State *L)
         ns__lua_sim_commit(ls, NULL);
     ns__lua_sim_destroy(L, ls);
     return 0;
+}
+
+static int sim_gc(lua_State *L)
+{
+    return sim_finalize(L, true);
+}
+
+static int sim_tbc(lua_State *L)
+{
+    return sim_finalize(L, false);
 }
 
 static int sim_tostring(lua_State *L)
@@ -426,7 +470,7 @@ static const luaL_Reg sim_methods[] = {
 
 static const luaL_Reg sim_meta[] = {
     { "__gc",       sim_gc },
-    { "__close",    sim_gc },
+    { "__close",    sim_tbc },
     { "__tostring", sim_tostring },
     { NULL, NULL }
 };

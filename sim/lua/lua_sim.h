@@ -12,6 +12,7 @@
  * Lua); the userdata holds a pointer to it. */
 struct ns_lua_sim {
     ns_sim      *sim;              /* NULL once closed */
+    struct ns_lua_sim **handle;    /* the Sim userdata's slot, NULL once collected */
     ns_lua_run  *run;              /* NULL under stock lua5.4 */
     lua_State   *L;                /* the thread running sim:run, if any */
     lua_State   *main;             /* the main thread: registry refs */
@@ -31,6 +32,17 @@ struct ns_lua_sim *ns__lua_sim_check(lua_State *L, int idx);
 void ns__lua_sim_destroy(lua_State *L, struct ns_lua_sim *ls);
 void ns__lua_sim_open(lua_State *L);       /* metatables */
 int  ns__lua_sim_new(lua_State *L);        /* netsim.new */
+
+/* The sim behind a handle (Event, Rng, Table: uservalue 1 is the Sim
+ * userdata); raises `closed_msg` once the sim is closed. */
+struct ns_lua_sim *ns__lua_handle_sim(lua_State *L, int idx, const char *closed_msg);
+
+/* Options-table values (lua_util.c): the value at stack index idx came
+ * from option `key` of argument `arg`, and errors say so ("bad argument #1
+ * to 'new' (option 'trace': boolean expected, got string)"). */
+int  ns__lua_option_typeerror(lua_State *L, int idx, int arg, const char *key,
+                              const char *expected);
+ns_time_t ns__lua_check_time_option(lua_State *L, int idx, int arg, const char *key);
 
 /* Parameters, trace, rng bindings (their own files). */
 int  ns__lua_params(lua_State *L);         /* netsim.params */

@@ -11,9 +11,8 @@
 
 #define NS_LUA_TABLE "netsim.Table"
 
-struct ns_lua_table {
-    struct ns_lua_sim *ls;
-    ns_table          *t;
+struct ns_lua_table {                 /* uservalue 1: the Sim */
+    ns_table          *t;             /* owned by the sim: valid while it is open */
 };
 
 const char **ns__lua_sorted_keys(lua_State *L, int idx, const char *fname, size_t *n);
@@ -70,9 +69,9 @@ static int sim_trace(lua_State *L)
         ns_trace_set_nodes(ls->sim, check_string_list(L, -1, "nodes"));
     ns_time_t from = 0, to = NS_TIME_MAX;
     if (lua_getfield(L, 2, "from") != LUA_TNIL)
-        from = ns_lua_check_time(L, lua_gettop(L));
+        from = ns__lua_check_time_option(L, -1, 2, "from");
     if (lua_getfield(L, 2, "to") != LUA_TNIL)
-        to = ns_lua_check_time(L, lua_gettop(L));
+        to = ns__lua_check_time_option(L, -1, 2, "to");
     if (to < from)
         return luaL_error(L, "trace window is empty: 'to' is before 'from'");
     ns_trace_set_window(ls->sim, from, to);
@@ -131,7 +130,6 @@ static int sim_table(lua_State *L)
     if (!t)
         return ns_lua_raise_gerror(L, err);
     struct ns_lua_table *ud = lua_newuserdatauv(L, sizeof *ud, 1);
-    ud->ls = ls;
     ud->t = t;
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);       /* the sim outlives the handle */
@@ -144,8 +142,7 @@ static int sim_table(lua_State *L)
 static int table_row(lua_State *L)
 {
     struct ns_lua_table *ud = luaL_checkudata(L, 1, NS_LUA_TABLE);
-    if (!ud->ls->sim)
-        return luaL_error(L, "attempt to use a table of a closed simulation");
+    ns__lua_handle_sim(L, 1, "attempt to use a table of a closed simulation");
     int n = lua_gettop(L) - 1;
     if ((size_t)n != ns_table_ncolumns(ud->t))
         return luaL_error(L, "row has %d values, table has %d columns (after time)",

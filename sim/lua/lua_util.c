@@ -7,46 +7,85 @@
 #include <math.h>
 #include <string.h>
 
-#include "netsim/luabind.h"
+#include "lua_sim.h"
 
-static double check_quantity(lua_State *L, int arg, enum ns_unit_kind kind)
+/* An argument error about the value of option `key` (NULL: the argument
+ * itself): "bad argument #1 to 'new' (option 'trace': ...)". */
+static int option_error(lua_State *L, int arg, const char *key, const char *msg)
 {
+    if (key)
+        msg = lua_pushfstring(L, "option '%s': %s", key, msg);
+    return luaL_argerror(L, arg, msg);
+}
+
+/* The quantity at stack index idx, reported as argument `arg` (and option
+ * `key` when it comes from an options table). */
+static double check_quantity(lua_State *L, int idx, int arg, const char *key,
+                             enum ns_unit_kind kind)
+{
+    idx = lua_absindex(L, idx);
     double v;
-    int t = lua_type(L, arg);
+    int t = lua_type(L, idx);
     if (t == LUA_TNUMBER) {
-        v = lua_tonumber(L, arg);
+        v = lua_tonumber(L, idx);
     } else if (t == LUA_TSTRING) {
         GError *err = NULL;
-        if (!ns_units_parse_as(lua_tostring(L, arg), kind, &v, &err)) {
+        if (!ns_units_parse_as(lua_tostring(L, idx), kind, &v, &err)) {
             lua_pushstring(L, err->message);
             g_error_free(err);
-            return luaL_argerror(L, arg, lua_tostring(L, -1));
+            return option_error(L, arg, key, lua_tostring(L, -1));
         }
-    } else {
+    } else if (!key) {
         return luaL_typeerror(L, arg, ns_unit_kind_name(kind));
+    } else {
+        return ns__lua_option_typeerror(L, idx, arg, key, ns_unit_kind_name(kind));
     }
     if (!isfinite(v) || v < 0)
-        return luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a finite number >= 0, got %s",
-                                                    ns_unit_kind_name(kind),
-                                                    luaL_tolstring(L, arg, NULL)));
+        return option_error(L, arg, key,
+                            lua_pushfstring(L, "%s must be a finite number >= 0, got %s",
+                                            ns_unit_kind_name(kind),
+                                            luaL_tolstring(L, idx, NULL)));
     return v;
+}
+
+int ns__lua_option_typeerror(lua_State *L, int idx, int arg, const char *key,
+                             const char *expected)
+{
+    return option_error(L, arg, key, lua_pushfstring(L, "%s expected, got %s", expected,
+                                                     luaL_typename(L, idx)));
 }
 
 double ns_lua_check_quantity(lua_State *L, int arg, enum ns_unit_kind kind)
 {
-    return check_quantity(L, arg, kind);
+    return check_quantity(L, arg, arg, NULL, kind);
+}
+
+static ns_time_t to_time(lua_State *L, int arg, const char *key, double s)
+{
+    if (s > 9.2e9)
+        option_error(L, arg, key, "time is too large (over 292 years)");
+    return ns_time_from_sec(s);
 }
 
 ns_time_t ns_lua_check_time(lua_State *L, int arg)
 {
-    double s = check_quantity(L, arg, NS_UNIT_TIME);
-    if (s > 9.2e9)
-        luaL_argerror(L, arg, "time is too large (over 292 years)");
-    return ns_time_from_sec(s);
+    return to_time(L, arg, NULL, check_quantity(L, arg, arg, NULL, NS_UNIT_TIME));
 }
 
-double ns_lua_check_rate(lua_State *L, int arg) { return check_quantity(L, arg, NS_UNIT_RATE); }
-double ns_lua_check_size(lua_State *L, int arg) { return check_quantity(L, arg, NS_UNIT_SIZE); }
+ns_time_t ns__lua_check_time_option(lua_State *L, int idx, int arg, const char *key)
+{
+    return to_time(L, arg, key, check_quantity(L, idx, arg, key, NS_UNIT_TIME));
+}
+
+double ns_lua_check_rate(lua_State *L, int arg)
+{
+    return check_quantity(L, arg, arg, NULL, NS_UNIT_RATE);
+}
+
+double ns_lua_check_size(lua_State *L, int arg)
+{
+    return check_quantity(L, arg, arg, NULL, NS_UNIT_SIZE);
+}
 
 static size_t edit_distance(const char *a, const char *b)
 {

@@ -27,8 +27,9 @@ static int l_assert(lua_State *L)
         lua_settop(L, 1);
         return 1;
     }
-    const char *msg = luaL_optstring(L, 2, "assertion failed");
-    return luaL_error(L, "assertion failed: %s", msg);
+    if (lua_isnoneornil(L, 2))
+        return luaL_error(L, "assertion failed");
+    return luaL_error(L, "assertion failed: %s", luaL_checkstring(L, 2));
 }
 
 /* netsim.result{ name = value, ... }: the run's result values, written to
