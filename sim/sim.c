@@ -55,6 +55,7 @@ void ns_sim_free(ns_sim *sim)
     ns__output_free(sim);
     g_hash_table_destroy(sim->rngs);
     ns__sched_free(sim);
+    ns_pool_destroy(&sim->pkt_pool);
     g_free(sim);
 }
 

@@ -6,6 +6,7 @@
 #include "netsim/sim.h"
 #include "netsim/event.h"
 #include "pq.h"
+#include "netsim/pool.h"
 
 /* One slab cell per event.  While the event is pending, fn != NULL; a
  * cancelled event keeps its cell (fn == NULL) until its heap entry is popped
@@ -47,6 +48,9 @@ struct ns_sim {
     void                  *poll_ud;
     uint64_t               poll_every;
     volatile int          *interrupt;      /* owned by the caller */
+    /* pools */
+    struct ns_pool         pkt_pool;       /* packets; set up by pkt.c */
+    uint64_t               next_uid;       /* last unique id handed out */
     /* components */
     struct ns_trace       *trace;          /* NULL until first used */
     struct ns_outputs     *outputs;        /* NULL until first used */

@@ -21,8 +21,12 @@ static void (*const registrations[])(void) = {
     test_trace_register,
     test_output_register,
     test_process_register,
+    test_pcap_register,
+    test_diagram_register,
     test_lua_register,
     test_cli_register,
+    test_queue_register,
+    test_loss_register,
 };
 
 static char *tmpdir;

@@ -28,5 +28,9 @@ void test_output_register(void);
 void test_lua_register(void);
 void test_cli_register(void);
 void test_process_register(void);
+void test_pcap_register(void);
+void test_diagram_register(void);
+void test_queue_register(void);
+void test_loss_register(void);
 
 #endif

@@ -78,6 +78,10 @@ void ns_lua_watchdog_install(lua_State *L);
 /* The module opener: require "netsim". */
 int luaopen_netsim(lua_State *L);
 
+/* Model bindings, called by the front door after the core types exist
+ * (each adds its types and its Sim methods). */
+void ns_lua_open_net(lua_State *L);        /* models/net/lua_net.c */
+
 /* ---- argument helpers ---- */
 
 struct ns_lua_sim;                               /* sim/lua/lua_sim.c */
@@ -101,6 +105,45 @@ void ns_lua_check_options(lua_State *L, int idx, const char *fname,
 /* Raises err's message as a Lua error with the caller's position
  * ("script:line: message"); frees err.  Never returns. */
 int ns_lua_raise_gerror(lua_State *L, GError *err);
+
+/* ---- options tables: read one key of the table at index `tbl`, which
+ * is argument `arg` of the calling function; nil keeps `def`.  Errors read
+ * "bad argument #3 to 'link' (option 'rate': rate expected, got table)". */
+ns_time_t   ns_lua_opt_time(lua_State *L, int tbl, int arg, const char *key, ns_time_t def);
+double      ns_lua_opt_rate(lua_State *L, int tbl, int arg, const char *key, double def);
+double      ns_lua_opt_size(lua_State *L, int tbl, int arg, const char *key, double def);
+double      ns_lua_opt_number(lua_State *L, int tbl, int arg, const char *key, double def);
+lua_Integer ns_lua_opt_integer(lua_State *L, int tbl, int arg, const char *key, lua_Integer def);
+bool        ns_lua_opt_bool(lua_State *L, int tbl, int arg, const char *key, bool def);
+/* The string stays valid while the table holds it. */
+const char *ns_lua_opt_string(lua_State *L, int tbl, int arg, const char *key, const char *def);
+/* Raises "bad argument #arg to 'f' (option 'key': msg)". */
+int         ns_lua_opt_error(lua_State *L, int arg, const char *key, const char *msg);
+
+/* ---- handles: userdata of model objects (netsim.Host, netsim.Link...)
+ * whose uservalue 1 is the Sim userdata, so the sim outlives them. ---- */
+/* Pushes a new zeroed userdata of `size` bytes with metatable `tname`,
+ * tied to the Sim at stack index sim_idx; returns its memory. */
+void   *ns_lua_new_handle(lua_State *L, int sim_idx, size_t size, const char *tname);
+/* Checks the handle at idx is a `tname` and its sim is open (raises
+ * "attempt to use a closed simulation" otherwise); returns its memory. */
+void   *ns_lua_check_handle(lua_State *L, int idx, const char *tname);
+/* Pushes the Sim userdata a handle is tied to. */
+void    ns_lua_push_handle_sim(lua_State *L, int idx);
+
+/* ---- callbacks from model code into Lua ---- */
+/* A registry reference to the function at idx (type-checked as arg). */
+int     ns_lua_ref_function(lua_State *L, int idx);
+/* Releases a reference taken with ns_lua_ref_function. */
+void    ns_lua_unref(ns_sim *sim, int ref);
+/* Starts a call of the function `ref` from C model code running inside
+ * sim:run: pushes the function on the Lua thread running the sim and
+ * returns that thread for the caller to push arguments on; NULL when the
+ * sim has no Lua side or a callback already failed (then do nothing). */
+lua_State *ns_lua_call_begin(ns_sim *sim, int ref);
+/* Calls it with the nargs pushed; an error stops the run and is raised by
+ * sim:run with the callback's position. */
+void    ns_lua_call_end(ns_sim *sim, lua_State *T, int nargs);
 
 /* Closest of `candidates` to `word` by edit distance, or NULL if none is
  * close (used for "did you mean"). */

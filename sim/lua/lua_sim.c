@@ -16,6 +16,7 @@
 #include "netsim/output.h"
 #include "netsim/trace.h"
 
+#define LUA_SIM_KEY "lua.sim"     /* the ns_lua_sim, attached to its ns_sim */
 #define DEFAULT_CALLBACK_LIMIT 100000000u    /* ~1 s of Lua: an endless loop */
 
 struct ns_lua_cb {
@@ -150,6 +151,7 @@ int ns__lua_sim_new(lua_State *L)
 
     struct ns_lua_sim *ls = g_new0(struct ns_lua_sim, 1);
     ls->sim = ns_sim_new(seed);
+    ns_sim_attach(ls->sim, LUA_SIM_KEY, ls, NULL);   /* model callbacks find it */
     ls->run = run;
     ls->L = L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
@@ -174,6 +176,39 @@ int ns__lua_sim_new(lua_State *L)
 }
 
 /* ---- scheduling ---------------------------------------------------- */
+
+/* ---- calls from model code ---- */
+
+void ns_lua_unref(ns_sim *sim, int ref)
+{
+    struct ns_lua_sim *ls = ns_sim_attached(sim, LUA_SIM_KEY);
+    if (ls && ref != LUA_NOREF && ref != LUA_REFNIL)
+        luaL_unref(ls->main, LUA_REGISTRYINDEX, ref);
+}
+
+lua_State *ns_lua_call_begin(ns_sim *sim, int ref)
+{
+    struct ns_lua_sim *ls = ns_sim_attached(sim, LUA_SIM_KEY);
+    if (!ls || ls->error || ref == LUA_NOREF || ref == LUA_REFNIL)
+        return NULL;
+    lua_State *T = ls->L;
+    lua_rawgeti(T, LUA_REGISTRYINDEX, ref);
+    return T;
+}
+
+void ns_lua_call_end(ns_sim *sim, lua_State *T, int nargs)
+{
+    struct ns_lua_sim *ls = ns_sim_attached(sim, LUA_SIM_KEY);
+    ns__lua_watchdog_enter(T, ls->callback_limit);
+    int rc = lua_pcall(T, nargs, 0, 0);
+    ns__lua_watchdog_leave(T);
+    if (rc != LUA_OK) {
+        const char *msg = lua_tostring(T, -1);
+        ls->error = g_strdup(msg ? msg : "error object is not a string");
+        lua_pop(T, 1);
+        ns_sim_stop(sim);
+    }
+}
 
 static void fire_lua(ns_sim *sim, void *arg)
 {

@@ -187,3 +187,135 @@ int ns_lua_raise_gerror(lua_State *L, GError *err)
     lua_concat(L, 2);
     return lua_error(L);
 }
+
+/* ---- options tables ---- */
+
+int ns_lua_opt_error(lua_State *L, int arg, const char *key, const char *msg)
+{
+    return option_error(L, arg, key, msg);
+}
+
+/* Pushes t[key]; false (nothing pushed) when it is nil. */
+static bool opt_push(lua_State *L, int tbl, const char *key)
+{
+    if (lua_isnoneornil(L, tbl))
+        return false;
+    if (lua_getfield(L, tbl, key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return false;
+    }
+    return true;
+}
+
+ns_time_t ns_lua_opt_time(lua_State *L, int tbl, int arg, const char *key, ns_time_t def)
+{
+    tbl = lua_absindex(L, tbl);
+    if (!opt_push(L, tbl, key))
+        return def;
+    ns_time_t v = ns__lua_check_time_option(L, -1, arg, key);
+    lua_pop(L, 1);
+    return v;
+}
+
+static double opt_quantity(lua_State *L, int tbl, int arg, const char *key, double def,
+                           enum ns_unit_kind kind)
+{
+    tbl = lua_absindex(L, tbl);
+    if (!opt_push(L, tbl, key))
+        return def;
+    double v = check_quantity(L, -1, arg, key, kind);
+    lua_pop(L, 1);
+    return v;
+}
+
+double ns_lua_opt_rate(lua_State *L, int tbl, int arg, const char *key, double def)
+{
+    return opt_quantity(L, tbl, arg, key, def, NS_UNIT_RATE);
+}
+
+double ns_lua_opt_size(lua_State *L, int tbl, int arg, const char *key, double def)
+{
+    return opt_quantity(L, tbl, arg, key, def, NS_UNIT_SIZE);
+}
+
+double ns_lua_opt_number(lua_State *L, int tbl, int arg, const char *key, double def)
+{
+    tbl = lua_absindex(L, tbl);
+    if (!opt_push(L, tbl, key))
+        return def;
+    if (lua_type(L, -1) != LUA_TNUMBER)
+        return ns__lua_option_typeerror(L, -1, arg, key, "number");
+    double v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+lua_Integer ns_lua_opt_integer(lua_State *L, int tbl, int arg, const char *key, lua_Integer def)
+{
+    tbl = lua_absindex(L, tbl);
+    if (!opt_push(L, tbl, key))
+        return def;
+    int isnum = 0;
+    lua_Integer v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum)
+        return ns__lua_option_typeerror(L, -1, arg, key, "integer");
+    lua_pop(L, 1);
+    return v;
+}
+
+bool ns_lua_opt_bool(lua_State *L, int tbl, int arg, const char *key, bool def)
+{
+    tbl = lua_absindex(L, tbl);
+    if (!opt_push(L, tbl, key))
+        return def;
+    if (lua_type(L, -1) != LUA_TBOOLEAN)
+        return ns__lua_option_typeerror(L, -1, arg, key, "boolean");
+    bool v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+const char *ns_lua_opt_string(lua_State *L, int tbl, int arg, const char *key, const char *def)
+{
+    tbl = lua_absindex(L, tbl);
+    if (!opt_push(L, tbl, key))
+        return def;
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return ns__lua_option_typeerror(L, -1, arg, key, "string") ? NULL : NULL;
+    const char *v = lua_tostring(L, -1);      /* anchored in the table */
+    lua_pop(L, 1);
+    return v;
+}
+
+/* ---- handles ---- */
+
+void *ns_lua_new_handle(lua_State *L, int sim_idx, size_t size, const char *tname)
+{
+    sim_idx = lua_absindex(L, sim_idx);
+    ns__lua_sim_check(L, sim_idx);
+    void *p = lua_newuserdatauv(L, size, 1);
+    memset(p, 0, size);
+    lua_pushvalue(L, sim_idx);
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, tname);
+    return p;
+}
+
+void *ns_lua_check_handle(lua_State *L, int idx, const char *tname)
+{
+    void *p = luaL_checkudata(L, idx, tname);
+    ns__lua_handle_sim(L, idx, NULL);
+    return p;
+}
+
+void ns_lua_push_handle_sim(lua_State *L, int idx)
+{
+    lua_getiuservalue(L, idx, 1);
+}
+
+int ns_lua_ref_function(lua_State *L, int idx)
+{
+    luaL_checktype(L, idx, LUA_TFUNCTION);
+    lua_pushvalue(L, idx);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}

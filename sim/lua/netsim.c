@@ -13,6 +13,7 @@
 /* Model bindings register their metatables and Sim methods here. */
 static void (*const openers[])(lua_State *L) = {
     ns__lua_sim_open,
+    ns_lua_open_net,
 };
 
 char *ns__lua_json_object(lua_State *L, int idx, const char **names, size_t n);

@@ -1,0 +1,527 @@
+/* lan.c — a LAN segment: one store-and-forward learning switch with a port
+ * per attached interface.
+ *
+ * A port has two directions, each a queue feeding a transmitter at the
+ * port rate followed by the port delay: the host's uplink (host -> switch)
+ * and the downlink (switch -> host).  A frame is forwarded only once the
+ * switch has received all of it, so crossing the LAN costs two
+ * serialisations and two delays.  The switch learns, from every frame it
+ * receives, that the sending interface's MAC sits behind the ingress port
+ * (IEEE 802.1D backward learning, without ageing: hosts never move); it
+ * sends a unicast frame to the learned port, floods it to every other
+ * port while unknown, and copies a broadcast to every other port.
+ *
+ * Serialisation follows link.c: while a direction stays busy, a frame ends
+ * at busy_since + ceil(bits_since * 1e9 / rate) in 128-bit arithmetic, so
+ * back-to-back frames never drift.
+ *
+ * Invariants: at most one frame is on a direction's transmitter; frames on
+ * a direction arrive in the order sent (the delay is constant); a frame is
+ * never sent back out of the port it came in on; an interface hands its
+ * host only frames addressed to its MAC or to the broadcast MAC.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "lan_priv.h"
+#include "netsim/event.h"
+
+typedef unsigned __int128 u128;
+
+static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+struct lan_port;
+
+/* One direction of a port. */
+struct lan_dir {
+    struct lan_port *port;
+    bool             uplink;          /* host -> switch */
+    ns_queue        *q;
+    ns_pkt          *tx;              /* being serialised, or NULL */
+    ns_time_t        busy_since;      /* anchor of the current busy period */
+    u128             bits_since;      /* bits started since the anchor */
+    ns_time_t        tx_end;          /* when tx finishes */
+    GQueue           inflight;        /* ns_pkt*, propagating, arrival order */
+};
+
+struct lan_port {
+    ns_lan                   *lan;
+    ns_iface                 *ifc;    /* owned by its host */
+    struct lan_dir            up;     /* host -> switch */
+    struct lan_dir            down;   /* switch -> host */
+    struct ns_lan_port_stats  stats;
+    char                      name[96]; /* "lan:host" for drop traces */
+};
+
+struct ns_lan {
+    struct ns_net       *net;
+    char                *name;
+    double               rate_bps;
+    ns_time_t            delay;
+    char                *queue;       /* discipline name */
+    struct ns_queue_cfg  qcfg;
+    uint32_t             subnet;      /* network address, host order */
+    int                  prefix;
+    bool                 arp;
+    GPtrArray           *ports;       /* struct lan_port*, owned, attachment order */
+    GHashTable          *fdb;         /* MAC (uint64 key, owned) -> lan_port*:
+                                       * looked up only, never iterated */
+};
+
+static const struct ns_iface_ops lan_iface_ops;
+static void start_tx(struct lan_dir *d);
+static void switch_receive(struct lan_port *in, ns_pkt *p);
+
+static uint32_t mask_of(int prefix)
+{
+    return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
+}
+
+static uint64_t mac_key(const uint8_t mac[6])
+{
+    uint64_t k = 0;
+    for (int i = 0; i < 6; i++)
+        k = k << 8 | mac[i];
+    return k;
+}
+
+void ns_lan_opts_defaults(struct ns_lan_opts *o)
+{
+    *o = (struct ns_lan_opts){ 0 };
+    o->rate_bps = 1e9;
+    o->queue = "droptail";
+    ns_queue_cfg_defaults(&o->qcfg);
+    o->prefix = 24;
+    o->arp = true;
+}
+
+/* ---- drops ---- */
+
+static void dir_drop(void *ud, ns_pkt *p, enum ns_drop_cause cause)
+{
+    struct lan_dir *d = ud;
+    d->port->stats.drops[cause]++;
+    ns__net_drop(d->port->lan->net->sim, NULL, d->port->name, p, cause);
+}
+
+/* ---- one direction: queue, transmitter, propagation ---- */
+
+static void arrive(ns_sim *sim, void *arg)
+{
+    struct lan_dir *d = arg;
+    struct lan_port *port = d->port;
+    ns_pkt *p = g_queue_pop_head(&d->inflight);
+    if (d->uplink) {
+        switch_receive(port, p);
+        return;
+    }
+    port->stats.rx_pkts++;
+    port->stats.rx_bytes += ns_pkt_frame_len(p);
+    /* A NIC not in promiscuous mode ignores unicast for others: flooded
+     * frames reach every port but only their addressee's host. */
+    if (memcmp(p->eth_dst, bcast_mac, 6) != 0 && memcmp(p->eth_dst, port->ifc->mac, 6) != 0) {
+        port->stats.rx_filtered++;
+        ns_pkt_free(sim, p);
+        return;
+    }
+    ns__capture(port->ifc, p);
+    ns__iface_input(port->ifc, p);
+}
+
+static void tx_done(ns_sim *sim, void *arg)
+{
+    struct lan_dir *d = arg;
+    ns_pkt *p = d->tx;
+    d->tx = NULL;
+    g_queue_push_tail(&d->inflight, p);
+    ns_event_after(sim, d->port->lan->delay, arrive, d);
+    start_tx(d);
+}
+
+/* Starts the next queued frame, continuing the busy period when the
+ * transmitter was busy until now. */
+static void start_tx(struct lan_dir *d)
+{
+    struct lan_port *port = d->port;
+    ns_sim *sim = port->lan->net->sim;
+    ns_time_t now = ns_sim_now(sim);
+    if (d->tx)
+        return;
+    ns_pkt *p = ns_queue_dequeue(d->q, now);
+    if (!p)
+        return;
+    if (d->tx_end != now || d->bits_since == 0) {
+        d->busy_since = now;            /* a new busy period: new anchor */
+        d->bits_since = 0;
+    }
+    uint32_t bytes = ns_pkt_frame_len(p);
+    d->bits_since += (u128)bytes * 8;
+    u128 rate = (u128)llround(port->lan->rate_bps);
+    u128 ns = (d->bits_since * 1000000000u + rate - 1) / rate;
+    d->tx_end = d->busy_since + (ns_time_t)ns;
+    d->tx = p;
+    if (d->uplink) {
+        port->stats.tx_pkts++;
+        port->stats.tx_bytes += bytes;
+        ns__capture(port->ifc, p);      /* the host's capture sees tx start */
+    }
+    ns_event_after(sim, d->tx_end - now, tx_done, d);
+}
+
+static void dir_send(struct lan_dir *d, ns_pkt *p)
+{
+    ns_queue_enqueue(d->q, p, ns_sim_now(d->port->lan->net->sim));
+    start_tx(d);
+}
+
+/* ---- the switch ---- */
+
+/* A frame fully received from port `in`: learn, then forward, flood or
+ * filter.  The frame's source MAC is the sending interface's. */
+static void switch_receive(struct lan_port *in, ns_pkt *p)
+{
+    ns_lan *lan = in->lan;
+    ns_sim *sim = lan->net->sim;
+    uint64_t src = mac_key(in->ifc->mac);
+    if (g_hash_table_lookup(lan->fdb, &src) != in) {
+        uint64_t *k = g_new(uint64_t, 1);
+        *k = src;
+        g_hash_table_replace(lan->fdb, k, in);
+    }
+    if (memcmp(p->eth_dst, bcast_mac, 6) != 0) {
+        uint64_t dst = mac_key(p->eth_dst);
+        struct lan_port *out = g_hash_table_lookup(lan->fdb, &dst);
+        if (out) {
+            if (out == in)
+                ns_pkt_free(sim, p);    /* 802.1D: never back where it came from */
+            else
+                dir_send(&out->down, p);
+            return;
+        }
+    }
+    /* Broadcast, or unicast to a MAC not learned yet: every other port,
+     * in attachment order, the original going to the last. */
+    struct lan_port *last = NULL;
+    for (guint i = 0; i < lan->ports->len; i++) {
+        struct lan_port *o = g_ptr_array_index(lan->ports, i);
+        if (o == in)
+            continue;
+        if (last)
+            dir_send(&last->down, ns_pkt_clone(sim, p));
+        last = o;
+    }
+    if (last)
+        dir_send(&last->down, p);
+    else
+        ns_pkt_free(sim, p);
+}
+
+/* ---- interface ops ---- */
+
+void ns__lan_send(ns_iface *ifc, ns_pkt *p)
+{
+    struct lan_port *port = ifc->medium;
+    dir_send(&port->up, p);
+}
+
+static bool is_ip_broadcast(const ns_iface *ifc, const ns_pkt *p, uint32_t next_hop)
+{
+    if (next_hop == NS_IP_BROADCAST || (p->flags & NS_PKT_BROADCAST))
+        return true;
+    return ifc->addr && ifc->prefix < 31 && next_hop == ns_iface_broadcast(ifc);
+}
+
+static void lan_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
+{
+    struct lan_port *port = ifc->medium;
+    ns_lan *lan = port->lan;
+    if (is_ip_broadcast(ifc, p, next_hop)) {
+        /* RFC 919 / RFC 922: IP broadcasts go to the link broadcast. */
+        p->flags |= NS_PKT_BROADCAST;
+        memcpy(p->eth_dst, bcast_mac, 6);
+        ns__lan_send(ifc, p);
+        return;
+    }
+    if (lan->arp) {
+        ns__arp_output(ifc, p, next_hop);
+        return;
+    }
+    /* Without ARP every neighbour is known: a linear scan, as addresses
+     * may change at any time (DHCP) and LANs are small. */
+    for (guint i = 0; i < lan->ports->len; i++) {
+        struct lan_port *o = g_ptr_array_index(lan->ports, i);
+        if (o->ifc->addr == next_hop && next_hop != 0) {
+            memcpy(p->eth_dst, o->ifc->mac, 6);
+            ns__lan_send(ifc, p);
+            return;
+        }
+    }
+    ns__net_drop(lan->net->sim, ifc->host, ifc->host->name, p, NS_DROP_NO_ARP);
+}
+
+/* The switch has no failure model: a port is always up. */
+static bool lan_iface_up(const ns_iface *ifc)
+{
+    return true;
+}
+
+static const struct ns_iface_ops lan_iface_ops = {
+    .output = lan_output,
+    .is_up  = lan_iface_up,
+};
+
+bool ns__lan_is_port(const ns_iface *ifc)
+{
+    return ifc->ops == &lan_iface_ops;
+}
+
+GPtrArray *ns__lan_neighbours(ns_iface *ifc)
+{
+    if (!ns__lan_is_port(ifc))
+        return NULL;
+    ns_lan *lan = ((struct lan_port *)ifc->medium)->lan;
+    GPtrArray *a = g_ptr_array_sized_new(lan->ports->len);
+    for (guint i = 0; i < lan->ports->len; i++)
+        g_ptr_array_add(a, ((struct lan_port *)g_ptr_array_index(lan->ports, i))->ifc);
+    return a;
+}
+
+/* ---- construction ---- */
+
+static void dir_init(struct lan_dir *d, struct lan_port *port, bool uplink)
+{
+    d->port = port;
+    d->uplink = uplink;
+    g_queue_init(&d->inflight);
+}
+
+static void dir_clear(ns_sim *sim, struct lan_dir *d)
+{
+    if (d->tx)
+        ns_pkt_free(sim, d->tx);
+    ns_pkt *p;
+    while ((p = g_queue_pop_head(&d->inflight)))
+        ns_pkt_free(sim, p);
+    if (d->q)
+        ns_queue_free(d->q);
+}
+
+static void port_free(ns_sim *sim, struct lan_port *port)
+{
+    dir_clear(sim, &port->up);
+    dir_clear(sim, &port->down);
+    g_free(port);
+}
+
+void ns__lan_free(ns_lan *lan)
+{
+    for (guint i = 0; i < lan->ports->len; i++)
+        port_free(lan->net->sim, g_ptr_array_index(lan->ports, i));
+    g_ptr_array_free(lan->ports, TRUE);
+    g_hash_table_destroy(lan->fdb);
+    g_free(lan->queue);
+    g_free(lan->name);
+    g_free(lan);
+}
+
+ns_lan *ns_lan_find(ns_sim *sim, const char *name)
+{
+    struct ns_net *net = ns__net_peek(sim);
+    for (guint i = 0; net && i < net->lans->len; i++) {
+        ns_lan *lan = g_ptr_array_index(net->lans, i);
+        if (strcmp(lan->name, name) == 0)
+            return lan;
+    }
+    return NULL;
+}
+
+ns_lan *ns_lan_new(ns_sim *sim, const char *name, const struct ns_lan_opts *o,
+                   GError **error)
+{
+    struct ns_lan_opts def;
+    char a[NS_ADDR_STRLEN];
+    if (!o) {
+        ns_lan_opts_defaults(&def);
+        o = &def;
+    }
+    if (!name || !*name) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "a LAN needs a name");
+        return NULL;
+    }
+    if (ns_lan_find(sim, name)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS, "LAN '%s' already exists", name);
+        return NULL;
+    }
+    if (!(o->rate_bps >= 1) || !isfinite(o->rate_bps) || o->rate_bps > 1e15) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "LAN '%s': rate %g bit/s is not in [1 bit/s, 1 Pbit/s]", name, o->rate_bps);
+        return NULL;
+    }
+    if (o->delay < 0) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "LAN '%s': delay must not be negative", name);
+        return NULL;
+    }
+    /* /31 and /32 leave no room for a broadcast address and several hosts. */
+    if (o->prefix < 1 || o->prefix > 30) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "LAN '%s': prefix /%d is outside [1, 30]", name, o->prefix);
+        return NULL;
+    }
+    if (o->subnet && (o->subnet & ~mask_of(o->prefix))) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "LAN '%s': subnet %s has bits set beyond /%d", name,
+                    ns_addr_format(o->subnet, a), o->prefix);
+        return NULL;
+    }
+    /* Try the discipline once now so a bad name or configuration is
+     * reported against the LAN, not at the first attachment. */
+    const char *queue = o->queue ? o->queue : "droptail";
+    struct ns_queue_cfg qc = o->qcfg;
+    qc.rate_bps = o->rate_bps;
+    ns_queue *trial = ns_queue_new(sim, queue, &qc, NULL, NULL, error);
+    if (!trial) {
+        g_prefix_error(error, "LAN '%s': ", name);
+        return NULL;
+    }
+    ns_queue_free(trial);
+
+    struct ns_net *net = ns__net_get(sim);
+    ns_lan *lan = g_new0(ns_lan, 1);
+    lan->net = net;
+    lan->name = g_strdup(name);
+    lan->rate_bps = o->rate_bps;
+    lan->delay = o->delay;
+    lan->queue = g_strdup(queue);
+    lan->qcfg = qc;
+    if (o->subnet) {
+        lan->subnet = o->subnet;
+        lan->prefix = o->prefix;
+    } else {
+        lan->subnet = ns__net_alloc_subnet(net);
+        lan->prefix = 24;               /* what the allocator hands out */
+    }
+    lan->arp = o->arp;
+    lan->ports = g_ptr_array_new();
+    lan->fdb = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    g_ptr_array_add(net->lans, lan);
+    if (lan->arp)
+        ns__arp_enable(net);
+    return lan;
+}
+
+static struct lan_port *port_with_addr(const ns_lan *lan, uint32_t addr)
+{
+    for (guint i = 0; i < lan->ports->len; i++) {
+        struct lan_port *o = g_ptr_array_index(lan->ports, i);
+        if (o->ifc->addr == addr)
+            return o;
+    }
+    return NULL;
+}
+
+/* Checks a given address, or picks the lowest free one (.1, .2, ...). */
+static bool choose_addr(ns_lan *lan, uint32_t *addr, GError **error)
+{
+    char a[NS_ADDR_STRLEN], s[NS_ADDR_STRLEN];
+    uint32_t mask = mask_of(lan->prefix);
+    uint32_t bcast = lan->subnet | ~mask;
+    if (*addr == 0) {
+        for (uint32_t x = lan->subnet + 1; x < bcast; x++)
+            if (!port_with_addr(lan, x)) {
+                *addr = x;
+                return true;
+            }
+        g_set_error(error, NS_ERROR, NS_ERROR_STATE, "LAN '%s': no free address in %s/%d",
+                    lan->name, ns_addr_format(lan->subnet, s), lan->prefix);
+        return false;
+    }
+    if ((*addr & mask) != lan->subnet) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "LAN '%s': address %s is outside %s/%d",
+                    lan->name, ns_addr_format(*addr, a), ns_addr_format(lan->subnet, s),
+                    lan->prefix);
+        return false;
+    }
+    if (*addr == lan->subnet || *addr == bcast) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "LAN '%s': address %s is the %s address of %s/%d", lan->name,
+                    ns_addr_format(*addr, a), *addr == bcast ? "broadcast" : "network",
+                    ns_addr_format(lan->subnet, s), lan->prefix);
+        return false;
+    }
+    struct lan_port *o = port_with_addr(lan, *addr);
+    if (o) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                    "LAN '%s': address %s is already used by host '%s'", lan->name,
+                    ns_addr_format(*addr, a), o->ifc->host->name);
+        return false;
+    }
+    return true;
+}
+
+ns_iface *ns_lan_attach(ns_lan *lan, ns_host *h, uint32_t addr, GError **error)
+{
+    g_return_val_if_fail(lan && h && h->net == lan->net, NULL);
+    ns_sim *sim = lan->net->sim;
+    if (addr != NS_LAN_NO_ADDR && !choose_addr(lan, &addr, error))
+        return NULL;
+    struct lan_port *port = g_new0(struct lan_port, 1);
+    port->lan = lan;
+    g_snprintf(port->name, sizeof port->name, "%s:%s", lan->name, h->name);
+    dir_init(&port->up, port, true);
+    dir_init(&port->down, port, false);
+    port->up.q = ns_queue_new(sim, lan->queue, &lan->qcfg, dir_drop, &port->up, error);
+    port->down.q = port->up.q
+        ? ns_queue_new(sim, lan->queue, &lan->qcfg, dir_drop, &port->down, error) : NULL;
+    if (!port->down.q) {
+        g_prefix_error(error, "LAN '%s': ", lan->name);
+        port_free(sim, port);
+        return NULL;
+    }
+    ns_iface *ifc = ns__iface_new(h, &lan_iface_ops, port);
+    port->ifc = ifc;
+    if (addr != NS_LAN_NO_ADDR && !ns_iface_set_addr(ifc, addr, lan->prefix, error)) {
+        /* The host refused it (its other subnets overlap): take the
+         * interface back off the host, where nothing has seen it yet. */
+        g_prefix_error(error, "LAN '%s': ", lan->name);
+        g_ptr_array_remove_index(h->ifaces, h->ifaces->len - 1);
+        g_free(ifc);
+        port_free(sim, port);
+        return NULL;
+    }
+    g_ptr_array_add(lan->ports, port);
+    lan->net->routes_valid = false;
+    return ifc;
+}
+
+/* ---- accessors ---- */
+
+const char *ns_lan_name(const ns_lan *lan) { return lan->name; }
+uint32_t ns_lan_subnet(const ns_lan *lan) { return lan->subnet; }
+int ns_lan_prefix(const ns_lan *lan) { return lan->prefix; }
+size_t ns_lan_n_ports(const ns_lan *lan) { return lan->ports->len; }
+
+ns_iface *ns_lan_port_iface(const ns_lan *lan, size_t i)
+{
+    return i < lan->ports->len ? ((struct lan_port *)g_ptr_array_index(lan->ports, i))->ifc : NULL;
+}
+
+size_t ns_lan_count(ns_sim *sim)
+{
+    struct ns_net *net = ns__net_peek(sim);
+    return net ? net->lans->len : 0;
+}
+
+ns_lan *ns_lan_nth(ns_sim *sim, size_t i)
+{
+    struct ns_net *net = ns__net_peek(sim);
+    return net && i < net->lans->len ? g_ptr_array_index(net->lans, i) : NULL;
+}
+
+const struct ns_lan_port_stats *ns_lan_port_stats(const ns_lan *lan, const ns_iface *ifc)
+{
+    if (!ns__lan_is_port(ifc))
+        return NULL;
+    const struct lan_port *port = ifc->medium;
+    return port->lan == lan ? &port->stats : NULL;
+}

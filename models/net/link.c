@@ -1,0 +1,449 @@
+/* link.c — point-to-point full-duplex links.
+ *
+ * Each direction is a queue feeding a transmitter.  While a direction
+ * stays busy, departure times are computed from the bits sent since it
+ * became busy: end = busy_since + ceil(bits * 1e9 / rate), in 128-bit
+ * arithmetic, so back-to-back packets never accumulate rounding drift and
+ * nothing overflows at 100 Gbps over hours.  A rate change rebases at the
+ * next packet boundary.
+ *
+ * Invariants: one packet at most is on a direction's transmitter; packets
+ * arrive in the order sent unless jitter is allowed to reorder them; when a
+ * link goes down its queued, transmitting and in-flight packets are
+ * dropped ("link-down") — the epoch counter tells stale arrivals apart.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "net_priv.h"
+#include "netsim/event.h"
+#include "netsim/rng.h"
+
+typedef unsigned __int128 u128;
+
+struct link_dir {
+    ns_link        *link;
+    int             dir;              /* 0: a->b, 1: b->a */
+    ns_iface       *from, *to;
+    double          rate_bps;
+    ns_time_t       delay;
+    ns_time_t       jitter;
+    bool            reorder;
+    bool            rebase;           /* rate changed: restart the anchor */
+    ns_queue       *q;
+    GPtrArray      *losses;           /* ns_loss*, owned, applied in order */
+    ns_rng         *rng;              /* loss and jitter draws */
+    /* transmitter */
+    ns_pkt         *tx;               /* being serialised, or NULL */
+    ns_time_t       busy_since;       /* anchor of the current busy period */
+    u128            bits_since;       /* bits started since the anchor */
+    ns_time_t       tx_end;           /* when tx finishes */
+    uint32_t        tx_epoch;         /* epoch when tx started */
+    /* propagation: in-order packets wait in a FIFO (one event each) */
+    GQueue          inflight;         /* ns_pkt*, arrival order */
+    ns_time_t       last_arrival;
+    uint32_t        epoch;            /* bumped when the link goes down */
+    struct ns_link_stats stats;
+    char            name[80];         /* "a-b" or "b-a" for traces */
+};
+
+struct ns_link {
+    struct ns_net  *net;
+    char           *name;
+    ns_host        *host[2];
+    ns_iface       *iface[2];
+    struct link_dir d[2];
+    uint32_t        overhead;
+    bool            up;
+};
+
+struct reorder_arrival {              /* jitter that may reorder */
+    struct link_dir *d;
+    ns_pkt          *p;
+    uint32_t         epoch;
+};
+
+static void start_tx(struct link_dir *d);
+
+void ns_link_opts_defaults(struct ns_link_opts *o)
+{
+    *o = (struct ns_link_opts){ 0 };
+    o->rate_bps = 1e9;
+    o->queue = "droptail";
+    ns_queue_cfg_defaults(&o->qcfg);
+    o->prefix = 24;
+}
+
+/* ---- drops ---- */
+
+static void dir_drop(void *ud, ns_pkt *p, enum ns_drop_cause cause)
+{
+    struct link_dir *d = ud;
+    d->stats.drops[cause]++;
+    ns__net_drop(d->link->net->sim, NULL, d->name, p, cause);
+}
+
+/* ---- transmit ---- */
+
+static void arrive(ns_sim *sim, void *arg)
+{
+    struct link_dir *d = arg;
+    ns_pkt *p = g_queue_pop_head(&d->inflight);
+    if ((uint32_t)p->stamp != d->epoch) {       /* sent before a link-down */
+        dir_drop(d, p, NS_DROP_LINK_DOWN);
+        return;
+    }
+    d->stats.rx_pkts++;
+    d->stats.rx_bytes += ns_pkt_frame_len(p);
+    ns__capture(d->to, p);
+    ns__iface_input(d->to, p);
+}
+
+static void arrive_reordered(ns_sim *sim, void *arg)
+{
+    struct reorder_arrival *ra = arg;
+    struct link_dir *d = ra->d;
+    ns_pkt *p = ra->p;
+    bool stale = ra->epoch != d->epoch;
+    g_free(ra);
+    if (stale) {
+        dir_drop(d, p, NS_DROP_LINK_DOWN);
+        return;
+    }
+    d->stats.rx_pkts++;
+    d->stats.rx_bytes += ns_pkt_frame_len(p);
+    ns__capture(d->to, p);
+    ns__iface_input(d->to, p);
+}
+
+static bool lost(struct link_dir *d, const ns_pkt *p)
+{
+    for (guint i = 0; i < d->losses->len; i++)
+        if (ns_loss_drops(g_ptr_array_index(d->losses, i), p, d->rng))
+            return true;
+    return false;
+}
+
+static void propagate(struct link_dir *d, ns_pkt *p)
+{
+    ns_sim *sim = d->link->net->sim;
+    ns_time_t now = ns_sim_now(sim);
+    ns_time_t at = now + d->delay;
+    if (d->jitter > 0)
+        at += (ns_time_t)ns_rng_below(d->rng, (uint64_t)d->jitter + 1);
+    if (d->reorder) {
+        struct reorder_arrival *ra = g_new(struct reorder_arrival, 1);
+        *ra = (struct reorder_arrival){ d, p, d->epoch };
+        ns_event_after(sim, at - now, arrive_reordered, ra);
+        return;
+    }
+    if (at < d->last_arrival)          /* jitter never reorders by default */
+        at = d->last_arrival;
+    d->last_arrival = at;
+    p->stamp = d->epoch;
+    g_queue_push_tail(&d->inflight, p);
+    ns_event_after(sim, at - now, arrive, d);
+}
+
+static void tx_done(ns_sim *sim, void *arg)
+{
+    struct link_dir *d = arg;
+    ns_pkt *p = d->tx;
+    d->tx = NULL;
+    if (d->tx_epoch != d->epoch || !d->link->up)
+        dir_drop(d, p, NS_DROP_LINK_DOWN);
+    else if (lost(d, p))
+        dir_drop(d, p, NS_DROP_LOSS);
+    else
+        propagate(d, p);
+    start_tx(d);
+}
+
+/* Starts the next queued packet, continuing the busy period when the
+ * transmitter was busy until now. */
+static void start_tx(struct link_dir *d)
+{
+    ns_sim *sim = d->link->net->sim;
+    ns_time_t now = ns_sim_now(sim);
+    if (d->tx || !d->link->up)
+        return;
+    ns_pkt *p = ns_queue_dequeue(d->q, now);
+    if (!p)
+        return;
+    if (d->rebase || d->tx_end != now || d->bits_since == 0) {
+        d->busy_since = now;            /* a new busy period: new anchor */
+        d->bits_since = 0;
+        d->rebase = false;
+    }
+    uint32_t bytes = ns_pkt_frame_len(p) + d->link->overhead;
+    d->bits_since += (u128)bytes * 8;
+    /* ceil(bits * 1e9 / rate): rate is an integer number of bit/s. */
+    u128 rate = (u128)llround(d->rate_bps);
+    u128 ns = (d->bits_since * 1000000000u + rate - 1) / rate;
+    d->tx_end = d->busy_since + (ns_time_t)ns;
+    d->tx = p;
+    d->tx_epoch = d->epoch;
+    d->stats.tx_pkts++;
+    d->stats.tx_bytes += bytes - d->link->overhead;
+    ns__capture(d->from, p);
+    ns_event_after(sim, d->tx_end - now, tx_done, d);
+}
+
+static void link_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
+{
+    struct link_dir *d = ifc->medium;
+    memcpy(p->eth_dst, ifc->peer->mac, 6);      /* p2p: no ARP needed */
+    memcpy(p->eth_src, ifc->mac, 6);
+    if (!d->link->up) {
+        dir_drop(d, p, NS_DROP_LINK_DOWN);
+        return;
+    }
+    ns_queue_enqueue(d->q, p, ns_sim_now(d->link->net->sim));
+    start_tx(d);
+}
+
+static bool link_iface_up(const ns_iface *ifc)
+{
+    const struct link_dir *d = ifc->medium;
+    return d->link->up;
+}
+
+static const struct ns_iface_ops link_iface_ops = {
+    .output = link_output,
+    .is_up  = link_iface_up,
+};
+
+/* ---- construction ---- */
+
+static bool check_rate(const char *name, double rate, GError **error)
+{
+    if (!(rate >= 1) || !isfinite(rate) || rate > 1e15) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "link '%s': rate %g bit/s is not in [1 bit/s, 1 Pbit/s]", name, rate);
+        return false;
+    }
+    return true;
+}
+
+static bool check_loss(const char *name, double p, GError **error)
+{
+    if (!(p >= 0 && p <= 1)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "link '%s': loss %g is outside [0, 1]", name, p);
+        return false;
+    }
+    return true;
+}
+
+void ns__link_free(ns_link *l);
+void ns__link_free(ns_link *l)
+{
+    ns_sim *sim = l->net->sim;
+    for (int i = 0; i < 2; i++) {
+        struct link_dir *d = &l->d[i];
+        if (d->tx)
+            ns_pkt_free(sim, d->tx);
+        ns_pkt *p;
+        while ((p = g_queue_pop_head(&d->inflight)))
+            ns_pkt_free(sim, p);
+        if (d->q)
+            ns_queue_free(d->q);
+        if (d->losses)
+            g_ptr_array_free(d->losses, TRUE);
+    }
+    g_free(l->name);
+    g_free(l);
+}
+
+ns_link *ns_link_new(ns_sim *sim, ns_host *a, ns_host *b,
+                     const struct ns_link_opts *o, GError **error)
+{
+    struct ns_link_opts def;
+    if (!o) {
+        ns_link_opts_defaults(&def);
+        o = &def;
+    }
+    struct ns_net *net = ns__net_get(sim);
+    char *name = g_strdup_printf("%s-%s", a->name, b->name);
+    if (a == b) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "link '%s': cannot link host '%s' to itself", name, a->name);
+        goto fail;
+    }
+    if (!check_rate(name, o->rate_bps, error) || !check_loss(name, o->loss, error))
+        goto fail;
+    if (o->delay < 0 || o->jitter < 0) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "link '%s': delay and jitter must not be negative", name);
+        goto fail;
+    }
+    if ((o->a_addr != 0) != (o->b_addr != 0)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "link '%s': give both addresses or neither", name);
+        goto fail;
+    }
+
+    ns_link *l = g_new0(ns_link, 1);
+    l->net = net;
+    l->name = name;
+    l->host[0] = a;
+    l->host[1] = b;
+    l->overhead = o->overhead;
+    l->up = true;
+    for (int i = 0; i < 2; i++) {
+        struct link_dir *d = &l->d[i];
+        d->link = l;
+        d->dir = i;
+        d->rate_bps = o->rate_bps;
+        d->delay = o->delay;
+        d->jitter = o->jitter;
+        d->reorder = o->jitter_reorders;
+        g_queue_init(&d->inflight);
+        d->losses = g_ptr_array_new_with_free_func((GDestroyNotify)ns_loss_free);
+        g_snprintf(d->name, sizeof d->name, "%s-%s", l->host[i]->name, l->host[1 - i]->name);
+        char *rn = g_strdup_printf("link.%s.%d", name, i);
+        d->rng = ns_sim_rng(sim, rn);
+        g_free(rn);
+        struct ns_queue_cfg qc = o->qcfg;
+        qc.rate_bps = o->rate_bps;
+        char *stream = g_strdup_printf("%s.%d", name, i);
+        qc.stream = stream;
+        d->q = ns_queue_new(sim, o->queue ? o->queue : "droptail", &qc, dir_drop, d, error);
+        g_free(stream);
+        if (!d->q) {
+            g_prefix_error(error, "link '%s': ", name);
+            ns__link_free(l);
+            return NULL;
+        }
+        if (o->loss > 0)
+            g_ptr_array_add(d->losses, ns_loss_bernoulli(o->loss, NULL));
+    }
+    /* Interfaces last: nothing above can fail after the hosts change. */
+    l->iface[0] = ns__iface_new(a, &link_iface_ops, &l->d[0]);
+    l->iface[1] = ns__iface_new(b, &link_iface_ops, &l->d[1]);
+    l->iface[0]->peer = l->iface[1];
+    l->iface[1]->peer = l->iface[0];
+    for (int i = 0; i < 2; i++) {
+        l->d[i].from = l->iface[i];
+        l->d[i].to = l->iface[1 - i];
+    }
+    uint32_t aa = o->a_addr, ba = o->b_addr;
+    int prefix = o->prefix;
+    if (!aa) {
+        uint32_t net24 = ns__net_alloc_subnet(net);
+        aa = net24 | 1;
+        ba = net24 | 2;
+        prefix = 24;
+    }
+    if (!ns_iface_set_addr(l->iface[0], aa, prefix, error) ||
+        !ns_iface_set_addr(l->iface[1], ba, prefix, error)) {
+        g_prefix_error(error, "link '%s': ", l->name);
+        /* The interfaces stay (unaddressed); the link is kept so nothing
+         * dangles, but the caller reports the error. */
+        g_ptr_array_add(net->links, l);
+        return NULL;
+    }
+    g_ptr_array_add(net->links, l);
+    net->routes_valid = false;
+    return l;
+fail:
+    g_free(name);
+    return NULL;
+}
+
+const char *ns_link_name(const ns_link *l) { return l->name; }
+ns_host *ns_link_host(const ns_link *l, int end) { return l->host[end & 1]; }
+ns_iface *ns_link_iface(const ns_link *l, int end) { return l->iface[end & 1]; }
+
+size_t ns_link_count(ns_sim *sim)
+{
+    struct ns_net *net = ns__net_peek(sim);
+    return net ? net->links->len : 0;
+}
+
+ns_link *ns_link_nth(ns_sim *sim, size_t i)
+{
+    struct ns_net *net = ns__net_peek(sim);
+    return net && i < net->links->len ? g_ptr_array_index(net->links, i) : NULL;
+}
+
+ns_link *ns_link_find(ns_sim *sim, const char *name)
+{
+    for (size_t i = 0; i < ns_link_count(sim); i++)
+        if (strcmp(ns_link_nth(sim, i)->name, name) == 0)
+            return ns_link_nth(sim, i);
+    return NULL;
+}
+
+bool ns_link_set_rate(ns_link *l, int dir, double rate_bps, GError **error)
+{
+    if (!check_rate(l->name, rate_bps, error))
+        return false;
+    for (int i = 0; i < 2; i++)
+        if (dir < 0 || dir == i) {
+            l->d[i].rate_bps = rate_bps;
+            l->d[i].rebase = true;
+        }
+    return true;
+}
+
+bool ns_link_set_delay(ns_link *l, int dir, ns_time_t delay, GError **error)
+{
+    if (delay < 0) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "link '%s': delay must not be negative", l->name);
+        return false;
+    }
+    for (int i = 0; i < 2; i++)
+        if (dir < 0 || dir == i)
+            l->d[i].delay = delay;
+    return true;
+}
+
+bool ns_link_set_loss(ns_link *l, int dir, double p, GError **error)
+{
+    if (!check_loss(l->name, p, error))
+        return false;
+    for (int i = 0; i < 2; i++)
+        if (dir < 0 || dir == i) {
+            g_ptr_array_set_size(l->d[i].losses, 0);
+            if (p > 0)
+                g_ptr_array_add(l->d[i].losses, ns_loss_bernoulli(p, NULL));
+        }
+    return true;
+}
+
+void ns_link_add_loss(ns_link *l, int dir, ns_loss *loss)
+{
+    g_ptr_array_add(l->d[dir & 1].losses, loss);
+}
+
+void ns_link_set_up(ns_link *l, bool up)
+{
+    if (l->up == up)
+        return;
+    l->up = up;
+    ns_sim *sim = l->net->sim;
+    if (ns_trace_on(sim, "link.state", l->name))
+        ns_trace_event(sim, "link.state", l->name, "state=%s", up ? "up" : "down");
+    for (int i = 0; i < 2; i++) {
+        struct link_dir *d = &l->d[i];
+        if (!up) {
+            d->epoch++;                     /* in-flight packets become stale */
+            ns_queue_flush(d->q, NS_DROP_LINK_DOWN);
+            /* The packet on the transmitter is dropped when its tx ends. */
+        } else {
+            d->rebase = true;
+            if (!d->tx)
+                start_tx(d);
+        }
+    }
+    l->net->routes_valid = false;
+}
+
+bool ns_link_is_up(const ns_link *l) { return l->up; }
+ns_queue *ns_link_queue(ns_link *l, int dir) { return l->d[dir & 1].q; }
+
+const struct ns_link_stats *ns_link_stats(const ns_link *l, int dir)
+{
+    return &l->d[dir & 1].stats;
+}

@@ -1,0 +1,139 @@
+/* net_priv.h — the network layer's shared internals (models/net/ only).
+ *
+ * struct ns_net hangs off the sim (attachment "net"); every host, link and
+ * LAN points back to it.  An interface sends frames through its ops (a
+ * link end or a LAN port) and receives them through ns__iface_input.
+ */
+#ifndef NETSIM_NET_PRIV_H
+#define NETSIM_NET_PRIV_H
+
+#include "netsim/host.h"
+#include "netsim/ipv4.h"
+#include "netsim/lan.h"
+#include "netsim/link.h"
+#include "netsim/queue.h"
+#include "netsim/trace.h"
+
+struct ns_pcap;
+struct ns_diagram;
+
+struct ns_host_stats {
+    uint64_t tx_pkts;             /* IP packets originated */
+    uint64_t rx_pkts;             /* IP packets delivered locally */
+    uint64_t fwd_pkts;            /* IP packets forwarded */
+    uint64_t drops[NS_DROP_NCAUSES];
+};
+
+/* How an interface puts a packet on its medium. */
+struct ns_iface_ops {
+    /* Resolves next_hop to a MAC (or broadcast) and transmits; owns p. */
+    void (*output)(ns_iface *ifc, ns_pkt *p, uint32_t next_hop);
+    bool (*is_up)(const ns_iface *ifc);
+};
+
+struct ns_iface {
+    ns_host                   *host;
+    size_t                     index;
+    char                       name[12];     /* "eth0" */
+    uint8_t                    mac[6];
+    uint32_t                   addr;         /* host order; 0 = none */
+    int                        prefix;
+    const struct ns_iface_ops *ops;
+    void                      *medium;       /* link direction or LAN port */
+    ns_iface                  *peer;         /* p2p: the other end */
+    struct ns_pcap            *pcap;         /* capture, or NULL */
+};
+
+struct route {
+    uint32_t  dst;                /* network, host order */
+    uint32_t  mask;
+    uint32_t  gateway;            /* 0: directly connected */
+    ns_iface *out;
+};
+
+struct held_pkt {                 /* packets held while paused */
+    ns_iface *in;
+    ns_pkt   *p;
+};
+
+struct ns_host {
+    struct ns_net        *net;
+    ns_sim               *sim;
+    char                 *name;
+    uint32_t              id;
+    GPtrArray            *ifaces;        /* ns_iface*, owned */
+    bool                  forwarding;
+    bool                  up;
+    bool                  paused;
+    ns_event_id           resume_ev;
+    GArray               *held;          /* struct held_pkt while paused */
+    GArray               *routes;        /* struct route */
+    bool                  static_routes;
+    uint16_t              ip_id;         /* next IPv4 identification */
+    struct ns_host_stats  stats;
+    GPtrArray            *attachments;   /* struct ns_attachment-like */
+    /* CPU */
+    unsigned              cores;
+    unsigned              busy_cores;
+    GQueue               *cpu_queue;     /* struct cpu_item* */
+    ns_time_t             cpu_busy;
+    uint32_t              cpu_epoch;     /* bumped on crash */
+};
+
+struct observer {
+    void (*fn)(void);
+    void  *ud;
+};
+
+struct ns_net {
+    ns_sim                    *sim;
+    GPtrArray                 *hosts;         /* ns_host*, owned, creation order */
+    GHashTable                *host_by_name;  /* name -> ns_host* */
+    GPtrArray                 *links;         /* ns_link*, owned */
+    GPtrArray                 *lans;          /* ns_lan*, owned */
+    const struct ns_proto_ops *protos[256];
+    GArray                    *fault_obs;     /* struct observer */
+    GArray                    *addr_obs;
+    uint32_t                   next_subnet;   /* auto: 10.(n>>8).(n&255).0/24 */
+    bool                       routes_valid;
+    struct ns_diagram         *diagram;
+    GHashTable                *diagram_msgs;  /* pkt uid -> diagram msg id */
+    /* ARP (arp.c), if a LAN runs it: frames of type ARP go here. */
+    void                     (*arp_input)(ns_iface *in, ns_pkt *p);
+};
+
+struct ns_net *ns__net_get(ns_sim *sim);      /* creates on first use */
+struct ns_net *ns__net_peek(ns_sim *sim);     /* NULL if none */
+
+/* A fresh /24 from 10.0.1.0 upwards, in creation order. */
+uint32_t ns__net_alloc_subnet(struct ns_net *net);
+
+ns_iface *ns__iface_new(ns_host *h, const struct ns_iface_ops *ops, void *medium);
+/* A frame arrived on ifc (from its link or LAN port); takes ownership. */
+void ns__iface_input(ns_iface *ifc, ns_pkt *p);
+/* Captures a frame seen on ifc (tx or rx) if it is being captured. */
+void ns__capture(ns_iface *ifc, const ns_pkt *p);
+
+/* Computes p's transport checksum into hdr, a copy of its l4 header (the
+ * model leaves it zero in packets; pcap and ICMP quotes need it). */
+void ns__fill_l4_checksum(const ns_pkt *p, uint8_t *hdr);
+
+/* Drops p at host h (NULL: not at a host) with cause, counting and
+ * tracing it; owns p.  `where` names the place for the trace. */
+void ns__net_drop(ns_sim *sim, ns_host *h, const char *where, ns_pkt *p,
+                  enum ns_drop_cause cause);
+/* IPv4 input of a frame at host h. */
+void ns__ip_input(ns_host *h, ns_iface *in, ns_pkt *p);
+void ns__route_compute(struct ns_net *net);
+void ns__host_tell_fault(ns_host *h, enum ns_host_fault f);
+
+/* Built-in protocols, registered when the net starts. */
+extern const struct ns_proto_ops ns__udp_proto;
+extern const struct ns_proto_ops ns__icmp_proto;
+
+/* Diagram bookkeeping. */
+void ns__diagram_sent(ns_host *h, const ns_pkt *p);
+void ns__diagram_delivered(ns_host *h, const ns_pkt *p);
+void ns__diagram_dropped(struct ns_net *net, const ns_pkt *p, enum ns_drop_cause cause);
+
+#endif

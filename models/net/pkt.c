@@ -1,0 +1,201 @@
+/* pkt.c — packets from the sim's pool, shared payloads, checksums and
+ * address text.
+ *
+ * Invariant: a payload's ref counts the packets (and payload holders)
+ * pointing at it, a buffer's ref the spans pointing at it; the last unref
+ * frees.  ns_pkt_live() counts packets not yet freed. */
+#include <stdio.h>
+
+#include "netsim/pkt.h"
+#include "netsim/pool.h"
+
+G_STATIC_ASSERT(sizeof(ns_pkt) == 128);
+
+static struct ns_pool *pkt_pool(ns_sim *sim)
+{
+    struct ns_pool *pool = ns_sim_pkt_pool(sim);
+    if (G_UNLIKELY(pool->obj_size == 0))
+        ns_pool_init(pool, sizeof(ns_pkt), 512);
+    return pool;
+}
+
+ns_pkt *ns_pkt_new(ns_sim *sim)
+{
+    ns_pkt *p = ns_pool_alloc(pkt_pool(sim));
+    memset(p, 0, sizeof *p);
+    p->uid = (uint32_t)ns_sim_next_uid(sim);
+    return p;
+}
+
+void ns_pkt_free(ns_sim *sim, ns_pkt *p)
+{
+    if (!p)
+        return;
+    if (p->payload)
+        ns_payload_unref(p->payload);
+    ns_pool_free(pkt_pool(sim), p);
+}
+
+ns_pkt *ns_pkt_clone(ns_sim *sim, const ns_pkt *p)
+{
+    ns_pkt *c = ns_pool_alloc(pkt_pool(sim));
+    memcpy(c, p, sizeof *c);
+    c->next = NULL;                 /* same uid: a copy of the same packet */
+    if (c->payload)
+        ns_payload_ref(c->payload);
+    return c;
+}
+
+uint64_t ns_pkt_live(const ns_sim *sim)
+{
+    return ns_sim_pkt_pool((ns_sim *)sim)->live;
+}
+
+struct ns_buf *ns_buf_new(const void *bytes, uint32_t len)
+{
+    struct ns_buf *b = g_malloc(sizeof *b + len);
+    b->ref = 1;
+    b->len = len;
+    if (bytes)
+        memcpy(b->data, bytes, len);
+    else
+        memset(b->data, 0, len);
+    return b;
+}
+
+void ns_buf_unref(struct ns_buf *b)
+{
+    if (b && --b->ref == 0)
+        g_free(b);
+}
+
+struct ns_payload *ns_payload_new(const struct ns_span *spans, uint32_t n)
+{
+    struct ns_payload *pl = g_malloc(sizeof *pl + n * sizeof *spans);
+    pl->ref = 1;
+    pl->nspans = n;
+    pl->len = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        g_return_val_if_fail(!spans[i].buf || spans[i].off + spans[i].len <= spans[i].buf->len, pl);
+        pl->spans[i] = spans[i];
+        if (spans[i].buf)
+            spans[i].buf->ref++;
+        pl->len += spans[i].len;
+    }
+    return pl;
+}
+
+struct ns_payload *ns_payload_ref(struct ns_payload *pl)
+{
+    pl->ref++;
+    return pl;
+}
+
+void ns_payload_unref(struct ns_payload *pl)
+{
+    if (!pl || --pl->ref > 0)
+        return;
+    for (uint32_t i = 0; i < pl->nspans; i++)
+        ns_buf_unref(pl->spans[i].buf);
+    g_free(pl);
+}
+
+void ns_pkt_set_bytes(ns_pkt *p, const void *bytes, uint32_t len)
+{
+    if (p->payload)
+        ns_payload_unref(p->payload);
+    struct ns_span sp = { ns_buf_new(bytes, len), 0, len };
+    p->payload = ns_payload_new(&sp, 1);
+    ns_buf_unref(sp.buf);
+    p->payload_len = len;
+}
+
+void ns_pkt_copy_payload(const ns_pkt *p, uint32_t off, uint32_t len, uint8_t *out)
+{
+    g_return_if_fail((uint64_t)off + len <= p->payload_len);
+    if (!p->payload) {
+        memset(out, 0, len);
+        return;
+    }
+    uint32_t pos = 0;               /* payload offset of the current span */
+    for (uint32_t i = 0; i < p->payload->nspans && len > 0; i++) {
+        const struct ns_span *sp = &p->payload->spans[i];
+        if (off >= pos + sp->len) {
+            pos += sp->len;
+            continue;
+        }
+        uint32_t in = off - pos;
+        uint32_t n = sp->len - in < len ? sp->len - in : len;
+        if (sp->buf)
+            memcpy(out, sp->buf->data + sp->off + in, n);
+        else
+            memset(out, 0, n);
+        out += n;
+        off += n;
+        len -= n;
+        pos += sp->len;
+    }
+    if (len > 0)                    /* payload_len beyond the spans: zeros */
+        memset(out, 0, len);
+}
+
+uint32_t ns_pkt_frame_len(const ns_pkt *p)
+{
+    uint32_t l3 = p->ethertype == NS_ETHERTYPE_ARP ? 28 : ns_ip_len(p);
+    uint32_t len = NS_ETH_HLEN + l3;
+    return len < 60 ? 60 : len;     /* Ethernet minimum frame, FCS excluded */
+}
+
+uint32_t ns_inet_sum(const uint8_t *b, size_t len, uint32_t sum)
+{
+    uint64_t s = sum;
+    size_t i = 0;
+    for (; i + 1 < len; i += 2)
+        s += (uint32_t)(b[i] << 8 | b[i + 1]);
+    if (i < len)
+        s += (uint32_t)b[i] << 8;
+    while (s >> 32)
+        s = (s & 0xffffffffu) + (s >> 32);
+    return (uint32_t)s;
+}
+
+uint16_t ns_inet_fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+void ns_ip_set_ecn(ns_pkt *p, uint8_t ecn)
+{
+    p->l3[1] = (uint8_t)((p->l3[1] & ~3u) | (ecn & 3u));
+    ns_put16(p->l3 + 10, 0);
+    ns_put16(p->l3 + 10, ns_inet_fold(ns_inet_sum(p->l3, NS_IP_HLEN, 0)));
+}
+
+char *ns_addr_format(uint32_t a, char buf[NS_ADDR_STRLEN])
+{
+    snprintf(buf, NS_ADDR_STRLEN, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+    return buf;
+}
+
+bool ns_addr_parse(const char *text, uint32_t *addr, int *prefix)
+{
+    unsigned v[4];
+    int len = 32, n = 0;
+    char tail = 0;
+    if (prefix && strchr(text, '/')) {
+        if (sscanf(text, "%3u.%3u.%3u.%3u/%2d%n", &v[0], &v[1], &v[2], &v[3], &len, &n) != 5 ||
+            text[n] != '\0' || len < 0 || len > 32)
+            return false;
+    } else if (sscanf(text, "%3u.%3u.%3u.%3u%c", &v[0], &v[1], &v[2], &v[3], &tail) != 4) {
+        return false;
+    }
+    for (int i = 0; i < 4; i++)
+        if (v[i] > 255)
+            return false;
+    *addr = v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3];
+    if (prefix)
+        *prefix = len;
+    return true;
+}

@@ -1,0 +1,164 @@
+/* udp.c — UDP (RFC 768): sockets bound to ports of a host.
+ *
+ * Invariant: one socket per (host, port); a datagram for a port nobody
+ * bound is counted, traced, and answered with ICMP port unreachable. */
+#include <stdio.h>
+
+#include "net_priv.h"
+#include "netsim/icmp.h"
+#include "netsim/udp.h"
+
+#define UDP_KEY "udp"
+#define UDP_HLEN 8
+#define EPHEMERAL_FIRST 49152
+
+struct udp_host {
+    GHashTable *ports;            /* port -> ns_udp* */
+    uint16_t    next_ephemeral;
+    uint64_t    closed_port_drops;
+};
+
+struct ns_udp {
+    ns_host        *host;
+    uint16_t        port;
+    ns_udp_recv_fn  fn;
+    void           *ud;
+};
+
+static void udp_host_free(gpointer p)
+{
+    struct udp_host *uh = p;
+    g_hash_table_destroy(uh->ports);
+    g_free(uh);
+}
+
+static struct udp_host *udp_host(ns_host *h)
+{
+    struct udp_host *uh = ns_host_attached(h, UDP_KEY);
+    if (!uh) {
+        uh = g_new0(struct udp_host, 1);
+        uh->ports = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+        uh->next_ephemeral = EPHEMERAL_FIRST;
+        ns_host_attach(h, UDP_KEY, uh, udp_host_free);
+    }
+    return uh;
+}
+
+ns_udp *ns_udp_bind(ns_host *h, uint16_t port, GError **error)
+{
+    struct udp_host *uh = udp_host(h);
+    if (port == 0) {
+        for (int tries = 0; tries < 16384; tries++) {
+            uint16_t p = uh->next_ephemeral;
+            uh->next_ephemeral = p == 65535 ? EPHEMERAL_FIRST : p + 1;
+            if (!g_hash_table_contains(uh->ports, GUINT_TO_POINTER(p))) {
+                port = p;
+                break;
+            }
+        }
+        if (port == 0) {
+            g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                        "host '%s': no free ephemeral UDP port", h->name);
+            return NULL;
+        }
+    } else if (g_hash_table_contains(uh->ports, GUINT_TO_POINTER(port))) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                    "host '%s': UDP port %u is already bound", h->name, port);
+        return NULL;
+    }
+    ns_udp *s = g_new0(ns_udp, 1);
+    s->host = h;
+    s->port = port;
+    g_hash_table_insert(uh->ports, GUINT_TO_POINTER(port), s);
+    return s;
+}
+
+void ns_udp_close(ns_udp *s)
+{
+    if (s)
+        g_hash_table_remove(udp_host(s->host)->ports, GUINT_TO_POINTER(s->port));
+}
+
+void ns_udp_on_receive(ns_udp *s, ns_udp_recv_fn fn, void *ud)
+{
+    s->fn = fn;
+    s->ud = ud;
+}
+
+uint16_t ns_udp_port(const ns_udp *s) { return s->port; }
+ns_host *ns_udp_host(const ns_udp *s) { return s->host; }
+
+uint64_t ns_udp_closed_port_drops(ns_host *h)
+{
+    return udp_host(h)->closed_port_drops;
+}
+
+static ns_pkt *build(ns_udp *s, uint16_t dport, const void *bytes, uint32_t len)
+{
+    ns_pkt *p = ns_pkt_new(s->host->sim);
+    if (bytes)
+        ns_pkt_set_bytes(p, bytes, len);
+    else
+        p->payload_len = len;
+    uint8_t *u = ns_pkt_l4(p);
+    ns_put16(u, s->port);
+    ns_put16(u + 2, dport);
+    ns_put16(u + 4, (uint16_t)(UDP_HLEN + len));
+    ns_put16(u + 6, 0);                 /* filled in where bytes leave (pcap) */
+    p->l4_len = UDP_HLEN;
+    return p;
+}
+
+bool ns_udp_send(ns_udp *s, uint32_t dst, uint16_t dport, const void *bytes, uint32_t len)
+{
+    g_return_val_if_fail(len <= 65507, false);
+    ns_pkt *p = build(s, dport, bytes, len);
+    if (dst == NS_IP_BROADCAST) {
+        ns_iface *ifc = ns_host_iface(s->host, 0);
+        if (!ifc) {
+            ns__net_drop(s->host->sim, s->host, s->host->name, p, NS_DROP_NO_ROUTE);
+            return false;
+        }
+        return ns_ip_output_iface(ifc, p, ifc->addr, dst, NS_IPPROTO_UDP, 0);
+    }
+    return ns_ip_output(s->host, p, 0, dst, NS_IPPROTO_UDP, 0);
+}
+
+bool ns_udp_send_iface(ns_udp *s, ns_iface *ifc, uint32_t dst, uint16_t dport,
+                       const void *bytes, uint32_t len)
+{
+    g_return_val_if_fail(len <= 65507, false);
+    ns_pkt *p = build(s, dport, bytes, len);
+    return ns_ip_output_iface(ifc, p, ifc->addr, dst, NS_IPPROTO_UDP, 0);
+}
+
+static void udp_input(ns_host *h, ns_iface *in, ns_pkt *p)
+{
+    const uint8_t *u = ns_pkt_cl4(p);
+    uint16_t dport = ns_get16(u + 2);
+    struct udp_host *uh = udp_host(h);
+    ns_udp *s = g_hash_table_lookup(uh->ports, GUINT_TO_POINTER(dport));
+    if (!s) {
+        uh->closed_port_drops++;
+        if (!(p->flags & NS_PKT_BROADCAST))     /* RFC 1122: never for broadcasts */
+            ns_icmp_error(h, p, NS_ICMP_UNREACH, NS_ICMP_UNREACH_PORT);
+        ns__net_drop(h->sim, h, h->name, p, NS_DROP_NO_PORT);
+        return;
+    }
+    if (s->fn)
+        s->fn(s, p, ns_ip_src(p), ns_get16(u), s->ud);
+    ns_pkt_free(h->sim, p);
+}
+
+static void udp_describe(const ns_pkt *p, char *buf, size_t len)
+{
+    const uint8_t *u = ns_pkt_cl4(p);
+    snprintf(buf, len, "UDP %u>%u len=%u", ns_get16(u), ns_get16(u + 2), p->payload_len);
+}
+
+const struct ns_proto_ops ns__udp_proto = {
+    .name     = "udp",
+    .proto    = NS_IPPROTO_UDP,
+    .input    = udp_input,
+    .describe = udp_describe,
+};

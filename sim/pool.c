@@ -1,0 +1,65 @@
+/* pool.c — fixed-size object pools (see pool.h).
+ *
+ * Invariant: every object handed out is either live or on the free list,
+ * and belongs to exactly one slab; live counts the former. */
+#include <glib.h>
+
+#include "sim_priv.h"
+#include "netsim/pool.h"
+
+void ns_pool_init(struct ns_pool *p, size_t obj_size, size_t per_slab)
+{
+    *p = (struct ns_pool){ 0 };
+    p->obj_size = obj_size < sizeof(void *) ? sizeof(void *) : obj_size;
+    p->per_slab = per_slab ? per_slab : 256;
+}
+
+void ns_pool_destroy(struct ns_pool *p)
+{
+    for (size_t i = 0; i < p->nslabs; i++)
+        g_free(p->slabs[i]);
+    g_free(p->slabs);
+    *p = (struct ns_pool){ 0 };
+}
+
+static void grow(struct ns_pool *p)
+{
+    char *slab = g_malloc(p->obj_size * p->per_slab);
+    p->slabs = g_renew(void *, p->slabs, p->nslabs + 1);
+    p->slabs[p->nslabs++] = slab;
+    /* Thread in reverse so objects are handed out in address order. */
+    for (size_t i = p->per_slab; i-- > 0;) {
+        void *obj = slab + i * p->obj_size;
+        *(void **)obj = p->free_list;
+        p->free_list = obj;
+    }
+}
+
+void *ns_pool_alloc(struct ns_pool *p)
+{
+    if (G_UNLIKELY(!p->free_list))
+        grow(p);
+    void *obj = p->free_list;
+    p->free_list = *(void **)obj;
+    if (++p->live > p->peak)
+        p->peak = p->live;
+    return obj;
+}
+
+void ns_pool_free(struct ns_pool *p, void *obj)
+{
+    g_assert(p->live > 0);
+    *(void **)obj = p->free_list;
+    p->free_list = obj;
+    p->live--;
+}
+
+struct ns_pool *ns_sim_pkt_pool(ns_sim *sim)
+{
+    return &sim->pkt_pool;
+}
+
+uint64_t ns_sim_next_uid(ns_sim *sim)
+{
+    return ++sim->next_uid;
+}
