@@ -27,20 +27,21 @@ static void grow(struct ns_pool *p)
     char *slab = g_malloc(p->obj_size * p->per_slab);
     p->slabs = g_renew(void *, p->slabs, p->nslabs + 1);
     p->slabs[p->nslabs++] = slab;
-    /* Thread in reverse so objects are handed out in address order. */
-    for (size_t i = p->per_slab; i-- > 0;) {
-        void *obj = slab + i * p->obj_size;
-        *(void **)obj = p->free_list;
-        p->free_list = obj;
-    }
+    p->bump = slab;
+    p->bump_end = slab + p->obj_size * p->per_slab;
 }
 
 void *ns_pool_alloc(struct ns_pool *p)
 {
-    if (G_UNLIKELY(!p->free_list))
-        grow(p);
     void *obj = p->free_list;
-    p->free_list = *(void **)obj;
+    if (obj) {
+        p->free_list = *(void **)obj;
+    } else {
+        if (G_UNLIKELY(p->bump == p->bump_end))
+            grow(p);
+        obj = p->bump;
+        p->bump += p->obj_size;
+    }
     if (++p->live > p->peak)
         p->peak = p->live;
     return obj;

@@ -27,6 +27,7 @@ static void (*const registrations[])(void) = {
     test_cli_register,
     test_queue_register,
     test_loss_register,
+    test_lan_register,
 };
 
 static char *tmpdir;

@@ -32,5 +32,6 @@ void test_pcap_register(void);
 void test_diagram_register(void);
 void test_queue_register(void);
 void test_loss_register(void);
+void test_lan_register(void);
 
 #endif

@@ -2,7 +2,9 @@
  *
  * Objects come from slabs that grow and are only returned when the pool is
  * destroyed; freed objects go on a free list, so steady-state allocation
- * never calls malloc.  The pool counts live objects and the peak, so tests
+ * never calls malloc.  A new slab is handed out by bumping a pointer, not
+ * threaded onto the free list, so its pages become resident only as they
+ * are used (memory per object measures the object, not the slab).  The pool counts live objects and the peak, so tests
  * can assert every object came back (as lwIP's memp stats do).
  */
 #ifndef NETSIM_POOL_H
@@ -17,6 +19,8 @@ struct ns_pool {
     size_t   obj_size;       /* bytes per object, >= sizeof(void *) */
     size_t   per_slab;       /* objects per slab */
     void    *free_list;      /* first free object; its first word links */
+    char    *bump;           /* next never-used object of the last slab */
+    char    *bump_end;       /* end of the last slab */
     void   **slabs;          /* owned */
     size_t   nslabs;
     uint64_t live;           /* allocated and not freed */

@@ -46,7 +46,12 @@ bool ns_ip_output(ns_host *h, ns_pkt *p, uint32_t src, uint32_t dst,
     fill_header(h, p, src ? src : ns_host_addr(h), dst, proto, tos);
     h->stats.tx_pkts++;
     ns__diagram_sent(h, p);
-    if (ns_host_has_addr(h, dst) && dst != NS_IP_BROADCAST) {
+    /* A directed broadcast to a connected subnet goes out on it (RFC 919). */
+    bool subnet_bcast = routed && out->addr && out->prefix < 31 &&
+                        dst == ns_iface_broadcast(out);
+    if (subnet_bcast)
+        p->flags |= NS_PKT_BROADCAST;
+    if (ns_host_has_addr(h, dst) && dst != NS_IP_BROADCAST && !subnet_bcast) {
         ns__ip_input(h, out ? out : ns_host_iface(h, 0), p);   /* loopback */
         return true;
     }

@@ -6,8 +6,9 @@
  * and the downlink (switch -> host).  A frame is forwarded only once the
  * switch has received all of it, so crossing the LAN costs two
  * serialisations and two delays.  The switch learns, from every frame it
- * receives, that the sending interface's MAC sits behind the ingress port
- * (IEEE 802.1D backward learning, without ageing: hosts never move); it
+ * receives, that the frame's source MAC sits behind the ingress port
+ * (IEEE 802.1D backward learning, without ageing: a MAC that moves is
+ * relearned by its next frame); it
  * sends a unicast frame to the learned port, floods it to every other
  * port while unknown, and copies a broadcast to every other port.
  *
@@ -177,12 +178,12 @@ static void dir_send(struct lan_dir *d, ns_pkt *p)
 /* ---- the switch ---- */
 
 /* A frame fully received from port `in`: learn, then forward, flood or
- * filter.  The frame's source MAC is the sending interface's. */
+ * filter. */
 static void switch_receive(struct lan_port *in, ns_pkt *p)
 {
     ns_lan *lan = in->lan;
     ns_sim *sim = lan->net->sim;
-    uint64_t src = mac_key(in->ifc->mac);
+    uint64_t src = mac_key(p->eth_src);
     if (g_hash_table_lookup(lan->fdb, &src) != in) {
         uint64_t *k = g_new(uint64_t, 1);
         *k = src;
@@ -221,6 +222,7 @@ static void switch_receive(struct lan_port *in, ns_pkt *p)
 void ns__lan_send(ns_iface *ifc, ns_pkt *p)
 {
     struct lan_port *port = ifc->medium;
+    memcpy(p->eth_src, ifc->mac, 6);
     dir_send(&port->up, p);
 }
 
@@ -368,6 +370,12 @@ ns_lan *ns_lan_new(ns_sim *sim, const char *name, const struct ns_lan_opts *o,
                     "LAN '%s': prefix /%d is outside [1, 30]", name, o->prefix);
         return NULL;
     }
+    if (!o->subnet && o->prefix != 24) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "LAN '%s': prefix /%d needs a given subnet (automatic ones are /24)",
+                    name, o->prefix);
+        return NULL;
+    }
     if (o->subnet && (o->subnet & ~mask_of(o->prefix))) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "LAN '%s': subnet %s has bits set beyond /%d", name,
@@ -399,7 +407,7 @@ ns_lan *ns_lan_new(ns_sim *sim, const char *name, const struct ns_lan_opts *o,
         lan->prefix = o->prefix;
     } else {
         lan->subnet = ns__net_alloc_subnet(net);
-        lan->prefix = 24;               /* what the allocator hands out */
+        lan->prefix = 24;
     }
     lan->arp = o->arp;
     lan->ports = g_ptr_array_new();

@@ -10,7 +10,8 @@
 
 /* Whether ifc is a LAN port (and so may run ARP). */
 bool ns__lan_is_port(const ns_iface *ifc);
-/* Puts a frame whose eth_dst is set on ifc's uplink to the switch; owns p. */
+/* Puts a frame whose eth_dst is set on ifc's uplink to the switch, with
+ * ifc's MAC as its source; owns p. */
 void ns__lan_send(ns_iface *ifc, ns_pkt *p);
 /* The interfaces on ifc's LAN in attachment order (a new array without a
  * free function), or NULL when ifc is not on a LAN. */

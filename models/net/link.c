@@ -40,7 +40,8 @@ struct link_dir {
     ns_time_t       tx_end;           /* when tx finishes */
     uint32_t        tx_epoch;         /* epoch when tx started */
     /* propagation: in-order packets wait in a FIFO (one event each) */
-    GQueue          inflight;         /* ns_pkt*, arrival order */
+    ns_pkt         *inflight_head;    /* in arrival order, linked by next */
+    ns_pkt         *inflight_tail;
     ns_time_t       last_arrival;
     uint32_t        epoch;            /* bumped when the link goes down */
     struct ns_link_stats stats;
@@ -88,7 +89,11 @@ static void dir_drop(void *ud, ns_pkt *p, enum ns_drop_cause cause)
 static void arrive(ns_sim *sim, void *arg)
 {
     struct link_dir *d = arg;
-    ns_pkt *p = g_queue_pop_head(&d->inflight);
+    ns_pkt *p = d->inflight_head;
+    d->inflight_head = p->next;
+    if (!d->inflight_head)
+        d->inflight_tail = NULL;
+    p->next = NULL;
     if ((uint32_t)p->stamp != d->epoch) {       /* sent before a link-down */
         dir_drop(d, p, NS_DROP_LINK_DOWN);
         return;
@@ -141,7 +146,12 @@ static void propagate(struct link_dir *d, ns_pkt *p)
         at = d->last_arrival;
     d->last_arrival = at;
     p->stamp = d->epoch;
-    g_queue_push_tail(&d->inflight, p);
+    p->next = NULL;                    /* an intrusive FIFO: no allocation */
+    if (d->inflight_tail)
+        d->inflight_tail->next = p;
+    else
+        d->inflight_head = p;
+    d->inflight_tail = p;
     ns_event_after(sim, at - now, arrive, d);
 }
 
@@ -243,9 +253,11 @@ void ns__link_free(ns_link *l)
         struct link_dir *d = &l->d[i];
         if (d->tx)
             ns_pkt_free(sim, d->tx);
-        ns_pkt *p;
-        while ((p = g_queue_pop_head(&d->inflight)))
+        while (d->inflight_head) {
+            ns_pkt *p = d->inflight_head;
+            d->inflight_head = p->next;
             ns_pkt_free(sim, p);
+        }
         if (d->q)
             ns_queue_free(d->q);
         if (d->losses)
@@ -298,7 +310,6 @@ ns_link *ns_link_new(ns_sim *sim, ns_host *a, ns_host *b,
         d->delay = o->delay;
         d->jitter = o->jitter;
         d->reorder = o->jitter_reorders;
-        g_queue_init(&d->inflight);
         d->losses = g_ptr_array_new_with_free_func((GDestroyNotify)ns_loss_free);
         g_snprintf(d->name, sizeof d->name, "%s-%s", l->host[i]->name, l->host[1 - i]->name);
         char *rn = g_strdup_printf("link.%s.%d", name, i);

@@ -51,6 +51,16 @@ struct route {
     ns_iface *out;
 };
 
+/* A small direct-mapped cache of lookups: most traffic goes to few
+ * destinations, and a full scan per hop showed in profiles. */
+#define ROUTE_CACHE 16
+struct route_cache {
+    uint32_t  dst;
+    uint32_t  gen;                /* net->route_gen when filled; 0 = empty */
+    ns_iface *out;
+    uint32_t  next_hop;
+};
+
 struct held_pkt {                 /* packets held while paused */
     ns_iface *in;
     ns_pkt   *p;
@@ -69,6 +79,7 @@ struct ns_host {
     GArray               *held;          /* struct held_pkt while paused */
     GArray               *routes;        /* struct route */
     bool                  static_routes;
+    struct route_cache    rcache[ROUTE_CACHE];
     uint16_t              ip_id;         /* next IPv4 identification */
     struct ns_host_stats  stats;
     GPtrArray            *attachments;   /* struct ns_attachment-like */
@@ -96,6 +107,7 @@ struct ns_net {
     GArray                    *addr_obs;
     uint32_t                   next_subnet;   /* auto: 10.(n>>8).(n&255).0/24 */
     bool                       routes_valid;
+    uint32_t                   route_gen;     /* bumped when any table changes */
     struct ns_diagram         *diagram;
     GHashTable                *diagram_msgs;  /* pkt uid -> diagram msg id */
     /* ARP (arp.c), if a LAN runs it: frames of type ARP go here. */

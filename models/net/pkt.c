@@ -14,8 +14,10 @@ G_STATIC_ASSERT(sizeof(ns_pkt) == 128);
 static struct ns_pool *pkt_pool(ns_sim *sim)
 {
     struct ns_pool *pool = ns_sim_pkt_pool(sim);
+    /* Slabs of just under 1 MiB: malloc's own header must not push a slab
+     * onto one more page (with 64 KiB slabs that cost 8 bytes a packet). */
     if (G_UNLIKELY(pool->obj_size == 0))
-        ns_pool_init(pool, sizeof(ns_pkt), 512);
+        ns_pool_init(pool, sizeof(ns_pkt), ((1u << 20) - 64) / sizeof(ns_pkt));
     return pool;
 }
 

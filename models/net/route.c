@@ -134,6 +134,9 @@ void ns__route_compute(struct ns_net *net)
         g_array_free(adj[i], TRUE);
     g_free(adj);
     net->routes_valid = true;
+    net->route_gen++;
+    if (net->route_gen == 0)
+        net->route_gen = 1;              /* 0 marks an empty cache entry */
     if (ns_trace_on(net->sim, "net.routes", NULL))
         ns_trace_event(net->sim, "net.routes", NULL, "hosts=%zu", n);
 }
@@ -149,16 +152,28 @@ bool ns_route_lookup(ns_host *h, uint32_t dst, ns_iface **out, uint32_t *next_ho
 {
     if (!h->net->routes_valid)
         ns__route_compute(h->net);
+    struct route_cache *c = &h->rcache[(dst ^ dst >> 7) & (ROUTE_CACHE - 1)];
+    if (c->gen == h->net->route_gen && c->dst == dst) {
+        if (!c->out || !c->out->ops->is_up(c->out))
+            return false;
+        *out = c->out;
+        *next_hop = c->next_hop;
+        return true;
+    }
     const struct route *best = NULL;
     for (guint i = 0; i < h->routes->len; i++) {
         const struct route *r = &g_array_index(h->routes, struct route, i);
         if ((dst & r->mask) == r->dst && (!best || r->mask > best->mask))
             best = r;
     }
+    c->gen = h->net->route_gen;
+    c->dst = dst;
+    c->out = best ? best->out : NULL;
+    c->next_hop = best ? (best->gateway ? best->gateway : dst) : 0;
     if (!best || !best->out->ops->is_up(best->out))
         return false;
     *out = best->out;
-    *next_hop = best->gateway ? best->gateway : dst;
+    *next_hop = c->next_hop;
     return true;
 }
 
@@ -183,6 +198,7 @@ bool ns_route_add(ns_host *h, uint32_t dst, int prefix, uint32_t gateway,
     }
     struct route r = { dst & m, m, gateway, out };
     g_array_append_val(h->routes, r);
+    h->net->route_gen++;                  /* cached lookups are stale */
     return true;
 }
 

@@ -1,0 +1,580 @@
+/* test_lan.c — LANs and ARP: store-and-forward timing to the nanosecond,
+ * broadcast reach, switch learning, address assignment and its errors,
+ * and ARP (RFC 826) resolution, cache expiry, retries and give-up, with
+ * the RFC 5227 probe and announcement.
+ *
+ * Every test builds one LAN "lan0" of three hosts a, b, c (10.0.1.1, .2,
+ * .3) at 10 Mbit/s with 100 us per port, where the numbers are easy:
+ * a UDP datagram of 100 bytes is a 142-byte frame, 113,600 ns on a port,
+ * so one crossing (two serialisations, two delays) takes 427,200 ns; an ARP
+ * frame (60 bytes) takes 48,000 ns a serialisation, 296,000 ns a crossing.
+ * Each test runs the sim until no event is left and asserts that every
+ * packet was freed before freeing the sim. */
+#include <string.h>
+
+#include "netsim/arp.h"
+#include "netsim/event.h"
+#include "netsim/ipv4.h"
+#include "netsim/lan.h"
+#include "netsim/output.h"
+#include "netsim/trace.h"
+#include "netsim/udp.h"
+#include "tests.h"
+
+#define RATE      10e6
+#define DELAY     (100 * NS_USEC)
+#define PAYLOAD   100
+#define UDP_CROSS ((ns_time_t)2 * (113600 + 100000))   /* 427,200 ns */
+#define ARP_CROSS ((ns_time_t)2 * (48000 + 100000))    /* 296,000 ns */
+#define PORT      9
+#define NET(x)    ((10u << 24) | (1u << 8) | (x))      /* 10.0.1.x */
+
+struct rx {
+    int       n;
+    ns_time_t at[32];
+};
+
+struct send {
+    struct world *w;
+    int           from;
+    uint32_t      dst;
+};
+
+struct world {
+    ns_sim   *sim;
+    ns_lan   *lan;
+    ns_host  *h[3];
+    ns_iface *ifc[3];
+    ns_udp   *u[3];
+    struct rx rx[3];
+    struct send sends[64];
+    int       nsends;
+};
+
+static void on_rx(ns_udp *s, const ns_pkt *p, uint32_t src, uint16_t sport, void *ud)
+{
+    struct rx *r = ud;
+    if (r->n < (int)G_N_ELEMENTS(r->at))
+        r->at[r->n] = ns_sim_now(ns_host_sim(ns_udp_host(s)));
+    r->n++;
+}
+
+static void world_init(struct world *w, bool arp)
+{
+    static const char *const names[] = { "a", "b", "c" };
+    memset(w, 0, sizeof *w);
+    w->sim = ns_sim_new(1);
+    struct ns_lan_opts o;
+    ns_lan_opts_defaults(&o);
+    o.rate_bps = RATE;
+    o.delay = DELAY;
+    o.arp = arp;
+    GError *err = NULL;
+    w->lan = ns_lan_new(w->sim, "lan0", &o, &err);
+    CU_ASSERT_PTR_NULL(err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w->lan);
+    for (int i = 0; i < 3; i++) {
+        w->h[i] = ns_host_new(w->sim, names[i], NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w->h[i]);
+        w->ifc[i] = ns_lan_attach(w->lan, w->h[i], 0, &err);
+        CU_ASSERT_PTR_NULL(err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w->ifc[i]);
+        w->u[i] = ns_udp_bind(w->h[i], PORT, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w->u[i]);
+        ns_udp_on_receive(w->u[i], on_rx, &w->rx[i]);
+    }
+}
+
+/* Runs to the end, checks nothing leaked, frees. */
+static void world_finish(struct world *w)
+{
+    CU_ASSERT_EQUAL(ns_sim_run(w->sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(ns_pkt_live(w->sim), 0);
+    ns_sim_free(w->sim);
+}
+
+static void do_send(ns_sim *sim, void *arg)
+{
+    struct send *s = arg;
+    ns_udp_send(s->w->u[s->from], s->dst, PORT, NULL, PAYLOAD);
+}
+
+/* Host `from` sends a datagram to dst at time t. */
+static void send_at(struct world *w, ns_time_t t, int from, uint32_t dst)
+{
+    g_assert(w->nsends < (int)G_N_ELEMENTS(w->sends));
+    struct send *s = &w->sends[w->nsends++];
+    *s = (struct send){ w, from, dst };
+    ns_event_at(w->sim, t, do_send, s, 0, NULL);
+}
+
+static uint64_t port_rx(struct world *w, int i)
+{
+    return ns_lan_port_stats(w->lan, w->ifc[i])->rx_pkts;
+}
+
+static uint64_t port_tx(struct world *w, int i)
+{
+    return ns_lan_port_stats(w->lan, w->ifc[i])->tx_pkts;
+}
+
+/* ---- addresses and errors ---- */
+
+static void test_lan_addresses(void)
+{
+    struct world w;
+    world_init(&w, true);
+    CU_ASSERT_EQUAL(ns_lan_subnet(w.lan), NET(0));
+    CU_ASSERT_EQUAL(ns_lan_prefix(w.lan), 24);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(ns_iface_addr(w.ifc[i]), NET(i + 1));
+        CU_ASSERT_EQUAL(ns_iface_prefix(w.ifc[i]), 24);
+        CU_ASSERT_PTR_EQUAL(ns_lan_port_iface(w.lan, i), w.ifc[i]);
+    }
+    CU_ASSERT_EQUAL(ns_lan_n_ports(w.lan), 3);
+    CU_ASSERT_PTR_EQUAL(ns_lan_find(w.sim, "lan0"), w.lan);
+    CU_ASSERT_EQUAL(ns_lan_count(w.sim), 1);
+    CU_ASSERT_STRING_EQUAL(ns_lan_name(w.lan), "lan0");
+
+    GError *err = NULL;
+    ns_host *d = ns_host_new(w.sim, "d", NULL);
+    CU_ASSERT_PTR_NULL(ns_lan_attach(w.lan, d, (10u << 24) | (2u << 8) | 5, &err));
+    CU_ASSERT_TRUE(g_error_matches(err, NS_ERROR, NS_ERROR_INVALID));
+    CU_ASSERT_STRING_EQUAL(err->message, "LAN 'lan0': address 10.0.2.5 is outside 10.0.1.0/24");
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NULL(ns_lan_attach(w.lan, d, NET(2), &err));
+    CU_ASSERT_TRUE(g_error_matches(err, NS_ERROR, NS_ERROR_EXISTS));
+    CU_ASSERT_STRING_EQUAL(err->message, "LAN 'lan0': address 10.0.1.2 is already used by host 'b'");
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NULL(ns_lan_attach(w.lan, d, NET(255), &err));
+    CU_ASSERT_STRING_EQUAL(err->message,
+                           "LAN 'lan0': address 10.0.1.255 is the broadcast address of 10.0.1.0/24");
+    g_clear_error(&err);
+    CU_ASSERT_EQUAL(ns_host_n_ifaces(d), 0);        /* failures leave nothing */
+    CU_ASSERT_EQUAL(ns_lan_n_ports(w.lan), 3);
+
+    /* Unaddressed (DHCP will set it), then the next free address is .4. */
+    ns_iface *di = ns_lan_attach(w.lan, d, NS_LAN_NO_ADDR, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(di);
+    CU_ASSERT_EQUAL(ns_iface_addr(di), 0);
+    ns_host *e = ns_host_new(w.sim, "e", NULL);
+    ns_iface *ei = ns_lan_attach(w.lan, e, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ei);
+    CU_ASSERT_EQUAL(ns_iface_addr(ei), NET(4));
+    ns_host *f = ns_host_new(w.sim, "f", NULL);
+    ns_iface *fi = ns_lan_attach(w.lan, f, NET(200), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fi);
+    CU_ASSERT_EQUAL(ns_iface_addr(fi), NET(200));
+    CU_ASSERT_EQUAL(ns_lan_n_ports(w.lan), 6);
+
+    /* The next LAN gets the next subnet. */
+    ns_lan *l2 = ns_lan_new(w.sim, "lan1", NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
+    CU_ASSERT_EQUAL(ns_lan_subnet(l2), (10u << 24) | (2u << 8));
+    world_finish(&w);
+}
+
+static void test_lan_errors(void)
+{
+    ns_sim *sim = ns_sim_new(1);
+    GError *err = NULL;
+    struct ns_lan_opts o;
+    CU_ASSERT_PTR_NOT_NULL(ns_lan_new(sim, "x", NULL, &err));
+    CU_ASSERT_PTR_NULL(ns_lan_new(sim, "x", NULL, &err));
+    CU_ASSERT_TRUE(g_error_matches(err, NS_ERROR, NS_ERROR_EXISTS));
+    CU_ASSERT_STRING_EQUAL(err->message, "LAN 'x' already exists");
+    g_clear_error(&err);
+
+    ns_lan_opts_defaults(&o);
+    o.rate_bps = 0;
+    CU_ASSERT_PTR_NULL(ns_lan_new(sim, "y", &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "LAN 'y': rate 0 bit/s is not in [1 bit/s, 1 Pbit/s]");
+    g_clear_error(&err);
+
+    ns_lan_opts_defaults(&o);
+    o.delay = -1;
+    CU_ASSERT_PTR_NULL(ns_lan_new(sim, "y", &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "LAN 'y': delay must not be negative");
+    g_clear_error(&err);
+
+    ns_lan_opts_defaults(&o);
+    o.subnet = (192u << 24) | (168u << 16) | 1;
+    CU_ASSERT_PTR_NULL(ns_lan_new(sim, "y", &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "LAN 'y': subnet 192.168.0.1 has bits set beyond /24");
+    g_clear_error(&err);
+
+    ns_lan_opts_defaults(&o);
+    o.prefix = 31;
+    o.subnet = (192u << 24) | (168u << 16);
+    CU_ASSERT_PTR_NULL(ns_lan_new(sim, "y", &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "LAN 'y': prefix /31 is outside [1, 30]");
+    g_clear_error(&err);
+
+    ns_lan_opts_defaults(&o);
+    o.prefix = 16;
+    CU_ASSERT_PTR_NULL(ns_lan_new(sim, "y", &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message,
+                           "LAN 'y': prefix /16 needs a given subnet (automatic ones are /24)");
+    g_clear_error(&err);
+
+    ns_lan_opts_defaults(&o);
+    o.queue = "nope";
+    CU_ASSERT_PTR_NULL(ns_lan_new(sim, "y", &o, &err));
+    CU_ASSERT_TRUE(g_str_has_prefix(err->message, "LAN 'y': unknown queue discipline 'nope'"));
+    g_clear_error(&err);
+    CU_ASSERT_EQUAL(ns_lan_count(sim), 1);
+
+    /* A given subnet, and a host whose other interface overlaps it. */
+    ns_lan_opts_defaults(&o);
+    o.subnet = (192u << 24) | (168u << 16);
+    o.prefix = 16;
+    ns_lan *g = ns_lan_new(sim, "g", &o, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    ns_host *h = ns_host_new(sim, "h", NULL);
+    ns_iface *i1 = ns_lan_attach(g, h, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(i1);
+    CU_ASSERT_EQUAL(ns_iface_addr(i1), (192u << 24) | (168u << 16) | 1);
+    CU_ASSERT_EQUAL(ns_iface_prefix(i1), 16);
+    CU_ASSERT_PTR_NULL(ns_lan_attach(g, h, 0, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    CU_ASSERT_TRUE(err && g_str_has_prefix(err->message, "LAN 'g': host 'h': subnet"));
+    g_clear_error(&err);
+    CU_ASSERT_EQUAL(ns_host_n_ifaces(h), 1);
+    CU_ASSERT_EQUAL(ns_lan_n_ports(g), 1);
+    ns_sim_free(sim);
+}
+
+/* ---- timing and reach ---- */
+
+/* Unicast without ARP: two store-and-forward hops, to the nanosecond;
+ * back-to-back frames follow one serialisation apart. */
+static void test_lan_unicast_timing_noarp(void)
+{
+    struct world w;
+    world_init(&w, false);
+    send_at(&w, 0, 0, NET(2));
+    send_at(&w, 0, 0, NET(2));
+    send_at(&w, NS_MSEC, 2, NET(1));
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(w.rx[1].n, 2);
+    CU_ASSERT_EQUAL(w.rx[1].at[0], UDP_CROSS);
+    CU_ASSERT_EQUAL(w.rx[1].at[1], UDP_CROSS + 113600);
+    CU_ASSERT_EQUAL(w.rx[0].n, 1);
+    CU_ASSERT_EQUAL(w.rx[0].at[0], NS_MSEC + UDP_CROSS);
+    CU_ASSERT_EQUAL(w.rx[2].n, 0);
+    CU_ASSERT_EQUAL(port_tx(&w, 0), 2);             /* no ARP frames */
+    world_finish(&w);
+}
+
+/* With ARP the first datagram waits for request and reply; the second
+ * finds the cache filled.  The reply taught the asker, the request taught
+ * the target, and c learned nothing (RFC 826 merges only known or
+ * targeted mappings). */
+static void test_lan_unicast_timing_arp(void)
+{
+    struct world w;
+    world_init(&w, true);
+    send_at(&w, 0, 0, NET(2));
+    send_at(&w, 10 * NS_MSEC, 0, NET(2));
+    send_at(&w, 20 * NS_MSEC, 1, NET(1));
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(w.rx[1].n, 2);
+    CU_ASSERT_EQUAL(w.rx[1].at[0], 2 * ARP_CROSS + UDP_CROSS);
+    CU_ASSERT_EQUAL(w.rx[1].at[1], 10 * NS_MSEC + UDP_CROSS);
+    CU_ASSERT_EQUAL(w.rx[0].n, 1);
+    CU_ASSERT_EQUAL(w.rx[0].at[0], 20 * NS_MSEC + UDP_CROSS);   /* b knew a */
+    CU_ASSERT_EQUAL(w.rx[2].n, 0);
+    CU_ASSERT_EQUAL(port_tx(&w, 0), 3);             /* request + 2 datagrams */
+    CU_ASSERT_EQUAL(port_tx(&w, 1), 2);             /* reply + 1 datagram */
+    uint8_t mac[6];
+    CU_ASSERT_TRUE(ns_arp_lookup(w.ifc[0], NET(2), mac));
+    CU_ASSERT_EQUAL(memcmp(mac, ns_iface_mac(w.ifc[1]), 6), 0);
+    CU_ASSERT_TRUE(ns_arp_lookup(w.ifc[1], NET(1), mac));
+    CU_ASSERT_EQUAL(memcmp(mac, ns_iface_mac(w.ifc[0]), 6), 0);
+    CU_ASSERT_FALSE(ns_arp_lookup(w.ifc[2], NET(1), NULL));
+    CU_ASSERT_FALSE(ns_arp_lookup(w.ifc[2], NET(2), NULL));
+    world_finish(&w);
+}
+
+/* Limited and subnet-directed broadcasts reach every other host, once,
+ * with no ARP, and never come back to the sender. */
+static void test_lan_broadcast(void)
+{
+    struct world w;
+    world_init(&w, true);
+    send_at(&w, 0, 0, NS_IP_BROADCAST);
+    send_at(&w, NS_MSEC, 0, NET(255));
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    for (int i = 1; i < 3; i++) {
+        CU_ASSERT_EQUAL(w.rx[i].n, 2);
+        CU_ASSERT_EQUAL(w.rx[i].at[0], UDP_CROSS);
+        CU_ASSERT_EQUAL(w.rx[i].at[1], NS_MSEC + UDP_CROSS);
+        CU_ASSERT_EQUAL(ns_lan_port_stats(w.lan, w.ifc[i])->rx_filtered, 0);
+    }
+    CU_ASSERT_EQUAL(w.rx[0].n, 0);
+    CU_ASSERT_EQUAL(port_rx(&w, 0), 0);
+    CU_ASSERT_EQUAL(port_tx(&w, 0), 2);
+    world_finish(&w);
+}
+
+/* The switch floods a unicast frame while its destination is unknown and
+ * forwards only to the learned port afterwards; c's interface ignores the
+ * flooded copy. */
+static void test_lan_learning(void)
+{
+    struct world w;
+    world_init(&w, false);
+    send_at(&w, 0, 0, NET(2));              /* b unknown: flooded */
+    send_at(&w, NS_MSEC, 1, NET(1));        /* a learned: direct */
+    send_at(&w, 2 * NS_MSEC, 0, NET(2));    /* b learned: direct */
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(w.rx[0].n, 1);
+    CU_ASSERT_EQUAL(w.rx[1].n, 2);
+    CU_ASSERT_EQUAL(w.rx[2].n, 0);
+    CU_ASSERT_EQUAL(port_rx(&w, 2), 1);
+    CU_ASSERT_EQUAL(ns_lan_port_stats(w.lan, w.ifc[2])->rx_filtered, 1);
+    CU_ASSERT_EQUAL(port_rx(&w, 1), 2);
+    CU_ASSERT_EQUAL(port_rx(&w, 0), 1);
+    CU_ASSERT_EQUAL(ns_lan_port_stats(w.lan, w.ifc[1])->rx_filtered, 0);
+    world_finish(&w);
+}
+
+/* Without ARP a next hop nobody on the LAN has is dropped at once. */
+static void test_lan_noarp_unknown(void)
+{
+    struct world w;
+    world_init(&w, false);
+    send_at(&w, 0, 0, NET(77));
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(port_tx(&w, 0), 0);
+    CU_ASSERT_EQUAL(ns_sim_now(w.sim), 0);
+    world_finish(&w);
+}
+
+/* ---- ARP ---- */
+
+struct check {
+    struct world *w;
+    int           n;              /* lookups made */
+    bool          found[8];
+};
+
+static void check_cache(ns_sim *sim, void *arg)
+{
+    struct check *c = arg;
+    c->found[c->n++] = ns_arp_lookup(c->w->ifc[0], NET(2), NULL);
+}
+
+/* An entry older than the timeout is not used: the next datagram asks
+ * again (and pays for the exchange again). */
+static void test_arp_timeout(void)
+{
+    struct world w;
+    world_init(&w, true);
+    ns_arp_set_timeout(w.sim, NS_SEC);
+    CU_ASSERT_EQUAL(ns_arp_timeout(w.sim), NS_SEC);
+    struct check c = { &w, 0, { 0 } };
+    send_at(&w, 0, 0, NET(2));
+    send_at(&w, NS_SEC / 2, 0, NET(2));
+    send_at(&w, 2 * NS_SEC, 0, NET(2));
+    /* The entry was made when the reply arrived, at 2 * ARP_CROSS. */
+    ns_event_at(w.sim, 2 * ARP_CROSS + NS_SEC - 1, check_cache, &c, 0, NULL);
+    ns_event_at(w.sim, 2 * ARP_CROSS + NS_SEC, check_cache, &c, 0, NULL);
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(c.n, 2);
+    CU_ASSERT_TRUE(c.found[0]);
+    CU_ASSERT_FALSE(c.found[1]);
+    CU_ASSERT_EQUAL(w.rx[1].n, 3);
+    CU_ASSERT_EQUAL(w.rx[1].at[0], 2 * ARP_CROSS + UDP_CROSS);
+    CU_ASSERT_EQUAL(w.rx[1].at[1], NS_SEC / 2 + UDP_CROSS);
+    CU_ASSERT_EQUAL(w.rx[1].at[2], 2 * NS_SEC + 2 * ARP_CROSS + UDP_CROSS);
+    CU_ASSERT_EQUAL(port_tx(&w, 0), 5);             /* 2 requests, 3 datagrams */
+    world_finish(&w);
+}
+
+/* Reads a committed output file of the sim into a new string. */
+static char *read_output(const char *dir, const char *name)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    char *text = NULL;
+    g_file_get_contents(path, &text, NULL, NULL);
+    g_free(path);
+    return text;
+}
+
+static int count_substr(const char *text, const char *s)
+{
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, s)); p += strlen(s))
+        n++;
+    return n;
+}
+
+struct live_check {
+    ns_sim  *sim;
+    uint64_t live;
+};
+
+static void note_live(ns_sim *sim, void *arg)
+{
+    struct live_check *l = arg;
+    l->live = ns_pkt_live(sim);
+}
+
+/* Nobody answers: the request goes out at 0, 1, 2 and 3 s (the first and
+ * NS_ARP_RETRIES resends); at 4 s the waiting datagrams are dropped as
+ * "no-arp".  Only NS_ARP_MAX_WAITING wait; the rest are dropped at once. */
+static void test_arp_unanswered(void)
+{
+    struct world w;
+    world_init(&w, true);
+    char *dir = g_build_filename(ns_test_tmpdir(), "lan-unanswered", NULL);
+    GError *err = NULL;
+    CU_ASSERT_TRUE(ns_output_set_dir(w.sim, dir, &err));
+    CU_ASSERT_TRUE(ns_trace_enable(w.sim, NULL, &err));
+    const char *const kinds[] = { "arp", "net.drop", NULL };
+    ns_trace_set_kinds(w.sim, kinds);
+    for (int i = 0; i < NS_ARP_MAX_WAITING + 4; i++)
+        send_at(&w, 0, 0, NET(77));
+    struct live_check before = { w.sim, 0 }, after = { w.sim, 0 };
+    ns_event_at(w.sim, 4 * NS_SEC - 1, note_live, &before, 0, NULL);
+    ns_event_at(w.sim, 4 * NS_SEC + 1, note_live, &after, 0, NULL);
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(before.live, NS_ARP_MAX_WAITING);
+    CU_ASSERT_EQUAL(after.live, 0);
+    CU_ASSERT_EQUAL(port_tx(&w, 0), 1 + NS_ARP_RETRIES);
+    CU_ASSERT_EQUAL(port_rx(&w, 1), 1 + NS_ARP_RETRIES);
+    CU_ASSERT_TRUE(ns_output_commit_all(w.sim, &err));
+    CU_ASSERT_PTR_NULL(err);
+    char *text = read_output(dir, "events.tsv");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_EQUAL(count_substr(text, "cause=no-arp"), NS_ARP_MAX_WAITING + 4);
+    CU_ASSERT_EQUAL(count_substr(text, "op=request who-has=10.0.1.77 tell=10.0.1.1"),
+                    1 + NS_ARP_RETRIES);
+    CU_ASSERT_EQUAL(count_substr(text, "op=fail who-has=10.0.1.77 dropped=16"), 1);
+    g_free(text);
+    g_free(dir);
+    world_finish(&w);
+}
+
+struct probe_result {
+    int       n;
+    bool      in_use;
+    uint32_t  addr;
+    ns_time_t at;
+};
+
+static void on_probe(ns_iface *ifc, uint32_t addr, bool in_use, void *ud)
+{
+    struct probe_result *r = ud;
+    r->n++;
+    r->in_use = in_use;
+    r->addr = addr;
+    r->at = ns_sim_now(ns_host_sim(ns_iface_host(ifc)));
+}
+
+/* RFC 5227: a probe for a used address is answered by its owner; one for
+ * a free address hears nothing until the wait ends; two hosts probing
+ * the same free address at once both see a conflict. */
+static void test_arp_probe(void)
+{
+    struct world w;
+    world_init(&w, true);
+    ns_host *d = ns_host_new(w.sim, "d", NULL);
+    ns_iface *di = ns_lan_attach(w.lan, d, NS_LAN_NO_ADDR, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(di);
+    struct probe_result used = { 0 }, freed = { 0 }, race_a = { 0 }, race_d = { 0 };
+    ns_arp_probe(di, NET(2), NS_SEC, on_probe, &used);
+    ns_arp_probe(di, NET(50), NS_SEC, on_probe, &freed);
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(used.n, 1);
+    CU_ASSERT_TRUE(used.in_use);
+    CU_ASSERT_EQUAL(used.addr, NET(2));
+    /* Two probes back to back from d: b answers the first. */
+    CU_ASSERT_EQUAL(used.at, 2 * ARP_CROSS);
+    CU_ASSERT_EQUAL(freed.n, 1);
+    CU_ASSERT_FALSE(freed.in_use);
+    CU_ASSERT_EQUAL(freed.at, NS_SEC);
+    /* The prober learned nothing from the 0.0.0.0 sender. */
+    CU_ASSERT_FALSE(ns_arp_lookup(w.ifc[1], 0, NULL));
+
+    ns_time_t t0 = ns_sim_now(w.sim);
+    ns_arp_probe(w.ifc[0], NET(60), NS_SEC, on_probe, &race_a);
+    ns_arp_probe(di, NET(60), NS_SEC, on_probe, &race_d);
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(race_a.n, 1);
+    CU_ASSERT_TRUE(race_a.in_use);
+    CU_ASSERT_EQUAL(race_a.at, t0 + ARP_CROSS);
+    CU_ASSERT_EQUAL(race_d.n, 1);
+    CU_ASSERT_TRUE(race_d.in_use);
+    world_finish(&w);
+}
+
+static void change_mac_and_announce(ns_sim *sim, void *arg)
+{
+    struct world *w = arg;
+    static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x42 };
+    ns_iface_set_mac(w->ifc[1], mac);
+    ns_arp_announce(w->ifc[1]);
+}
+
+/* A gratuitous ARP refreshes the mapping in caches that hold one (a) and
+ * adds none where there was none (c); traffic then follows the new MAC. */
+static void test_arp_announce(void)
+{
+    struct world w;
+    world_init(&w, true);
+    send_at(&w, 0, 0, NET(2));
+    ns_event_at(w.sim, 10 * NS_MSEC, change_mac_and_announce, &w, 0, NULL);
+    send_at(&w, 20 * NS_MSEC, 0, NET(2));
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    uint8_t mac[6];
+    CU_ASSERT_TRUE(ns_arp_lookup(w.ifc[0], NET(2), mac));
+    CU_ASSERT_EQUAL(mac[5], 0x42);
+    CU_ASSERT_EQUAL(mac[0], 0x02);
+    CU_ASSERT_FALSE(ns_arp_lookup(w.ifc[2], NET(2), NULL));
+    CU_ASSERT_EQUAL(w.rx[1].n, 2);
+    CU_ASSERT_EQUAL(w.rx[1].at[1], 20 * NS_MSEC + UDP_CROSS);
+    CU_ASSERT_EQUAL(port_tx(&w, 0), 3);             /* no new request */
+    /* The announce was broadcast; the switch learned b's new MAC from it,
+     * so the second datagram was not flooded to c. */
+    CU_ASSERT_EQUAL(ns_lan_port_stats(w.lan, w.ifc[2])->rx_filtered, 0);
+    world_finish(&w);
+}
+
+static void crash_a(ns_sim *sim, void *arg)
+{
+    ns_host_crash(arg);
+}
+
+/* A crash empties the caches and drops what waited for resolution. */
+static void test_arp_crash(void)
+{
+    struct world w;
+    world_init(&w, true);
+    send_at(&w, 0, 0, NET(2));
+    send_at(&w, 10 * NS_MSEC, 0, NET(77));
+    ns_event_at(w.sim, 20 * NS_MSEC, crash_a, w.h[0], 0, NULL);
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(ns_sim_now(w.sim), 20 * NS_MSEC);  /* no retries left */
+    CU_ASSERT_FALSE(ns_arp_lookup(w.ifc[0], NET(2), NULL));
+    CU_ASSERT_EQUAL(port_tx(&w, 0), 3);
+    world_finish(&w);
+}
+
+void test_lan_register(void)
+{
+    CU_pSuite s = ns_test_suite("lan", NULL, NULL);
+    ns_test_add(s, "addresses", test_lan_addresses);
+    ns_test_add(s, "errors", test_lan_errors);
+    ns_test_add(s, "unicast timing without ARP", test_lan_unicast_timing_noarp);
+    ns_test_add(s, "unicast timing with ARP", test_lan_unicast_timing_arp);
+    ns_test_add(s, "broadcast", test_lan_broadcast);
+    ns_test_add(s, "switch learning", test_lan_learning);
+    ns_test_add(s, "no ARP, unknown next hop", test_lan_noarp_unknown);
+    ns_test_add(s, "ARP cache timeout", test_arp_timeout);
+    ns_test_add(s, "ARP unanswered", test_arp_unanswered);
+    ns_test_add(s, "ARP probe", test_arp_probe);
+    ns_test_add(s, "ARP announce", test_arp_announce);
+    ns_test_add(s, "ARP crash", test_arp_crash);
+}
