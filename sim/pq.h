@@ -32,14 +32,16 @@ static inline bool ns_pq_before(const struct ns_pq_entry *a,
 
 typedef bool (*ns_pq_keep_fn)(void *ud, const struct ns_pq_entry *e);
 
-/* A queue discipline.  All hooks are required. */
+/* A queue discipline.  All hooks are required except peek_next. */
 struct ns_pq_ops {
     const char *name;
     void   *(*create)(void);
     void    (*destroy)(void *q);
     void    (*push)(void *q, struct ns_pq_entry e);
-    /* Removes the minimum into *out; false when empty. */
-    bool    (*pop)(void *q, struct ns_pq_entry *out);
+    /* Removes the minimum into *out if its time is <= limit; false when
+     * empty or when the minimum lies after limit (it then stays queued, so
+     * a run that stops at `until` never pops and re-pushes). */
+    bool    (*pop)(void *q, ns_time_t limit, struct ns_pq_entry *out);
     /* The minimum, or NULL when empty; valid until the next call. */
     const struct ns_pq_entry *(*peek)(void *q);
     size_t  (*size)(const void *q);
@@ -48,6 +50,11 @@ struct ns_pq_ops {
     void    (*filter)(void *q, ns_pq_keep_fn keep, void *ud);
     /* Heap bytes held, for memory accounting. */
     size_t  (*bytes)(const void *q);
+    /* Optional (NULL = no hint).  Right after a pop, an entry likely to be
+     * the next minimum, or NULL; a guess that may be wrong, and valid only
+     * until the next call.  The scheduler prefetches that event's slab cell
+     * so its cache miss overlaps the running callback. */
+    const struct ns_pq_entry *(*peek_next)(void *q);
 };
 
 extern const struct ns_pq_ops ns_pq_heap4;       /* cache-aligned 4-ary heap */

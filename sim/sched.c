@@ -90,7 +90,7 @@ static void renumber(ns_sim *sim)
     size_t n = sim->pq_ops->size(sim->pq);
     struct ns_pq_entry *all = g_new(struct ns_pq_entry, n ? n : 1);
     for (size_t i = 0; i < n; i++) {
-        bool ok = sim->pq_ops->pop(sim->pq, &all[i]);
+        bool ok = sim->pq_ops->pop(sim->pq, NS_TIME_MAX, &all[i]);
         g_assert(ok);
         all[i].key = ((uint64_t)i << NS_PQ_SLOT_BITS) | entry_slot(&all[i]);
     }
@@ -242,8 +242,10 @@ enum ns_stop_reason ns_sim_run(ns_sim *sim, ns_time_t until, uint64_t max_events
             break;
         }
         struct ns_pq_entry e;
-        if (!ops->pop(pq, &e)) {
-            why = NS_STOP_EMPTY;          /* unreachable while live_strong */
+        if (!ops->pop(pq, until, &e)) {
+            /* Something is queued (live_strong > 0), so it lies after until. */
+            sim->now = until;
+            why = NS_STOP_UNTIL;
             break;
         }
         uint32_t slot = (uint32_t)entry_slot(&e);
@@ -253,11 +255,18 @@ enum ns_stop_reason ns_sim_run(ns_sim *sim, ns_time_t until, uint64_t max_events
             free_cell(sim, slot);
             continue;
         }
-        if (e.at > until) {
-            ops->push(pq, e);             /* not yet: put it back */
-            sim->now = until;
-            why = NS_STOP_UNTIL;
-            break;
+        if (ops->peek_next) {
+            /* Start the next event's slab miss now, behind this callback:
+             * cells are touched in time order, i.e. at random, so past
+             * about 10^5 pending events each one is a cache miss.  Hold
+             * bench, 2e6 events: 10^5 pending 0.35 -> 0.26 s, 10^6
+             * 0.85 -> 0.55 s.  A 24-byte cell may straddle two lines. */
+            const struct ns_pq_entry *nx = ops->peek_next(pq);
+            if (nx) {
+                const char *p = (const char *)&sim->cells[entry_slot(nx)];
+                __builtin_prefetch(p);
+                __builtin_prefetch(p + sizeof *c - 1);
+            }
         }
         ns_event_fn fn = c->fn;
         void *arg = c->arg;

@@ -33,6 +33,8 @@ struct bench {
 };
 
 extern const struct bench bench_hold;
+extern const struct bench bench_udp_chain;
+extern const struct bench bench_queue_mem;
 
 /* --- measuring --- */
 

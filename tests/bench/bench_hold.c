@@ -12,6 +12,9 @@
  * stream in the same order and break ties by insertion, so they must end at
  * the same simulated time — checked, so a fast but wrong queue fails.
  *
+ * Only the runs are timed, not filling the queues; the best of `reps`
+ * repetitions counts.
+ *
  * Memory per pending event is the growth of the resident set from N = 1,000
  * to N = 1,000,000, each measured in a forked child that only fills the
  * queue, so neither measurement inherits the other's freed heap.
@@ -204,7 +207,7 @@ static long filled_rss_kb(uint64_t n, bool reference)
             struct hold h;
             ns_sim *sim = hold_fill(&h, n);
             kb = bench_rss_kb();
-            (void)sim;          /* freed by _exit: freeing could shrink RSS first */
+            (void)sim;          /* the child exits next: nothing to free */
         }
         ssize_t w = write(fd[1], &kb, sizeof kb);
         _exit(w == (ssize_t)sizeof kb ? 0 : 1);

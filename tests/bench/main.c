@@ -18,6 +18,8 @@
 
 static const struct bench *const benches[] = {
     &bench_hold,
+    &bench_udp_chain,
+    &bench_queue_mem,
 };
 
 /* --- measuring ------------------------------------------------------- */
