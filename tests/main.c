@@ -28,6 +28,8 @@ static void (*const registrations[])(void) = {
     test_queue_register,
     test_loss_register,
     test_lan_register,
+    test_net_register,
+    test_net_lua_register,
 };
 
 static char *tmpdir;

@@ -33,5 +33,7 @@ void test_diagram_register(void);
 void test_queue_register(void);
 void test_loss_register(void);
 void test_lan_register(void);
+void test_net_register(void);
+void test_net_lua_register(void);
 
 #endif

@@ -19,7 +19,9 @@
 #include <glib.h>
 
 #include "netsim/event.h"
+#include "netsim/pcap.h"
 #include "netsim/pkt.h"
+#include "netsim/queue.h"
 #include "netsim/sim.h"
 
 typedef struct ns_host  ns_host;
@@ -43,6 +45,14 @@ ns_iface *ns_host_iface(const ns_host *h, size_t i);
 uint32_t  ns_host_addr(const ns_host *h);
 /* Whether addr is one of h's addresses (or a broadcast it accepts). */
 bool      ns_host_has_addr(const ns_host *h, uint32_t addr);
+/* Counters of IP packets at a host. */
+struct ns_host_stats {
+    uint64_t tx_pkts;             /* IP packets originated */
+    uint64_t rx_pkts;             /* IP packets delivered locally */
+    uint64_t fwd_pkts;            /* IP packets forwarded */
+    uint64_t drops[NS_DROP_NCAUSES];
+};
+const struct ns_host_stats *ns_host_stats(const ns_host *h);
 /* h's random stream `what` (named "host.<name>.<what>"). */
 struct ns_rng *ns_host_rng(ns_host *h, const char *what);
 
@@ -63,6 +73,8 @@ void        ns_iface_set_mac(ns_iface *ifc, const uint8_t mac[6]);
  * host and overlapping subnets; tells address observers. */
 bool ns_iface_set_addr(ns_iface *ifc, uint32_t addr, int prefix, GError **error);
 bool ns_iface_is_up(const ns_iface *ifc);          /* its link/port is up */
+/* Writes every frame ifc sends or receives to pc (NULL: stops). */
+void ns_iface_capture(ns_iface *ifc, ns_pcap *pc);
 
 typedef void (*ns_addr_fn)(ns_iface *ifc, uint32_t old_addr, uint32_t new_addr, void *ud);
 void ns_net_on_addr_change(ns_sim *sim, ns_addr_fn fn, void *ud);
@@ -116,5 +128,9 @@ struct ns_proto_ops {
  * table without input. */
 bool ns_net_register_proto(ns_sim *sim, const struct ns_proto_ops *ops, GError **error);
 const struct ns_proto_ops *ns_net_proto(ns_sim *sim, uint8_t proto);
+
+/* A remark (a model's state change, "ESTABLISHED") at h's column of the
+ * sim's sequence diagram, if one is open and h is in it. */
+void ns_net_diagram_note(ns_host *h, const char *text);
 
 #endif

@@ -30,6 +30,9 @@
 #define NS_L4_MAX       60          /* largest transport header (TCP) */
 #define NS_L3_MAX       (NS_IP_HLEN + NS_L4_MAX)
 
+#define NS_IF_BROADCAST 0xffffu     /* eth_dst_if of a broadcast frame */
+#define NS_IF_MAX       0xfffeu     /* interfaces a sim can have */
+
 #define NS_ETHERTYPE_IPV4 0x0800
 #define NS_ETHERTYPE_ARP  0x0806
 
@@ -66,7 +69,7 @@ struct ns_payload {
     struct ns_span spans[];
 };
 
-/* 128 bytes: the cost of a queued packet beyond its real payload bytes. */
+/* 120 bytes: the cost of a queued packet beyond its real payload bytes. */
 typedef struct ns_pkt {
     struct ns_pkt     *next;        /* the current owner's queue link */
     struct ns_payload *payload;     /* NULL: payload_len length-only bytes */
@@ -77,8 +80,11 @@ typedef struct ns_pkt {
     uint16_t           ethertype;   /* host order */
     uint8_t            l4_len;      /* transport header bytes after IP */
     uint8_t            flags;       /* NS_PKT_* */
-    uint8_t            eth_dst[6];  /* set by the sending interface */
-    uint8_t            eth_src[6];
+    uint16_t           eth_dst_if;  /* Ethernet destination and source, as
+                                       interface ids (NS_IF_BROADCAST: ff:..);
+                                       MACs are looked up where frames are
+                                       shown, which saves 8 bytes a packet */
+    uint16_t           eth_src_if;
     uint8_t            l3[NS_L3_MAX]; /* IPv4 header + transport header,
                                          or an ARP body; network order */
 } ns_pkt;

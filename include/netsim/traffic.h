@@ -30,7 +30,7 @@ struct ns_traffic_opts {
 typedef struct ns_traffic ns_traffic;
 
 /* Starts a generator sending from s; the generator is owned by the sim
- * (freed with it) and can be stopped. */
+ * (freed with it) and can be stopped; closing s stops it. */
 ns_traffic *ns_traffic_start(ns_udp *s, const struct ns_traffic_opts *o, GError **error);
 void        ns_traffic_stop(ns_traffic *t);
 uint64_t    ns_traffic_sent(const ns_traffic *t);

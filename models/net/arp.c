@@ -224,7 +224,7 @@ static void arp_send(ns_iface *ifc, uint16_t op, uint32_t spa, const uint8_t tha
     ns_put32(b + 14, spa);
     memcpy(b + 18, tha, 6);
     ns_put32(b + 24, tpa);
-    memcpy(p->eth_dst, eth_dst, 6);
+    p->eth_dst_if = ns__mac_to_if(ifc->host->net, eth_dst);
     ns__lan_send(ifc, p);
 }
 
@@ -274,7 +274,7 @@ static void wait_flush(struct arp_iface *ai, uint32_t ip, const uint8_t mac[6])
     ns_event_cancel(ai->ifc->host->sim, w->timer);
     ns_pkt *p;
     while ((p = g_queue_pop_head(&w->pkts))) {
-        memcpy(p->eth_dst, mac, 6);
+        p->eth_dst_if = ns__mac_to_if(ai->ifc->host->net, mac);
         ns__lan_send(ai->ifc, p);
     }
     g_free(w);
@@ -286,7 +286,7 @@ void ns__arp_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
     struct arp_iface *ai = arp_iface_get(ifc);
     struct arp_entry *e = cache_get(ai, next_hop);
     if (e) {
-        memcpy(p->eth_dst, e->mac, 6);
+        p->eth_dst_if = ns__mac_to_if(h->net, e->mac);
         ns__lan_send(ifc, p);
         return;
     }

@@ -79,8 +79,8 @@ void ns__capture(ns_iface *ifc, const ns_pkt *p)
     if (!ifc->pcap)
         return;
     uint8_t eth[NS_ETH_HLEN];
-    memcpy(eth, p->eth_dst, 6);
-    memcpy(eth + 6, p->eth_src, 6);
+    memcpy(eth, ns__if_mac(ifc->host->net, p->eth_dst_if), 6);
+    memcpy(eth + 6, ns__if_mac(ifc->host->net, p->eth_src_if), 6);
     ns_put16(eth + 12, p->ethertype);
     uint8_t l3[NS_L3_MAX];
     uint32_t l3len;
@@ -214,8 +214,6 @@ void ns__diagram_dropped(struct ns_net *net, const ns_pkt *p, enum ns_drop_cause
         g_hash_table_remove(net->diagram_msgs, &key);
 }
 
-/* A state change of a model at host h, shown in the diagram. */
-void ns_net_diagram_note(ns_host *h, const char *text);
 void ns_net_diagram_note(ns_host *h, const char *text)
 {
     if (h->net->diagram)

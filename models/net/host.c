@@ -92,6 +92,7 @@ ns_host *ns_host_nth(ns_sim *sim, size_t i)
 const char *ns_host_name(const ns_host *h) { return h->name; }
 ns_sim *ns_host_sim(const ns_host *h) { return h->sim; }
 uint32_t ns_host_id(const ns_host *h) { return h->id; }
+const struct ns_host_stats *ns_host_stats(const ns_host *h) { return &h->stats; }
 
 void ns_host_set_forwarding(ns_host *h, bool on)
 {
@@ -174,7 +175,11 @@ static void derive_mac(const char *host, size_t index, uint8_t mac[6])
 
 ns_iface *ns__iface_new(ns_host *h, const struct ns_iface_ops *ops, void *medium)
 {
+    if (h->net->ifaces->len >= NS_IF_MAX)
+        return NULL;
     ns_iface *ifc = g_new0(ns_iface, 1);
+    ifc->gid = (uint16_t)h->net->ifaces->len;
+    g_ptr_array_add(h->net->ifaces, ifc);
     ifc->host = h;
     ifc->index = h->ifaces->len;
     g_snprintf(ifc->name, sizeof ifc->name, "eth%zu", ifc->index);
@@ -194,6 +199,7 @@ int ns_iface_prefix(const ns_iface *ifc) { return ifc->prefix; }
 const uint8_t *ns_iface_mac(const ns_iface *ifc) { return ifc->mac; }
 void ns_iface_set_mac(ns_iface *ifc, const uint8_t mac[6]) { memcpy(ifc->mac, mac, 6); }
 bool ns_iface_is_up(const ns_iface *ifc) { return ifc->ops->is_up(ifc); }
+void ns_iface_capture(ns_iface *ifc, ns_pcap *pc) { ifc->pcap = pc; }
 
 static uint32_t mask_of(int prefix)
 {
@@ -205,9 +211,11 @@ uint32_t ns_iface_broadcast(const ns_iface *ifc)
     return ifc->addr | ~mask_of(ifc->prefix);
 }
 
-bool ns_iface_set_addr(ns_iface *ifc, uint32_t addr, int prefix, GError **error)
+/* Whether addr/prefix may go on h's interface `name` (`self` when it
+ * exists): addresses on a host are distinct and their subnets disjoint. */
+bool ns__host_check_addr(const ns_host *h, const ns_iface *self, const char *name,
+                         uint32_t addr, int prefix, GError **error)
 {
-    ns_host *h = ifc->host;
     char a[NS_ADDR_STRLEN], b[NS_ADDR_STRLEN];
     if (addr && (prefix < 1 || prefix > 32)) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "host '%s': prefix /%d is outside [1, 32]",
@@ -216,7 +224,7 @@ bool ns_iface_set_addr(ns_iface *ifc, uint32_t addr, int prefix, GError **error)
     }
     for (guint i = 0; addr && i < h->ifaces->len; i++) {
         ns_iface *o = g_ptr_array_index(h->ifaces, i);
-        if (o == ifc || !o->addr)
+        if (o == self || !o->addr)
             continue;
         if (o->addr == addr) {
             g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
@@ -228,11 +236,20 @@ bool ns_iface_set_addr(ns_iface *ifc, uint32_t addr, int prefix, GError **error)
         if ((addr & mask_of(p)) == (o->addr & mask_of(p))) {
             g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
                         "host '%s': subnet %s/%d of %s overlaps %s/%d of %s", h->name,
-                        ns_addr_format(addr & mask_of(prefix), a), prefix, ifc->name,
+                        ns_addr_format(addr & mask_of(prefix), a), prefix, name,
                         ns_addr_format(o->addr & mask_of(o->prefix), b), o->prefix, o->name);
             return false;
         }
     }
+    return true;
+}
+
+bool ns_iface_set_addr(ns_iface *ifc, uint32_t addr, int prefix, GError **error)
+{
+    ns_host *h = ifc->host;
+    char a[NS_ADDR_STRLEN], b[NS_ADDR_STRLEN];
+    if (!ns__host_check_addr(h, ifc, ifc->name, addr, prefix, error))
+        return false;
     uint32_t old = ifc->addr;
     ifc->addr = addr;
     ifc->prefix = addr ? prefix : 0;

@@ -29,8 +29,6 @@
 
 typedef unsigned __int128 u128;
 
-static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
 struct lan_port;
 
 /* One direction of a port. */
@@ -120,7 +118,7 @@ static void arrive(ns_sim *sim, void *arg)
     port->stats.rx_bytes += ns_pkt_frame_len(p);
     /* A NIC not in promiscuous mode ignores unicast for others: flooded
      * frames reach every port but only their addressee's host. */
-    if (memcmp(p->eth_dst, bcast_mac, 6) != 0 && memcmp(p->eth_dst, port->ifc->mac, 6) != 0) {
+    if (p->eth_dst_if != NS_IF_BROADCAST && p->eth_dst_if != port->ifc->gid) {
         port->stats.rx_filtered++;
         ns_pkt_free(sim, p);
         return;
@@ -183,14 +181,14 @@ static void switch_receive(struct lan_port *in, ns_pkt *p)
 {
     ns_lan *lan = in->lan;
     ns_sim *sim = lan->net->sim;
-    uint64_t src = mac_key(p->eth_src);
+    uint64_t src = mac_key(ns__if_mac(lan->net, p->eth_src_if));
     if (g_hash_table_lookup(lan->fdb, &src) != in) {
         uint64_t *k = g_new(uint64_t, 1);
         *k = src;
         g_hash_table_replace(lan->fdb, k, in);
     }
-    if (memcmp(p->eth_dst, bcast_mac, 6) != 0) {
-        uint64_t dst = mac_key(p->eth_dst);
+    if (p->eth_dst_if != NS_IF_BROADCAST) {
+        uint64_t dst = mac_key(ns__if_mac(lan->net, p->eth_dst_if));
         struct lan_port *out = g_hash_table_lookup(lan->fdb, &dst);
         if (out) {
             if (out == in)
@@ -222,7 +220,7 @@ static void switch_receive(struct lan_port *in, ns_pkt *p)
 void ns__lan_send(ns_iface *ifc, ns_pkt *p)
 {
     struct lan_port *port = ifc->medium;
-    memcpy(p->eth_src, ifc->mac, 6);
+    p->eth_src_if = ifc->gid;
     dir_send(&port->up, p);
 }
 
@@ -240,7 +238,7 @@ static void lan_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
     if (is_ip_broadcast(ifc, p, next_hop)) {
         /* RFC 919 / RFC 922: IP broadcasts go to the link broadcast. */
         p->flags |= NS_PKT_BROADCAST;
-        memcpy(p->eth_dst, bcast_mac, 6);
+        p->eth_dst_if = NS_IF_BROADCAST;
         ns__lan_send(ifc, p);
         return;
     }
@@ -253,7 +251,7 @@ static void lan_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
     for (guint i = 0; i < lan->ports->len; i++) {
         struct lan_port *o = g_ptr_array_index(lan->ports, i);
         if (o->ifc->addr == next_hop && next_hop != 0) {
-            memcpy(p->eth_dst, o->ifc->mac, 6);
+            p->eth_dst_if = o->ifc->gid;
             ns__lan_send(ifc, p);
             return;
         }
@@ -478,21 +476,37 @@ ns_iface *ns_lan_attach(ns_lan *lan, ns_host *h, uint32_t addr, GError **error)
     g_snprintf(port->name, sizeof port->name, "%s:%s", lan->name, h->name);
     dir_init(&port->up, port, true);
     dir_init(&port->down, port, false);
-    port->up.q = ns_queue_new(sim, lan->queue, &lan->qcfg, dir_drop, &port->up, error);
+    /* Queue streams named by LAN, host and direction, not creation order. */
+    struct ns_queue_cfg qc = lan->qcfg;
+    char *up_name = g_strdup_printf("lan.%s.%s.up", lan->name, ns_host_name(h));
+    char *down_name = g_strdup_printf("lan.%s.%s.down", lan->name, ns_host_name(h));
+    qc.stream = up_name;
+    port->up.q = ns_queue_new(sim, lan->queue, &qc, dir_drop, &port->up, error);
+    qc.stream = down_name;
     port->down.q = port->up.q
-        ? ns_queue_new(sim, lan->queue, &lan->qcfg, dir_drop, &port->down, error) : NULL;
+        ? ns_queue_new(sim, lan->queue, &qc, dir_drop, &port->down, error) : NULL;
+    g_free(up_name);
+    g_free(down_name);
     if (!port->down.q) {
         g_prefix_error(error, "LAN '%s': ", lan->name);
         port_free(sim, port);
         return NULL;
     }
     ns_iface *ifc = ns__iface_new(h, &lan_iface_ops, port);
+    if (!ifc) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "LAN '%s': the simulation has %u interfaces, the most it can have",
+                    lan->name, NS_IF_MAX);
+        port_free(sim, port);
+        return NULL;
+    }
     port->ifc = ifc;
     if (addr != NS_LAN_NO_ADDR && !ns_iface_set_addr(ifc, addr, lan->prefix, error)) {
         /* The host refused it (its other subnets overlap): take the
          * interface back off the host, where nothing has seen it yet. */
         g_prefix_error(error, "LAN '%s': ", lan->name);
         g_ptr_array_remove_index(h->ifaces, h->ifaces->len - 1);
+        g_ptr_array_remove_index(lan->net->ifaces, lan->net->ifaces->len - 1);
         g_free(ifc);
         port_free(sim, port);
         return NULL;

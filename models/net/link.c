@@ -202,8 +202,8 @@ static void start_tx(struct link_dir *d)
 static void link_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
 {
     struct link_dir *d = ifc->medium;
-    memcpy(p->eth_dst, ifc->peer->mac, 6);      /* p2p: no ARP needed */
-    memcpy(p->eth_src, ifc->mac, 6);
+    p->eth_dst_if = ifc->peer->gid;             /* p2p: no ARP needed */
+    p->eth_src_if = ifc->gid;
     if (!d->link->up) {
         dir_drop(d, p, NS_DROP_LINK_DOWN);
         return;
@@ -294,6 +294,24 @@ ns_link *ns_link_new(ns_sim *sim, ns_host *a, ns_host *b,
                     "link '%s': give both addresses or neither", name);
         goto fail;
     }
+    uint32_t aa = o->a_addr, ba = o->b_addr;
+    int prefix = o->prefix;
+    if (!aa) {
+        uint32_t net24 = ns__net_alloc_subnet(net);
+        aa = net24 | 1;
+        ba = net24 | 2;
+        prefix = 24;
+    }
+    /* Addresses are checked before anything changes, so a failed call
+     * leaves the hosts as they were. */
+    char ifa[12], ifb[12];
+    g_snprintf(ifa, sizeof ifa, "eth%u", a->ifaces->len);
+    g_snprintf(ifb, sizeof ifb, "eth%u", b->ifaces->len);
+    if (!ns__host_check_addr(a, NULL, ifa, aa, prefix, error) ||
+        !ns__host_check_addr(b, NULL, ifb, ba, prefix, error)) {
+        g_prefix_error(error, "link '%s': ", name);
+        goto fail;
+    }
 
     ns_link *l = g_new0(ns_link, 1);
     l->net = net;
@@ -330,6 +348,13 @@ ns_link *ns_link_new(ns_sim *sim, ns_host *a, ns_host *b,
             g_ptr_array_add(d->losses, ns_loss_bernoulli(o->loss, NULL));
     }
     /* Interfaces last: nothing above can fail after the hosts change. */
+    if (net->ifaces->len + 2 > NS_IF_MAX) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "link '%s': the simulation has %u interfaces, the most it can have",
+                    name, NS_IF_MAX);
+        ns__link_free(l);
+        return NULL;
+    }
     l->iface[0] = ns__iface_new(a, &link_iface_ops, &l->d[0]);
     l->iface[1] = ns__iface_new(b, &link_iface_ops, &l->d[1]);
     l->iface[0]->peer = l->iface[1];
@@ -338,22 +363,9 @@ ns_link *ns_link_new(ns_sim *sim, ns_host *a, ns_host *b,
         l->d[i].from = l->iface[i];
         l->d[i].to = l->iface[1 - i];
     }
-    uint32_t aa = o->a_addr, ba = o->b_addr;
-    int prefix = o->prefix;
-    if (!aa) {
-        uint32_t net24 = ns__net_alloc_subnet(net);
-        aa = net24 | 1;
-        ba = net24 | 2;
-        prefix = 24;
-    }
-    if (!ns_iface_set_addr(l->iface[0], aa, prefix, error) ||
-        !ns_iface_set_addr(l->iface[1], ba, prefix, error)) {
-        g_prefix_error(error, "link '%s': ", l->name);
-        /* The interfaces stay (unaddressed); the link is kept so nothing
-         * dangles, but the caller reports the error. */
-        g_ptr_array_add(net->links, l);
-        return NULL;
-    }
+    bool ok = ns_iface_set_addr(l->iface[0], aa, prefix, NULL) &&
+              ns_iface_set_addr(l->iface[1], ba, prefix, NULL);
+    g_assert(ok);                       /* checked above */
     g_ptr_array_add(net->links, l);
     net->routes_valid = false;
     return l;

@@ -386,7 +386,7 @@ static int sim_pcap(lua_State *L)
         return raise_err(L, err);
     for (size_t i = 0; i < ns_host_n_ifaces(h); i++)
         if (want < 0 || (size_t)want == i)
-            ns_host_iface(h, i)->pcap = pc;
+            ns_iface_capture(ns_host_iface(h, i), pc);
     return 0;
 }
 
@@ -472,7 +472,10 @@ static int host_ifaces(lua_State *L)
             lua_setfield(L, -2, "addr");
         }
         const uint8_t *m = ns_iface_mac(ifc);
-        lua_pushfstring(L, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+        char mac[18];                       /* lua_pushfstring has no %02x */
+        g_snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+                   m[4], m[5]);
+        lua_pushstring(L, mac);
         lua_setfield(L, -2, "mac");
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }

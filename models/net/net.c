@@ -5,6 +5,7 @@
  * Invariant: everything the network layer owns is reachable from the one
  * struct ns_net attached to the sim, and freed with it, hosts last. */
 #include <stdio.h>
+#include <string.h>
 
 #include "net_priv.h"
 #include "netsim/event.h"
@@ -27,6 +28,7 @@ static void net_free(gpointer p)
         ns__host_free(g_ptr_array_index(net->hosts, i));
     g_ptr_array_free(net->links, TRUE);
     g_ptr_array_free(net->lans, TRUE);
+    g_ptr_array_free(net->ifaces, TRUE);
     g_ptr_array_free(net->hosts, TRUE);
     g_hash_table_destroy(net->host_by_name);
     g_array_free(net->fault_obs, TRUE);
@@ -52,6 +54,7 @@ struct ns_net *ns__net_get(ns_sim *sim)
     net->host_by_name = g_hash_table_new(g_str_hash, g_str_equal);
     net->links = g_ptr_array_new();
     net->lans = g_ptr_array_new();
+    net->ifaces = g_ptr_array_new();
     net->fault_obs = g_array_new(FALSE, FALSE, sizeof(struct observer));
     net->addr_obs = g_array_new(FALSE, FALSE, sizeof(struct observer));
     net->next_subnet = 1;
@@ -133,4 +136,24 @@ void ns__net_drop(ns_sim *sim, ns_host *h, const char *where, ns_pkt *p,
     if (net && net->diagram)
         ns__diagram_dropped(net, p, cause);
     ns_pkt_free(sim, p);
+}
+
+static const uint8_t broadcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+const uint8_t *ns__if_mac(const struct ns_net *net, uint16_t gid)
+{
+    if (gid >= net->ifaces->len)
+        return broadcast_mac;
+    return ((const ns_iface *)g_ptr_array_index(net->ifaces, gid))->mac;
+}
+
+/* Linear: used only when ARP learns a mapping, not per packet. */
+uint16_t ns__mac_to_if(const struct ns_net *net, const uint8_t mac[6])
+{
+    if (memcmp(mac, broadcast_mac, 6) == 0)
+        return NS_IF_BROADCAST;
+    for (guint i = 0; i < net->ifaces->len; i++)
+        if (memcmp(((const ns_iface *)g_ptr_array_index(net->ifaces, i))->mac, mac, 6) == 0)
+            return (uint16_t)i;
+    return NS_IF_MAX;
 }

@@ -16,13 +16,7 @@
 
 struct ns_pcap;
 struct ns_diagram;
-
-struct ns_host_stats {
-    uint64_t tx_pkts;             /* IP packets originated */
-    uint64_t rx_pkts;             /* IP packets delivered locally */
-    uint64_t fwd_pkts;            /* IP packets forwarded */
-    uint64_t drops[NS_DROP_NCAUSES];
-};
+struct ns_udp;
 
 /* How an interface puts a packet on its medium. */
 struct ns_iface_ops {
@@ -34,6 +28,7 @@ struct ns_iface_ops {
 struct ns_iface {
     ns_host                   *host;
     size_t                     index;
+    uint16_t                   gid;          /* index in net->ifaces */
     char                       name[12];     /* "eth0" */
     uint8_t                    mac[6];
     uint32_t                   addr;         /* host order; 0 = none */
@@ -49,6 +44,7 @@ struct route {
     uint32_t  mask;
     uint32_t  gateway;            /* 0: directly connected */
     ns_iface *out;
+    bool      manual;             /* set by ns_route_add */
 };
 
 /* A small direct-mapped cache of lookups: most traffic goes to few
@@ -102,6 +98,7 @@ struct ns_net {
     GHashTable                *host_by_name;  /* name -> ns_host* */
     GPtrArray                 *links;         /* ns_link*, owned */
     GPtrArray                 *lans;          /* ns_lan*, owned */
+    GPtrArray                 *ifaces;        /* ns_iface*, by gid (hosts own them) */
     const struct ns_proto_ops *protos[256];
     GArray                    *fault_obs;     /* struct observer */
     GArray                    *addr_obs;
@@ -120,7 +117,17 @@ struct ns_net *ns__net_peek(ns_sim *sim);     /* NULL if none */
 /* A fresh /24 from 10.0.1.0 upwards, in creation order. */
 uint32_t ns__net_alloc_subnet(struct ns_net *net);
 
+/* NULL when the sim already has NS_IF_MAX interfaces. */
 ns_iface *ns__iface_new(ns_host *h, const struct ns_iface_ops *ops, void *medium);
+/* Whether addr/prefix may go on h's interface `name` (`self` if it exists
+ * already); the error names the clash. */
+bool ns__host_check_addr(const ns_host *h, const ns_iface *self, const char *name,
+                         uint32_t addr, int prefix, GError **error);
+/* The MAC of an interface id (ff:ff:ff:ff:ff:ff for NS_IF_BROADCAST), and
+ * the interface id owning a MAC (NS_IF_BROADCAST for the broadcast MAC;
+ * NS_IF_MAX when no interface has it). */
+const uint8_t *ns__if_mac(const struct ns_net *net, uint16_t gid);
+uint16_t       ns__mac_to_if(const struct ns_net *net, const uint8_t mac[6]);
 /* A frame arrived on ifc (from its link or LAN port); takes ownership. */
 void ns__iface_input(ns_iface *ifc, ns_pkt *p);
 /* Captures a frame seen on ifc (tx or rx) if it is being captured. */
@@ -138,6 +145,9 @@ void ns__net_drop(ns_sim *sim, ns_host *h, const char *where, ns_pkt *p,
 void ns__ip_input(ns_host *h, ns_iface *in, ns_pkt *p);
 void ns__route_compute(struct ns_net *net);
 void ns__host_tell_fault(ns_host *h, enum ns_host_fault f);
+
+/* Stops the traffic generators sending from s (it is being closed). */
+void ns__traffic_socket_closed(struct ns_udp *s);
 
 /* Built-in protocols, registered when the net starts. */
 extern const struct ns_proto_ops ns__udp_proto;

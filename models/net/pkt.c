@@ -9,7 +9,7 @@
 #include "netsim/pkt.h"
 #include "netsim/pool.h"
 
-G_STATIC_ASSERT(sizeof(ns_pkt) == 128);
+G_STATIC_ASSERT(sizeof(ns_pkt) == 120);
 
 static struct ns_pool *pkt_pool(ns_sim *sim)
 {

@@ -62,7 +62,7 @@ static void add_route(ns_host *h, uint32_t dst, uint32_t mask, uint32_t gw, ns_i
         if (r->dst == dst && r->mask == mask)
             return;                     /* first (best) one wins */
     }
-    struct route r = { dst, mask, gw, out };
+    struct route r = { dst, mask, gw, out, false };
     g_array_append_val(h->routes, r);
 }
 
@@ -189,14 +189,18 @@ bool ns_route_add(ns_host *h, uint32_t dst, int prefix, uint32_t gateway,
         ns__route_compute(h->net);
     h->static_routes = true;
     uint32_t m = mask_of(prefix);
-    for (guint i = 0; i < h->routes->len; i++) {
+    /* The same prefix is replaced.  Computed routes through a gateway
+     * inside the new one go: the computed /32 of every host would
+     * otherwise win the longest-prefix match over a hand-set subnet or
+     * default route.  Connected and hand-set routes stay. */
+    for (guint i = h->routes->len; i-- > 0;) {
         struct route *r = &g_array_index(h->routes, struct route, i);
-        if (r->dst == (dst & m) && r->mask == m) {
+        bool same = r->dst == (dst & m) && r->mask == m;
+        bool shadows = !r->manual && r->gateway && r->mask > m && (r->dst & m) == (dst & m);
+        if (same || shadows)
             g_array_remove_index(h->routes, i);
-            break;
-        }
     }
-    struct route r = { dst & m, m, gateway, out };
+    struct route r = { dst & m, m, gateway, out, true };
     g_array_append_val(h->routes, r);
     h->net->route_gen++;                  /* cached lookups are stale */
     return true;

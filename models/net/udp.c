@@ -75,8 +75,10 @@ ns_udp *ns_udp_bind(ns_host *h, uint16_t port, GError **error)
 
 void ns_udp_close(ns_udp *s)
 {
-    if (s)
-        g_hash_table_remove(udp_host(s->host)->ports, GUINT_TO_POINTER(s->port));
+    if (!s)
+        return;
+    ns__traffic_socket_closed(s);       /* they would send from freed memory */
+    g_hash_table_remove(udp_host(s->host)->ports, GUINT_TO_POINTER(s->port));
 }
 
 void ns_udp_on_receive(ns_udp *s, ns_udp_recv_fn fn, void *ud)
