@@ -44,7 +44,7 @@ all: $(BUILD)/netsim netsim $(BUILD)/netsim.so $(BUILD)/libnetsim.a
 help:
 	@echo "make            build ./netsim, build/libnetsim.a, build/netsim.so"
 	@echo "make deps       install missing Debian packages (apt-get, as root)"
-	@echo "make demo       deps + build + run the default scenario into out/demo"
+	@echo "make demo       deps + build + run the default scenario (handshake) into out/handshake"
 	@echo "make check      deps + every test: unit (quick+long), regression,"
 	@echo "                and the unit suites again under ASan+UBSan"
 	@echo "make check-quick  quick unit tests and regression only"
@@ -90,7 +90,7 @@ $(BUILD)/bench: $(BENCH_OBJ) $(BUILD)/libnetsim.a
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	./netsim --out out/demo scenarios/demo.lua
+	./netsim scenarios/handshake.lua
 
 unit: $(BUILD)/unit
 	$(BUILD)/unit

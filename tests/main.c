@@ -30,6 +30,7 @@ static void (*const registrations[])(void) = {
     test_lan_register,
     test_net_register,
     test_net_lua_register,
+    test_cc_register,
 };
 
 static char *tmpdir;

@@ -35,5 +35,6 @@ void test_loss_register(void);
 void test_lan_register(void);
 void test_net_register(void);
 void test_net_lua_register(void);
+void test_cc_register(void);
 
 #endif

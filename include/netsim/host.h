@@ -117,8 +117,9 @@ struct ns_proto_ops {
     uint8_t     proto;                                    /* IP protocol number */
     /* Required: a packet for one of h's addresses.  Takes ownership. */
     void (*input)(ns_host *h, ns_iface *in, ns_pkt *p);
-    /* Optional: a short label for sequence diagrams ("SYN seq=0"). */
-    void (*describe)(const ns_pkt *p, char *buf, size_t len);
+    /* Optional: a short label for sequence diagrams ("SYN seq=0"), of a
+     * packet `sender` sends (so numbers can be made relative). */
+    void (*describe)(ns_host *sender, const ns_pkt *p, char *buf, size_t len);
     /* Optional: the ICMP error about a packet this protocol sent
      * (type, code, and the offending packet's first bytes in `quoted`). */
     void (*icmp_error)(ns_host *h, uint8_t type, uint8_t code,

@@ -81,6 +81,7 @@ int luaopen_netsim(lua_State *L);
 /* Model bindings, called by the front door after the core types exist
  * (each adds its types and its Sim methods). */
 void ns_lua_open_net(lua_State *L);        /* models/net/lua_net.c */
+void ns_lua_open_tcp(lua_State *L);        /* models/tcp/lua_tcp.c */
 
 /* ---- argument helpers ---- */
 
@@ -141,6 +142,9 @@ void    ns_lua_unref(ns_sim *sim, int ref);
  * returns that thread for the caller to push arguments on; NULL when the
  * sim has no Lua side or a callback already failed (then do nothing). */
 lua_State *ns_lua_call_begin(ns_sim *sim, int ref);
+/* The Lua thread running the sim's callbacks now, to push values on
+ * (NULL when the sim has no Lua side or a callback already failed). */
+lua_State *ns_lua_thread(ns_sim *sim);
 /* Calls it with the nargs pushed; an error stops the run and is raised by
  * sim:run with the callback's position. */
 void    ns_lua_call_end(ns_sim *sim, lua_State *T, int nargs);

@@ -143,11 +143,11 @@ static void pending_free(gpointer p)
     g_free(m);
 }
 
-static void describe(struct ns_net *net, const ns_pkt *p, char *buf, size_t len)
+static void describe(struct ns_net *net, ns_host *h, const ns_pkt *p, char *buf, size_t len)
 {
     const struct ns_proto_ops *ops = net->protos[ns_ip_proto(p)];
     if (ops && ops->describe)
-        ops->describe(p, buf, len);
+        ops->describe(h, p, buf, len);
     else
         snprintf(buf, len, "IP proto=%u len=%u", ns_ip_proto(p), ns_ip_len(p));
 }
@@ -161,7 +161,7 @@ void ns__diagram_sent(ns_host *h, const ns_pkt *p)
         net->diagram_msgs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
                                                   pending_free);
     char label[96];
-    describe(net, p, label, sizeof label);
+    describe(net, h, p, label, sizeof label);
     struct pending_msg *m = g_new(struct pending_msg, 1);
     m->sent = ns_sim_now(h->sim);
     m->from = g_strdup(h->name);

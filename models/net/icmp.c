@@ -160,7 +160,7 @@ static void icmp_input(ns_host *h, ns_iface *in, ns_pkt *p)
     ns_pkt_free(h->sim, p);
 }
 
-static void icmp_describe(const ns_pkt *p, char *buf, size_t len)
+static void icmp_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len)
 {
     const uint8_t *c = ns_pkt_cl4(p);
     switch (c[0]) {

@@ -152,7 +152,7 @@ static void udp_input(ns_host *h, ns_iface *in, ns_pkt *p)
     ns_pkt_free(h->sim, p);
 }
 
-static void udp_describe(const ns_pkt *p, char *buf, size_t len)
+static void udp_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len)
 {
     const uint8_t *u = ns_pkt_cl4(p);
     snprintf(buf, len, "UDP %u>%u len=%u", ns_get16(u), ns_get16(u + 2), p->payload_len);

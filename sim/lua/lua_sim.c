@@ -196,6 +196,12 @@ lua_State *ns_lua_call_begin(ns_sim *sim, int ref)
     return T;
 }
 
+lua_State *ns_lua_thread(ns_sim *sim)
+{
+    struct ns_lua_sim *ls = ns_sim_attached(sim, LUA_SIM_KEY);
+    return ls && !ls->error ? ls->L : NULL;
+}
+
 void ns_lua_call_end(ns_sim *sim, lua_State *T, int nargs)
 {
     struct ns_lua_sim *ls = ns_sim_attached(sim, LUA_SIM_KEY);

@@ -1,0 +1,518 @@
+/* tcp.c — the TCP model's API: options, listeners, connections, ports,
+ * the send buffer and delivery to the application.
+ *
+ * Invariants: a TCB is in its host's table (found by local port, remote
+ * address and port) from creation until it reaches CLOSED; every TCB of a
+ * sim stays allocated until the sim is freed (handles held by Lua or a
+ * model never dangle); the application hears exactly one of "closed" or
+ * "error" per connection.
+ */
+#include <stdio.h>
+
+#include "tcp_priv.h"
+
+#define TCP_SIM_KEY  "tcp"
+#define TCP_HOST_KEY "tcp"
+
+static const struct ns_proto_ops tcp_proto = {
+    .name       = "tcp",
+    .proto      = NS_IPPROTO_TCP,
+    .input      = ns__tcp_input,
+    .describe   = ns__tcp_describe,
+    .icmp_error = ns__tcp_icmp_error,
+};
+
+void ns_tcp_opts_defaults(struct ns_tcp_opts *o)
+{
+    *o = (struct ns_tcp_opts){
+        .mss = 1460,
+        .sndbuf = 4u << 20,
+        .rcvbuf = 4u << 20,
+        .window_scale = true,
+        .timestamps = true,
+        .sack = true,
+        .nodelay = false,
+        .delayed_ack = true,
+        .ecn = false,
+        .delack_timeout = 40 * NS_MSEC,
+        .initial_rto = NS_SEC,
+        .min_rto = 200 * NS_MSEC,
+        .max_rto = 60 * NS_SEC,
+        .syn_retries = 6,
+        .retries = 15,
+        .msl = 30 * NS_SEC,
+        .init_cwnd = 10,
+        .cc = "newreno",
+    };
+}
+
+bool ns_tcp_opts_check(const struct ns_tcp_opts *o, ns_sim *sim, GError **error)
+{
+#define BAD(...) do { g_set_error(error, NS_ERROR, NS_ERROR_INVALID, __VA_ARGS__); return false; } while (0)
+    if (o->mss < 88 || o->mss > 65495)
+        BAD("TCP option mss %u is outside [88, 65495]", o->mss);
+    if (o->sndbuf < o->mss || o->sndbuf > (1u << 30))
+        BAD("TCP option sndbuf %u is outside [mss, 1 GiB]", o->sndbuf);
+    if (o->rcvbuf < o->mss || o->rcvbuf > (1u << 30))
+        BAD("TCP option rcvbuf %u is outside [mss, 1 GiB]", o->rcvbuf);
+    if (!o->window_scale && o->rcvbuf > 65535)
+        BAD("TCP option rcvbuf %u needs window_scale (the largest unscaled window is 65535)",
+            o->rcvbuf);
+    if (o->init_cwnd < 1 || o->init_cwnd > 1000)
+        BAD("TCP option init_cwnd %u is outside [1, 1000] segments", o->init_cwnd);
+    if (o->min_rto <= 0 || o->max_rto < o->min_rto || o->initial_rto <= 0)
+        BAD("TCP options min_rto, initial_rto and max_rto must be > 0 and min_rto <= max_rto");
+    if (o->delack_timeout <= 0 || o->delack_timeout > 500 * NS_MSEC)
+        BAD("TCP option delack_timeout must be in (0, 500 ms] (RFC 1122 4.2.3.2)");
+    if (o->msl < 0)
+        BAD("TCP option msl must not be negative");
+    if (o->syn_retries > 30 || o->retries > 30)
+        BAD("TCP options syn_retries and retries must be at most 30");
+#undef BAD
+    return ns_cc_find(sim, o->cc ? o->cc : "newreno", error) != NULL;
+}
+
+/* ---- registries ---- */
+
+static void tcb_free(gpointer p);
+
+static void tcp_sim_free(gpointer p)
+{
+    struct tcp_sim *ts = p;
+    g_ptr_array_free(ts->all, TRUE);
+    g_free(ts);
+}
+
+static void on_fault(ns_host *h, enum ns_host_fault f, void *ud);
+
+struct tcp_sim *ns__tcp_sim(ns_sim *sim)
+{
+    struct tcp_sim *ts = ns_sim_attached(sim, TCP_SIM_KEY);
+    if (!ts) {
+        ts = g_new0(struct tcp_sim, 1);
+        ts->sim = sim;
+        ts->all = g_ptr_array_new_with_free_func(tcb_free);
+        ns_net_register_proto(sim, &tcp_proto, NULL);
+        ns_net_on_fault(sim, on_fault, ts);
+        ns_sim_attach(sim, TCP_SIM_KEY, ts, tcp_sim_free);
+    }
+    return ts;
+}
+
+static void tcp_host_free(gpointer p)
+{
+    struct tcp_host *th = p;
+    g_hash_table_destroy(th->conns);
+    g_hash_table_destroy(th->listeners);
+    g_free(th);
+}
+
+struct tcp_host *ns__tcp_host(ns_host *h)
+{
+    struct tcp_host *th = ns_host_attached(h, TCP_HOST_KEY);
+    if (!th) {
+        ns__tcp_sim(ns_host_sim(h));
+        th = g_new0(struct tcp_host, 1);
+        th->host = h;
+        th->conns = g_hash_table_new(g_int64_hash, g_int64_equal);
+        th->listeners = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+        th->next_port = EPHEMERAL_FIRST;
+        th->isn = ns_host_rng(h, "tcp.isn");
+        ns_host_attach(h, TCP_HOST_KEY, th, tcp_host_free);
+    }
+    return th;
+}
+
+uint64_t ns__tcp_key(uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+    return (uint64_t)lport << 48 | (uint64_t)rport << 32 | raddr;
+}
+
+/* The key lives in the TCB's allocation: conns maps &key -> TCB. */
+struct tcb_alloc {
+    ns_tcp   tcb;
+    uint64_t key;
+};
+
+ns_tcp *ns__tcp_new(struct tcp_host *th, const struct ns_tcp_opts *o,
+                    uint32_t laddr, uint32_t raddr, uint16_t lport, uint16_t rport)
+{
+    ns_sim *sim = ns_host_sim(th->host);
+    struct tcp_sim *ts = ns__tcp_sim(sim);
+    struct tcb_alloc *a = g_new0(struct tcb_alloc, 1);
+    ns_tcp *c = &a->tcb;
+    c->sim = sim;
+    c->host = th->host;
+    c->th = th;
+    c->id = ts->all->len;
+    c->laddr = laddr;
+    c->raddr = raddr;
+    c->lport = lport;
+    c->rport = rport;
+    c->state = NS_TCP_CLOSED;
+    c->o = *o;
+    c->ccops = ns_cc_find(sim, o->cc ? o->cc : "newreno", NULL);
+    g_assert(c->ccops);                    /* checked by ns_tcp_opts_check */
+    c->o.cc = c->ccops->name;
+    char ra[NS_ADDR_STRLEN];
+    ns_host *peer = NULL;
+    for (size_t i = 0; i < ns_host_count(sim) && !peer; i++)
+        if (ns_host_has_addr(ns_host_nth(sim, i), raddr) && raddr != NS_IP_BROADCAST)
+            peer = ns_host_nth(sim, i);
+    c->name = g_strdup_printf("%s:%u>%s:%u", ns_host_name(th->host), lport,
+                              peer ? ns_host_name(peer) : ns_addr_format(raddr, ra), rport);
+    g_queue_init(&c->chunks);
+    c->srtt = 0;
+    c->rto = o->initial_rto;
+    c->st.established_at = -1;
+    struct tcp_timer none = { NS_EVENT_NONE, NS_TIME_MAX, NS_TIME_MAX };
+    c->t_rto = c->t_delack = c->t_persist = c->t_2msl = c->t_read = none;
+    /* Congestion control state: IW per RFC 6928, ssthresh "infinite". */
+    c->smss = o->mss - (o->timestamps ? TCP_TS_OPTLEN : 0);
+    c->cc.mss = c->smss;
+    c->cc.cwnd = o->init_cwnd * c->smss;
+    c->cc.ssthresh = UINT32_MAX;
+    c->ccpriv = g_malloc0(c->ccops->priv_size ? c->ccops->priv_size : 1);
+    if (c->ccops->init)
+        c->ccops->init(&c->cc, c->ccpriv);
+    a->key = ns__tcp_key(lport, raddr, rport);
+    g_hash_table_insert(th->conns, &a->key, c);
+    c->in_table = true;
+    g_ptr_array_add(ts->all, c);
+    return c;
+}
+
+static void tcb_free(gpointer p)
+{
+    ns_tcp *c = p;
+    ns__tcp_timers_stop(c);
+    struct tcp_chunk *ch;
+    while ((ch = g_queue_pop_head(&c->chunks))) {
+        ns_buf_unref(ch->buf);
+        g_free(ch);
+    }
+    if (c->ooo) {
+        for (guint i = 0; i < c->ooo->len; i++)
+            ns_payload_unref(g_array_index(c->ooo, struct tcp_ooo, i).pl);
+        g_array_free(c->ooo, TRUE);
+    }
+    if (c->scoreboard)
+        g_array_free(c->scoreboard, TRUE);
+    g_free(c->ccpriv);
+    g_free(c->name);
+    g_free(c);                  /* struct tcb_alloc starts with the TCB */
+}
+
+void ns__tcp_unhash(ns_tcp *c)
+{
+    if (!c->in_table)
+        return;
+    uint64_t key = ns__tcp_key(c->lport, c->raddr, c->rport);
+    g_hash_table_remove(c->th->conns, &key);
+    c->in_table = false;
+}
+
+void ns__tcp_report_error(ns_tcp *c, const char *reason)
+{
+    if (c->done)
+        return;
+    c->done = true;
+    TCP_TRACE(c, "tcp.error", "conn=%s reason=%s", c->name, reason);
+    if (c->cb.error)
+        c->cb.error(c, reason, c->ud);
+}
+
+void ns__tcp_report_closed(ns_tcp *c)
+{
+    if (c->done)
+        return;
+    c->done = true;
+    if (c->cb.closed)
+        c->cb.closed(c, c->ud);
+}
+
+static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
+{
+    struct tcp_sim *ts = ud;
+    if (f != NS_HOST_CRASH)
+        return;
+    /* Creation order, so the traces are deterministic. */
+    for (guint i = 0; i < ts->all->len; i++) {
+        ns_tcp *c = g_ptr_array_index(ts->all, i);
+        if (c->host == h && c->state != NS_TCP_CLOSED)
+            ns__tcp_step(c, EV_HOST_CRASH);
+    }
+}
+
+/* ---- listeners and connections ---- */
+
+ns_tcp_listener *ns_tcp_listen(ns_host *h, uint16_t port, const struct ns_tcp_opts *o,
+                               ns_tcp_accept_fn accept, void *ud, GError **error)
+{
+    struct ns_tcp_opts def;
+    if (!o) {
+        ns_tcp_opts_defaults(&def);
+        o = &def;
+    }
+    if (!ns_tcp_opts_check(o, ns_host_sim(h), error))
+        return NULL;
+    struct tcp_host *th = ns__tcp_host(h);
+    if (port == 0 || g_hash_table_contains(th->listeners, GUINT_TO_POINTER(port))) {
+        g_set_error(error, NS_ERROR, port ? NS_ERROR_EXISTS : NS_ERROR_INVALID,
+                    port ? "host '%s': TCP port %u is already listening"
+                         : "host '%s': cannot listen on TCP port %u", ns_host_name(h), port);
+        return NULL;
+    }
+    ns_tcp_listener *l = g_new0(ns_tcp_listener, 1);
+    l->host = h;
+    l->th = th;
+    l->port = port;
+    l->o = *o;
+    l->o.cc = ns_cc_find(ns_host_sim(h), o->cc ? o->cc : "newreno", NULL)->name;
+    l->accept = accept;
+    l->ud = ud;
+    g_hash_table_insert(th->listeners, GUINT_TO_POINTER(port), l);
+    return l;
+}
+
+void ns_tcp_listener_close(ns_tcp_listener *l)
+{
+    if (!l || l->closed)
+        return;
+    l->closed = true;
+    g_hash_table_remove(l->th->listeners, GUINT_TO_POINTER(l->port));   /* frees l */
+}
+
+static uint16_t ephemeral_port(struct tcp_host *th, uint32_t raddr, uint16_t rport)
+{
+    for (int tries = 0; tries < 16384; tries++) {
+        uint16_t p = th->next_port;
+        th->next_port = p == 65535 ? EPHEMERAL_FIRST : p + 1;
+        uint64_t key = ns__tcp_key(p, raddr, rport);
+        if (!g_hash_table_contains(th->conns, &key) &&
+            !g_hash_table_contains(th->listeners, GUINT_TO_POINTER(p)))
+            return p;
+    }
+    return 0;
+}
+
+ns_tcp *ns_tcp_connect(ns_host *h, uint32_t dst, uint16_t port,
+                       const struct ns_tcp_opts *o, GError **error)
+{
+    struct ns_tcp_opts def;
+    if (!o) {
+        ns_tcp_opts_defaults(&def);
+        o = &def;
+    }
+    if (!ns_tcp_opts_check(o, ns_host_sim(h), error))
+        return NULL;
+    if (port == 0 || dst == 0 || dst == NS_IP_BROADCAST) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "host '%s': cannot connect to port %u of that address", ns_host_name(h), port);
+        return NULL;
+    }
+    struct tcp_host *th = ns__tcp_host(h);
+    ns_iface *out;
+    uint32_t next_hop;
+    uint32_t laddr = ns_route_lookup(h, dst, &out, &next_hop) ? ns_iface_addr(out)
+                                                              : ns_host_addr(h);
+    uint16_t lport = ephemeral_port(th, dst, port);
+    if (!lport) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS, "host '%s': no free ephemeral TCP port",
+                    ns_host_name(h));
+        return NULL;
+    }
+    ns_tcp *c = ns__tcp_new(th, o, laddr, dst, lport, port);
+    ns__tcp_step(c, EV_CONNECT);
+    return c;
+}
+
+void ns_tcp_set_callbacks(ns_tcp *c, const struct ns_tcp_callbacks *cb, void *ud)
+{
+    if (cb)
+        c->cb = *cb;
+    else
+        memset(&c->cb, 0, sizeof c->cb);
+    c->ud = ud;
+}
+
+/* ---- the send buffer ---- */
+
+uint32_t ns_tcp_send_space(const ns_tcp *c)
+{
+    return c->buffered >= c->o.sndbuf ? 0 : c->o.sndbuf - c->buffered;
+}
+
+static bool can_send(const ns_tcp *c)
+{
+    switch (c->state) {
+    case NS_TCP_SYN_SENT: case NS_TCP_SYN_RCVD: case NS_TCP_ESTABLISHED: case NS_TCP_CLOSE_WAIT:
+        return !c->fin_queued;
+    default:
+        return false;
+    }
+}
+
+bool ns_tcp_send(ns_tcp *c, const void *bytes, uint32_t len, GError **error)
+{
+    if (!can_send(c)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_STATE,
+                    "connection %s cannot send: it is %s%s", c->name,
+                    ns_tcp_state_name(c->state), c->fin_queued ? " and shut down" : "");
+        return false;
+    }
+    if (len > ns_tcp_send_space(c)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "connection %s: %u bytes do not fit the send buffer (%u free of %u)",
+                    c->name, len, ns_tcp_send_space(c), c->o.sndbuf);
+        return false;
+    }
+    if (len == 0)
+        return true;
+    /* Length-only data next to length-only data merges into one chunk. */
+    struct tcp_chunk *tail = g_queue_peek_tail(&c->chunks);
+    if (!bytes && tail && !tail->buf) {
+        tail->len += len;
+    } else {
+        struct tcp_chunk *ch = g_new(struct tcp_chunk, 1);
+        ch->buf = bytes ? ns_buf_new(bytes, len) : NULL;
+        ch->off = 0;
+        ch->len = len;
+        g_queue_push_tail(&c->chunks, ch);
+    }
+    c->buffered += len;
+    if (c->state == NS_TCP_ESTABLISHED || c->state == NS_TCP_CLOSE_WAIT)
+        ns__tcp_output(c);
+    return true;
+}
+
+void ns__tcp_sendbuf_trim(ns_tcp *c, uint32_t acked)
+{
+    acked = acked > c->buffered ? c->buffered : acked;
+    c->buffered -= acked;
+    while (acked > 0) {
+        struct tcp_chunk *ch = g_queue_peek_head(&c->chunks);
+        if (ch->len > acked) {
+            ch->off += acked;
+            ch->len -= acked;
+            return;
+        }
+        acked -= ch->len;
+        g_queue_pop_head(&c->chunks);
+        ns_buf_unref(ch->buf);
+        g_free(ch);
+    }
+}
+
+void ns_tcp_shutdown(ns_tcp *c)
+{
+    if (c->fin_queued || c->state == NS_TCP_CLOSED)
+        return;
+    if (c->state == NS_TCP_SYN_SENT || c->state == NS_TCP_LISTEN) {
+        ns__tcp_step(c, EV_CLOSE);
+        return;
+    }
+    ns__tcp_step(c, EV_CLOSE);
+}
+
+void ns_tcp_close(ns_tcp *c)
+{
+    c->app_closed = true;
+    ns_tcp_shutdown(c);
+}
+
+void ns_tcp_abort(ns_tcp *c)
+{
+    if (c->state != NS_TCP_CLOSED)
+        ns__tcp_step(c, EV_ABORT);
+}
+
+/* ---- the receive side ---- */
+
+uint32_t ns__tcp_rcv_window(const ns_tcp *c)
+{
+    uint32_t used = c->unread;
+    return used >= c->o.rcvbuf ? 0 : c->o.rcvbuf - used;
+}
+
+/* Hands in-order bytes [off, off+len) of pl (NULL: length-only) to the
+ * application, one callback per span. */
+void ns__tcp_deliver(ns_tcp *c, const struct ns_payload *pl, uint32_t off, uint32_t len)
+{
+    c->st.bytes_received += len;
+    if (c->read_rate > 0)
+        c->unread += len;
+    if (c->app_closed || !c->cb.data || len == 0) {
+        if (c->read_rate > 0)
+            ns__tcp_read_schedule(c);
+        return;
+    }
+    if (!pl) {
+        c->cb.data(c, NULL, len, c->ud);
+    } else {
+        uint32_t pos = 0;
+        for (uint32_t i = 0; i < pl->nspans && len > 0; i++) {
+            const struct ns_span *sp = &pl->spans[i];
+            if (off >= pos + sp->len) {
+                pos += sp->len;
+                continue;
+            }
+            uint32_t in = off - pos;
+            uint32_t n = sp->len - in < len ? sp->len - in : len;
+            c->cb.data(c, sp->buf ? sp->buf->data + sp->off + in : NULL, n, c->ud);
+            if (c->state == NS_TCP_CLOSED)
+                return;                 /* the callback aborted */
+            off += n;
+            len -= n;
+            pos += sp->len;
+        }
+        if (len > 0)
+            c->cb.data(c, NULL, len, c->ud);
+    }
+    if (c->read_rate > 0)
+        ns__tcp_read_schedule(c);
+}
+
+void ns_tcp_set_read_rate(ns_tcp *c, double bytes_per_s)
+{
+    c->read_rate = bytes_per_s > 0 ? bytes_per_s : 0;
+    c->read_last = ns_sim_now(c->sim);
+    if (c->read_rate == 0 && c->unread) {
+        c->unread = 0;
+        ns__tcp_send_ack(c);            /* the window reopens */
+    }
+}
+
+/* ---- observing ---- */
+
+enum ns_tcp_state ns_tcp_state(const ns_tcp *c) { return c->state; }
+ns_host *ns_tcp_host(const ns_tcp *c) { return c->host; }
+uint16_t ns_tcp_local_port(const ns_tcp *c) { return c->lport; }
+uint16_t ns_tcp_remote_port(const ns_tcp *c) { return c->rport; }
+uint32_t ns_tcp_remote_addr(const ns_tcp *c) { return c->raddr; }
+const char *ns_tcp_name(const ns_tcp *c) { return c->name; }
+
+void ns_tcp_info(const ns_tcp *c, struct ns_tcp_info *out)
+{
+    *out = c->st;
+    out->cwnd = c->cc.cwnd;
+    out->ssthresh = c->cc.ssthresh;
+    out->flight = ns__tcp_flight(c);
+    out->rwnd = c->snd_wnd;
+    out->srtt = c->srtt;
+    out->rttvar = c->rttvar;
+    out->rto = c->rto;
+    out->min_rtt = c->cc.min_rtt;
+}
+
+size_t ns_tcp_count(ns_sim *sim)
+{
+    struct tcp_sim *ts = ns_sim_attached(sim, TCP_SIM_KEY);
+    return ts ? ts->all->len : 0;
+}
+
+ns_tcp *ns_tcp_nth(ns_sim *sim, size_t i)
+{
+    struct tcp_sim *ts = ns_sim_attached(sim, TCP_SIM_KEY);
+    return ts && i < ts->all->len ? g_ptr_array_index(ts->all, i) : NULL;
+}
