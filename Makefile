@@ -26,12 +26,14 @@ LDLIBS     = $(PKG_LIBS) -lm
 ENGINE_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c)) \
               $(filter-out $(wildcard models/*/lua_*.c),$(wildcard models/*/*.c))
 LUA_SRC    := $(wildcard sim/lua/*.c) $(wildcard models/*/lua_*.c)
+# Lua helpers shipped inside the module, compiled in as a string.
+LUA_EMBED  := $(BUILD)/gen/shapes_lua.c
 TEST_SRC   := $(wildcard tests/test_*.c) tests/main.c
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
-LUA_OBJ    := $(call obj,$(LUA_SRC))
+LUA_OBJ    := $(call obj,$(LUA_SRC)) $(BUILD)/gen/shapes_lua.o
 TEST_OBJ   := $(call obj,$(TEST_SRC))
 BENCH_OBJ  := $(call obj,$(BENCH_SRC))
 
@@ -62,6 +64,17 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/shapes_lua.c: sim/lua/shapes.lua
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from sim/lua/shapes.lua: do not edit */'; \
+	   echo 'extern const char ns__lua_shapes[];'; \
+	   echo 'const char ns__lua_shapes[] ='; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	   echo ';'; } > $@
+
+$(BUILD)/gen/shapes_lua.o: $(BUILD)/gen/shapes_lua.c
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
 
 $(BUILD)/libnetsim.a: $(ENGINE_OBJ)
 	@rm -f $@

@@ -326,6 +326,8 @@ static void test_reno_avoidance(void)
         CU_ASSERT_EQUAL(c.s.cwnd, SEGS(12));
         ack(&c, SEGS(36));
         CU_ASSERT_EQUAL(c.s.cwnd, SEGS(13));
+        ack(&c, MSS);                               /* nothing left over */
+        CU_ASSERT_EQUAL(c.s.cwnd, SEGS(13));
         c.s.app_limited = true;
         ack_round(&c, MSS, 100 * NS_MSEC);
         CU_ASSERT_EQUAL(c.s.cwnd, SEGS(13));
@@ -455,6 +457,19 @@ static void test_cubic_curve(void)
     CU_ASSERT_TRUE(labs((long)probe(&c, sec(k1000)) - (long)SEGS(1000)) <= 2);
     CU_ASSERT_TRUE(probe(&c, sec(k1000 - 0.5)) < SEGS(1000));
     CU_ASSERT_TRUE(probe(&c, sec(k1000 + 0.5)) > SEGS(1000));
+    conn_free(&c);
+
+    /* A 3 GB window (K = 115.5 s: its cube no longer fits the 2^-16 s
+     * scaling, so K is found to 2^-15 s): the formula to within 1e-6. */
+    cubic_after_loss(&c, 3000000000u);
+    CU_ASSERT_EQUAL(c.s.cwnd, 2100000000u);
+    off = 0;
+    for (double t = 20; t < 140; t += 10) {
+        double want = w_cubic(3e9, 2.1e9, t);
+        double got = probe(&c, sec(t));
+        off += fabs(got - want) > want * 1e-6;
+    }
+    CU_ASSERT_EQUAL(off, 0);
     conn_free(&c);
 }
 

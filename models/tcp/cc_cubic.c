@@ -41,9 +41,10 @@
  *
  * Limits: mss must be in (0, 65535] (the TCP MSS option is 16 bits), which
  * keeps every intermediate product below 2^64.  An ACK counts for at most
- * cwnd bytes.  |t - K| beyond 1024 s saturates the cubic term (the window
- * is then far beyond any 32-bit cwnd for mss >= 2, and cwnd grows by at most
- * half a window per RTT anyway).
+ * cwnd bytes.  |t - K| beyond 1024 s saturates the cubic term: above K
+ * the window is then beyond any 32-bit cwnd; below K it reads 0 (no cubic
+ * growth, the Reno-friendly region still applies), which only a window of
+ * over 2^31 bytes with mss <= 2 can reach, since K^3 = 0.75 W_max / mss.
  */
 #include "cc_priv.h"
 

@@ -197,7 +197,8 @@ static void on_new_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
     c->st.bytes_acked += data_acked;
     c->retries = 0;
     c->backoff = 0;
-    ns__tcp_trace_seq(c, "ack", ack, 0);
+    if (data_acked)
+        ns__tcp_trace_seq(c, "ack", ack, 0);
     c->cc.now = ns_sim_now(c->sim);
     c->cc.flight = c->snd_max - c->snd_una;
     if (c->in_recovery) {

@@ -75,6 +75,8 @@ static void sample(ns_sim *sim, void *arg)
             continue;
         if (c->state == NS_TCP_CLOSED || c->state == NS_TCP_TIME_WAIT)
             continue;
+        if (c->st.bytes_sent == 0)
+            goto goodput;                 /* a pure receiver: no cwnd to show */
         ns_table_begin(ts->t_cwnd);
         ns_table_str(ts->t_cwnd, c->name);
         ns_table_u64(ts->t_cwnd, c->cc.cwnd);
@@ -83,6 +85,7 @@ static void sample(ns_sim *sim, void *arg)
         ns_table_f64(ts->t_cwnd, ns_time_to_sec(c->srtt));
         ns_table_f64(ts->t_cwnd, ns_time_to_sec(c->rto));
         ns_table_end(ts->t_cwnd);
+    goodput:;
         uint64_t got = c->st.bytes_received - c->goodput_mark;
         c->goodput_mark = c->st.bytes_received;
         if (c->st.bytes_received > 0 || got > 0) {

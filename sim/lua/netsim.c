@@ -81,10 +81,24 @@ static const luaL_Reg module_functions[] = {
     { NULL, NULL }
 };
 
+extern const char ns__lua_shapes[];
+
+/* Runs shapes.lua (compiled in) with the Sim and Host metatables: helpers
+ * written in Lua on top of the API (dumbbell, chain, tcp_bulk's sink). */
+static void open_shapes(lua_State *L)
+{
+    if (luaL_loadbuffer(L, ns__lua_shapes, strlen(ns__lua_shapes), "=netsim/shapes.lua") != LUA_OK)
+        lua_error(L);
+    luaL_getmetatable(L, "netsim.Sim");
+    luaL_getmetatable(L, "netsim.Host");
+    lua_call(L, 2, 0);
+}
+
 int luaopen_netsim(lua_State *L)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(openers); i++)
         openers[i](L);
+    open_shapes(L);
     luaL_newlib(L, module_functions);
     lua_pushliteral(L, NETSIM_VERSION);
     lua_setfield(L, -2, "version");

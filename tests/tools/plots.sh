@@ -1,6 +1,6 @@
 #!/bin/sh
-# plots.sh — runs each plot scenario and renders its gnuplot script(s).
-# `make plots`.  Each line of the table: scenario, output folder, scripts.
+# plots.sh — runs each plot scenario and renders its gnuplot scripts into
+# out/plots/NAME/ (PNG and SVG beside the traces).  `make plots`.
 set -eu
 render() {   # render SCENARIO OUTDIR SCRIPT...
     scenario=$1 out=$2
@@ -11,4 +11,6 @@ render() {   # render SCENARIO OUTDIR SCRIPT...
         echo "plotted $gp -> $out/$(basename "$gp" .gp).png, .svg"
     done
 }
-render scenarios/demo.lua out/plots/demo plots/queue.gp
+render scenarios/demo.lua           out/plots/demo           plots/queue.gp
+render scenarios/congestion.lua     out/plots/congestion     plots/cwnd.gp plots/goodput.gp
+render scenarios/lossy_transfer.lua out/plots/lossy_transfer plots/seq.gp plots/cwnd.gp
