@@ -475,12 +475,16 @@ void ns__tcp_deliver(ns_tcp *c, const struct ns_payload *pl, uint32_t off, uint3
 
 void ns_tcp_set_read_rate(ns_tcp *c, double bytes_per_s)
 {
+    ns__tcp_read_drain(c);              /* what the old rate read until now */
     c->read_rate = bytes_per_s > 0 ? bytes_per_s : 0;
     c->read_last = ns_sim_now(c->sim);
+    ns__timer_stop(c, &c->t_read);      /* the next drain follows the new rate */
     if (c->read_rate == 0 && c->unread) {
         c->unread = 0;
-        ns__tcp_send_ack(c);            /* the window reopens */
+        if (c->state >= NS_TCP_ESTABLISHED)
+            ns__tcp_send_ack(c);        /* the window reopens */
     }
+    ns__tcp_read_schedule(c);
 }
 
 /* ---- observing ---- */

@@ -324,6 +324,8 @@ static void update_window(ns_tcp *c, const struct seg *s)
         c->snd_wnd = (s->flags & TH_SYN) ? s->wnd : s->wnd << c->snd_shift;
         c->snd_wl1 = s->seq;
         c->snd_wl2 = s->ack;
+        if (c->snd_wnd > c->max_snd_wnd)
+            c->max_snd_wnd = c->snd_wnd;
         if (old == 0 && c->snd_wnd > 0) {
             ns__timer_stop(c, &c->t_persist);
             c->persist_backoff = 0;

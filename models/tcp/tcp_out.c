@@ -85,6 +85,12 @@ static uint32_t put_options(ns_tcp *c, uint8_t *o, uint8_t flags)
 static uint16_t window_field(ns_tcp *c, uint8_t flags)
 {
     uint32_t win = ns__tcp_rcv_window(c);
+    /* Receiver SWS avoidance (RFC 9293 3.8.6.2.2): no window smaller than
+     * min(rcvbuf / 2, MSS) is offered; the edge waits until it can move by
+     * that much. */
+    uint32_t sws = c->o.rcvbuf / 2 < c->smss ? c->o.rcvbuf / 2 : c->smss;
+    if (win < sws)
+        win = 0;
     if (c->state >= NS_TCP_ESTABLISHED && SEQ_LT(c->rcv_nxt + win, c->rcv_adv))
         win = c->rcv_adv - c->rcv_nxt;
     uint32_t field;
@@ -371,19 +377,17 @@ void ns__tcp_output(ns_tcp *c)
         }
         uint32_t len = avail < c->smss ? avail : c->smss;
         if (len > usable) {
-            if (c->snd_wnd == 0 && flight == 0) {
-                /* The peer's window is shut: probe it (RFC 9293 3.8.6.1). */
-                if (c->t_persist.deadline == NS_TIME_MAX)
+            /* Sender SWS avoidance (RFC 9293 3.8.6.2.1): into a window
+             * smaller than a segment, send only at least half the largest
+             * window the peer ever offered. */
+            len = usable;
+            if (len < c->max_snd_wnd / 2 || len == 0) {
+                /* Nothing in flight will bring an ACK: probe the window
+                 * (RFC 9293 3.8.6.1). */
+                if (flight == 0 && c->t_persist.deadline == NS_TIME_MAX)
                     ns__timer_set(c, &c->t_persist, c->rto);
                 return;
             }
-            len = usable;
-            /* Sender SWS avoidance: no runt segments into a small window
-             * while data is outstanding. */
-            if (len < c->smss && flight > 0)
-                return;
-            if (len == 0)
-                return;
         }
         /* Nagle (RFC 896): a partial segment waits while data is unacked. */
         if (len < c->smss && flight > 0 && !c->o.nodelay && len == avail)

@@ -103,6 +103,7 @@ struct ns_tcp {
     bool                      iss_set;
     uint32_t                  snd_una, snd_nxt, snd_max;
     uint32_t                  snd_wnd;       /* bytes, scaled */
+    uint32_t                  max_snd_wnd;   /* largest window the peer offered */
     uint32_t                  snd_wl1, snd_wl2;
     GQueue                    chunks;        /* struct tcp_chunk*, from snd_una */
     uint32_t                  buffered;      /* bytes in chunks (unacked + unsent) */
@@ -235,6 +236,7 @@ void ns__tcp_rtt_sample(ns_tcp *c, ns_time_t rtt);  /* RFC 6298 2.2-2.3 */
 void ns__tcp_timers_stop(ns_tcp *c);
 void ns__tcp_schedule_ack(ns_tcp *c);               /* delayed-ACK policy */
 void ns__tcp_read_schedule(ns_tcp *c);              /* slow reader drain */
+void ns__tcp_read_drain(ns_tcp *c);                 /* read what is due now */
 
 /* tcp_sack.c */
 void     ns__sack_update(ns_tcp *c, const struct tcp_block *b, int n);

@@ -185,8 +185,8 @@ static void persist_fire(ns_sim *sim, void *arg)
     ns_tcp *c = arg;
     if (!due(c, &c->t_persist) || c->state == NS_TCP_CLOSED)
         return;
-    if (c->snd_wnd > 0)
-        return;
+    if (c->snd_wnd >= c->smss || c->snd_nxt != c->snd_una)
+        return;                          /* the window opened, or data flies */
     c->persist_backoff++;
     TCP_TRACE(c, "tcp.persist", "conn=%s probe=%u", c->name, c->persist_backoff);
     ns__tcp_send_probe(c);
@@ -207,8 +207,10 @@ static void tw_fire(ns_sim *sim, void *arg)
 
 /* ---- the slow reader ---- */
 
-static void drain(ns_tcp *c)
+void ns__tcp_read_drain(ns_tcp *c)
 {
+    if (c->read_rate <= 0)
+        return;
     ns_time_t now = ns_sim_now(c->sim);
     double can = c->read_rate * ns_time_to_sec(now - c->read_last);
     uint32_t n = can >= c->unread ? c->unread : (uint32_t)can;
@@ -240,6 +242,6 @@ static void read_fire(ns_sim *sim, void *arg)
     ns_tcp *c = arg;
     if (!due(c, &c->t_read) || c->state == NS_TCP_CLOSED)
         return;
-    drain(c);
+    ns__tcp_read_drain(c);
     ns__tcp_read_schedule(c);
 }
