@@ -463,6 +463,30 @@ static void test_udp_ping_scenario(void)
     g_free(script);
 }
 
+/* Gilbert-Elliott from Lua: with bad = 1 and good = 0 the losses come in
+ * bursts of mean length 1 / p_bg, at the stationary rate
+ * p_gb / (p_gb + p_bg). */
+static void test_gilbert(void)
+{
+    expect(AB
+           "l:gilbert{ p_gb = 0.02, p_bg = 0.25, dir = 'a>b' }\n"
+           "local got = 0\n"
+           "b:udp(9):on_receive(function() got = got + 1 end)\n"
+           "local u = a:udp()\n"
+           "u:cbr{ to = b, port = 9, size = 10, pps = 1000, count = 20000 }\n"
+           "s:run()\n"
+           "local lost = 20000 - got\n"
+           "local rate = lost / 20000\n"
+           "return tostring(math.abs(rate - 0.02 / 0.27) < 0.015) .. ' ' ..\n"
+           "  tostring(l:stats('a>b').drops.loss == lost)",
+           "true true");
+    expect(AB "return select(2, pcall(l.gilbert, l, { p_gb = 2, p_bg = 0.1 }))",
+           "link 'a-b': p_gb 2 is outside [0, 1]");
+    expect(AB "local _, e = pcall(function() l:gilbert{ p_bg = 0.1 } end)\n"
+              "return (e:gsub('^.-:%d+: ', ''))",
+           "bad argument #1 to 'gilbert' (option 'p_gb': is required)");
+}
+
 void test_net_lua_register(void)
 {
     CU_pSuite s = ns_test_suite("net-lua", NULL, NULL);
@@ -471,6 +495,7 @@ void test_net_lua_register(void)
     ns_test_add(s, "udp send and on_receive: strings and lengths", test_udp_strings_and_lengths);
     ns_test_add(s, "host:ping on_reply gets the exact RTT", test_ping_rtt);
     ns_test_add(s, "link:drop drops exactly the chosen datagrams", test_drop_nth);
+    ns_test_add(s, "link:gilbert loses in bursts at the stationary rate", test_gilbert);
     ns_test_add(s, "link:down and link:up at times", test_link_down_up);
     ns_test_add(s, "host:crash, restart and pause at times", test_crash_restart);
     ns_test_add(s, "sim:pcap and sim:diagram write their files", test_pcap_and_diagram_files);

@@ -32,8 +32,10 @@ static size_t count_files(const char *dir)
 /* require "netsim" from lua5.4 through package.cpath; the same API. */
 static void test_stock_lua_require(void)
 {
-    if (!g_file_test("build/netsim.so", G_FILE_TEST_EXISTS) ||
-        !g_find_program_in_path("lua5.4")) {
+    char *lua = g_find_program_in_path("lua5.4");
+    bool have = lua && g_file_test("build/netsim.so", G_FILE_TEST_EXISTS);
+    g_free(lua);
+    if (!have) {
         CU_FAIL("build/netsim.so or lua5.4 missing");
         return;
     }

@@ -788,6 +788,37 @@ static const char *const match_names[] = {
     "any", "arp", "udp", "icmp", "tcp", "syn", "synack", "fin", "rst", "data", "ack", NULL
 };
 
+static const char *const gilbert_options[] = { "p_gb", "p_bg", "good", "bad", "dir", NULL };
+
+/* link:gilbert{ p_gb = 0.01, p_bg = 0.3, good = 0, bad = 1, dir = "a>b" }:
+ * bursty loss (Gilbert-Elliott): the chain moves good->bad with p_gb and
+ * bad->good with p_bg per packet, losing with `good` / `bad` in each. */
+static int link_gilbert(lua_State *L)
+{
+    ns_link *l = check_link(L, 1);
+    ns_lua_check_options(L, 2, "gilbert", gilbert_options);
+    double p_gb = ns_lua_opt_number(L, 2, 2, "p_gb", -1);
+    double p_bg = ns_lua_opt_number(L, 2, 2, "p_bg", -1);
+    if (p_gb < 0 || p_bg < 0)
+        return ns_lua_opt_error(L, 2, p_gb < 0 ? "p_gb" : "p_bg", "is required");
+    double good = ns_lua_opt_number(L, 2, 2, "good", 0);
+    double bad = ns_lua_opt_number(L, 2, 2, "bad", 1);
+    lua_getfield(L, 2, "dir");
+    int dir = check_dir(L, lua_gettop(L), l);
+    for (int d = 0; d < 2; d++) {
+        if (dir >= 0 && dir != d)
+            continue;
+        GError *err = NULL;
+        ns_loss *loss = ns_loss_gilbert(p_gb, p_bg, good, bad, &err);
+        if (!loss) {
+            g_prefix_error(&err, "link '%s': ", ns_link_name(l));
+            return raise_err(L, err);
+        }
+        ns_link_add_loss(l, d, loss);
+    }
+    return 0;
+}
+
 static const char *const drop_options[] = { "match", "nth", "count", "every", "dir", NULL };
 
 /* link:drop{ match = "synack", nth = 1, count = 1, every = false,
@@ -1053,7 +1084,8 @@ static const luaL_Reg host_methods[] = {
 static const luaL_Reg link_methods[] = {
     { "name", link_name }, { "down", link_down }, { "up", link_up },
     { "set_rate", link_set_rate }, { "set_delay", link_set_delay },
-    { "set_loss", link_set_loss }, { "drop", link_drop }, { "stats", link_stats },
+    { "set_loss", link_set_loss }, { "drop", link_drop }, { "gilbert", link_gilbert },
+    { "stats", link_stats },
     { "queue_len", link_queue_len }, { "__tostring", link_tostring }, { NULL, NULL }
 };
 

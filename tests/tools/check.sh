@@ -42,7 +42,14 @@ step() {   # step NAME COMMAND...
     else
         grep -E '^[a-z-]+: [0-9]+ passed' "$log" | tail -n 1
     fi
+    before=$failed
     tally "$log" "$name"
+    # A run that failed without a failed test (a sanitizer report, a crash
+    # after the summary) still counts as one failure.
+    if [ $rc -ne 0 ] && [ $failed -eq $before ]; then
+        echo "check: $name exited $rc with no failed test: counted as one failure" >&2
+        failed=$((failed + 1))
+    fi
 }
 
 if [ "$mode" = quick ]; then
