@@ -375,10 +375,15 @@ static void test_reno_ssthresh(void)
 /* --- CUBIC --- */
 
 /* W_cubic(t) in bytes by the RFC's formula in floating point (the oracle). */
+static double w_cubic_mss(double w_max, double cwnd_epoch, double t_sec, double mss)
+{
+    double k = cbrt((w_max - cwnd_epoch) / (0.4 * mss));
+    return w_max + 0.4 * pow(t_sec - k, 3) * mss;
+}
+
 static double w_cubic(double w_max, double cwnd_epoch, double t_sec)
 {
-    double k = cbrt((w_max - cwnd_epoch) / (0.4 * MSS));
-    return w_max + 0.4 * pow(t_sec - k, 3) * MSS;
+    return w_cubic_mss(w_max, cwnd_epoch, t_sec, MSS);
 }
 
 /* A CUBIC connection that just lost at cwnd = flight = w_max, and opened its
@@ -468,6 +473,22 @@ static void test_cubic_curve(void)
         double want = w_cubic(3e9, 2.1e9, t);
         double got = probe(&c, sec(t));
         off += fabs(got - want) > want * 1e-6;
+    }
+    CU_ASSERT_EQUAL(off, 0);
+    conn_free(&c);
+
+    /* The largest MSS, W_max = 6,550,000 bytes (about 100 segments; the
+     * division for K's cube has a remainder over 2^16): the formula to
+     * within 1/1000 segment. */
+    conn_init(&c, &ns_cc_cubic, 6550000, UINT32_MAX);
+    c.s.mss = 65535;
+    conn_loss(&c, NS_CC_LOSS_DUPACK, 6550000);
+    ack(&c, 1);
+    off = 0;
+    for (double t = 0.5; t < 6; t += 0.25) {
+        double want = w_cubic_mss(6550000, 4585000, t, 65535);
+        double got = probe(&c, sec(t));
+        off += fabs(got - want) > 65535 / 1000;
     }
     CU_ASSERT_EQUAL(off, 0);
     conn_free(&c);

@@ -307,6 +307,7 @@ void ns_host_crash(ns_host *h)
                      NS_DROP_HOST_DOWN);
     g_array_set_size(h->held, 0);
     ns__cpu_crash(h);
+    h->net->routes_valid = false;       /* routing goes around a dead router */
     ns__host_tell_fault(h, NS_HOST_CRASH);
 }
 
@@ -315,6 +316,7 @@ void ns_host_restart(ns_host *h)
     if (h->up)
         return;
     h->up = true;
+    h->net->routes_valid = false;
     ns__host_tell_fault(h, NS_HOST_RESTART);
 }
 

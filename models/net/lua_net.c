@@ -482,6 +482,25 @@ static int host_ifaces(lua_State *L)
     return 1;
 }
 
+/* host:set_mac(i, "02:00:00:00:00:01"): the MAC of interface i (0-based). */
+static int host_set_mac(lua_State *L)
+{
+    ns_host *h = check_host(L, 1);
+    lua_Integer i = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, i >= 0 && (size_t)i < ns_host_n_ifaces(h), 2, "no such interface");
+    const char *text = luaL_checkstring(L, 3);
+    unsigned m[6];
+    char tail;
+    if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+               &tail) != 6)
+        return luaL_argerror(L, 3, lua_pushfstring(L, "malformed MAC address '%s'", text));
+    uint8_t mac[6];
+    for (int k = 0; k < 6; k++)
+        mac[k] = (uint8_t)m[k];
+    ns_iface_set_mac(ns_host_iface(h, (size_t)i), mac);
+    return 0;
+}
+
 static void do_crash(ns_sim *sim, void *arg) { ns_host_crash(arg); }
 static void do_restart(ns_sim *sim, void *arg) { ns_host_restart(arg); }
 
@@ -1076,6 +1095,7 @@ static const luaL_Reg sim_methods[] = {
 
 static const luaL_Reg host_methods[] = {
     { "name", host_name }, { "addr", host_addr }, { "ifaces", host_ifaces },
+    { "set_mac", host_set_mac },
     { "udp", host_udp }, { "ping", host_ping }, { "crash", host_crash },
     { "restart", host_restart }, { "pause", host_pause }, { "is_up", host_is_up },
     { "stats", host_stats }, { "__tostring", host_tostring }, { NULL, NULL }

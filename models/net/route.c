@@ -35,7 +35,7 @@ static GArray *edges_of(ns_host *h)
         if (!ifc->addr || !ifc->ops->is_up(ifc))
             continue;
         if (ifc->peer) {
-            if (ifc->peer->addr) {
+            if (ifc->peer->addr && ifc->peer->host->up) {
                 struct edge x = { ifc->peer->host, ifc, ifc->peer->addr };
                 g_array_append_val(e, x);
             }

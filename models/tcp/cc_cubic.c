@@ -78,21 +78,34 @@ static uint64_t ratio_fx(uint64_t num, uint64_t den)
     return ((num / den) << CUBIC_FRAC) + (((num % den) << CUBIC_FRAC) / den);
 }
 
+/* floor(num * 2^shift / den), exactly, by long division 16 bits at a
+ * time; the caller guarantees the result fits 64 bits, den < 2^34. */
+static uint64_t shl_div(uint64_t num, int shift, uint64_t den)
+{
+    uint64_t q = num / den, r = num % den;
+    while (shift > 0) {
+        int step = shift < 16 ? shift : 16;
+        q = (q << step) + ((r << step) / den);
+        r = (r << step) % den;
+        shift -= step;
+    }
+    return q;
+}
+
 /* K in ns for a window that must climb `gap` bytes: K^3 = gap / (C * mss)
  * seconds^3 = gap * 5 / (2 * mss).  The cube root is taken of that value
  * scaled by 2^48 (K in 2^-16 s), or by 2^(3j) for the largest j that still
- * fits 64 bits when gap is huge, and the root scaled back up. */
+ * fits 64 bits once K passes 40 s, and the root scaled back up: K is exact
+ * to 2^-16 s (15 us) below 40 s, to about 2^(log2 K - 21) s above. */
 static ns_time_t cubic_k(uint64_t gap, uint32_t mss)
 {
     uint64_t num = gap * 5;             /* gap < 2^33 */
     uint64_t den = (uint64_t)mss * 2;
-    uint64_t q = num / den, r = num % den;
+    uint64_t whole = num / den;
     int shift = 3 * CUBIC_FRAC;
-    while (shift > 0 && ((q >> (64 - shift)) != 0 || (r >> (64 - shift)) != 0))
+    while (shift > 0 && (whole >> (64 - shift)) != 0)
         shift -= 3;
-    /* q < 2^(64 - shift): the sum below stays under (q + 1) << shift. */
-    uint64_t k_units = ns_cc_cbrt((q << shift) + ((r << shift) / den))
-                       << (CUBIC_FRAC - shift / 3);
+    uint64_t k_units = ns_cc_cbrt(shl_div(num, shift, den)) << (CUBIC_FRAC - shift / 3);
     return (ns_time_t)((k_units * (uint64_t)NS_SEC + CUBIC_ONE / 2) >> CUBIC_FRAC);
 }
 
@@ -174,25 +187,30 @@ static void cubic_on_ack(struct ns_cc_state *s, void *priv, uint32_t acked, ns_t
     s->cwnd = sat32(cwnd + (grow_fx >> CUBIC_FRAC));
 }
 
-/* 4.6-4.8: called once per congestion event with the cwnd before the
- * reduction; the next ACK in congestion avoidance opens a new epoch. */
+/* 4.6, 4.7: called once per congestion event (for a series of RTOs, the
+ * first) with the cwnd before the reduction, which W_max records (after an
+ * RTO, the next epoch replaces it: 4.8). */
 static uint32_t cubic_ssthresh(struct ns_cc_state *s, void *priv, enum ns_cc_loss kind)
 {
     struct cubic *c = priv;
     uint64_t cwnd = s->cwnd;
 
-    if (kind == NS_CC_LOSS_RTO) {
-        c->after_rto = true;            /* W_max comes from cwnd_epoch (4.8) */
-    } else {
-        c->after_rto = false;
-        c->w_max = cwnd < c->w_max ? cwnd * 17 / 20 : cwnd;
-    }
+    c->w_max = cwnd < c->w_max ? cwnd * 17 / 20 : cwnd;
     c->cwnd_prior = cwnd;
-    c->in_epoch = false;
 
     uint64_t reduced = (uint64_t)s->flight * 7 / 10;
     uint64_t least = 2 * (uint64_t)s->mss;
     return sat32(reduced > least ? reduced : least);
+}
+
+/* After every reduction: the next ACK in congestion avoidance opens a new
+ * epoch, with 4.8's K = 0 and W_max = cwnd_epoch if this was an RTO. */
+static void cubic_on_loss(struct ns_cc_state *s, void *priv, enum ns_cc_loss kind)
+{
+    struct cubic *c = priv;
+
+    c->in_epoch = false;
+    c->after_rto = kind == NS_CC_LOSS_RTO;
 }
 
 const struct ns_cc_ops ns_cc_cubic = {
@@ -201,4 +219,5 @@ const struct ns_cc_ops ns_cc_cubic = {
     .flags     = 0,
     .on_ack    = cubic_on_ack,
     .ssthresh  = cubic_ssthresh,
+    .on_loss   = cubic_on_loss,
 };

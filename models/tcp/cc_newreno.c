@@ -13,4 +13,5 @@ const struct ns_cc_ops ns_cc_newreno = {
     .flags     = 0,
     .on_ack    = ns__cc_reno_on_ack,
     .ssthresh  = ns__cc_reno_ssthresh,
+    .on_loss   = ns__cc_reno_on_loss,
 };

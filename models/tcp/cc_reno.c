@@ -15,7 +15,8 @@
  *       window of acknowledged data whatever the ACK pattern (delayed
  *       ACKs included), where "cwnd += MSS*MSS/cwnd per ACK" truncates and
  *       depends on how many ACKs a window brings.  One ACK counts for at most
- *       cwnd bytes, so a stretch ACK adds at most one MSS.
+ *       cwnd bytes, so a stretch ACK adds at most one MSS; each congestion
+ *       event (on_loss) starts the count again from zero.
  *
  * No growth while the sender is application-limited: RFC 5681 is silent,
  * RFC 9438 5.8 asks it of CUBIC and Linux applies it to Reno too, so a
@@ -60,12 +61,17 @@ void ns__cc_reno_on_ack(struct ns_cc_state *s, void *priv, uint32_t acked, ns_ti
 
 uint32_t ns__cc_reno_ssthresh(struct ns_cc_state *s, void *priv, enum ns_cc_loss kind)
 {
-    struct ns__cc_reno *r = priv;
     uint64_t half = s->flight / 2;
     uint64_t least = 2 * (uint64_t)s->mss;
 
-    r->ca_bytes = 0;                    /* a new congestion-avoidance phase follows */
     return sat32(half > least ? half : least);
+}
+
+void ns__cc_reno_on_loss(struct ns_cc_state *s, void *priv, enum ns_cc_loss kind)
+{
+    struct ns__cc_reno *r = priv;
+
+    r->ca_bytes = 0;                    /* a new congestion-avoidance phase follows */
 }
 
 const struct ns_cc_ops ns_cc_reno = {
@@ -74,4 +80,5 @@ const struct ns_cc_ops ns_cc_reno = {
     .flags     = NS_CC_RENO_RECOVERY,
     .on_ack    = ns__cc_reno_on_ack,
     .ssthresh  = ns__cc_reno_ssthresh,
+    .on_loss   = ns__cc_reno_on_loss,
 };

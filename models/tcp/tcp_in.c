@@ -217,7 +217,10 @@ static void on_new_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
         }
     } else {
         c->dupacks = 0;
-        c->cc.app_limited = c->buffered <= c->snd_nxt - c->snd_una;
+        /* Application-limited (RFC 9438 5.8): nothing left to send AND the
+         * window not used up; a full window is never app-limited. */
+        c->cc.app_limited = c->buffered <= c->snd_nxt - c->snd_una &&
+                            c->snd_max - c->snd_una + c->smss <= c->cc.cwnd;
         c->ccops->on_ack(&c->cc, c->ccpriv, data_acked, 0);
     }
     if (c->snd_una == c->snd_max) {
