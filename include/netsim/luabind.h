@@ -78,6 +78,15 @@ void ns_lua_watchdog_install(lua_State *L);
 /* The module opener: require "netsim". */
 int luaopen_netsim(lua_State *L);
 
+/* ---- network handles, for model bindings above the network layer
+ * (models/net/lua_net.c implements them) ---- */
+struct ns_host;
+/* The host of a netsim.Host argument (raises Lua's usual type error). */
+struct ns_host *ns_lua_check_host(lua_State *L, int idx);
+/* A destination: a netsim.Host (its first address) or an address string;
+ * raises "malformed IPv4 address '...'" or "host 'x' has no address". */
+uint32_t        ns_lua_check_addr(lua_State *L, int idx);
+
 /* Model bindings, called by the front door after the core types exist
  * (each adds its types and its Sim methods). */
 void ns_lua_open_net(lua_State *L);        /* models/net/lua_net.c */

@@ -66,10 +66,12 @@ static void push_handle(lua_State *L, int sim_idx, void *obj, const char *tname)
     lua_remove(L, -2);
 }
 
-static ns_host *check_host(lua_State *L, int idx)
+ns_host *ns_lua_check_host(lua_State *L, int idx)
 {
     return ((struct lhandle *)ns_lua_check_handle(L, idx, T_HOST))->obj;
 }
+
+#define check_host ns_lua_check_host
 
 static ns_link *check_link(lua_State *L, int idx)
 {
@@ -87,7 +89,7 @@ static int raise_err(lua_State *L, GError *err)
 }
 
 /* A destination: a Host (its first address) or an address string. */
-static uint32_t check_dst(lua_State *L, int idx)
+uint32_t ns_lua_check_addr(lua_State *L, int idx)
 {
     if (lua_type(L, idx) == LUA_TSTRING) {
         uint32_t a;
@@ -104,6 +106,8 @@ static uint32_t check_dst(lua_State *L, int idx)
         luaL_argerror(L, idx, lua_pushfstring(L, "host '%s' has no address", ns_host_name(h)));
     return a;
 }
+
+#define check_dst ns_lua_check_addr
 
 static void push_addr(lua_State *L, uint32_t a)
 {

@@ -285,25 +285,8 @@ static void read_callbacks(lua_State *L, int tbl, int *refs)
     }
 }
 
-static ns_host *check_host(lua_State *L, int idx)
-{
-    /* netsim.Host handles are struct { void *obj } (models/net/lua_net.c). */
-    return *(ns_host **)ns_lua_check_handle(L, idx, T_HOST);
-}
-
-static uint32_t check_dst(lua_State *L, int idx)
-{
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        uint32_t a;
-        if (!ns_addr_parse(lua_tostring(L, idx), &a, NULL))
-            luaL_argerror(L, idx, "malformed IPv4 address");
-        return a;
-    }
-    ns_host *h = check_host(L, idx);
-    if (!ns_host_addr(h))
-        luaL_argerror(L, idx, lua_pushfstring(L, "host '%s' has no address", ns_host_name(h)));
-    return ns_host_addr(h);
-}
+#define check_host ns_lua_check_host
+#define check_dst  ns_lua_check_addr
 
 static uint16_t check_port(lua_State *L, int idx)
 {
