@@ -35,6 +35,7 @@ static void on_sigint(int sig)
 
 static const char usage_text[] =
 "Usage: netsim [OPTIONS] SCENARIO.lua\n"
+"       netsim sweep|explore ...   (netsim sweep --help)\n"
 "Run a netsim scenario: a Lua script that builds a simulation and runs it.\n"
 "\n"
 "Options:\n"
@@ -262,8 +263,21 @@ static int run_scenario(ns_lua_run *run)
     return rc;
 }
 
+static void catch_interrupts(void)
+{
+    struct sigaction sa = { 0 };
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "sweep") == 0 || strcmp(argv[1], "explore") == 0)) {
+        catch_interrupts();
+        return ns_lua_sweep_main(argc - 1, argv + 1, &interrupted);
+    }
     ns_lua_run run = { 0 };
     run.until = NS_TIME_MAX;
     run.defines = g_ptr_array_new_with_free_func(define_free);
@@ -293,12 +307,7 @@ int main(int argc, char **argv)
     run.out_dir = out_dir;
     run.progress = !run.quiet && isatty(STDERR_FILENO);
 
-    struct sigaction sa = { 0 };
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
+    catch_interrupts();
     rc = run_scenario(&run);
 
 free_args:

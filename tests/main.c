@@ -25,6 +25,7 @@ static void (*const registrations[])(void) = {
     test_diagram_register,
     test_lua_register,
     test_cli_register,
+    test_sweep_register,
     test_queue_register,
     test_loss_register,
     test_lan_register,

@@ -27,6 +27,7 @@ void test_trace_register(void);
 void test_output_register(void);
 void test_lua_register(void);
 void test_cli_register(void);
+void test_sweep_register(void);
 void test_process_register(void);
 void test_pcap_register(void);
 void test_diagram_register(void);

@@ -75,6 +75,10 @@ void ns_lua_sandbox(lua_State *L, uint64_t seed);
  * "interrupted" error inside long-running Lua code. */
 void ns_lua_watchdog_install(lua_State *L);
 
+/* `netsim sweep ...` / `netsim explore ...` (argv[0] is "sweep" or
+ * "explore"); returns the exit status.  sim/lua/lua_sweep.c. */
+int ns_lua_sweep_main(int argc, char **argv, volatile int *interrupt);
+
 /* The module opener: require "netsim". */
 int luaopen_netsim(lua_State *L);
 
