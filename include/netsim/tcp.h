@@ -80,7 +80,8 @@ struct ns_tcp_callbacks {
     /* The connection is over: reached CLOSED or TIME-WAIT normally. */
     void (*closed)(ns_tcp *c, void *ud);
     /* It failed: "refused" (RST to our SYN), "reset" (RST), "timeout"
-     * (retries exhausted), "host crashed". */
+     * (retries exhausted), "aborted" (this side called abort), "host
+     * crashed". */
     void (*error)(ns_tcp *c, const char *reason, void *ud);
 };
 
@@ -106,7 +107,9 @@ bool ns_tcp_send(ns_tcp *c, const void *bytes, uint32_t len, GError **error);
 uint32_t ns_tcp_send_space(const ns_tcp *c);
 /* Half-close: a FIN after the queued data; receiving goes on. */
 void ns_tcp_shutdown(ns_tcp *c);
-/* Close: shutdown, and the application takes no more data. */
+/* Close: shutdown, and the application takes no more data.  Before the
+ * connection is established (SYN-SENT) the connection is simply deleted
+ * (RFC 9293 3.10.4), queued data with it: close after on_established. */
 void ns_tcp_close(ns_tcp *c);
 /* Abort: RST now, the connection is gone. */
 void ns_tcp_abort(ns_tcp *c);

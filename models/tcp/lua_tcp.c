@@ -33,6 +33,7 @@ struct lconn {
     uint64_t await_bytes;         /* request/response: bytes awaited */
     int      on_response;         /* ref */
     ns_time_t request_sent;
+    uint64_t respond;             /* server of tcp_request: reply size */
 };
 
 struct llistener {
@@ -144,6 +145,10 @@ static void on_data(ns_tcp *c, const uint8_t *b, uint32_t len, void *ud)
     if (lc->await_bytes) {
         uint64_t take = len < lc->await_bytes ? len : lc->await_bytes;
         lc->await_bytes -= take;
+        if (lc->await_bytes == 0 && lc->respond) {
+            lc->bulk_left = lc->respond;          /* the request is in: answer */
+            bulk_fill(lc);
+        }
         if (lc->await_bytes == 0 && lc->on_response != LUA_NOREF) {
             lua_State *T = ns_lua_call_begin(lc->sim, lc->on_response);
             if (T) {
@@ -315,6 +320,7 @@ static void on_accept(ns_tcp_listener *l, ns_tcp *c, void *ud)
     }
     if (ll->respond) {
         lc->await_bytes = ll->request_size;    /* server side of tcp_request */
+        lc->respond = ll->respond;
     }
     if (ll->on_accept != LUA_NOREF) {
         lua_State *T2 = ns_lua_call_begin(ll->sim, ll->on_accept);
@@ -323,8 +329,7 @@ static void on_accept(ns_tcp_listener *l, ns_tcp *c, void *ud)
             ns_lua_call_end(ll->sim, T2, 1);
         }
     }
-    if (lc->cb[CB_ESTABLISHED] != LUA_NOREF)
-        call0(lc, CB_ESTABLISHED, NULL, NULL);
+    /* on_established follows: the TCB calls it after accepting. */
 }
 
 /* host:tcp_listen(port, { on_accept = fn(conn), on_data = ..., <tcp opts> })
@@ -444,8 +449,12 @@ static int host_tcp_request(lua_State *L)
     lc->bulk_close = false;
     lc->await_bytes = (uint64_t)ns_lua_opt_size(L, 4, 4, "response", 1);
     lc->request_sent = ns_sim_now(lc->sim);
-    if (!lua_isnoneornil(L, 4) && lua_getfield(L, 4, "on_response") != LUA_TNIL)
-        lc->on_response = ns_lua_ref_function(L, lua_gettop(L));
+    if (!lua_isnoneornil(L, 4)) {
+        if (lua_getfield(L, 4, "on_response") != LUA_TNIL)
+            lc->on_response = ns_lua_ref_function(L, lua_gettop(L));
+        lua_pop(L, 1);
+    }
+    push_conn(L, lc);
     return 1;
 }
 
@@ -484,7 +493,7 @@ static int conn_send(lua_State *L)
     if (!ok) {
         lua_pushstring(L, err->message);
         g_error_free(err);
-        return luaL_error(L, "%s", lua_tostring(L, -1));
+        return luaL_error(L, "conn:send: %s", lua_tostring(L, -1));
     }
     return 0;
 }

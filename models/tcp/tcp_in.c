@@ -109,8 +109,7 @@ static void rtt_from_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
     if (c->ts_ok && s->has_ts && s->tsecr) {
         /* RFC 7323 4.1: the echoed timestamp gives the RTT of the segment
          * that triggered this ACK, retransmitted or not. */
-        uint32_t now_us = (uint32_t)(ns_sim_now(c->sim) / 1000);
-        rtt = (ns_time_t)(uint32_t)(now_us - s->tsecr) * NS_USEC;
+        rtt = (ns_time_t)(uint32_t)(ns__tcp_ts_now(c) - s->tsecr) * NS_USEC;
     } else if (c->rtt_start && SEQ_GEQ(ack, c->rtt_seq)) {
         rtt = ns_sim_now(c->sim) - c->rtt_start;   /* Karn: not retransmitted */
         c->rtt_start = 0;
@@ -172,9 +171,12 @@ static void on_dupack(ns_tcp *c)
         return;
     }
     /* RFC 6582 4.1: no fast retransmit for losses from before the last
-     * recovery or timeout. */
-    if (c->dupacks >= DUPTHRESH && SEQ_GT(c->snd_una, c->recover - 1) &&
-        !(c->recover != c->snd_una && SEQ_LT(c->snd_una, c->recover)))
+     * recovery or timeout.  Classic Reno (RFC 5681) has no such rule: it
+     * retransmits again, and halves again, for each loss in a window. */
+    bool reno = c->ccops->flags & NS_CC_RENO_RECOVERY;
+    if (c->dupacks >= DUPTHRESH &&
+        (reno || (SEQ_GT(c->snd_una, c->recover - 1) &&
+                  !(c->recover != c->snd_una && SEQ_LT(c->snd_una, c->recover)))))
         enter_recovery(c, NS_CC_LOSS_DUPACK);
 }
 
@@ -385,6 +387,18 @@ static void segment_arrives(ns_tcp *c, const ns_pkt *p, const struct seg *s)
         return;
     }
 
+    /* Simultaneous open (RFC 9293 figure 7, line 6): the peer's SYN-ACK
+     * repeats the SYN we took already; without it, it is the ACK of our
+     * SYN, and the connection is ESTABLISHED on its arrival. */
+    struct seg trimmed;
+    if (c->state == NS_TCP_SYN_RCVD && (s->flags & TH_SYN) && (s->flags & TH_ACK) &&
+        s->seq == c->irs) {
+        trimmed = *s;
+        trimmed.seq++;
+        trimmed.flags &= (uint8_t)~TH_SYN;
+        s = &trimmed;
+    }
+
     /* Timestamps: remember the newest one to echo (RFC 7323 4.3). */
     if (c->ts_ok && s->has_ts && SEQ_LEQ(s->seq, c->rcv_adv) && SEQ_GEQ(s->seq + s->len, c->rcv_nxt))
         c->ts_recent = s->tsval;
@@ -446,9 +460,10 @@ static void segment_arrives(ns_tcp *c, const ns_pkt *p, const struct seg *s)
     } else {
         update_window(c, s);
         /* A duplicate ACK (RFC 5681 2): nothing new, no data, same window,
-         * data outstanding. */
+         * data outstanding (a zero-window probe's byte is not: it leaves
+         * snd_nxt where it was). */
         if (s->ack == c->snd_una && s->len == 0 && !(s->flags & TH_FIN) &&
-            c->snd_wnd == old_wnd && c->snd_max != c->snd_una)
+            c->snd_wnd == old_wnd && c->snd_nxt != c->snd_una)
             on_dupack(c);
     }
     if (c->ecn_ok && (s->flags & TH_ECE) && !(s->flags & TH_SYN))

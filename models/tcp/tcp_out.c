@@ -20,7 +20,7 @@
  * wraps only after 71 minutes, far beyond any segment's lifetime here). */
 static uint32_t ts_now(const ns_tcp *c)
 {
-    return (uint32_t)(ns_sim_now(c->sim) / 1000);
+    return ns__tcp_ts_now(c);
 }
 
 static bool synchronized(const ns_tcp *c)
@@ -200,6 +200,7 @@ void ns__tcp_send_syn(ns_tcp *c, bool ack)
         c->snd_una = c->iss;
         c->snd_nxt = c->iss + 1;
         c->snd_max = c->iss + 1;
+        c->recover = c->iss;                     /* RFC 6582 3.2 step 1 */
     }
     /* Our window scale: the smallest shift that lets rcvbuf be advertised
      * (RFC 7323 2.2, at most 14). */
@@ -219,9 +220,11 @@ void ns__tcp_send_syn(ns_tcp *c, bool ack)
     ns__tcp_rto_restart(c);
 }
 
+/* Called by the abort arc, when the state is already CLOSED: what tells
+ * whether the peer knows us is whether we ever sent a SYN. */
 void ns__tcp_send_rst(ns_tcp *c)
 {
-    if (c->state == NS_TCP_CLOSED || c->state == NS_TCP_LISTEN)
+    if (!c->iss_set)
         return;
     ns_pkt *p = ns_pkt_new(c->sim);
     uint8_t *t = ns_pkt_l4(p);
@@ -418,13 +421,27 @@ void ns__tcp_output(ns_tcp *c)
 
 void ns__tcp_send_probe(ns_tcp *c)
 {
-    /* One byte beyond the window (RFC 9293 3.8.6.1), or an ACK when there
-     * is nothing to send. */
-    if (unsent(c) > 0) {
-        send_segment(c, c->snd_nxt, 1, TH_ACK, false);
-        c->snd_nxt++;
+    /* Into a window too small for the sender's SWS rule, what fits (the
+     * override timeout of RFC 1122 4.2.3.4); into a shut window, one byte
+     * beyond it (RFC 9293 3.8.6.1), counted as sent (snd_max) but not
+     * advancing snd_nxt, so the probe is repeated until the window opens
+     * and an ACK of it is still acceptable; an ACK when there is nothing
+     * to send. */
+    uint32_t avail = unsent(c);
+    uint32_t usable = c->snd_wnd > c->snd_nxt - c->snd_una ? c->snd_wnd - (c->snd_nxt - c->snd_una) : 0;
+    if (avail > 0 && usable > 0) {
+        uint32_t n = usable < avail ? usable : avail;
+        n = n < c->smss ? n : c->smss;
+        send_segment(c, c->snd_nxt, n, TH_ACK | (n == avail ? TH_PSH : 0), false);
+        c->snd_nxt += n;
         if (SEQ_GT(c->snd_nxt, c->snd_max))
             c->snd_max = c->snd_nxt;
+        if (c->t_rto.deadline == NS_TIME_MAX)
+            ns__tcp_rto_restart(c);
+    } else if (avail > 0) {
+        send_segment(c, c->snd_nxt, 1, TH_ACK, false);
+        if (SEQ_GT(c->snd_nxt + 1, c->snd_max))
+            c->snd_max = c->snd_nxt + 1;
     } else {
         ns__tcp_send_ack(c);
     }

@@ -175,6 +175,15 @@ struct tcp_sim {
     struct ns_table          *t_cwnd, *t_goodput, *t_seq;
 };
 
+/* The timestamp clock (RFC 7323): microseconds of simulated time plus
+ * one, modulo 2^32.  Never 0 at time 0, since a TSecr of 0 reads as "no
+ * echo" and the handshake of a connection opened at time 0 would give no
+ * RTT sample. */
+static inline uint32_t ns__tcp_ts_now(const ns_tcp *c)
+{
+    return (uint32_t)(ns_sim_now(c->sim) / 1000) + 1;
+}
+
 /* tcp.c */
 struct tcp_sim  *ns__tcp_sim(ns_sim *sim);
 struct tcp_host *ns__tcp_host(ns_host *h);
