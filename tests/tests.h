@@ -37,6 +37,7 @@ void test_lan_register(void);
 void test_net_register(void);
 void test_net_lua_register(void);
 void test_cc_register(void);
+void test_dhcp_register(void);
 void test_tcp_register(void);
 void test_tcp_lua_register(void);
 

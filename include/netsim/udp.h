@@ -31,5 +31,16 @@ bool ns_udp_send(ns_udp *s, uint32_t dst, uint16_t dport,
 bool ns_udp_send_iface(ns_udp *s, ns_iface *ifc, uint32_t dst, uint16_t dport,
                        const void *bytes, uint32_t len);
 uint64_t ns_udp_closed_port_drops(ns_host *h);
+/* The interface the datagram being delivered arrived on: valid only
+ * inside the receive callback (DHCP servers and relays need it to tell
+ * LANs apart, as IP_PKTINFO does on a real socket); NULL elsewhere. */
+ns_iface *ns_udp_rx_iface(const ns_udp *s);
+
+/* A sequence-diagram label for datagrams to or from `port` (destination
+ * port looked up first), instead of "UDP 68>67 len=300"; payload bytes
+ * are read from p.  One describer per port and sim; NULL removes it. */
+typedef void (*ns_udp_describe_fn)(ns_host *sender, const ns_pkt *p,
+                                   char *buf, size_t len);
+void ns_udp_set_describer(ns_sim *sim, uint16_t port, ns_udp_describe_fn fn);
 
 #endif

@@ -23,7 +23,13 @@ struct ns_udp {
     uint16_t        port;
     ns_udp_recv_fn  fn;
     void           *ud;
+    ns_iface       *rx_ifc;       /* set only during the receive callback */
 };
+
+#define DESCRIBERS_KEY "udp.describers"
+
+/* Port -> describer, per sim; only diagrams read it. */
+struct describer { ns_udp_describe_fn fn; };
 
 static void udp_host_free(gpointer p)
 {
@@ -147,14 +153,48 @@ static void udp_input(ns_host *h, ns_iface *in, ns_pkt *p)
         ns__net_drop(h->sim, h, h->name, p, NS_DROP_NO_PORT);
         return;
     }
-    if (s->fn)
+    if (s->fn) {
+        s->rx_ifc = in;
         s->fn(s, p, ns_ip_src(p), ns_get16(u), s->ud);
+        /* s may be closed by the callback: look it up again */
+        s = g_hash_table_lookup(uh->ports, GUINT_TO_POINTER(dport));
+        if (s)
+            s->rx_ifc = NULL;
+    }
     ns_pkt_free(h->sim, p);
+}
+
+ns_iface *ns_udp_rx_iface(const ns_udp *s) { return s->rx_ifc; }
+
+void ns_udp_set_describer(ns_sim *sim, uint16_t port, ns_udp_describe_fn fn)
+{
+    GHashTable *t = ns_sim_attached(sim, DESCRIBERS_KEY);
+    if (!t) {
+        t = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+        ns_sim_attach(sim, DESCRIBERS_KEY, t, (GDestroyNotify)g_hash_table_unref);
+    }
+    if (!fn) {
+        g_hash_table_remove(t, GUINT_TO_POINTER(port));
+        return;
+    }
+    struct describer *d = g_new(struct describer, 1);
+    d->fn = fn;
+    g_hash_table_replace(t, GUINT_TO_POINTER(port), d);
 }
 
 static void udp_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len)
 {
     const uint8_t *u = ns_pkt_cl4(p);
+    GHashTable *t = ns_sim_attached(ns_host_sim(sender), DESCRIBERS_KEY);
+    if (t) {
+        struct describer *d = g_hash_table_lookup(t, GUINT_TO_POINTER(ns_get16(u + 2)));
+        if (!d)
+            d = g_hash_table_lookup(t, GUINT_TO_POINTER(ns_get16(u)));
+        if (d) {
+            d->fn(sender, p, buf, len);
+            return;
+        }
+    }
     snprintf(buf, len, "UDP %u>%u len=%u", ns_get16(u), ns_get16(u + 2), p->payload_len);
 }
 

@@ -15,6 +15,7 @@ static void (*const openers[])(lua_State *L) = {
     ns__lua_sim_open,
     ns_lua_open_net,
     ns_lua_open_tcp,
+    ns_lua_open_dhcp,
 };
 
 char *ns__lua_json_object(lua_State *L, int idx, const char **names, size_t n);

@@ -1,0 +1,38 @@
+/* dhcp_priv.h — what the DHCP files share (never included from another
+ * folder). */
+#ifndef NETSIM_DHCP_PRIV_H
+#define NETSIM_DHCP_PRIV_H
+
+#include "netsim/dhcp.h"
+#include "netsim/ipv4.h"
+#include "netsim/pkt.h"
+#include "netsim/trace.h"
+#include "netsim/udp.h"
+
+/* Per-sim DHCP state: hears faults once for every client and server. */
+struct ns__dhcp_sim {
+    GPtrArray *servers;           /* ns_dhcp_server*, creation order (not owned) */
+};
+struct ns__dhcp_sim *ns__dhcp_sim(ns_sim *sim);
+
+/* Sends m from sock: to dst (a unicast address or the broadcast) on
+ * port; broadcasts leave by ifc.  Returns what UDP returned. */
+bool ns__dhcp_send(ns_udp *sock, ns_iface *ifc, uint32_t dst, uint16_t port,
+                   const struct ns_dhcp_msg *m);
+/* Decodes a received datagram; false for anything that is not DHCP. */
+bool ns__dhcp_recv(const ns_pkt *p, struct ns_dhcp_msg *m);
+
+/* Fault hooks, called by the per-sim observer. */
+void ns__dhcp_client_fault(ns_dhcp_client *c, enum ns_host_fault f);
+void ns__dhcp_server_fault(ns_dhcp_server *s, enum ns_host_fault f);
+
+uint32_t ns__dhcp_prefix_mask(int prefix);
+int      ns__dhcp_mask_prefix(uint32_t mask);
+
+#define DHCP_TRACE(sim, kind, node, ...)                        \
+    do {                                                        \
+        if (ns_trace_on((sim), (kind), (node)))                 \
+            ns_trace_event((sim), (kind), (node), __VA_ARGS__); \
+    } while (0)
+
+#endif
