@@ -35,6 +35,9 @@ struct bench {
 extern const struct bench bench_hold;
 extern const struct bench bench_udp_chain;
 extern const struct bench bench_queue_mem;
+extern const struct bench bench_tcp_single;
+extern const struct bench bench_tcp_dumbbell;
+extern const struct bench bench_tcp_idle;
 
 /* --- measuring --- */
 

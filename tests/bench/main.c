@@ -20,6 +20,9 @@ static const struct bench *const benches[] = {
     &bench_hold,
     &bench_udp_chain,
     &bench_queue_mem,
+    &bench_tcp_single,
+    &bench_tcp_dumbbell,
+    &bench_tcp_idle,
 };
 
 /* --- measuring ------------------------------------------------------- */
