@@ -13,8 +13,9 @@
  * with ns_pkt_free.  Payloads and buffers are reference-counted and shared
  * between copies (a retransmission, a broadcast to several ports).
  *
- * Transport checksums are left zero in the packet (nothing in the model
- * corrupts bytes) and computed where bytes leave the model: pcap.
+ * IP and transport checksums are left zero in the packet (nothing in the
+ * model corrupts bytes) and computed where bytes leave the model: pcap
+ * captures and the quotes inside ICMP errors.
  */
 #ifndef NETSIM_PKT_H
 #define NETSIM_PKT_H
@@ -137,7 +138,7 @@ static inline uint32_t ns_ip_dst(const ns_pkt *p) { return ns_get32(p->l3 + 16);
 static inline uint8_t  ns_ip_proto(const ns_pkt *p) { return p->l3[9]; }
 static inline uint8_t  ns_ip_ttl(const ns_pkt *p) { return p->l3[8]; }
 static inline uint8_t  ns_ip_ecn(const ns_pkt *p) { return p->l3[1] & 3; }
-void ns_ip_set_ecn(ns_pkt *p, uint8_t ecn);         /* fixes the checksum */
+void ns_ip_set_ecn(ns_pkt *p, uint8_t ecn);
 /* Bytes of the IP packet: header + transport header + payload. */
 static inline uint32_t ns_ip_len(const ns_pkt *p)
 {

@@ -87,6 +87,8 @@ void ns__capture(ns_iface *ifc, const ns_pkt *p)
     if (p->ethertype == NS_ETHERTYPE_IPV4) {
         l3len = NS_IP_HLEN + p->l4_len;
         memcpy(l3, p->l3, l3len);
+        ns_put16(l3 + 10, 0);
+        ns_put16(l3 + 10, ns_inet_fold(ns_inet_sum(l3, NS_IP_HLEN, 0)));
         ns__fill_l4_checksum(p, l3 + NS_IP_HLEN);
     } else {
         l3len = 28;                 /* ARP body */

@@ -85,6 +85,8 @@ void ns_icmp_error(ns_host *h, const ns_pkt *about, uint8_t type, uint8_t code)
      * then payload). */
     uint8_t quote[NS_IP_HLEN + 8];
     memcpy(quote, ns_pkt_cip(about), NS_IP_HLEN);
+    ns_put16(quote + 10, 0);                 /* the header as the wire had it */
+    ns_put16(quote + 10, ns_inet_fold(ns_inet_sum(quote, NS_IP_HLEN, 0)));
     uint32_t l4 = about->l4_len < 8 ? about->l4_len : 8;
     uint8_t hdr[NS_L4_MAX];
     memcpy(hdr, ns_pkt_cl4(about), about->l4_len);

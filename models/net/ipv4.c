@@ -1,8 +1,10 @@
 /* ipv4.c — IPv4 (RFC 791) output, input and forwarding.
  *
  * Invariant: every IPv4 header in the model is valid on the wire: version
- * 4, IHL 5, total length, identification, DF set, TTL, protocol, addresses
- * and a correct header checksum, updated whenever a field changes. */
+ * 4, IHL 5, total length, identification, DF set, TTL, protocol and
+ * addresses.  The header checksum, like the transport checksums, is left
+ * zero inside the model (nothing corrupts bytes) and computed where bytes
+ * leave it: pcap captures and ICMP quotes (ns__ip_checksum). */
 #include <stdio.h>
 
 #include "net_priv.h"
@@ -20,10 +22,9 @@ static void fill_header(ns_host *h, ns_pkt *p, uint32_t src, uint32_t dst,
     ns_put16(ip + 6, 0x4000);                   /* DF: we never fragment */
     ip[8] = NS_IP_DEFAULT_TTL;
     ip[9] = proto;
-    ns_put16(ip + 10, 0);
+    ns_put16(ip + 10, 0);         /* computed where bytes leave (pcap, quotes) */
     ns_put32(ip + 12, src);
     ns_put32(ip + 16, dst);
-    ns_put16(ip + 10, ns_inet_fold(ns_inet_sum(ip, NS_IP_HLEN, 0)));
 }
 
 static void transmit(ns_iface *out, ns_pkt *p, uint32_t next_hop)
@@ -109,11 +110,7 @@ static void forward(ns_host *h, ns_pkt *p)
         ns__net_drop(h->sim, h, h->name, p, NS_DROP_NO_ROUTE);
         return;
     }
-    ip[8]--;
-    /* Recomputing 20 bytes costs about what RFC 1624's incremental
-     * update does, and cannot get the one's-complement corner cases wrong. */
-    ns_put16(ip + 10, 0);
-    ns_put16(ip + 10, ns_inet_fold(ns_inet_sum(ip, NS_IP_HLEN, 0)));
+    ip[8]--;                      /* the checksum is computed where shown */
     h->stats.fwd_pkts++;
     transmit(out, p, next_hop);
 }

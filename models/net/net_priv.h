@@ -49,7 +49,8 @@ struct route {
 
 /* A small direct-mapped cache of lookups: most traffic goes to few
  * destinations, and a full scan per hop showed in profiles. */
-#define ROUTE_CACHE 16
+#define ROUTE_CACHE_HOST   16        /* hosts talk to few destinations */
+#define ROUTE_CACHE_ROUTER 256       /* routers forward to many */
 struct route_cache {
     uint32_t  dst;
     uint32_t  gen;                /* net->route_gen when filled; 0 = empty */
@@ -75,7 +76,12 @@ struct ns_host {
     GArray               *held;          /* struct held_pkt while paused */
     GArray               *routes;        /* struct route */
     bool                  static_routes;
-    struct route_cache    rcache[ROUTE_CACHE];
+    struct route_cache   *rcache;        /* allocated on first lookup */
+    uint32_t              rcache_mask;    /* entries - 1 */
+    GHashTable           *local;          /* addresses and broadcasts it
+                                             accepts, for hosts with many
+                                             interfaces; NULL: scan */
+    bool                  local_dirty;
     uint16_t              ip_id;         /* next IPv4 identification */
     struct ns_host_stats  stats;
     GPtrArray            *attachments;   /* struct ns_attachment-like */

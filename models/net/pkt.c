@@ -171,8 +171,7 @@ uint16_t ns_inet_fold(uint32_t sum)
 void ns_ip_set_ecn(ns_pkt *p, uint8_t ecn)
 {
     p->l3[1] = (uint8_t)((p->l3[1] & ~3u) | (ecn & 3u));
-    ns_put16(p->l3 + 10, 0);
-    ns_put16(p->l3 + 10, ns_inet_fold(ns_inet_sum(p->l3, NS_IP_HLEN, 0)));
+    /* the header checksum is computed where bytes leave the model */
 }
 
 char *ns_addr_format(uint32_t a, char buf[NS_ADDR_STRLEN])

@@ -152,7 +152,12 @@ bool ns_route_lookup(ns_host *h, uint32_t dst, ns_iface **out, uint32_t *next_ho
 {
     if (!h->net->routes_valid)
         ns__route_compute(h->net);
-    struct route_cache *c = &h->rcache[(dst ^ dst >> 7) & (ROUTE_CACHE - 1)];
+    if (G_UNLIKELY(!h->rcache)) {
+        uint32_t n = h->forwarding ? ROUTE_CACHE_ROUTER : ROUTE_CACHE_HOST;
+        h->rcache = g_new0(struct route_cache, n);
+        h->rcache_mask = n - 1;
+    }
+    struct route_cache *c = &h->rcache[(dst ^ dst >> 7 ^ dst >> 15) & h->rcache_mask];
     if (c->gen == h->net->route_gen && c->dst == dst) {
         if (!c->out || !c->out->ops->is_up(c->out))
             return false;

@@ -107,6 +107,14 @@ static void tcp_host_free(gpointer p)
     g_free(th);
 }
 
+/* GLib's g_int64_hash keeps only the low 32 bits: here the remote address,
+ * so every connection to one peer would share a bucket (100,000
+ * connections between two hosts took minutes).  Mix all 64 bits. */
+static guint key_hash(gconstpointer k)
+{
+    return (guint)((*(const uint64_t *)k * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
+}
+
 struct tcp_host *ns__tcp_host(ns_host *h)
 {
     struct tcp_host *th = ns_host_attached(h, TCP_HOST_KEY);
@@ -114,7 +122,7 @@ struct tcp_host *ns__tcp_host(ns_host *h)
         ns__tcp_sim(ns_host_sim(h));
         th = g_new0(struct tcp_host, 1);
         th->host = h;
-        th->conns = g_hash_table_new(g_int64_hash, g_int64_equal);
+        th->conns = g_hash_table_new(key_hash, g_int64_equal);
         th->listeners = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
         th->next_port = EPHEMERAL_FIRST;
         th->isn = ns_host_rng(h, "tcp.isn");
@@ -154,13 +162,7 @@ ns_tcp *ns__tcp_new(struct tcp_host *th, const struct ns_tcp_opts *o,
     c->ccops = ns_cc_find(sim, o->cc ? o->cc : "newreno", NULL);
     g_assert(c->ccops);                    /* checked by ns_tcp_opts_check */
     c->o.cc = c->ccops->name;
-    char ra[NS_ADDR_STRLEN];
-    ns_host *peer = NULL;
-    for (size_t i = 0; i < ns_host_count(sim) && !peer; i++)
-        if (ns_host_has_addr(ns_host_nth(sim, i), raddr) && raddr != NS_IP_BROADCAST)
-            peer = ns_host_nth(sim, i);
-    c->name = g_strdup_printf("%s:%u>%s:%u", ns_host_name(th->host), lport,
-                              peer ? ns_host_name(peer) : ns_addr_format(raddr, ra), rport);
+    c->ts = ts;
     g_queue_init(&c->chunks);
     c->srtt = 0;
     c->rto = o->initial_rto;
@@ -217,7 +219,7 @@ void ns__tcp_report_error(ns_tcp *c, const char *reason)
     if (c->done)
         return;
     c->done = true;
-    TCP_TRACE(c, "tcp.error", "conn=%s reason=%s", c->name, reason);
+    TCP_TRACE(c, "tcp.error", "conn=%s reason=%s", ns_tcp_name(c), reason);
     if (c->cb.error)
         c->cb.error(c, reason, c->ud);
 }
@@ -357,14 +359,14 @@ bool ns_tcp_send(ns_tcp *c, const void *bytes, uint32_t len, GError **error)
 {
     if (!can_send(c)) {
         g_set_error(error, NS_ERROR, NS_ERROR_STATE,
-                    "connection %s cannot send: it is %s%s", c->name,
+                    "connection %s cannot send: it is %s%s", ns_tcp_name(c),
                     ns_tcp_state_name(c->state), c->fin_queued ? " and shut down" : "");
         return false;
     }
     if (len > ns_tcp_send_space(c)) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "connection %s: %u bytes do not fit the send buffer (%u free of %u)",
-                    c->name, len, ns_tcp_send_space(c), c->o.sndbuf);
+                    ns_tcp_name(c), len, ns_tcp_send_space(c), c->o.sndbuf);
         return false;
     }
     if (len == 0)
@@ -494,7 +496,23 @@ ns_host *ns_tcp_host(const ns_tcp *c) { return c->host; }
 uint16_t ns_tcp_local_port(const ns_tcp *c) { return c->lport; }
 uint16_t ns_tcp_remote_port(const ns_tcp *c) { return c->rport; }
 uint32_t ns_tcp_remote_addr(const ns_tcp *c) { return c->raddr; }
-const char *ns_tcp_name(const ns_tcp *c) { return c->name; }
+/* Built on first use: finding the peer's name scans the hosts, which a
+ * hundred thousand connections that nobody traces should not pay for. */
+const char *ns_tcp_name(const ns_tcp *cc)
+{
+    ns_tcp *c = (ns_tcp *)cc;
+    if (!c->name) {
+        char ra[NS_ADDR_STRLEN];
+        ns_host *peer = NULL;
+        for (size_t i = 0; i < ns_host_count(c->sim) && !peer; i++)
+            if (ns_host_has_addr(ns_host_nth(c->sim, i), c->raddr) && c->raddr != NS_IP_BROADCAST)
+                peer = ns_host_nth(c->sim, i);
+        c->name = g_strdup_printf("%s:%u>%s:%u", ns_host_name(c->host), c->lport,
+                                  peer ? ns_host_name(peer) : ns_addr_format(c->raddr, ra),
+                                  c->rport);
+    }
+    return c->name;
+}
 
 void ns_tcp_info(const ns_tcp *c, struct ns_tcp_info *out)
 {

@@ -257,13 +257,13 @@ bool ns__tcp_step(ns_tcp *c, enum tcp_event ev)
 {
     const struct tcp_arc *arc = &fsm[c->state][ev];
     if (arc->next == NS_TCP_NONE) {
-        TCP_TRACE(c, "tcp.ignored", "conn=%s state=%s event=%s", c->name,
+        TCP_TRACE(c, "tcp.ignored", "conn=%s state=%s event=%s", ns_tcp_name(c),
                   ns_tcp_state_name(c->state), ns__tcp_event_name(ev));
         return false;
     }
     enum ns_tcp_state from = c->state;
     if (arc->next != from) {
-        TCP_TRACE(c, "tcp.state", "conn=%s from=%s to=%s cause=%s", c->name,
+        TCP_TRACE(c, "tcp.state", "conn=%s from=%s to=%s cause=%s", ns_tcp_name(c),
                   ns_tcp_state_name(from), ns_tcp_state_name(arc->next),
                   ns__tcp_event_name(ev));
         ns_net_diagram_note(c->host, ns_tcp_state_name(arc->next));

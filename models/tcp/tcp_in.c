@@ -140,7 +140,7 @@ static void enter_recovery(ns_tcp *c, enum ns_cc_loss kind)
     if (c->ccops->on_loss)
         c->ccops->on_loss(&c->cc, c->ccpriv, kind);
     TCP_TRACE(c, "tcp.recovery", "conn=%s event=enter cwnd=%u ssthresh=%u recover=%u",
-              c->name, c->cc.cwnd, c->cc.ssthresh, c->recover);
+              ns_tcp_name(c), c->cc.cwnd, c->cc.ssthresh, c->recover);
     if (c->sack_ok) {
         ns__tcp_output(c);          /* NextSeg: the first hole is snd_una */
     } else {
@@ -158,7 +158,7 @@ static void exit_recovery(ns_tcp *c)
         c->ccops->on_recovery_end(&c->cc, c->ccpriv);
     else
         c->cc.cwnd = c->cc.ssthresh;      /* RFC 6582 3.2 step 3 option (2) */
-    TCP_TRACE(c, "tcp.recovery", "conn=%s event=exit cwnd=%u", c->name, c->cc.cwnd);
+    TCP_TRACE(c, "tcp.recovery", "conn=%s event=exit cwnd=%u", ns_tcp_name(c), c->cc.cwnd);
 }
 
 static void on_dupack(ns_tcp *c)
@@ -249,7 +249,7 @@ static void on_ece(ns_tcp *c, uint32_t ack)
     c->ecn_recover = c->snd_max;
     c->cwr_pending = true;
     c->st.ecn_reductions++;
-    TCP_TRACE(c, "tcp.ecn", "conn=%s event=reduce cwnd=%u", c->name, c->cc.cwnd);
+    TCP_TRACE(c, "tcp.ecn", "conn=%s event=reduce cwnd=%u", ns_tcp_name(c), c->cc.cwnd);
 }
 
 /* ---- receiving data ---- */

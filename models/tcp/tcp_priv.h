@@ -75,7 +75,8 @@ struct ns_tcp {
     ns_sim                   *sim;
     ns_host                  *host;
     struct tcp_host          *th;
-    char                     *name;          /* "a:49152>b:80" */
+    char                     *name;          /* "a:49152>b:80", built on first use */
+    struct tcp_sim           *ts;            /* the sim's TCP state */
     uint32_t                  id;            /* creation index in the sim */
     uint32_t                  laddr, raddr;
     uint16_t                  lport, rport;

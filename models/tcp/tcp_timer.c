@@ -120,14 +120,14 @@ static void rto_fire(ns_sim *sim, void *arg)
     if (!opening && c->snd_una == c->snd_max)
         return;                                         /* nothing outstanding */
     if (++c->retries > limit) {
-        TCP_TRACE(c, "tcp.timeout", "conn=%s event=give-up retries=%u", c->name, c->retries - 1);
+        TCP_TRACE(c, "tcp.timeout", "conn=%s event=give-up retries=%u", ns_tcp_name(c), c->retries - 1);
         ns__tcp_step(c, EV_GIVE_UP);
         return;
     }
     c->backoff++;                                       /* RFC 6298 5.5 */
     c->st.timeouts++;
     c->rtt_start = 0;                                   /* Karn */
-    TCP_TRACE(c, "tcp.timeout", "conn=%s event=rto retry=%u rto_s=%.6f", c->name, c->retries,
+    TCP_TRACE(c, "tcp.timeout", "conn=%s event=rto retry=%u rto_s=%.6f", ns_tcp_name(c), c->retries,
               ns_time_to_sec(c->rto) * (double)(1u << (c->backoff > 20 ? 20 : c->backoff)) / 2);
     if (opening) {
         ns__tcp_send_syn(c, c->state == NS_TCP_SYN_RCVD);
@@ -188,7 +188,7 @@ static void persist_fire(ns_sim *sim, void *arg)
     if (c->snd_wnd >= c->smss || c->snd_nxt != c->snd_una)
         return;                          /* the window opened, or data flies */
     c->persist_backoff++;
-    TCP_TRACE(c, "tcp.persist", "conn=%s probe=%u", c->name, c->persist_backoff);
+    TCP_TRACE(c, "tcp.persist", "conn=%s probe=%u", ns_tcp_name(c), c->persist_backoff);
     ns__tcp_send_probe(c);
     ns_time_t d = c->rto;
     for (uint32_t i = 1; i < c->persist_backoff && d < c->o.max_rto; i++)

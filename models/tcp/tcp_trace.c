@@ -49,17 +49,17 @@ void ns__tcp_trace_seg(ns_tcp *c, const char *dir, const ns_pkt *p)
         i += len;
     }
     ns_trace_event(c->sim, "tcp.seg", ns_host_name(c->host),
-                   "conn=%s dir=%s flags=%s seq=%u ack=%u len=%u win=%u%s", c->name, dir, fl,
+                   "conn=%s dir=%s flags=%s seq=%u ack=%u len=%u win=%u%s", ns_tcp_name(c), dir, fl,
                    ns_get32(t + 4), ns_get32(t + 8), p->payload_len, ns_get16(t + 14), sack);
 }
 
 void ns__tcp_trace_seq(ns_tcp *c, const char *kind, uint32_t seq, uint32_t len)
 {
-    struct tcp_sim *ts = ns__tcp_sim(c->sim);
+    struct tcp_sim *ts = c->ts;
     if (!ts->t_seq)
         return;
     ns_table_begin(ts->t_seq);
-    ns_table_str(ts->t_seq, c->name);
+    ns_table_str(ts->t_seq, ns_tcp_name(c));
     ns_table_str(ts->t_seq, kind);
     ns_table_u64(ts->t_seq, (uint32_t)(seq - c->iss));      /* relative, as Wireshark */
     ns_table_u64(ts->t_seq, len);
@@ -78,7 +78,7 @@ static void sample(ns_sim *sim, void *arg)
         if (c->st.bytes_sent == 0)
             goto goodput;                 /* a pure receiver: no cwnd to show */
         ns_table_begin(ts->t_cwnd);
-        ns_table_str(ts->t_cwnd, c->name);
+        ns_table_str(ts->t_cwnd, ns_tcp_name(c));
         ns_table_u64(ts->t_cwnd, c->cc.cwnd);
         ns_table_u64(ts->t_cwnd, c->cc.ssthresh == UINT32_MAX ? 0 : c->cc.ssthresh);
         ns_table_u64(ts->t_cwnd, ns__tcp_flight(c));
@@ -90,7 +90,7 @@ static void sample(ns_sim *sim, void *arg)
         c->goodput_mark = c->st.bytes_received;
         if (c->st.bytes_received > 0 || got > 0) {
             ns_table_begin(ts->t_goodput);
-            ns_table_str(ts->t_goodput, c->name);
+            ns_table_str(ts->t_goodput, ns_tcp_name(c));
             ns_table_f64(ts->t_goodput, (double)got * 8.0 / ns_time_to_sec(ts->interval));
             ns_table_end(ts->t_goodput);
         }
