@@ -163,6 +163,9 @@ lua_State *ns_lua_thread(ns_sim *sim);
  * sim:run with the callback's position. */
 void    ns_lua_call_end(ns_sim *sim, lua_State *T, int nargs);
 
+/* Creates the metatable `tname` with these methods, itself as __index. */
+void ns_lua_new_type(lua_State *L, const char *tname, const luaL_Reg *methods);
+
 /* Closest of `candidates` to `word` by edit distance, or NULL if none is
  * close (used for "did you mean"). */
 const char *ns_lua_suggest(const char *word, const char *const *candidates, size_t n);

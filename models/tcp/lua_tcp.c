@@ -630,19 +630,10 @@ static const luaL_Reg sim_methods[] = {
     { "tcp_trace", sim_tcp_trace }, { "tcp_goodputs", sim_tcp_goodputs }, { NULL, NULL }
 };
 
-static void new_type(lua_State *L, const char *tname, const luaL_Reg *m)
-{
-    luaL_newmetatable(L, tname);
-    luaL_setfuncs(L, m, 0);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
-}
-
 void ns_lua_open_tcp(lua_State *L)
 {
-    new_type(L, T_CONN, conn_methods);
-    new_type(L, T_LISTENER, listener_methods);
+    ns_lua_new_type(L, T_CONN, conn_methods);
+    ns_lua_new_type(L, T_LISTENER, listener_methods);
     luaL_getmetatable(L, T_HOST);
     luaL_setfuncs(L, host_methods, 0);
     lua_pop(L, 1);

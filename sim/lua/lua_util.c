@@ -319,3 +319,12 @@ int ns_lua_ref_function(lua_State *L, int idx)
     lua_pushvalue(L, idx);
     return luaL_ref(L, LUA_REGISTRYINDEX);
 }
+
+void ns_lua_new_type(lua_State *L, const char *tname, const luaL_Reg *methods)
+{
+    luaL_newmetatable(L, tname);
+    luaL_setfuncs(L, methods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
