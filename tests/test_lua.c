@@ -13,6 +13,9 @@
 #include "netsim/luabind.h"
 #include "tests.h"
 
+#define new_state ns_test_lua_state
+#define run_chunk ns_test_lua_chunk
+
 /* A fresh output folder for one snippet (not created: the module does). */
 static char *fresh_out(void)
 {
@@ -22,43 +25,7 @@ static char *fresh_out(void)
     return g_build_filename(ns_test_tmpdir(), name, NULL);
 }
 
-static lua_State *new_state(ns_lua_run *run, uint64_t seed, const char *out)
-{
-    lua_State *L = luaL_newstate();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(L);
-    luaL_openlibs(L);
-    if (run)
-        ns_lua_run_install(L, run);
-    ns_lua_sandbox(L, seed);
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    lua_pushcfunction(L, luaopen_netsim);
-    lua_setfield(L, -2, "netsim");
-    lua_pop(L, 1);
-    ns_lua_watchdog_install(L);
-    CU_ASSERT_EQUAL_FATAL(luaL_dostring(L, "netsim = require 'netsim'"), LUA_OK);
-    lua_pushstring(L, out);
-    lua_setglobal(L, "OUT");
-    return L;
-}
 
-/* Runs `code` as chunk "@t.lua"; returns its first result as a string
- * (tostring), or "error: MESSAGE".  Free with g_free. */
-static char *run_chunk(lua_State *L, const char *code)
-{
-    int rc = luaL_loadbuffer(L, code, strlen(code), "@t.lua");
-    if (rc == LUA_OK)
-        rc = lua_pcall(L, 0, 1, 0);
-    char *r;
-    if (rc == LUA_OK) {
-        r = g_strdup(luaL_tolstring(L, -1, NULL));
-        lua_pop(L, 1);
-    } else {
-        const char *m = lua_tostring(L, -1);
-        r = g_strdup_printf("error: %s", m ? m : "(not a string)");
-    }
-    lua_pop(L, 1);
-    return r;
-}
 
 /* Stock-Lua mode, math.random seeded with 1; OUT is a fresh folder. */
 static char *eval(const char *code)

@@ -20,40 +20,13 @@ static char *fresh_out(void)
     return g_build_filename(ns_test_tmpdir(), name, NULL);
 }
 
-static lua_State *new_state(const char *out)
-{
-    lua_State *L = luaL_newstate();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(L);
-    luaL_openlibs(L);
-    ns_lua_sandbox(L, 1);
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    lua_pushcfunction(L, luaopen_netsim);
-    lua_setfield(L, -2, "netsim");
-    lua_pop(L, 1);
-    ns_lua_watchdog_install(L);
-    CU_ASSERT_EQUAL_FATAL(luaL_dostring(L, "netsim = require 'netsim'"), LUA_OK);
-    lua_pushstring(L, out);
-    lua_setglobal(L, "OUT");
-    return L;
-}
 
 /* Runs `code` as chunk "@t.lua" with OUT set to `out`; its first result
  * as a string, or "error: MESSAGE".  Free with g_free. */
 static char *eval_in(const char *code, const char *out)
 {
-    lua_State *L = new_state(out);
-    int rc = luaL_loadbuffer(L, code, strlen(code), "@t.lua");
-    if (rc == LUA_OK)
-        rc = lua_pcall(L, 0, 1, 0);
-    char *r;
-    if (rc == LUA_OK) {
-        r = g_strdup(luaL_tolstring(L, -1, NULL));
-        lua_pop(L, 1);
-    } else {
-        const char *m = lua_tostring(L, -1);
-        r = g_strdup_printf("error: %s", m ? m : "(not a string)");
-    }
-    lua_pop(L, 1);
+    lua_State *L = ns_test_lua_state(NULL, 1, out);
+    char *r = ns_test_lua_chunk(L, code);
     lua_close(L);
     return r;
 }

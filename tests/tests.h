@@ -8,6 +8,7 @@
 
 #include <CUnit/CUnit.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Adds a suite, or aborts the test program if CUnit cannot (out of memory). */
 CU_pSuite ns_test_suite(const char *name, CU_InitializeFunc init,
@@ -16,6 +17,16 @@ void ns_test_add(CU_pSuite s, const char *name, CU_TestFunc fn);
 
 /* Path of a scratch folder unique to this test run (created on demand). */
 const char *ns_test_tmpdir(void);
+
+/* A Lua state set up as the netsim command does (sandbox seeded with
+ * `seed`, the module preloaded as global `netsim`, global OUT = out), with
+ * `run` installed when not NULL (testlua.c). */
+struct lua_State;
+struct ns_lua_run;
+struct lua_State *ns_test_lua_state(struct ns_lua_run *run, uint64_t seed, const char *out);
+/* Runs code as chunk "@t.lua": its first result as a string, or "error:
+ * MESSAGE".  Free with g_free. */
+char *ns_test_lua_chunk(struct lua_State *L, const char *code);
 
 /* Path of the netsim binary under test (NETSIM_BIN, default ./build/netsim). */
 const char *ns_test_netsim_bin(void);
