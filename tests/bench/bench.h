@@ -38,6 +38,7 @@ extern const struct bench bench_queue_mem;
 extern const struct bench bench_tcp_single;
 extern const struct bench bench_tcp_dumbbell;
 extern const struct bench bench_tcp_idle;
+extern const struct bench bench_sweep_scaling;
 
 /* --- measuring --- */
 

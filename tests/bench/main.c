@@ -23,6 +23,7 @@ static const struct bench *const benches[] = {
     &bench_tcp_single,
     &bench_tcp_dumbbell,
     &bench_tcp_idle,
+    &bench_sweep_scaling,
 };
 
 /* --- measuring ------------------------------------------------------- */
