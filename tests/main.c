@@ -35,6 +35,7 @@ static void (*const registrations[])(void) = {
     test_dhcp_register,
     test_tcp_register,
     test_tcp_lua_register,
+    test_tls_register,
     test_tcp_fidelity_register,
 };
 

@@ -51,6 +51,7 @@ void test_cc_register(void);
 void test_dhcp_register(void);
 void test_tcp_register(void);
 void test_tcp_lua_register(void);
+void test_tls_register(void);
 void test_tcp_fidelity_register(void);
 
 #endif

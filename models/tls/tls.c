@@ -1,0 +1,768 @@
+/* tls.c — TLS endpoints on TCP connections: the API, the record layer,
+ * and the glue to TCP and the CPU model.
+ *
+ * Invariants: records are parsed in arrival order, and parsing stops while
+ * the CPU works on the previous step (t->busy), so crypto costs delay
+ * everything after them as on a real host; a flight leaves in one
+ * ns_tcp_send (flush), and application data written from the established
+ * callback joins the flight that completes the handshake, so Nagle never
+ * holds it back.
+ */
+#include <string.h>
+
+#include "tls_priv.h"
+#include "netsim/trace.h"
+
+#define NS_X_NAME(name, code, str) case code: return str;
+const char *ns_tls_alert_name(int alert)
+{
+    switch (alert) {
+    NS_TLS_ALERTS(NS_X_NAME)
+    default: return "unknown_alert";
+    }
+}
+#undef NS_X_NAME
+
+#define NS_X_NAME(name, str) str,
+static const char *const cipher_names[] = { NS_TLS_CIPHERS(NS_X_NAME) };
+#undef NS_X_NAME
+#define NS_X_NAME(name, str, id, len) str,
+static const char *const group_names[] = { NS_TLS_GROUPS(NS_X_NAME) };
+#undef NS_X_NAME
+
+const char *ns_tls_cipher_name(enum ns_tls_cipher c) { return cipher_names[c]; }
+const char *ns_tls_group_name(enum ns_tls_group g) { return group_names[g]; }
+
+bool ns_tls_cipher_parse(const char *s, enum ns_tls_cipher *out)
+{
+    for (int i = 0; i < NS_TLS_NCIPHERS; i++)
+        if (strcmp(s, cipher_names[i]) == 0)
+            return *out = i, true;
+    return false;
+}
+
+bool ns_tls_group_parse(const char *s, enum ns_tls_group *out)
+{
+    for (int i = 0; i < NS_TLS_NGROUPS; i++)
+        if (strcmp(s, group_names[i]) == 0)
+            return *out = i, true;
+    return false;
+}
+
+bool ns_tls_version_parse(const char *s, enum ns_tls_version *out)
+{
+    if (strcmp(s, "1.2") == 0)
+        return *out = NS_TLS_12, true;
+    if (strcmp(s, "1.3") == 0)
+        return *out = NS_TLS_13, true;
+    return false;
+}
+
+void ns_tls_opts_defaults(struct ns_tls_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->min_version = NS_TLS_12;
+    o->max_version = NS_TLS_13;
+    o->cipher = NS_TLS_AES128_GCM;
+    o->group = NS_TLS_X25519;
+    o->sni = "server.example";
+    o->alpn = "h2";
+    o->chain_len = 2;
+    o->cert_size = 1200;
+    o->record_size = 16384;
+    o->tickets = true;
+    o->accept_early_data = true;
+    o->handshake_timeout = 10 * NS_SEC;
+    o->costs.ecdhe = 60 * NS_USEC;
+    o->costs.sign = 40 * NS_USEC;
+    o->costs.verify = 80 * NS_USEC;
+    o->costs.aead_ns_per_byte = 0.5;
+}
+
+bool ns_tls_opts_check(const struct ns_tls_opts *o, bool server, GError **error)
+{
+    if (o->min_version != NS_TLS_12 && o->min_version != NS_TLS_13)
+        goto bad_version;
+    if (o->max_version != NS_TLS_12 && o->max_version != NS_TLS_13)
+        goto bad_version;
+    if (o->min_version > o->max_version) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: min_version 1.%d is above max_version 1.%d",
+                    o->min_version & 0xff, o->max_version & 0xff);
+        return false;
+    }
+    if ((unsigned)o->cipher >= NS_TLS_NCIPHERS || (unsigned)o->group >= NS_TLS_NGROUPS) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: unknown cipher or group");
+        return false;
+    }
+    if (server && o->chain_len == 0) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: a server needs a chain of at least one certificate");
+        return false;
+    }
+    if (o->chain_len > 64 || o->client_certs > 64) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: chain of %u certificates is more than 64",
+                    o->chain_len > 64 ? o->chain_len : o->client_certs);
+        return false;
+    }
+    uint32_t min = ns__tls_cert_min_size();
+    if (o->cert_size < min || o->cert_size > 60000) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: cert_size %u is outside [%u, 60000]",
+                    o->cert_size, min);
+        return false;
+    }
+    if (o->record_size < 1 || o->record_size > 16384) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: record_size %u is outside [1, 16384]",
+                    o->record_size);
+        return false;
+    }
+    if (o->costs.ecdhe < 0 || o->costs.sign < 0 || o->costs.verify < 0 ||
+        !(o->costs.aead_ns_per_byte >= 0)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: crypto costs must be >= 0");
+        return false;
+    }
+    if (!server && o->early_len > 0) {
+        const ns_tls *r = o->resume;
+        if (!r || !r->has_session || r->session_version != NS_TLS_13 || o->max_version != NS_TLS_13) {
+            g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                        "tls: early_data needs a resumable TLS 1.3 session (option 'resume')");
+            return false;
+        }
+    }
+    return true;
+bad_version:
+    g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: unknown TLS version (1.2 or 1.3)");
+    return false;
+}
+
+/* ---- ownership: every ns_tls and listener belongs to the sim ---- */
+
+struct tls_all {
+    GPtrArray *conns;             /* ns_tls*, owned */
+    GPtrArray *listeners;         /* ns_tls_listener*, owned */
+};
+
+static void tls_free(gpointer p)
+{
+    ns_tls *t = p;
+    g_byte_array_free(t->rx, TRUE);
+    g_byte_array_free(t->hs, TRUE);
+    g_byte_array_free(t->out, TRUE);
+    g_string_free(t->label, TRUE);
+    g_free(t->sni);
+    g_free(t->alpn);
+    g_free(t->early);
+    g_free(t->name);
+    g_free(t);
+}
+
+static void listener_free(gpointer p)
+{
+    ns_tls_listener *l = p;
+    g_array_free(l->tickets, TRUE);
+    g_free(l->sni);
+    g_free(l->alpn);
+    g_free(l);
+}
+
+static void all_free(gpointer p)
+{
+    struct tls_all *a = p;
+    g_ptr_array_free(a->conns, TRUE);
+    g_ptr_array_free(a->listeners, TRUE);
+    g_free(a);
+}
+
+static struct tls_all *all(ns_sim *sim)
+{
+    struct tls_all *a = ns_sim_attached(sim, "tls");
+    if (!a) {
+        a = g_new0(struct tls_all, 1);
+        a->conns = g_ptr_array_new_with_free_func(tls_free);
+        a->listeners = g_ptr_array_new_with_free_func(listener_free);
+        ns_sim_attach(sim, "tls", a, all_free);
+    }
+    return a;
+}
+
+ns_tls_listener *ns__tls_listener_of(ns_tls *t) { return t->listener; }
+
+/* ---- the record layer ---- */
+
+static void label_add(ns_tls *t, const char *what)
+{
+    if (t->label->len)
+        g_string_append_c(t->label, '+');
+    g_string_append(t->label, what);
+}
+
+/* One record of at most 2^14 plaintext bytes (RFC 8446 5.1), protected
+ * once keys are in use (tls_record.c). */
+static void write_one(ns_tls *t, uint8_t type, const uint8_t *body, size_t len)
+{
+    uint8_t hdr[5] = { 0, 0x03, 0x03, 0, 0 };
+    if (type != CT_APP)
+        t->st.handshake_bytes += 5 + len +
+            (t->tx_enc && type != CT_CCS ? ns__tls_overhead(t->version ? t->version : NS_TLS_13, t->cipher) : 0);
+    if (type == CT_HANDSHAKE && len > 0 && body[0] == HS_CLIENT_HELLO && t->hrr == 0)
+        hdr[2] = 0x01;                                /* legacy record version */
+    if (!t->tx_enc || type == CT_CCS) {
+        hdr[0] = type;
+        ns_put16(hdr + 3, (uint16_t)len);
+        g_byte_array_append(t->out, hdr, 5);
+        g_byte_array_append(t->out, body, (guint)len);
+        t->st.records_out++;
+        return;
+    }
+    bool v13 = t->version == NS_TLS_13 || t->version == 0;
+    uint32_t over = ns__tls_overhead(v13 ? NS_TLS_13 : NS_TLS_12, t->cipher);
+    size_t total = len + over;
+    hdr[0] = v13 ? CT_APP : type;
+    ns_put16(hdr + 3, (uint16_t)total);
+    g_byte_array_append(t->out, hdr, 5);
+    guint at = t->out->len;
+    g_byte_array_set_size(t->out, at + (guint)total);
+    uint8_t *p = t->out->data + at;
+    size_t nonce = (!v13 && t->cipher != NS_TLS_CHACHA20) ? 8 : 0;
+    for (size_t i = 0; i < nonce; i++)              /* explicit nonce: the sequence */
+        p[i] = (uint8_t)(t->tx_seq >> (56 - 8 * i));
+    uint8_t *c = p + nonce;
+    size_t plain = len + (v13 ? 1 : 0);
+    ns__tls_keystream(t->key, t->server, t->tx_seq, c, total - nonce);
+    for (size_t i = 0; i < len; i++)
+        c[i] ^= body ? body[i] : 0;
+    if (v13)
+        c[len] ^= type;                              /* inner content type */
+    (void)plain;
+    t->tx_seq++;
+    t->st.records_out++;
+}
+
+void ns__tls_write_record(ns_tls *t, uint8_t type, const uint8_t *body, size_t len)
+{
+    size_t done = 0;
+    do {
+        size_t n = len - done > 16384 ? 16384 : len - done;
+        write_one(t, type, body ? body + done : NULL, n);
+        done += n;
+    } while (done < len);
+    if (type == CT_CCS)
+        label_add(t, "ChangeCipherSpec");
+}
+
+static const char *hs_name(uint8_t type)
+{
+    switch (type) {
+    case HS_CLIENT_HELLO: return "ClientHello";
+    case HS_SERVER_HELLO: return "ServerHello";
+    case HS_NEW_SESSION_TICKET: return "NewSessionTicket";
+    case HS_END_OF_EARLY_DATA: return "EndOfEarlyData";
+    case HS_ENCRYPTED_EXTENSIONS: return "EncryptedExtensions";
+    case HS_CERTIFICATE: return "Certificate";
+    case HS_SERVER_KEY_EXCHANGE: return "ServerKeyExchange";
+    case HS_CERTIFICATE_REQUEST: return "CertificateRequest";
+    case HS_SERVER_HELLO_DONE: return "ServerHelloDone";
+    case HS_CERTIFICATE_VERIFY: return "CertificateVerify";
+    case HS_CLIENT_KEY_EXCHANGE: return "ClientKeyExchange";
+    case HS_FINISHED: return "Finished";
+    default: return "?";
+    }
+}
+
+void ns__tls_write_handshake(ns_tls *t, uint8_t type, const uint8_t *body, size_t len)
+{
+    GByteArray *m = g_byte_array_sized_new((guint)len + 4);
+    uint8_t hdr[4] = { type, (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
+    g_byte_array_append(m, hdr, 4);
+    if (len)
+        g_byte_array_append(m, body, (guint)len);
+    ns__tls_write_record(t, CT_HANDSHAKE, m->data, m->len);
+    g_byte_array_free(m, TRUE);
+    if (type == HS_SERVER_HELLO && len >= 34 && t->hrr > 0 && t->state == ST_S_WAIT_CH2)
+        label_add(t, "HelloRetryRequest");
+    else if (type == HS_CERTIFICATE && len > 400) {
+        char buf[48];
+        g_snprintf(buf, sizeof buf, "Certificate(%.1fKB)", (double)(len + 4) / 1000.0);
+        label_add(t, buf);
+    } else {
+        label_add(t, hs_name(type));
+    }
+}
+
+void ns__tls_write_app(ns_tls *t, const uint8_t *bytes, uint32_t len)
+{
+    uint32_t done = 0;
+    while (done < len) {
+        uint32_t n = len - done > t->o.record_size ? t->o.record_size : len - done;
+        write_one(t, CT_APP, bytes ? bytes + done : NULL, n);
+        done += n;
+    }
+    t->cost += (ns_time_t)(t->o.costs.aead_ns_per_byte * len);
+    t->st.app_bytes_out += len;
+    if (t->early_status == 1 && !ns_tls_is_established(t))
+        label_add(t, "EarlyData");
+    else
+        label_add(t, "ApplicationData");
+    if (t->st.first_app_tx_at < 0)
+        t->st.first_app_tx_at = -2;                   /* set when written */
+}
+
+static void report_error(ns_tls *t, const char *reason)
+{
+    if (t->fail_reason[0])
+        return;
+    g_strlcpy(t->fail_reason, reason, sizeof t->fail_reason);
+    if (t->timer.slot)
+        ns_event_cancel(t->sim, t->timer);
+    if (t->cb.error)
+        t->cb.error(t, reason, t->ud);
+}
+
+void ns__tls_send_alert(ns_tls *t, int alert)
+{
+    uint8_t a[2] = { alert == NS_TLS_CLOSE_NOTIFY ? 1 : 2, (uint8_t)alert };
+    ns__tls_write_record(t, CT_ALERT, a, 2);
+    label_add(t, ns_tls_alert_name(alert));
+    ns_trace_event(t->sim, "tls.alert", ns_host_name(t->host), "conn=%s alert=%s dir=sent",
+                   t->name, ns_tls_alert_name(alert));
+    if (t->cb.alert)
+        t->cb.alert(t, ns_tls_alert_name(alert), true, t->ud);
+    if (alert != NS_TLS_CLOSE_NOTIFY) {
+        t->close_after = true;
+        report_error(t, ns_tls_alert_name(alert));
+    }
+}
+
+static const char *mode_name(const ns_tls *t)
+{
+    if (t->early_status == 1)
+        return "0-RTT";
+    if (t->resumed)
+        return "resumed";
+    if (t->hrr)
+        return "HRR";
+    return "full";
+}
+
+void ns__tls_established(ns_tls *t)
+{
+    t->st.established_at = ns_sim_now(t->sim);
+    if (t->timer.slot)
+        ns_event_cancel(t->sim, t->timer);
+    t->notify_established = true;
+    ns_trace_event(t->sim, "tls.handshake", ns_host_name(t->host),
+                   "conn=%s version=1.%d mode=%s hrr=%u bytes_out=%" G_GUINT64_FORMAT,
+                   t->name, t->version & 0xff, mode_name(t), t->hrr, t->st.handshake_bytes);
+}
+
+void ns__tls_note(ns_tls *t, const char *label)
+{
+    ns_net_diagram_note(t->host, label);
+}
+
+static void process(ns_tls *t);
+
+/* Writes the flight: established callback first (its data joins the
+ * flight), then one ns_tcp_send. */
+static void write_out(ns_tls *t)
+{
+    if (t->notify_established) {
+        t->notify_established = false;
+        t->holding = true;
+        if (t->resend_early) {                         /* 0-RTT rejected: resend */
+            t->resend_early = false;
+            ns__tls_write_app(t, t->early, t->o.early_len);
+        }
+        if (t->cb.established)
+            t->cb.established(t, t->ud);
+        t->holding = false;
+    }
+    if (t->out->len == 0)
+        return;
+    ns_time_t now = ns_sim_now(t->sim);
+    if (t->st.first_app_tx_at == -2) {
+        t->st.first_app_tx_at = now;
+        ns_time_t rtt = t->st.tcp_established_at - t->st.started_at;
+        if (!t->server && rtt > 0) {
+            ns_trace_event(t->sim, "tls.first_byte", ns_host_name(t->host),
+                           "conn=%s version=1.%d mode=%s rtts=%.2f",
+                           t->name, t->version & 0xff, mode_name(t),
+                           (double)(now - t->st.started_at) / (double)rtt);
+        }
+    }
+    t->st.flights++;
+    char note[256];
+    g_snprintf(note, sizeof note, "TLS %s (%u B)", t->label->str, t->out->len);
+    ns__tls_note(t, note);
+    ns_trace_event(t->sim, "tls.flight", ns_host_name(t->host), "conn=%s bytes=%u msgs=%s",
+                   t->name, t->out->len, t->label->str);
+    GError *err = NULL;
+    if (!ns_tcp_send(t->tcp, t->out->data, t->out->len, &err)) {
+        ns_trace_event(t->sim, "tls.error", ns_host_name(t->host), "conn=%s error=%s", t->name,
+                       err->message);
+        g_clear_error(&err);
+    }
+    g_byte_array_set_size(t->out, 0);
+    g_string_truncate(t->label, 0);
+    if (t->close_after) {
+        t->close_after = false;
+        ns_tcp_close(t->tcp);
+    }
+}
+
+static void cpu_done(ns_sim *sim, void *arg)
+{
+    ns_tls *t = arg;
+    t->busy = false;
+    write_out(t);
+    process(t);
+}
+
+/* Sends what the last step built, after its CPU work. */
+static void flush(ns_tls *t)
+{
+    if (t->busy)
+        return;
+    if (t->cost > 0) {
+        ns_time_t work = t->cost;
+        t->cost = 0;
+        t->busy = true;
+        ns_cpu_submit(t->host, work, cpu_done, t);
+        return;
+    }
+    write_out(t);
+}
+
+static void deliver(ns_tls *t, const uint8_t *b, size_t n)
+{
+    if (n == 0)
+        return;
+    if (t->st.first_app_rx_at < 0)
+        t->st.first_app_rx_at = ns_sim_now(t->sim);
+    t->st.app_bytes_in += n;
+    if (t->cb.data)
+        t->cb.data(t, b, (uint32_t)n, t->ud);
+}
+
+/* One record's plaintext. */
+static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
+{
+    t->st.records_in++;
+    if (t->rx_enc && type != CT_CCS) {
+        bool v13 = t->version == NS_TLS_13;
+        uint32_t over = ns__tls_overhead(v13 ? NS_TLS_13 : NS_TLS_12, t->cipher);
+        size_t nonce = (!v13 && t->cipher != NS_TLS_CHACHA20) ? 8 : 0;
+        if (len < over || (v13 && type != CT_APP)) {
+            t->pending_alert = NS_TLS_DECODE_ERROR;
+            ns__tls_step(t, EV_BAD_MSG, NULL, 0);
+            return;
+        }
+        uint8_t *c = body + nonce;
+        uint8_t *ks = g_malloc(len - nonce + 1);
+        ns__tls_keystream(t->key, !t->server, t->rx_seq++, ks, len - nonce);
+        for (size_t i = 0; i < len - nonce; i++)
+            c[i] ^= ks[i];
+        g_free(ks);
+        body = c;
+        len -= over;
+        if (v13)
+            type = c[len];
+    }
+    switch (type) {
+    case CT_HANDSHAKE:
+        t->skip_early = false;
+        g_byte_array_append(t->hs, body, (guint)len);
+        break;
+    case CT_CCS:
+        if (t->version != NS_TLS_13)
+            ns__tls_step(t, EV_CCS, NULL, 0);
+        break;
+    case CT_ALERT:
+        if (len >= 2) {
+            const char *name = ns_tls_alert_name(body[1]);
+            ns_trace_event(t->sim, "tls.alert", ns_host_name(t->host),
+                           "conn=%s alert=%s dir=received", t->name, name);
+            if (t->cb.alert)
+                t->cb.alert(t, name, false, t->ud);
+            if (body[1] == NS_TLS_CLOSE_NOTIFY) {
+                if (t->cb.eof)
+                    t->cb.eof(t, t->ud);
+            } else {
+                report_error(t, name);
+                ns__tls_step(t, EV_ALERT, NULL, 0);
+            }
+        }
+        break;
+    case CT_APP:
+        if (t->skip_early)
+            break;                                     /* rejected 0-RTT */
+        if (t->state == ST_CONNECTED || t->state == ST_S_WAIT_EOED)
+            deliver(t, body, len);
+        else
+            ns__tls_step(t, EV_BAD_MSG, NULL, 0);
+        break;
+    default:
+        ns__tls_step(t, EV_BAD_MSG, NULL, 0);
+    }
+}
+
+/* Parses what has arrived until the CPU is needed or nothing is left. */
+static void process(ns_tls *t)
+{
+    while (!t->busy && t->state != ST_CLOSED) {
+        if (t->hs->len >= 4) {
+            size_t n = 4 + ((size_t)t->hs->data[1] << 16 | (size_t)t->hs->data[2] << 8 | t->hs->data[3]);
+            if (t->hs->len >= n) {
+                uint8_t *msg = g_memdup2(t->hs->data, n);
+                g_byte_array_remove_range(t->hs, 0, (guint)n);
+                enum tls_event ev = ns__tls_classify(t, msg, n);
+                ns__tls_step(t, ev, msg, n);
+                g_free(msg);
+                flush(t);
+                continue;
+            }
+        }
+        if (t->rx->len < 5)
+            break;
+        size_t len = ns_get16(t->rx->data + 3);
+        if (t->rx->len < 5 + len)
+            break;
+        uint8_t *rec = g_memdup2(t->rx->data, 5 + len);
+        g_byte_array_remove_range(t->rx, 0, (guint)(5 + len));
+        record_in(t, rec[0], rec + 5, len);
+        g_free(rec);
+        flush(t);
+    }
+}
+
+/* ---- TCP callbacks ---- */
+
+static void tcp_established(ns_tcp *c, void *ud)
+{
+    ns_tls *t = ud;
+    t->st.tcp_established_at = ns_sim_now(t->sim);
+    if (!t->server) {
+        ns__tls_step(t, EV_START, NULL, 0);
+        flush(t);
+    }
+}
+
+static void tcp_data(ns_tcp *c, const uint8_t *bytes, uint32_t len, void *ud)
+{
+    ns_tls *t = ud;
+    if (!bytes)
+        return;                                        /* TLS writes real bytes only */
+    g_byte_array_append(t->rx, bytes, len);
+    process(t);
+}
+
+static void tcp_eof(ns_tcp *c, void *ud)
+{
+    ns_tls *t = ud;
+    if (t->state != ST_CONNECTED && t->state != ST_CLOSED) {
+        report_error(t, "connection closed");
+        ns__tls_step(t, EV_TCP_FAIL, NULL, 0);
+        ns_tcp_close(t->tcp);
+        return;
+    }
+    if (t->cb.eof)
+        t->cb.eof(t, t->ud);
+}
+
+static void tcp_closed(ns_tcp *c, void *ud)
+{
+    ns_tls *t = ud;
+    if (t->cb.closed)
+        t->cb.closed(t, t->ud);
+}
+
+static void tcp_error(ns_tcp *c, const char *reason, void *ud)
+{
+    ns_tls *t = ud;
+    report_error(t, reason);
+    ns__tls_step(t, EV_TCP_FAIL, NULL, 0);
+}
+
+static const struct ns_tcp_callbacks tcp_cb = {
+    tcp_established, tcp_data, NULL, tcp_eof, tcp_closed, tcp_error,
+};
+
+static void on_timeout(ns_sim *sim, void *arg)
+{
+    ns_tls *t = arg;
+    t->timer = NS_EVENT_NONE;
+    if (t->state == ST_CONNECTED || t->state == ST_CLOSED)
+        return;
+    report_error(t, "handshake timeout");
+    ns__tls_step(t, EV_TIMEOUT, NULL, 0);
+    ns_tcp_abort(t->tcp);
+}
+
+static ns_tls *tls_new(ns_host *h, ns_tcp *c, const struct ns_tls_opts *o, bool server)
+{
+    ns_sim *sim = ns_host_sim(h);
+    ns_tls *t = g_new0(ns_tls, 1);
+    t->sim = sim;
+    t->host = h;
+    t->tcp = c;
+    t->server = server;
+    t->o = *o;
+    t->sni = g_strdup(o->sni);
+    t->alpn = g_strdup(o->alpn);
+    t->o.sni = t->sni;
+    t->o.alpn = t->alpn;
+    if (o->early_len) {
+        t->early = g_malloc0(o->early_len);
+        if (o->early_data)
+            memcpy(t->early, o->early_data, o->early_len);
+    }
+    t->o.early_data = t->early;
+    t->rng = ns_host_rng(h, "tls");
+    t->name = g_strdup(ns_tcp_name(c));
+    t->state = server ? ST_S_WAIT_CH : ST_START;
+    t->early_status = -1;
+    t->rx = g_byte_array_new();
+    t->hs = g_byte_array_new();
+    t->out = g_byte_array_new();
+    t->label = g_string_new(NULL);
+    t->st.started_at = ns_sim_now(sim);
+    t->st.tcp_established_at = t->st.established_at = -1;
+    t->st.first_app_tx_at = t->st.first_app_rx_at = -1;
+    g_ptr_array_add(all(sim)->conns, t);
+    ns_tcp_set_callbacks(c, &tcp_cb, t);
+    if (o->handshake_timeout > 0)
+        t->timer = ns_event_after(sim, o->handshake_timeout, on_timeout, t);
+    return t;
+}
+
+/* TCP options when the caller gives none: TCP's defaults with Nagle off,
+ * as TLS servers and clients set TCP_NODELAY: RFC 896 Nagle would hold
+ * the last partial segment of a multi-segment flight for an ACK (a
+ * delayed one: up to a round trip more). */
+static struct ns_tcp_opts *tcp_defaults(struct ns_tcp_opts *o)
+{
+    ns_tcp_opts_defaults(o);
+    o->nodelay = true;
+    return o;
+}
+
+static void tcp_accept(ns_tcp_listener *tl, ns_tcp *c, void *ud)
+{
+    ns_tls_listener *l = ud;
+    ns_tls *t = tls_new(l->host, c, &l->o, true);
+    t->listener = l;
+    if (l->accept)
+        l->accept(l, t, l->ud);
+}
+
+ns_tls_listener *ns_tls_listen(ns_host *h, uint16_t port, const struct ns_tcp_opts *tcp,
+                               const struct ns_tls_opts *o, ns_tls_accept_fn accept,
+                               void *ud, GError **error)
+{
+    struct ns_tls_opts def;
+    if (!o) {
+        ns_tls_opts_defaults(&def);
+        o = &def;
+    }
+    if (!ns_tls_opts_check(o, true, error))
+        return NULL;
+    ns_tls_listener *l = g_new0(ns_tls_listener, 1);
+    l->sim = ns_host_sim(h);
+    l->host = h;
+    l->o = *o;
+    l->sni = g_strdup(o->sni);
+    l->alpn = g_strdup(o->alpn);
+    l->o.sni = l->sni;
+    l->o.alpn = l->alpn;
+    l->o.resume = NULL;
+    l->o.early_data = NULL;
+    l->o.early_len = 0;
+    l->accept = accept;
+    l->ud = ud;
+    l->tickets = g_array_new(FALSE, FALSE, sizeof(struct tls_ticket));
+    struct ns_tcp_opts tdef;
+    l->tcp = ns_tcp_listen(h, port, tcp ? tcp : tcp_defaults(&tdef), tcp_accept, l, error);
+    if (!l->tcp) {
+        listener_free(l);
+        return NULL;
+    }
+    g_ptr_array_add(all(l->sim)->listeners, l);
+    return l;
+}
+
+ns_tls *ns_tls_connect(ns_host *h, uint32_t dst, uint16_t port,
+                       const struct ns_tcp_opts *tcp, const struct ns_tls_opts *o,
+                       GError **error)
+{
+    struct ns_tls_opts def;
+    if (!o) {
+        ns_tls_opts_defaults(&def);
+        o = &def;
+    }
+    if (!ns_tls_opts_check(o, false, error))
+        return NULL;
+    struct ns_tcp_opts tdef;
+    ns_tcp *c = ns_tcp_connect(h, dst, port, tcp ? tcp : tcp_defaults(&tdef), error);
+    if (!c)
+        return NULL;
+    return tls_new(h, c, o, false);
+}
+
+void ns_tls_listener_set_accept_early_data(ns_tls_listener *l, bool on)
+{
+    l->o.accept_early_data = on;
+}
+
+void ns_tls_set_callbacks(ns_tls *t, const struct ns_tls_callbacks *cb, void *ud)
+{
+    if (cb)
+        t->cb = *cb;
+    else
+        memset(&t->cb, 0, sizeof t->cb);
+    t->ud = ud;
+}
+
+bool ns_tls_send(ns_tls *t, const void *bytes, uint32_t len, GError **error)
+{
+    if (t->state != ST_CONNECTED) {
+        g_set_error(error, NS_ERROR, NS_ERROR_STATE,
+                    "tls %s: cannot send in state %s: the handshake is not done "
+                    "(data before it goes in the 'early_data' option)",
+                    t->name, ns__tls_state_name(t->state));
+        return false;
+    }
+    if (t->fail_reason[0] || t->close_after) {
+        g_set_error(error, NS_ERROR, NS_ERROR_STATE, "tls %s: connection is closed", t->name);
+        return false;
+    }
+    ns__tls_write_app(t, bytes, len);
+    if (!t->holding)
+        flush(t);
+    return true;
+}
+
+void ns_tls_close(ns_tls *t)
+{
+    if (t->state == ST_CONNECTED && !t->fail_reason[0]) {
+        ns__tls_send_alert(t, NS_TLS_CLOSE_NOTIFY);
+        t->close_after = true;
+        if (!t->holding)
+            flush(t);
+    } else if (t->state != ST_CLOSED) {
+        ns_tcp_close(t->tcp);
+    }
+}
+
+ns_tcp *ns_tls_tcp(const ns_tls *t) { return t->tcp; }
+bool ns_tls_is_established(const ns_tls *t) { return t->state == ST_CONNECTED; }
+enum ns_tls_version ns_tls_version(const ns_tls *t) { return t->version; }
+bool ns_tls_resumed(const ns_tls *t) { return t->resumed; }
+bool ns_tls_has_session(const ns_tls *t) { return t->has_session; }
+int ns_tls_early_data_status(const ns_tls *t) { return t->early_status; }
+const char *ns_tls_state_name_of(const ns_tls *t) { return ns__tls_state_name(t->state); }
+
+void ns_tls_info(const ns_tls *t, struct ns_tls_info *out)
+{
+    *out = t->st;
+    out->hello_retries = t->hrr;
+    if (out->first_app_tx_at == -2)
+        out->first_app_tx_at = -1;
+}

@@ -1,0 +1,198 @@
+/* tls_priv.h — what the files of models/tls share; never included from
+ * another folder.
+ *
+ * Invariant: an ns_tls writes to TCP only in flush() (tls.c), one
+ * ns_tcp_send per flight; actions of the state machine append records to
+ * t->out and add CPU work to t->cost, and flush() sends them once the
+ * host's CPU has done that work.
+ */
+#ifndef NETSIM_TLS_PRIV_H
+#define NETSIM_TLS_PRIV_H
+
+#include "netsim/pkt.h"
+#include "netsim/rng.h"
+#include "netsim/tls.h"
+
+/* Record content types (RFC 8446 5.1) and handshake types (4). */
+enum { CT_CCS = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APP = 23 };
+enum {
+    HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_NEW_SESSION_TICKET = 4,
+    HS_END_OF_EARLY_DATA = 5, HS_ENCRYPTED_EXTENSIONS = 8, HS_CERTIFICATE = 11,
+    HS_SERVER_KEY_EXCHANGE = 12, HS_CERTIFICATE_REQUEST = 13,
+    HS_SERVER_HELLO_DONE = 14, HS_CERTIFICATE_VERIFY = 15,
+    HS_CLIENT_KEY_EXCHANGE = 16, HS_FINISHED = 20,
+};
+
+/* Both sides' states in one enum; each side has its own table. */
+#define TLS_STATES(X)                                                   \
+    X(ST_NONE, "NONE")                                                  \
+    X(ST_START, "START")                                                \
+    X(ST_C_WAIT_SH, "WAIT_SH")          X(ST_C_WAIT_SH2, "WAIT_SH2")    \
+    X(ST_C_WAIT_EE, "WAIT_EE")          X(ST_C_WAIT_CERT_CR, "WAIT_CERT_CR") \
+    X(ST_C_WAIT_CERT, "WAIT_CERT")      X(ST_C_WAIT_CV, "WAIT_CV")      \
+    X(ST_C_WAIT_FIN, "WAIT_FINISHED")                                   \
+    X(ST_C12_WAIT_CERT, "WAIT_CERT12")  X(ST_C12_WAIT_SKE, "WAIT_SKE")  \
+    X(ST_C12_WAIT_SHD, "WAIT_SHD")      X(ST_C12_WAIT_CCS, "WAIT_CCS12") \
+    X(ST_C12_WAIT_FIN, "WAIT_FIN12")    X(ST_C12R_WAIT_CCS, "WAIT_CCS12R") \
+    X(ST_C12R_WAIT_FIN, "WAIT_FIN12R")                                  \
+    X(ST_S_WAIT_CH, "WAIT_CH")          X(ST_S_WAIT_CH2, "WAIT_CH2")    \
+    X(ST_S_WAIT_EOED, "WAIT_EOED")      X(ST_S_WAIT_CERT, "WAIT_CLIENT_CERT") \
+    X(ST_S_WAIT_CV, "WAIT_CLIENT_CV")   X(ST_S_WAIT_FIN, "WAIT_CLIENT_FIN") \
+    X(ST_S12_WAIT_CERT, "WAIT_CLIENT_CERT12") X(ST_S12_WAIT_CKE, "WAIT_CKE") \
+    X(ST_S12_WAIT_CKE_CV, "WAIT_CKE_CV") X(ST_S12_WAIT_CV, "WAIT_CLIENT_CV12") \
+    X(ST_S12_WAIT_CCS, "WAIT_CLIENT_CCS12") X(ST_S12_WAIT_FIN, "WAIT_CLIENT_FIN12") \
+    X(ST_S12R_WAIT_CCS, "WAIT_CLIENT_CCS12R") X(ST_S12R_WAIT_FIN, "WAIT_CLIENT_FIN12R") \
+    X(ST_CONNECTED, "CONNECTED")                                        \
+    X(ST_CLOSED, "CLOSED")
+#define NS_X_ENUM(name, str) name,
+enum tls_state { TLS_STATES(NS_X_ENUM) NSTATES };
+#undef NS_X_ENUM
+
+/* Inputs: received messages classified with the data they need (guards
+ * live in the classifier, tls_msg.c), plus local events. */
+#define TLS_EVENTS(X)                                                   \
+    X(EV_NONE, "none")              X(EV_START, "TCP established")      \
+    X(EV_CH13, "ClientHello(1.3)")  X(EV_CH13_MTLS, "ClientHello(1.3,mTLS)") \
+    X(EV_CH13_PSK, "ClientHello(1.3,PSK)") X(EV_CH13_EARLY, "ClientHello(1.3,PSK,0-RTT)") \
+    X(EV_CH13_HRR, "ClientHello(1.3,wrong group)")                      \
+    X(EV_CH12, "ClientHello(1.2)")  X(EV_CH12_MTLS, "ClientHello(1.2,mTLS)") \
+    X(EV_CH12_RESUME, "ClientHello(1.2,resume)")                        \
+    X(EV_CH_NOVERSION, "ClientHello(no common version)")                \
+    X(EV_HRR, "HelloRetryRequest") X(EV_SH13, "ServerHello(1.3)")      \
+    X(EV_SH12, "ServerHello(1.2)") X(EV_SH12_RESUMED, "ServerHello(1.2,resumed)") \
+    X(EV_SH_BAD, "ServerHello(unacceptable)")                           \
+    X(EV_EE, "EncryptedExtensions") X(EV_CR, "CertificateRequest")     \
+    X(EV_CERT, "Certificate")       X(EV_CERT_EMPTY, "Certificate(empty)") \
+    X(EV_CERT_BAD, "Certificate(rejected)")                             \
+    X(EV_CV, "CertificateVerify")   X(EV_SKE, "ServerKeyExchange")      \
+    X(EV_SHD, "ServerHelloDone")    X(EV_CKE, "ClientKeyExchange")      \
+    X(EV_CCS, "ChangeCipherSpec")   X(EV_FIN, "Finished")               \
+    X(EV_NST, "NewSessionTicket")   X(EV_EOED, "EndOfEarlyData")        \
+    X(EV_BAD_MSG, "malformed message")                                  \
+    X(EV_ALERT, "alert")            X(EV_TIMEOUT, "handshake timeout")  \
+    X(EV_TCP_FAIL, "TCP failure")
+#define NS_X_ENUM(name, str) name,
+enum tls_event { TLS_EVENTS(NS_X_ENUM) NEVENTS };
+#undef NS_X_ENUM
+
+struct tls_ticket {               /* a session a listener can resume */
+    uint64_t            id;
+    enum ns_tls_version version;
+};
+
+struct ns_tls_listener {
+    ns_sim          *sim;
+    ns_host         *host;
+    ns_tcp_listener *tcp;
+    struct ns_tls_opts o;
+    char            *sni, *alpn;             /* owned copies */
+    ns_tls_accept_fn accept;
+    void            *ud;
+    GArray          *tickets;                /* struct tls_ticket, issue order */
+    uint64_t         next_ticket;
+};
+
+struct ns_tls {
+    ns_sim          *sim;
+    ns_host         *host;
+    ns_tcp          *tcp;
+    bool             server;
+    ns_tls_listener *listener;               /* server side */
+    struct ns_tls_opts o;                    /* sni, alpn point to owned copies */
+    char            *sni, *alpn;
+    uint8_t         *early;                  /* owned copy of early data */
+    struct ns_tls_callbacks cb;
+    void            *ud;
+    char            *name;                   /* "a:49152>b:443" */
+    struct ns_rng   *rng;                    /* the host's "tls" stream: randoms, ids */
+    enum tls_state   state;
+
+    /* negotiated */
+    enum ns_tls_version version;             /* 0 until ServerHello */
+    enum ns_tls_cipher  cipher;
+    enum ns_tls_group   group;               /* the key share in use */
+    uint8_t          client_random[32];
+    uint8_t          session_id[32];
+    uint8_t          session_id_len;
+    bool             resumed;                /* PSK / abbreviated handshake */
+    bool             cert_requested;         /* by the server */
+    bool             client_sent_cert;       /* a non-empty client Certificate */
+    int              early_status;           /* -1 none, 0 rejected, 1 accepted */
+    bool             skip_early;             /* server: discard rejected 0-RTT */
+    bool             peer_early;             /* server: CH carried early_data */
+    uint32_t         hrr;                    /* HelloRetryRequests */
+    unsigned         peer_certs;             /* in the last Certificate */
+    GString         *label;                  /* the flight's messages, for diagrams */
+    uint64_t         offered_ticket;         /* server: id from the client's PSK */
+
+    /* session for resumption (client) */
+    bool             has_session;
+    enum ns_tls_version session_version;
+    uint64_t         ticket;                 /* ticket / session id number */
+    bool             ticket_is_sid;          /* 1.2 session id, not a ticket */
+    uint32_t         max_early;              /* 1.3: server allows 0-RTT */
+
+    /* record layer */
+    GByteArray      *rx;                     /* bytes not yet a full record */
+    GByteArray      *hs;                     /* handshake bytes not yet a message */
+    GByteArray      *out;                    /* the flight being built */
+    bool             tx_enc, rx_enc;         /* records are protected */
+    uint64_t         tx_seq, rx_seq;         /* protected records per direction */
+    uint64_t         key;                    /* keystream key: client random */
+    ns_time_t        cost;                   /* CPU work before `out` leaves */
+    bool             busy;                   /* waiting for the CPU */
+    bool             holding;                /* app sends join `out` */
+    bool             notify_established;     /* call established at flush */
+    bool             resend_early;           /* client: 0-RTT rejected */
+    bool             close_after;            /* a fatal alert is in `out` */
+    char             fail_reason[32];
+    int              pending_alert;          /* alert the classifier chose */
+    ns_event_id      timer;
+
+    struct ns_tls_info st;
+};
+
+/* tls.c */
+void ns__tls_write_record(ns_tls *t, uint8_t type, const uint8_t *body, size_t len);
+void ns__tls_write_handshake(ns_tls *t, uint8_t type, const uint8_t *body, size_t len);
+void ns__tls_send_alert(ns_tls *t, int alert);
+/* Application data records into t->out (bytes NULL: zeros). */
+void ns__tls_write_app(ns_tls *t, const uint8_t *bytes, uint32_t len);
+void ns__tls_established(ns_tls *t);
+void ns__tls_note(ns_tls *t, const char *label);
+ns_tls_listener *ns__tls_listener_of(ns_tls *t);
+
+/* tls_fsm.c */
+const char *ns__tls_state_name(enum tls_state s);
+const char *ns__tls_event_name(enum tls_event e);
+void ns__tls_step(ns_tls *t, enum tls_event ev, const uint8_t *msg, size_t len);
+
+/* tls_msg.c: builders append one handshake message to t->out; parsers
+ * read one message (type byte first) and say which event it is. */
+void ns__tls_send_client_hello(ns_tls *t);
+void ns__tls_send_server_hello(ns_tls *t, bool hrr);
+void ns__tls_send_server_hello12(ns_tls *t);
+void ns__tls_send_encrypted_extensions(ns_tls *t);
+void ns__tls_send_certificate(ns_tls *t, unsigned n);
+void ns__tls_send_certificate_request(ns_tls *t);
+void ns__tls_send_certificate_verify(ns_tls *t);
+void ns__tls_send_server_key_exchange(ns_tls *t);
+void ns__tls_send_empty(ns_tls *t, uint8_t type);
+void ns__tls_send_client_key_exchange(ns_tls *t);
+void ns__tls_send_finished(ns_tls *t);
+void ns__tls_send_new_session_ticket(ns_tls *t);
+void ns__tls_send_ccs(ns_tls *t);
+enum tls_event ns__tls_classify(ns_tls *t, const uint8_t *msg, size_t len);
+void ns__tls_take_ticket(ns_tls *t, const uint8_t *msg, size_t len);
+/* A DER X.509 certificate of exactly `size` bytes (>= its minimum). */
+GByteArray *ns__tls_make_cert(uint32_t size, unsigned index, bool client);
+uint32_t ns__tls_cert_min_size(void);
+uint32_t ns__tls_group_id(enum ns_tls_group g);
+uint32_t ns__tls_group_len(enum ns_tls_group g);
+uint16_t ns__tls_cipher_id(enum ns_tls_cipher c, enum ns_tls_version v);
+
+/* tls_record.c: the keystream standing in for AEAD. */
+void ns__tls_keystream(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len);
+uint32_t ns__tls_overhead(enum ns_tls_version v, enum ns_tls_cipher c);
+
+#endif

@@ -1,0 +1,723 @@
+/* test_tls.c — the TLS model driven from C: round trips before the first
+ * application byte to within serialisation on a lossless link (RFC 8446
+ * 1-RTT, HelloRetryRequest, PSK resumption, 0-RTT accepted and rejected;
+ * RFC 5246 full and abbreviated), crypto costs on the CPU model to the
+ * nanosecond, mutual TLS and its alerts, certificate and version failures,
+ * record sizes per cipher suite, tshark decoding a pcap of each version,
+ * bad input and determinism.
+ *
+ * Two hosts, a (client) and b (server), on a 1 Gbit/s link with 25 ms each
+ * way: R = 50 ms.  A handshake's serialisation at 1 Gbit/s is a few tens
+ * of microseconds, so "k round trips" is asserted as kR <= t < kR + 1 ms:
+ * one round trip more or less fails by 49 ms. */
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "netsim/link.h"
+#include "netsim/output.h"
+#include "netsim/pcap.h"
+#include "netsim/tls.h"
+#include "netsim/trace.h"
+#include "tests.h"
+
+#define PORT 443
+#define R    (50 * NS_MSEC)
+#define SLACK NS_MSEC
+
+struct side {
+    ns_tls    *t;
+    GByteArray *rx;
+    ns_time_t  est_at, first_rx_at;
+    char       error[40];
+    char       alerts[128];       /* "s:name r:name " */
+    const char *send_on_est;      /* the client's request */
+};
+
+struct world {
+    ns_sim    *sim;
+    ns_host   *a, *b;
+    ns_link   *l;
+    ns_tls_listener *lis;
+    struct side cli, srv;
+    char      *dir;
+};
+
+static void side_init(struct side *s)
+{
+    memset(s, 0, sizeof *s);
+    s->rx = g_byte_array_new();
+    s->est_at = s->first_rx_at = -1;
+}
+
+static void on_est(ns_tls *t, void *ud)
+{
+    struct side *s = ud;
+    s->est_at = ns_sim_now(ns_host_sim(ns_tcp_host(ns_tls_tcp(t))));
+    if (s->send_on_est) {
+        GError *err = NULL;
+        CU_ASSERT_TRUE(ns_tls_send(t, s->send_on_est, (uint32_t)strlen(s->send_on_est), &err));
+        g_clear_error(&err);
+    }
+}
+
+static void on_data(ns_tls *t, const uint8_t *b, uint32_t len, void *ud)
+{
+    struct side *s = ud;
+    if (s->first_rx_at < 0)
+        s->first_rx_at = ns_sim_now(ns_host_sim(ns_tcp_host(ns_tls_tcp(t))));
+    g_byte_array_append(s->rx, b, len);
+}
+
+static void on_error(ns_tls *t, const char *reason, void *ud)
+{
+    struct side *s = ud;
+    CU_ASSERT_EQUAL(s->error[0], 0);              /* once */
+    g_strlcpy(s->error, reason, sizeof s->error);
+}
+
+static void on_alert(ns_tls *t, const char *name, bool sent, void *ud)
+{
+    struct side *s = ud;
+    g_strlcat(s->alerts, sent ? "s:" : "r:", sizeof s->alerts);
+    g_strlcat(s->alerts, name, sizeof s->alerts);
+    g_strlcat(s->alerts, " ", sizeof s->alerts);
+}
+
+static const struct ns_tls_callbacks cbs = { on_est, on_data, NULL, NULL, on_error, on_alert };
+
+static void on_accept(ns_tls_listener *l, ns_tls *t, void *ud)
+{
+    struct world *w = ud;
+    side_init(&w->srv);
+    w->srv.t = t;
+    ns_tls_set_callbacks(t, &cbs, &w->srv);
+}
+
+static void world_init(struct world *w, uint64_t seed, const char *out)
+{
+    memset(w, 0, sizeof *w);
+    w->sim = ns_sim_new(seed);
+    GError *err = NULL;
+    w->a = ns_host_new(w->sim, "a", &err);
+    w->b = ns_host_new(w->sim, "b", &err);
+    struct ns_link_opts lo;
+    ns_link_opts_defaults(&lo);
+    lo.rate_bps = 1e9;
+    lo.delay = R / 2;
+    w->l = ns_link_new(w->sim, w->a, w->b, &lo, &err);
+    CU_ASSERT_PTR_NULL(err);
+    g_clear_error(&err);
+    side_init(&w->cli);
+    side_init(&w->srv);
+    if (out) {
+        w->dir = g_build_filename(ns_test_tmpdir(), "tls", out, NULL);
+        CU_ASSERT_TRUE(ns_output_set_dir(w->sim, w->dir, &err));
+        CU_ASSERT_TRUE(ns_trace_enable(w->sim, NULL, &err));
+        ns_pcap *pc = ns_pcap_open(w->sim, "a.pcap", &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(pc);
+        ns_iface_capture(ns_host_iface(w->a, 0), pc);
+        CU_ASSERT_PTR_NULL(err);
+        g_clear_error(&err);
+    }
+}
+
+static void zero_costs(struct ns_tls_opts *o)
+{
+    memset(&o->costs, 0, sizeof o->costs);
+}
+
+static void world_listen(struct world *w, const struct ns_tls_opts *so)
+{
+    GError *err = NULL;
+    w->lis = ns_tls_listen(w->b, PORT, NULL, so, on_accept, w, &err);
+    CU_ASSERT_PTR_NULL(err);
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w->lis);
+}
+
+/* A client connection now, sending "GET /" when established. */
+static ns_tls *world_connect(struct world *w, struct side *s, const struct ns_tls_opts *co)
+{
+    GError *err = NULL;
+    side_init(s);
+    s->send_on_est = "GET /";
+    s->t = ns_tls_connect(w->a, ns_host_addr(w->b), PORT, NULL, co, &err);
+    CU_ASSERT_PTR_NULL(err);
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s->t);
+    ns_tls_set_callbacks(s->t, &cbs, s);
+    return s->t;
+}
+
+static void world_run(struct world *w)
+{
+    ns_sim_run(w->sim, NS_TIME_MAX, 0);
+}
+
+static void side_free(struct side *s)
+{
+    g_byte_array_free(s->rx, TRUE);
+    s->rx = NULL;
+}
+
+static void world_free(struct world *w)
+{
+    if (w->dir) {
+        GError *err = NULL;
+        CU_ASSERT_TRUE(ns_output_commit_all(w->sim, &err));
+        g_clear_error(&err);
+    }
+    ns_sim_free(w->sim);
+    side_free(&w->cli);
+    side_free(&w->srv);
+    g_free(w->dir);
+}
+
+/* t lies within [k R, k R + SLACK) after `from`. */
+static void check_rtts(ns_time_t t, ns_time_t from, int k)
+{
+    ns_time_t d = t - from;
+    CU_ASSERT_TRUE(t >= 0);
+    CU_ASSERT_TRUE(d >= k * R && d < k * R + SLACK);
+    if (!(d >= k * R && d < k * R + SLACK))
+        fprintf(stderr, "\n  %.6f s is not %d RTT\n", (double)d / 1e9, k);
+}
+
+static bool rx_is(struct side *s, const char *want)
+{
+    return s->rx->len == strlen(want) && memcmp(s->rx->data, want, s->rx->len) == 0;
+}
+
+static void opts(struct ns_tls_opts *o)
+{
+    ns_tls_opts_defaults(o);
+    zero_costs(o);
+}
+
+/* ---- round trips ---- */
+
+static void first_byte(enum ns_tls_version cv, int rtts)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    co.max_version = cv;
+    world_listen(&w, &so);
+    ns_tls *c = world_connect(&w, &w.cli, &co);
+    world_run(&w);
+    struct ns_tls_info i;
+    ns_tls_info(c, &i);
+    CU_ASSERT_EQUAL(ns_tls_version(c), cv);
+    check_rtts(i.tcp_established_at, 0, 1);
+    check_rtts(i.first_app_tx_at, 0, rtts);
+    CU_ASSERT_EQUAL(i.first_app_tx_at, w.cli.est_at);
+    CU_ASSERT_TRUE(rx_is(&w.srv, "GET /"));
+    check_rtts(w.srv.first_rx_at, R / 2, rtts);
+    CU_ASSERT_EQUAL(w.cli.error[0], 0);
+    CU_ASSERT_EQUAL(w.srv.error[0], 0);
+    CU_ASSERT_FALSE(ns_tls_resumed(c));
+    world_free(&w);
+}
+
+static void test_tls13_full(void) { first_byte(NS_TLS_13, 2); }
+static void test_tls12_full(void) { first_byte(NS_TLS_12, 3); }
+
+static void test_hrr(void)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    so.group = NS_TLS_SECP256R1;
+    co.group = NS_TLS_X25519;                      /* the wrong guess */
+    world_listen(&w, &so);
+    ns_tls *c = world_connect(&w, &w.cli, &co);
+    world_run(&w);
+    struct ns_tls_info i;
+    ns_tls_info(c, &i);
+    CU_ASSERT_EQUAL(i.hello_retries, 1);
+    check_rtts(i.first_app_tx_at, 0, 3);
+    CU_ASSERT_TRUE(rx_is(&w.srv, "GET /"));
+    world_free(&w);
+}
+
+/* A first connection, then a second at 1 s offering its session. */
+struct resume_run {
+    struct world w;
+    struct side  cli2;
+    ns_tls      *c1, *c2, *s1;
+    bool         reject_early;
+};
+
+static void resume(struct resume_run *r, enum ns_tls_version v, struct ns_tls_opts *so,
+                   const char *early, int *status)
+{
+    struct world *w = &r->w;
+    world_init(w, 1, NULL);
+    struct ns_tls_opts co;
+    opts(&co);
+    co.max_version = v;
+    world_listen(w, so);
+    r->c1 = world_connect(w, &w->cli, &co);
+    world_run(w);
+    CU_ASSERT_TRUE_FATAL(ns_tls_has_session(r->c1));
+    r->s1 = w->srv.t;
+    side_free(&w->srv);
+    side_init(&w->srv);
+    if (r->reject_early)
+        ns_tls_listener_set_accept_early_data(w->lis, false);
+    co.resume = r->c1;
+    if (early) {
+        co.early_data = (const uint8_t *)early;
+        co.early_len = (uint32_t)strlen(early);
+    }
+    ns_time_t start = ns_sim_now(w->sim);
+    ns_tls *c2 = world_connect(w, &r->cli2, &co);
+    r->cli2.send_on_est = early ? NULL : "GET /";
+    r->c2 = c2;
+    world_run(w);
+    struct ns_tls_info i;
+    ns_tls_info(c2, &i);
+    i.started_at -= start;
+    *status = ns_tls_early_data_status(c2);
+}
+
+static void test_resume13(void)
+{
+    struct resume_run r = { 0 };
+    struct ns_tls_opts so;
+    opts(&so);
+    int st;
+    resume(&r, NS_TLS_13, &so, NULL, &st);
+    struct ns_tls_info i1, i2;
+    ns_tls_info(r.s1, &i1);
+    ns_tls_info(r.c2, &i2);
+    CU_ASSERT_TRUE(ns_tls_resumed(r.c2));
+    CU_ASSERT_EQUAL(st, -1);
+    check_rtts(i2.first_app_tx_at, i2.started_at, 2);
+    CU_ASSERT_TRUE(rx_is(&r.w.srv, "GET /"));
+    ns_tls_info(r.w.srv.t, &i2);
+    /* no certificate the second time: far fewer bytes */
+    CU_ASSERT_TRUE(i2.handshake_bytes + 2000 < i1.handshake_bytes);
+    side_free(&r.cli2);
+    world_free(&r.w);
+}
+
+static void test_resume12(void)
+{
+    struct resume_run r = { 0 };
+    struct ns_tls_opts so;
+    opts(&so);
+    int st;
+    resume(&r, NS_TLS_12, &so, NULL, &st);
+    struct ns_tls_info i2;
+    ns_tls_info(r.c2, &i2);
+    CU_ASSERT_TRUE(ns_tls_resumed(r.c2));
+    CU_ASSERT_EQUAL(ns_tls_version(r.c2), NS_TLS_12);
+    check_rtts(i2.first_app_tx_at, i2.started_at, 2);
+    CU_ASSERT_TRUE(rx_is(&r.w.srv, "GET /"));
+    side_free(&r.cli2);
+    world_free(&r.w);
+}
+
+static void test_zero_rtt(void)
+{
+    struct resume_run r = { 0 };
+    struct ns_tls_opts so;
+    opts(&so);
+    int st;
+    resume(&r, NS_TLS_13, &so, "GET /early", &st);
+    struct ns_tls_info i2;
+    ns_tls_info(r.c2, &i2);
+    CU_ASSERT_EQUAL(st, 1);
+    /* early data leaves with the ClientHello, 1 RTT after the SYN, and
+     * reaches the server half a round trip later */
+    check_rtts(i2.first_app_tx_at, i2.started_at, 1);
+    check_rtts(r.w.srv.first_rx_at, i2.started_at + R / 2, 1);
+    CU_ASSERT_TRUE(rx_is(&r.w.srv, "GET /early"));
+    side_free(&r.cli2);
+    world_free(&r.w);
+}
+
+static void test_zero_rtt_rejected(void)
+{
+    struct resume_run r = { 0 };
+    struct ns_tls_opts so;
+    opts(&so);
+    r.reject_early = true;
+    int st;
+    resume(&r, NS_TLS_13, &so, "GET /early", &st);
+    struct ns_tls_info i2;
+    ns_tls_info(r.c2, &i2);
+    CU_ASSERT_EQUAL(st, 0);
+    /* discarded by the server, resent after the handshake: exactly once */
+    CU_ASSERT_TRUE(rx_is(&r.w.srv, "GET /early"));
+    check_rtts(r.w.srv.first_rx_at, i2.started_at + R / 2, 2);
+    side_free(&r.cli2);
+    world_free(&r.w);
+}
+
+/* ---- mutual TLS ---- */
+
+static void mtls(enum ns_tls_version v, unsigned client_certs, const char *alert)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    so.require_client_cert = true;
+    co.max_version = v;
+    co.client_certs = client_certs;
+    world_listen(&w, &so);
+    ns_tls *c = world_connect(&w, &w.cli, &co);
+    world_run(&w);
+    struct ns_tls_info i;
+    ns_tls_info(c, &i);
+    if (!alert) {
+        check_rtts(i.first_app_tx_at, 0, v == NS_TLS_13 ? 2 : 3);   /* no extra RTT */
+        CU_ASSERT_TRUE(rx_is(&w.srv, "GET /"));
+        CU_ASSERT_EQUAL(w.srv.error[0], 0);
+    } else {
+        CU_ASSERT_STRING_EQUAL(w.srv.error, alert);
+        CU_ASSERT_STRING_EQUAL(w.cli.error, alert);
+        char want[64];
+        g_snprintf(want, sizeof want, "s:%s ", alert);
+        CU_ASSERT_STRING_EQUAL(w.srv.alerts, want);
+        g_snprintf(want, sizeof want, "r:%s ", alert);
+        CU_ASSERT_STRING_EQUAL(w.cli.alerts, want);
+        CU_ASSERT_EQUAL(w.srv.rx->len, 0);        /* the request never got through */
+    }
+    world_free(&w);
+}
+
+static void test_mtls13(void) { mtls(NS_TLS_13, 1, NULL); }
+static void test_mtls12(void) { mtls(NS_TLS_12, 2, NULL); }
+static void test_mtls13_no_cert(void) { mtls(NS_TLS_13, 0, "certificate_required"); }
+static void test_mtls12_no_cert(void) { mtls(NS_TLS_12, 0, "handshake_failure"); }
+
+/* ---- failures ---- */
+
+static void fail_case(enum ns_tls_cert_status cs, enum ns_tls_version cmax,
+                      enum ns_tls_version smin, const char *alert, bool client_sends)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    co.cert_status = cs;
+    co.max_version = cmax;
+    so.min_version = smin;
+    world_listen(&w, &so);
+    world_connect(&w, &w.cli, &co);
+    world_run(&w);
+    char want[64];
+    CU_ASSERT_STRING_EQUAL(w.cli.error, alert);
+    CU_ASSERT_STRING_EQUAL(w.srv.error, alert);
+    g_snprintf(want, sizeof want, "%s:%s ", client_sends ? "s" : "r", alert);
+    CU_ASSERT_STRING_EQUAL(w.cli.alerts, want);
+    CU_ASSERT_EQUAL(w.cli.est_at, -1);
+    world_free(&w);
+}
+
+static void test_unknown_ca(void) { fail_case(NS_TLS_CERT_UNKNOWN_CA, NS_TLS_13, NS_TLS_12, "unknown_ca", true); }
+static void test_expired(void) { fail_case(NS_TLS_CERT_EXPIRED, NS_TLS_12, NS_TLS_12, "certificate_expired", true); }
+static void test_no_version(void) { fail_case(NS_TLS_CERT_OK, NS_TLS_12, NS_TLS_13, "protocol_version", false); }
+
+/* ---- CPU costs: the exact sum on the critical path ---- */
+
+static ns_time_t first_tx_with(const struct ns_tls_costs *k, enum ns_tls_version v)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    so.costs = *k;
+    co.costs = *k;
+    co.max_version = v;
+    world_listen(&w, &so);
+    ns_tls *c = world_connect(&w, &w.cli, &co);
+    world_run(&w);
+    struct ns_tls_info i;
+    ns_tls_info(c, &i);
+    world_free(&w);
+    return i.first_app_tx_at;
+}
+
+/* The client's first byte moves by the CPU work on the critical path,
+ * less what overlaps with the arrival of the rest of a flight (the client
+ * works on ServerHello while the certificates are still on the wire: at
+ * most the serialisation of the flight, ~40 us here, less than any single
+ * cost, so a cost missing or counted twice fails). */
+static void check_cost(ns_time_t d, ns_time_t sum, ns_time_t overlap_max)
+{
+    CU_ASSERT_TRUE(d <= sum && d > sum - overlap_max);
+    if (!(d <= sum && d > sum - overlap_max))
+        fprintf(stderr, "\n  CPU delay %ld ns, critical path %ld ns\n", (long)d, (long)sum);
+}
+
+static void test_cpu_costs(void)
+{
+    struct ns_tls_costs zero = { 0 }, k = { 60 * NS_USEC, 40 * NS_USEC, 80 * NS_USEC, 0 };
+    ns_time_t d13 = first_tx_with(&k, NS_TLS_13) - first_tx_with(&zero, NS_TLS_13);
+    ns_time_t d12 = first_tx_with(&k, NS_TLS_12) - first_tx_with(&zero, NS_TLS_12);
+    /* 1.3: client key share; server key share + secret + CertificateVerify
+     * signature; client secret, two certificates and CertificateVerify */
+    check_cost(d13, 60000 + (2 * 60000 + 40000) + (60000 + 2 * 80000 + 80000), 15000);
+    /* 1.2: no key share in the hello; server key pair + ServerKeyExchange
+     * signature; client two certificates, the SKE signature, key pair and
+     * secret; server secret (ClientKeyExchange) before its Finished */
+    check_cost(d12, (60000 + 40000) + (2 * 80000 + 80000 + 2 * 60000) + 60000, 15000);
+}
+
+/* ---- record sizes ---- */
+
+static void after_send(ns_sim *sim, void *arg)
+{
+    struct world *w = arg;
+    GError *err = NULL;
+    CU_ASSERT_TRUE(ns_tls_send(w->cli.t, NULL, 40000, &err));
+    g_clear_error(&err);
+}
+
+static uint64_t bytes_for_40000(enum ns_tls_version v, enum ns_tls_cipher c)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    so.cipher = co.cipher = c;
+    co.max_version = v;
+    world_listen(&w, &so);
+    ns_tls *t = world_connect(&w, &w.cli, &co);
+    w.cli.send_on_est = NULL;
+    world_run(&w);
+    struct ns_tcp_info before, after;
+    ns_tcp_info(ns_tls_tcp(t), &before);
+    ns_event_after(w.sim, NS_SEC, after_send, &w);
+    world_run(&w);
+    ns_tcp_info(ns_tls_tcp(t), &after);
+    CU_ASSERT_EQUAL(w.srv.rx->len, 40000);
+    world_free(&w);
+    return after.bytes_acked - before.bytes_acked;
+}
+
+static void test_record_sizes(void)
+{
+    /* 16384 + 16384 + 7232: three records of 5-byte header + overhead */
+    CU_ASSERT_EQUAL(bytes_for_40000(NS_TLS_13, NS_TLS_AES128_GCM), 40000 + 3 * (5 + 17));
+    CU_ASSERT_EQUAL(bytes_for_40000(NS_TLS_12, NS_TLS_AES128_GCM), 40000 + 3 * (5 + 24));
+    CU_ASSERT_EQUAL(bytes_for_40000(NS_TLS_12, NS_TLS_CHACHA20), 40000 + 3 * (5 + 16));
+}
+
+/* The certificate chain decides the server's flight: two certificates
+ * more of 1200 bytes make it exactly 2 x (1200 + 3-byte length [+ 2-byte
+ * extensions in 1.3]) larger, so certificates are exactly the size asked. */
+static uint64_t server_bytes(enum ns_tls_version v, unsigned chain, uint32_t size)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    so.chain_len = chain;
+    so.cert_size = size;
+    so.tickets = false;
+    co.max_version = v;
+    world_listen(&w, &so);
+    world_connect(&w, &w.cli, &co);
+    world_run(&w);
+    CU_ASSERT_TRUE(rx_is(&w.srv, "GET /"));
+    struct ns_tls_info i;
+    ns_tls_info(w.srv.t, &i);
+    world_free(&w);
+    return i.handshake_bytes;
+}
+
+static void test_cert_sizes(void)
+{
+    CU_ASSERT_EQUAL(server_bytes(NS_TLS_13, 4, 1200) - server_bytes(NS_TLS_13, 2, 1200), 2 * 1205);
+    CU_ASSERT_EQUAL(server_bytes(NS_TLS_12, 4, 1200) - server_bytes(NS_TLS_12, 2, 1200), 2 * 1203);
+    CU_ASSERT_EQUAL(server_bytes(NS_TLS_12, 1, 1301) - server_bytes(NS_TLS_12, 1, 1300), 1);
+    CU_ASSERT_EQUAL(server_bytes(NS_TLS_12, 1, 700) - server_bytes(NS_TLS_12, 1, 600), 100);
+}
+
+/* ---- tshark ---- */
+
+static char *tshark_V(const char *file)
+{
+    char *tshark = g_find_program_in_path("tshark");
+    if (!tshark)
+        return NULL;
+    char *argv[] = { tshark, "-o", "tcp.check_checksum:TRUE", "-r", (char *)file, "-V", NULL };
+    char *out = NULL;
+    int status = -1;
+    CU_ASSERT_TRUE(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+                                NULL, &status, NULL));
+    g_free(tshark);
+    return out;
+}
+
+static void pcap_case(enum ns_tls_version v, const char *const *want, size_t nwant)
+{
+    struct world w;
+    world_init(&w, 1, v == NS_TLS_13 ? "pcap13" : "pcap12");
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    co.max_version = v;
+    so.chain_len = 3;
+    so.cert_size = 1500;
+    world_listen(&w, &so);
+    world_connect(&w, &w.cli, &co);
+    world_run(&w);
+    CU_ASSERT_TRUE(rx_is(&w.srv, "GET /"));
+    char *file = g_build_filename(w.dir, "a.pcap", NULL);
+    world_free(&w);
+    char *out = tshark_V(file);
+    if (!out) {
+        printf("\n  note: tshark not found, TLS decoding check skipped\n");
+    } else {
+        bool ok = strstr(out, "Malformed") == NULL && strstr(out, "Bad") == NULL;
+        CU_ASSERT_PTR_NULL(strstr(out, "Malformed"));
+        CU_ASSERT_PTR_NULL(strstr(out, "Bad"));
+        for (size_t i = 0; i < nwant; i++) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(out, want[i]));
+            if (!strstr(out, want[i])) {
+                fprintf(stderr, "\n  tshark output lacks '%s'\n", want[i]);
+                ok = false;
+            }
+        }
+        if (!ok)
+            fprintf(stderr, "%s\n", out);
+    }
+    g_free(out);
+    g_free(file);
+}
+
+static void test_pcap13(void)
+{
+    static const char *const want[] = {
+        "Handshake Protocol: Client Hello", "Server Name: server.example",
+        "Supported Version: TLS 1.3 (0x0304)", "Cipher Suite: TLS_AES_128_GCM_SHA256 (0x1301)",
+        "Handshake Protocol: Server Hello", "Opaque Type: Application Data (23)",
+        "ALPN Next Protocol: h2",
+    };
+    pcap_case(NS_TLS_13, want, G_N_ELEMENTS(want));
+}
+
+static void test_pcap12(void)
+{
+    static const char *const want[] = {
+        "Handshake Protocol: Client Hello", "Handshake Protocol: Server Hello",
+        "Handshake Protocol: Certificate", "Certificates Length: 4509",
+        "Handshake Protocol: Server Key Exchange", "Handshake Protocol: Server Hello Done",
+        "Handshake Protocol: Client Key Exchange", "Change Cipher Spec Protocol",
+        "id-at-commonName=server.example", "Encrypted Handshake Message", "Application Data Protocol",
+    };
+    pcap_case(NS_TLS_12, want, G_N_ELEMENTS(want));
+}
+
+/* ---- bad input, determinism ---- */
+
+static void test_bad_input(void)
+{
+    struct ns_tls_opts o;
+    GError *err = NULL;
+    ns_tls_opts_defaults(&o);
+    o.chain_len = 0;
+    CU_ASSERT_FALSE(ns_tls_opts_check(&o, true, &err));
+    CU_ASSERT_STRING_EQUAL(err ? err->message : "", "tls: a server needs a chain of at least one certificate");
+    g_clear_error(&err);
+    ns_tls_opts_defaults(&o);
+    o.early_len = 5;
+    CU_ASSERT_FALSE(ns_tls_opts_check(&o, false, &err));
+    CU_ASSERT_STRING_EQUAL(err ? err->message : "",
+                           "tls: early_data needs a resumable TLS 1.3 session (option 'resume')");
+    g_clear_error(&err);
+    ns_tls_opts_defaults(&o);
+    o.cert_size = 10;
+    CU_ASSERT_FALSE(ns_tls_opts_check(&o, true, &err));
+    g_clear_error(&err);
+    enum ns_tls_version v;
+    CU_ASSERT_FALSE(ns_tls_version_parse("1.1", &v));
+    CU_ASSERT_TRUE(ns_tls_version_parse("1.2", &v) && v == NS_TLS_12);
+    enum ns_tls_cipher c;
+    CU_ASSERT_FALSE(ns_tls_cipher_parse("rc4", &c));
+
+    struct world w;
+    world_init(&w, 1, NULL);
+    opts(&o);
+    world_listen(&w, &o);
+    ns_tls *t = world_connect(&w, &w.cli, &o);
+    CU_ASSERT_FALSE(ns_tls_send(t, "x", 1, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    if (err)
+        CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "the handshake is not done"));
+    g_clear_error(&err);
+    world_run(&w);
+    world_free(&w);
+}
+
+static char *run_for_bytes(uint64_t seed)
+{
+    struct world w;
+    world_init(&w, seed, seed == 7 ? "det7" : "det8");
+    struct ns_tls_opts o;
+    opts(&o);
+    world_listen(&w, &o);
+    world_connect(&w, &w.cli, &o);
+    world_run(&w);
+    char *file = g_build_filename(w.dir, "a.pcap", NULL);
+    world_free(&w);
+    char *text = NULL;
+    gsize len = 0;
+    CU_ASSERT_TRUE(g_file_get_contents(file, &text, &len, NULL));
+    g_free(file);
+    char *hex = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)text, len);
+    g_free(text);
+    return hex;
+}
+
+static void test_determinism(void)
+{
+    char *a = run_for_bytes(7), *b = run_for_bytes(7);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    g_free(b);
+    b = run_for_bytes(8);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    g_free(a);
+    g_free(b);
+}
+
+void test_tls_register(void)
+{
+    CU_pSuite s = ns_test_suite("tls", NULL, NULL);
+    ns_test_add(s, "TLS 1.3 full: first byte at 2 RTT", test_tls13_full);
+    ns_test_add(s, "TLS 1.2 full: first byte at 3 RTT", test_tls12_full);
+    ns_test_add(s, "HelloRetryRequest: +1 RTT", test_hrr);
+    ns_test_add(s, "TLS 1.3 PSK resumption", test_resume13);
+    ns_test_add(s, "TLS 1.2 abbreviated: 2 RTT", test_resume12);
+    ns_test_add(s, "0-RTT accepted: data in the first flight", test_zero_rtt);
+    ns_test_add(s, "0-RTT rejected: resent once", test_zero_rtt_rejected);
+    ns_test_add(s, "mTLS 1.3: no extra RTT", test_mtls13);
+    ns_test_add(s, "mTLS 1.2", test_mtls12);
+    ns_test_add(s, "mTLS 1.3 without cert: certificate_required", test_mtls13_no_cert);
+    ns_test_add(s, "mTLS 1.2 without cert: handshake_failure", test_mtls12_no_cert);
+    ns_test_add(s, "unknown CA", test_unknown_ca);
+    ns_test_add(s, "expired certificate", test_expired);
+    ns_test_add(s, "no common version", test_no_version);
+    ns_test_add(s, "crypto costs on the critical path", test_cpu_costs);
+    ns_test_add(s, "record sizes per suite", test_record_sizes);
+    ns_test_add(s, "certificate sizes", test_cert_sizes);
+    ns_test_add(s, "tshark decodes TLS 1.3", test_pcap13);
+    ns_test_add(s, "tshark decodes TLS 1.2", test_pcap12);
+    ns_test_add(s, "bad input", test_bad_input);
+    ns_test_add(s, "determinism", test_determinism);
+}
