@@ -36,6 +36,7 @@ static void (*const registrations[])(void) = {
     test_tcp_register,
     test_tcp_lua_register,
     test_tls_register,
+    test_lock_register,
     test_tcp_fidelity_register,
 };
 

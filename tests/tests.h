@@ -52,6 +52,7 @@ void test_dhcp_register(void);
 void test_tcp_register(void);
 void test_tcp_lua_register(void);
 void test_tls_register(void);
+void test_lock_register(void);
 void test_tcp_fidelity_register(void);
 
 #endif

@@ -97,6 +97,7 @@ void ns_lua_open_net(lua_State *L);        /* models/net/lua_net.c */
 void ns_lua_open_tcp(lua_State *L);        /* models/tcp/lua_tcp.c */
 void ns_lua_open_dhcp(lua_State *L);       /* models/dhcp/lua_dhcp.c */
 void ns_lua_open_tls(lua_State *L);        /* models/tls/lua_tls.c */
+void ns_lua_open_lock(lua_State *L);       /* models/lock/lua_lock.c */
 
 /* ---- argument helpers ---- */
 

@@ -574,19 +574,11 @@ static const luaL_Reg host_methods[] = {
     { "dhcp_relay", host_dhcp_relay }, { "on_bound", host_on_bound }, { NULL, NULL }
 };
 
-static void new_type(lua_State *L, const char *tname, const luaL_Reg *m)
-{
-    luaL_newmetatable(L, tname);
-    luaL_setfuncs(L, m, 0);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
-}
 
 void ns_lua_open_dhcp(lua_State *L)
 {
-    new_type(L, T_CLIENT, client_methods);
-    new_type(L, T_SERVER, server_methods);
+    ns_lua_new_type(L, T_CLIENT, client_methods);
+    ns_lua_new_type(L, T_SERVER, server_methods);
     luaL_getmetatable(L, T_HOST);
     luaL_setfuncs(L, host_methods, 0);
     lua_pop(L, 1);

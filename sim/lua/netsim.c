@@ -17,6 +17,7 @@ static void (*const openers[])(lua_State *L) = {
     ns_lua_open_tcp,
     ns_lua_open_dhcp,
     ns_lua_open_tls,
+    ns_lua_open_lock,
 };
 
 char *ns__lua_json_object(lua_State *L, int idx, const char **names, size_t n);

@@ -1,0 +1,176 @@
+/* lock.h — distributed locking: lock servers, lock clients racing for a
+ * quorum of them, leases, fencing tokens, a storage server that checks
+ * them, and the oracle that judges safety and liveness.
+ *
+ * Messages are real bytes over UDP (lock servers on NS_LOCK_PORT, the
+ * storage server on NS_LOCK_STORAGE_PORT), so delay, loss, partitions and
+ * crashes of the network layer apply to them.
+ *
+ * A cluster is n lock servers plus one storage server.  Each lock server
+ * keeps, per resource, the holder, a FIFO of waiters, a lease expiry and
+ * two counters: a per-server grant counter (the "naive" token) and a token
+ * register written by holders (the "quorum" token).  A client runs
+ * transactions: each attempt acquires its resources one after the other
+ * (each on a quorum of servers), enters the critical section (a BEGIN
+ * write to the storage server), works for `hold`, leaves (an END write)
+ * and releases everything: strict two-phase locking, and a retry is a new
+ * attempt.  How a resource is acquired is a strategy chosen by name
+ * ("wait", "release_all", "ordered").
+ *
+ * Invariant (the oracle's): the storage server never sees two clients
+ * inside the critical section of one resource; every breach is recorded
+ * with its time, the two clients and the seed.
+ */
+#ifndef NETSIM_LOCK_H
+#define NETSIM_LOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "netsim/host.h"
+
+#define NS_LOCK_PORT         7000
+#define NS_LOCK_STORAGE_PORT 7001
+#define NS_LOCK_MAX_SERVERS  32
+#define NS_LOCK_NAME_MAX     31      /* bytes of a resource name */
+
+typedef struct ns_lock_cluster ns_lock_cluster;
+typedef struct ns_lock_client  ns_lock_client;
+
+/* How a client turns grants into the token it shows the storage server. */
+#define NS_LOCK_FENCINGS(X)                                                \
+    X(NS_LOCK_FENCE_NONE,   "none")    /* token 0: nothing to check */      \
+    X(NS_LOCK_FENCE_NAIVE,  "naive")   /* first granting server's counter */ \
+    X(NS_LOCK_FENCE_QUORUM, "quorum")  /* read max register, write max+1 */
+#define NS_X_ENUM(name, str) name,
+enum ns_lock_fencing { NS_LOCK_FENCINGS(NS_X_ENUM) };
+#undef NS_X_ENUM
+const char *ns_lock_fencing_name(enum ns_lock_fencing f);
+bool ns_lock_fencing_parse(const char *s, enum ns_lock_fencing *out, GError **error);
+
+struct ns_lock_cluster_opts {
+    unsigned  quorum;            /* grants needed per resource; 0 = majority */
+    ns_time_t ttl;               /* lease of a grant; 0 = no leases */
+    enum ns_lock_fencing fencing;/* default quorum */
+    bool      storage_fencing;   /* storage rejects stale tokens (default true) */
+    bool      persist;           /* servers keep their table across a crash */
+    ns_time_t service;           /* CPU time per request on a server (0: none) */
+};
+void ns_lock_cluster_opts_defaults(struct ns_lock_cluster_opts *o);
+
+/* A cluster over existing hosts: servers[0..n) run lock servers, storage
+ * runs the storage server.  Errors: n outside 1..NS_LOCK_MAX_SERVERS, a
+ * quorum above n, a negative ttl, a port already bound.  The sim owns it. */
+ns_lock_cluster *ns_lock_cluster_new(ns_sim *sim, ns_host *const *servers, unsigned n,
+                                     ns_host *storage,
+                                     const struct ns_lock_cluster_opts *o, GError **error);
+/* The sim's cluster, or NULL. */
+ns_lock_cluster *ns_lock_cluster_of(ns_sim *sim);
+unsigned  ns_lock_cluster_n_servers(const ns_lock_cluster *cl);
+unsigned  ns_lock_cluster_quorum(const ns_lock_cluster *cl);
+ns_host  *ns_lock_cluster_server(const ns_lock_cluster *cl, unsigned i);
+ns_host  *ns_lock_cluster_storage(const ns_lock_cluster *cl);
+size_t    ns_lock_cluster_n_clients(const ns_lock_cluster *cl);
+ns_lock_client *ns_lock_cluster_client(const ns_lock_cluster *cl, size_t i);
+
+/* ---- strategies ---- */
+/* Registered names, NULL-terminated, in registration order. */
+const char *const *ns_lock_strategy_names(void);
+bool ns_lock_strategy_exists(const char *name);
+
+/* ---- clients ---- */
+struct ns_lock_client_opts {
+    const char *strategy;        /* "wait" (default), "release_all", "ordered" */
+    const char *const *resources;/* NULL-terminated, in the order to lock */
+    ns_time_t start;             /* first attempt */
+    ns_time_t hold;              /* work inside the critical section */
+    ns_time_t think;             /* between transactions */
+    unsigned  transactions;      /* to complete (default 1) */
+    ns_time_t rto;               /* retransmission of unanswered messages */
+    ns_time_t timeout;           /* release_all: quorum timeout per resource */
+    ns_time_t backoff;           /* release_all: first backoff bound */
+    ns_time_t backoff_max;       /* ... doubling up to this */
+    unsigned  first_server;      /* wait, release_all: ask servers from this
+                                    index on, rotating (staging races) */
+    unsigned  crash_after_grants;/* crash the host at its k-th grant (0: never) */
+};
+void ns_lock_client_opts_defaults(struct ns_lock_client_opts *o);
+
+/* A client on h (which must reach the cluster).  Errors: an unknown
+ * strategy (the message lists the known ones), no resources, a resource
+ * name too long, h already a client. */
+ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
+                                   const struct ns_lock_client_opts *o, GError **error);
+ns_host    *ns_lock_client_host(const ns_lock_client *c);
+
+#define NS_LOCK_STATES(X)                                                  \
+    X(NS_LOCK_IDLE,       "idle")       /* before start, or thinking */     \
+    X(NS_LOCK_ACQUIRING,  "acquiring")  /* phase one */                     \
+    X(NS_LOCK_COMMITTING, "committing") /* writing its quorum token */      \
+    X(NS_LOCK_ENTERING,   "entering")   /* BEGIN writes sent */             \
+    X(NS_LOCK_WORKING,    "working")    /* inside the critical section */   \
+    X(NS_LOCK_LEAVING,    "leaving")    /* END writes sent */               \
+    X(NS_LOCK_BACKOFF,    "backoff")    /* aborted, waiting to retry */     \
+    X(NS_LOCK_DONE,       "done")       /* every transaction completed */   \
+    X(NS_LOCK_CRASHED,    "crashed")
+#define NS_X_ENUM(name, str) name,
+enum ns_lock_state { NS_LOCK_STATES(NS_X_ENUM) };
+#undef NS_X_ENUM
+const char *ns_lock_state_name(enum ns_lock_state s);
+enum ns_lock_state ns_lock_client_state(const ns_lock_client *c);
+
+struct ns_lock_client_stats {
+    uint64_t  acquisitions;      /* critical sections completed */
+    uint64_t  attempts;          /* attempts started */
+    uint64_t  retries;           /* attempts aborted (and retried) */
+    uint64_t  grants;            /* GRANT messages accepted */
+    uint64_t  fenced;            /* writes the storage server rejected */
+    ns_time_t longest_wait;      /* longest attempt start -> all acquired */
+    ns_time_t total_wait;        /* sum over acquisitions */
+    ns_time_t wait_since;        /* start of the current wait, -1 if none */
+    uint64_t  last_token;        /* token of the last critical section */
+};
+const struct ns_lock_client_stats *ns_lock_client_stats(const ns_lock_client *c);
+
+/* ---- the oracle ---- */
+struct ns_lock_violation {
+    ns_time_t   at;
+    char        resource[NS_LOCK_NAME_MAX + 1];
+    const char *inside;          /* client already inside (host name) */
+    const char *entering;        /* client that entered too */
+    uint64_t    seed;
+};
+size_t ns_lock_n_violations(const ns_lock_cluster *cl);
+const struct ns_lock_violation *ns_lock_violation_nth(const ns_lock_cluster *cl, size_t i);
+/* "t=0.012000000 R1: b entered while a was inside (seed 7)"; g_free it. */
+char *ns_lock_violation_format(const struct ns_lock_violation *v);
+
+/* Stale writes the storage server rejected (all clients). */
+uint64_t ns_lock_storage_rejected(const ns_lock_cluster *cl);
+/* The newest token the storage server accepted for `resource` (0: none). */
+uint64_t ns_lock_storage_token(const ns_lock_cluster *cl, const char *resource);
+
+/* Deadlocks: the first time the oracle saw a set of hold-and-wait clients
+ * none of which can ever proceed (a cycle, or a chain ending at a crashed
+ * holder without lease).  Counted once per distinct set. */
+size_t      ns_lock_n_deadlocks(const ns_lock_cluster *cl);
+ns_time_t   ns_lock_first_deadlock_at(const ns_lock_cluster *cl);   /* -1: none */
+/* The wait-for graph now, as text: one line per client still waiting,
+ * "a waits for b (R2 on ls2 ls3)", then "cycle: a -> b -> a" for each
+ * cycle among blocked clients, or "" when nobody waits.  g_free it. */
+char *ns_lock_waiting_report(ns_lock_cluster *cl);
+/* Clients still waiting now (acquiring), and the number of them that can
+ * never proceed (deadlocked or behind a crashed holder). */
+size_t ns_lock_n_waiting(ns_lock_cluster *cl);
+size_t ns_lock_n_blocked(ns_lock_cluster *cl);
+/* The same graph in Graphviz DOT (cycle edges red) and Mermaid. */
+char *ns_lock_waitfor_dot(ns_lock_cluster *cl);
+char *ns_lock_waitfor_mermaid(ns_lock_cluster *cl);
+
+/* Lock table inspection: holder of `resource` on server i (host name, or
+ * NULL), and the resource's counters there. */
+const char *ns_lock_server_holder(const ns_lock_cluster *cl, unsigned i, const char *resource);
+uint64_t    ns_lock_server_token(const ns_lock_cluster *cl, unsigned i, const char *resource);
+
+#endif

@@ -1,0 +1,214 @@
+/* lock.c — the lock cluster: servers plus storage, the strategy registry,
+ * enum names, and the per-sim fault observer (registered once per sim so
+ * no object has to unregister).
+ *
+ * Invariant: one cluster per sim (it is the sim's "lock" attachment);
+ * every client, server and storage record belongs to it and dies with it. */
+#include <string.h>
+
+#include "lock_priv.h"
+
+#define SIM_KEY "lock"
+
+#define NS_X_STR(name, str) str,
+static const char *const fencing_names[] = { NS_LOCK_FENCINGS(NS_X_STR) };
+static const char *const state_names[] = { NS_LOCK_STATES(NS_X_STR) };
+#undef NS_X_STR
+
+const char *ns_lock_fencing_name(enum ns_lock_fencing f)
+{
+    return (unsigned)f < G_N_ELEMENTS(fencing_names) ? fencing_names[f] : "?";
+}
+
+bool ns_lock_fencing_parse(const char *s, enum ns_lock_fencing *out, GError **error)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(fencing_names); i++)
+        if (strcmp(s, fencing_names[i]) == 0) {
+            *out = (enum ns_lock_fencing)i;
+            return true;
+        }
+    g_set_error(error, NS_ERROR, NS_ERROR_NOT_FOUND,
+                "unknown fencing '%s' (known: none, naive, quorum)", s);
+    return false;
+}
+
+const char *ns_lock_state_name(enum ns_lock_state s)
+{
+    return (unsigned)s < G_N_ELEMENTS(state_names) ? state_names[s] : "?";
+}
+
+/* ---- strategies: a name and an ops table each, looked up linearly ---- */
+static const struct ns__lock_strategy *const strategies[] = {
+    &ns__lock_wait, &ns__lock_release_all, &ns__lock_ordered,
+};
+static const char *const strategy_names[] = { "wait", "release_all", "ordered", NULL };
+
+const char *const *ns_lock_strategy_names(void)
+{
+    return strategy_names;
+}
+
+const struct ns__lock_strategy *ns__lock_strategy_find(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(strategies); i++)
+        if (strcmp(strategies[i]->name, name) == 0)
+            return strategies[i];
+    return NULL;
+}
+
+bool ns_lock_strategy_exists(const char *name)
+{
+    return name && ns__lock_strategy_find(name) != NULL;
+}
+
+/* ---- the cluster ---- */
+void ns_lock_cluster_opts_defaults(struct ns_lock_cluster_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->fencing = NS_LOCK_FENCE_QUORUM;
+    o->storage_fencing = true;
+}
+
+static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
+{
+    ns_sim *sim = ud;
+    ns_lock_cluster *cl = ns_sim_attached(sim, SIM_KEY);
+    if (!cl)
+        return;
+    for (unsigned i = 0; i < cl->n; i++)
+        if (cl->srv[i].host == h)
+            ns__lock_server_fault(&cl->srv[i], f);
+    if (cl->storage == h)
+        ns__lock_storage_fault(cl, f);
+    for (guint i = 0; i < cl->clients->len; i++) {
+        ns_lock_client *c = g_ptr_array_index(cl->clients, i);
+        if (c->host == h)
+            ns__lock_client_fault(c, f);
+    }
+}
+
+static void cluster_free(gpointer p)
+{
+    ns_lock_cluster *cl = p;
+    if (cl->clients)
+        g_ptr_array_free(cl->clients, TRUE);
+    for (unsigned i = 0; i < cl->n; i++)
+        ns__lock_server_fini(&cl->srv[i]);
+    ns__lock_storage_fini(cl);
+    if (cl->violations)
+        g_array_free(cl->violations, TRUE);
+    if (cl->deadlock_sets)
+        g_ptr_array_free(cl->deadlock_sets, TRUE);
+    g_free(cl);
+}
+
+ns_lock_cluster *ns_lock_cluster_new(ns_sim *sim, ns_host *const *servers, unsigned n,
+                                     ns_host *storage,
+                                     const struct ns_lock_cluster_opts *o, GError **error)
+{
+    g_return_val_if_fail(sim && servers && storage && o, NULL);
+    if (n < 1 || n > NS_LOCK_MAX_SERVERS) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "lock cluster: %u servers is outside [1, %d]", n, NS_LOCK_MAX_SERVERS);
+        return NULL;
+    }
+    if (o->quorum > n) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "lock cluster: quorum %u is larger than the %u servers", o->quorum, n);
+        return NULL;
+    }
+    if (o->ttl < 0) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "lock cluster: negative ttl");
+        return NULL;
+    }
+    if (ns_sim_attached(sim, SIM_KEY)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS, "lock cluster: the sim has one already");
+        return NULL;
+    }
+    ns_lock_cluster *cl = g_new0(ns_lock_cluster, 1);
+    cl->sim = sim;
+    cl->o = *o;
+    if (cl->o.quorum == 0)
+        cl->o.quorum = n / 2 + 1;
+    cl->clients = g_ptr_array_new_with_free_func((GDestroyNotify)ns__lock_client_free);
+    cl->violations = g_array_new(FALSE, FALSE, sizeof(struct ns_lock_violation));
+    cl->deadlock_sets = g_ptr_array_new_with_free_func(g_free);
+    cl->first_deadlock = -1;
+    cl->storage = storage;
+    cl->n = n;
+    for (unsigned i = 0; i < n; i++) {
+        cl->srv[i].cl = cl;
+        cl->srv[i].index = i;
+        cl->srv[i].host = servers[i];
+    }
+    for (unsigned i = 0; i < n; i++)
+        if (!ns__lock_server_init(&cl->srv[i], error))
+            goto fail;
+    if (!ns__lock_storage_init(cl, error))
+        goto fail;
+    ns_sim_attach(sim, SIM_KEY, cl, cluster_free);
+    ns_net_on_fault(sim, on_fault, sim);
+    ns_udp_set_describer(sim, NS_LOCK_PORT, ns__lock_describe);
+    ns_udp_set_describer(sim, NS_LOCK_STORAGE_PORT, ns__lock_describe);
+    return cl;
+fail:
+    /* sockets already bound stay with their hosts, closed here */
+    for (unsigned i = 0; i < n; i++)
+        if (cl->srv[i].sock)
+            ns_udp_close(cl->srv[i].sock);
+    if (cl->ssock)
+        ns_udp_close(cl->ssock);
+    cl->ssock = NULL;
+    cluster_free(cl);
+    return NULL;
+}
+
+ns_lock_cluster *ns_lock_cluster_of(ns_sim *sim)
+{
+    return ns_sim_attached(sim, SIM_KEY);
+}
+
+unsigned ns_lock_cluster_n_servers(const ns_lock_cluster *cl) { return cl->n; }
+unsigned ns_lock_cluster_quorum(const ns_lock_cluster *cl) { return cl->o.quorum; }
+ns_host *ns_lock_cluster_server(const ns_lock_cluster *cl, unsigned i)
+{
+    return i < cl->n ? cl->srv[i].host : NULL;
+}
+ns_host *ns_lock_cluster_storage(const ns_lock_cluster *cl) { return cl->storage; }
+size_t ns_lock_cluster_n_clients(const ns_lock_cluster *cl) { return cl->clients->len; }
+ns_lock_client *ns_lock_cluster_client(const ns_lock_cluster *cl, size_t i)
+{
+    return i < cl->clients->len ? g_ptr_array_index(cl->clients, i) : NULL;
+}
+
+ns_lock_client *ns__lock_client_by_id(const ns_lock_cluster *cl, uint32_t id)
+{
+    for (guint i = 0; i < cl->clients->len; i++) {
+        ns_lock_client *c = g_ptr_array_index(cl->clients, i);
+        if (c->id == id)
+            return c;
+    }
+    return NULL;
+}
+
+const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id)
+{
+    ns_lock_client *c = ns__lock_client_by_id(cl, id);
+    return c ? ns_host_name(c->host) : "?";
+}
+
+const char *ns_lock_server_holder(const ns_lock_cluster *cl, unsigned i, const char *resource)
+{
+    if (i >= cl->n)
+        return NULL;
+    struct lock_res *r = ns__lock_server_find(&cl->srv[i], resource);
+    return r && r->held ? ns__lock_client_name(cl, r->holder.client) : NULL;
+}
+
+uint64_t ns_lock_server_token(const ns_lock_cluster *cl, unsigned i, const char *resource)
+{
+    if (i >= cl->n)
+        return 0;
+    struct lock_res *r = ns__lock_server_find(&cl->srv[i], resource);
+    return r ? r->reg : 0;
+}

@@ -1,0 +1,205 @@
+/* lock_priv.h — what the lock model's files share (never included from
+ * another folder): the wire format, the structures of cluster, server,
+ * storage and client, and the strategy ops table. */
+#ifndef NETSIM_LOCK_PRIV_H
+#define NETSIM_LOCK_PRIV_H
+
+#include "netsim/event.h"
+#include "netsim/lock.h"
+#include "netsim/pkt.h"
+#include "netsim/rng.h"
+#include "netsim/trace.h"
+#include "netsim/udp.h"
+
+/* ---- messages: a fixed header, big-endian, then the resource name ----
+ *   0 magic 'L'   1 version 1   2 type   3 flags
+ *   4 client id (u32)   8 attempt (u32)   12 token (u64)   20 aux (u64)
+ *   28 name length   29.. name (at most NS_LOCK_NAME_MAX bytes) */
+#define LOCK_MAGIC   0x4c
+#define LOCK_HDR     29
+#define LOCK_MSG_MAX (LOCK_HDR + NS_LOCK_NAME_MAX)
+
+#define LOCK_MSG_TYPES(X)                                                   \
+    X(LM_ACQUIRE,   "ACQ")      /* flags: LF_WAIT to be queued */            \
+    X(LM_GRANT,     "GRANT")    /* token = register, aux = grant counter */  \
+    X(LM_QUEUED,    "QUEUED")   /* aux = holder's client id */               \
+    X(LM_DENY,      "DENY")     /* aux = holder's client id */               \
+    X(LM_RELEASE,   "REL")                                                  \
+    X(LM_RELEASED,  "RELD")                                                 \
+    X(LM_RENEW,     "RENEW")                                                \
+    X(LM_COMMIT,    "COMMIT")   /* token to write into the register */       \
+    X(LM_COMMITTED, "CMTD")                                                 \
+    X(LM_NOTHELD,   "NOTHELD")  /* a commit from a client not holding */     \
+    X(LM_WRITE,     "WRITE")    /* to storage; flags LF_BEGIN or LF_END */   \
+    X(LM_WRITE_OK,  "OK")                                                   \
+    X(LM_REJECT,    "REJECT")   /* stale token */
+#define NS_X_ENUM(name, str) name,
+enum lock_msg_type { LOCK_MSG_TYPES(NS_X_ENUM) LM_NTYPES };
+#undef NS_X_ENUM
+
+enum { LF_WAIT = 1, LF_BEGIN = 2, LF_END = 4 };
+
+struct lock_msg {
+    uint8_t  type;
+    uint8_t  flags;
+    uint32_t client;             /* the client's host id */
+    uint32_t attempt;
+    uint64_t token;
+    uint64_t aux;
+    char     name[NS_LOCK_NAME_MAX + 1];
+};
+
+const char *ns__lock_msg_name(unsigned type);
+size_t ns__lock_encode(const struct lock_msg *m, uint8_t out[LOCK_MSG_MAX]);
+bool   ns__lock_decode(const ns_pkt *p, struct lock_msg *m);
+bool   ns__lock_send(ns_udp *s, uint32_t dst, uint16_t port, const struct lock_msg *m);
+void   ns__lock_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len);
+
+/* ---- servers ---- */
+struct lock_waiter {
+    uint32_t client, attempt;
+    uint32_t addr;               /* where to send the grant */
+    uint16_t port;
+};
+
+struct lock_res {
+    char      name[NS_LOCK_NAME_MAX + 1];
+    bool      held;
+    struct lock_waiter holder;
+    ns_time_t expiry;            /* NS_TIME_MAX without lease */
+    ns_event_id expiry_ev;
+    GArray   *waiters;           /* struct lock_waiter, FIFO */
+    uint64_t  grants;            /* per-server counter: the naive token */
+    uint64_t  reg;               /* quorum token register */
+};
+
+struct lock_server {
+    ns_lock_cluster *cl;
+    unsigned   index;
+    ns_host   *host;
+    ns_udp    *sock;
+    GPtrArray *res;              /* struct lock_res*, creation order (owned) */
+    GPtrArray *work;             /* queued CPU items (owned) */
+};
+
+/* ---- storage: the protected resource and the oracle's eyes ---- */
+struct storage_in {
+    uint32_t client, attempt;
+    uint64_t token;
+};
+struct storage_res {
+    char     name[NS_LOCK_NAME_MAX + 1];
+    uint64_t max_token;
+    uint32_t max_client, max_attempt;
+    GArray  *inside;             /* struct storage_in */
+};
+
+/* ---- the cluster ---- */
+struct ns_lock_cluster {
+    ns_sim     *sim;
+    struct ns_lock_cluster_opts o;
+    unsigned    n;
+    struct lock_server srv[NS_LOCK_MAX_SERVERS];
+    ns_host    *storage;
+    ns_udp     *ssock;
+    GPtrArray  *sres;            /* struct storage_res* (owned) */
+    uint64_t    rejected;
+    GPtrArray  *clients;         /* ns_lock_client*, creation order (owned) */
+    GArray     *violations;      /* struct ns_lock_violation */
+    GPtrArray  *deadlock_sets;   /* char* keys of sets already reported */
+    ns_time_t   first_deadlock;
+};
+
+/* ---- clients ---- */
+enum srv_status { SS_NONE, SS_SENT, SS_QUEUED, SS_GRANTED, SS_DENIED, SS_CANCELLED };
+
+struct lock_client_res {
+    char     name[NS_LOCK_NAME_MAX + 1];
+    uint8_t  st[NS_LOCK_MAX_SERVERS];      /* enum srv_status, this attempt */
+    bool     committed[NS_LOCK_MAX_SERVERS];
+    bool     acquired;                     /* quorum reached */
+    bool     begun, ended;                 /* storage acknowledged */
+    uint64_t max_reg, max_grants, token; /* max_grants: first grant's counter */
+};
+
+struct pending_release {
+    unsigned s, r;
+    uint32_t attempt;
+    unsigned tries;
+};
+
+struct ns__lock_strategy;
+
+struct ns_lock_client {
+    ns_lock_cluster *cl;
+    ns_host   *host;
+    ns_udp    *sock;
+    uint32_t   id;               /* the host id */
+    const struct ns__lock_strategy *ops;
+    struct ns_lock_client_opts o;
+    unsigned   nres;
+    struct lock_client_res *res; /* in locking order */
+    unsigned   cur;              /* resource being acquired */
+    enum ns_lock_state state;
+    uint32_t   attempt;
+    unsigned   done_tx;
+    ns_time_t  attempt_start;
+    unsigned   backoff_exp;
+    ns_event_id timer;           /* strategy timer */
+    ns_event_id step;            /* start/hold/backoff/think */
+    ns_event_id rto_ev, renew_ev;
+    bool       deferred_step, deferred_timer; /* fired while paused */
+    unsigned   deferred;         /* D_RTO | D_RENEW bits (lock_client.c) */
+    bool       fenced_attempt;   /* the storage rejected a write of it */
+    GArray    *releases;         /* struct pending_release */
+    ns_rng    *rng;
+    struct ns_lock_client_stats st;
+};
+
+/* ---- strategies ----
+ * The core sends, retransmits, counts grants and moves on when a quorum
+ * is reached; a strategy decides which servers to ask, whether to queue,
+ * and when to give up.  Hooks run after the core recorded the reply. */
+struct ns__lock_strategy {
+    const char *name;
+    bool  queue;                 /* requests wait in the servers' queues */
+    bool  sorted;                /* resources in one global order (by name) */
+    bool  aborts;                /* may give up: never part of a deadlock */
+    void (*start)(ns_lock_client *c);                 /* required */
+    void (*on_grant)(ns_lock_client *c, unsigned s);  /* optional */
+    void (*on_deny)(ns_lock_client *c, unsigned s);   /* optional */
+    void (*on_timer)(ns_lock_client *c);              /* optional */
+};
+extern const struct ns__lock_strategy ns__lock_wait;
+extern const struct ns__lock_strategy ns__lock_release_all;
+extern const struct ns__lock_strategy ns__lock_ordered;
+const struct ns__lock_strategy *ns__lock_strategy_find(const char *name);
+
+/* What strategies may call. */
+void ns__lock_client_request(ns_lock_client *c, unsigned s);
+void ns__lock_client_abort(ns_lock_client *c, const char *why);
+void ns__lock_client_set_timer(ns_lock_client *c, ns_time_t delay);
+bool ns__lock_client_quorum_reachable(const ns_lock_client *c);
+
+/* Server, storage, client internals the cluster drives. */
+bool ns__lock_server_init(struct lock_server *s, GError **error);
+void ns__lock_server_fini(struct lock_server *s);
+void ns__lock_server_fault(struct lock_server *s, enum ns_host_fault f);
+struct lock_res *ns__lock_server_find(const struct lock_server *s, const char *name);
+bool ns__lock_storage_init(ns_lock_cluster *cl, GError **error);
+void ns__lock_storage_fini(ns_lock_cluster *cl);
+void ns__lock_storage_fault(ns_lock_cluster *cl, enum ns_host_fault f);
+void ns__lock_client_free(ns_lock_client *c);
+void ns__lock_client_fault(ns_lock_client *c, enum ns_host_fault f);
+/* The oracle: looks for a new deadlock after a client was queued. */
+void ns__lock_check_deadlock(ns_lock_cluster *cl);
+ns_lock_client *ns__lock_client_by_id(const ns_lock_cluster *cl, uint32_t id);
+const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
+
+#define LOCK_TRACE(sim, kind, node, ...)                        \
+    do {                                                        \
+        if (ns_trace_on((sim), (kind), (node)))                 \
+            ns_trace_event((sim), (kind), (node), __VA_ARGS__); \
+    } while (0)
+
+#endif

@@ -1,0 +1,306 @@
+/* lock_server.c — one lock server: a lock table per resource with the
+ * holder, a FIFO of waiters, a lease and two counters.
+ *
+ * Invariants: a resource has at most one holder; the waiters never
+ * include the holder's client; each grant increments the per-server
+ * counter (the naive token) once; the register only grows, written by the
+ * current holder (COMMIT).  Requests are identified by (client, attempt):
+ * a newer attempt of a client supersedes its older ones, so a lost
+ * RELEASE cannot hold a lock against its own client's retry. */
+#include <string.h>
+
+#include "lock_priv.h"
+
+static const char *sname(const struct lock_server *s)
+{
+    return ns_host_name(s->host);
+}
+
+struct lock_res *ns__lock_server_find(const struct lock_server *s, const char *name)
+{
+    for (guint i = 0; i < s->res->len; i++) {
+        struct lock_res *r = g_ptr_array_index(s->res, i);
+        if (strcmp(r->name, name) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static struct lock_res *res_get(struct lock_server *s, const char *name)
+{
+    struct lock_res *r = ns__lock_server_find(s, name);
+    if (!r) {
+        r = g_new0(struct lock_res, 1);
+        g_strlcpy(r->name, name, sizeof r->name);
+        r->waiters = g_array_new(FALSE, FALSE, sizeof(struct lock_waiter));
+        r->expiry = NS_TIME_MAX;
+        g_ptr_array_add(s->res, r);
+    }
+    return r;
+}
+
+static void res_free(gpointer p)
+{
+    struct lock_res *r = p;
+    g_array_free(r->waiters, TRUE);
+    g_free(r);
+}
+
+static void reply(struct lock_server *s, const struct lock_waiter *to, uint8_t type,
+                  const struct lock_res *r, uint64_t token, uint64_t aux)
+{
+    struct lock_msg m = { .type = type, .client = to->client, .attempt = to->attempt,
+                          .token = token, .aux = aux };
+    g_strlcpy(m.name, r->name, sizeof m.name);
+    ns__lock_send(s->sock, to->addr, to->port, &m);
+}
+
+static void on_expiry(ns_sim *sim, void *arg);
+
+static void arm_lease(struct lock_server *s, struct lock_res *r)
+{
+    ns_sim *sim = s->cl->sim;
+    ns_event_cancel(sim, r->expiry_ev);
+    r->expiry_ev = NS_EVENT_NONE;
+    r->expiry = NS_TIME_MAX;
+    if (s->cl->o.ttl > 0) {
+        r->expiry = ns_sim_now(sim) + s->cl->o.ttl;
+        /* the callback needs the server and the resource: the resource
+         * records its server through the index kept in the name lookup */
+        r->expiry_ev = ns_event_after(sim, s->cl->o.ttl, on_expiry, r);
+    }
+}
+
+/* Gives r to w: a grant carries the register (quorum token read) and the
+ * incremented per-server counter (naive token). */
+static void grant(struct lock_server *s, struct lock_res *r, const struct lock_waiter *w)
+{
+    r->held = true;
+    r->holder = *w;
+    r->grants++;
+    arm_lease(s, r);
+    LOCK_TRACE(s->cl->sim, "lock.grant", sname(s), "resource=%s client=%s attempt=%u "
+               "reg=%" G_GUINT64_FORMAT " n=%" G_GUINT64_FORMAT, r->name,
+               ns__lock_client_name(s->cl, w->client), w->attempt, r->reg, r->grants);
+    reply(s, w, LM_GRANT, r, r->reg, r->grants);
+}
+
+static void free_and_grant_next(struct lock_server *s, struct lock_res *r)
+{
+    ns_event_cancel(s->cl->sim, r->expiry_ev);
+    r->expiry_ev = NS_EVENT_NONE;
+    r->expiry = NS_TIME_MAX;
+    r->held = false;
+    if (r->waiters->len > 0) {
+        struct lock_waiter w = g_array_index(r->waiters, struct lock_waiter, 0);
+        g_array_remove_index(r->waiters, 0);
+        grant(s, r, &w);
+    }
+}
+
+/* Finds the server owning r (lease callbacks carry only r). */
+static struct lock_server *owner(ns_lock_cluster *cl, const struct lock_res *r)
+{
+    for (unsigned i = 0; i < cl->n; i++)
+        for (guint j = 0; j < cl->srv[i].res->len; j++)
+            if (g_ptr_array_index(cl->srv[i].res, j) == r)
+                return &cl->srv[i];
+    return NULL;
+}
+
+static void on_expiry(ns_sim *sim, void *arg)
+{
+    struct lock_res *r = arg;
+    ns_lock_cluster *cl = ns_sim_attached(sim, "lock");
+    struct lock_server *s = cl ? owner(cl, r) : NULL;
+    r->expiry_ev = NS_EVENT_NONE;
+    if (!s || !r->held)
+        return;
+    LOCK_TRACE(sim, "lock.expire", sname(s), "resource=%s client=%s attempt=%u", r->name,
+               ns__lock_client_name(cl, r->holder.client), r->holder.attempt);
+    free_and_grant_next(s, r);
+}
+
+/* Drops client c's queued requests of attempts older than `attempt`
+ * (or up to and including it when `inclusive`). */
+static bool drop_waiter(struct lock_res *r, uint32_t c, uint32_t attempt, bool inclusive)
+{
+    bool found = false;
+    for (guint i = 0; i < r->waiters->len;) {
+        struct lock_waiter *w = &g_array_index(r->waiters, struct lock_waiter, i);
+        if (w->client == c && (w->attempt < attempt || (inclusive && w->attempt == attempt))) {
+            g_array_remove_index(r->waiters, i);
+            found = true;
+        } else {
+            i++;
+        }
+    }
+    return found;
+}
+
+static void handle(struct lock_server *s, const struct lock_msg *m, uint32_t src, uint16_t sport)
+{
+    struct lock_res *r = res_get(s, m->name);
+    struct lock_waiter w = { m->client, m->attempt, src, sport };
+    const char *cname = ns__lock_client_name(s->cl, m->client);
+
+    switch (m->type) {
+    case LM_ACQUIRE:
+        if (r->held && r->holder.client == m->client) {
+            if (m->attempt < r->holder.attempt)
+                return;                                   /* stale */
+            if (m->attempt == r->holder.attempt) {        /* lost grant */
+                r->holder = w;
+                reply(s, &w, LM_GRANT, r, r->reg, r->grants);
+                return;
+            }
+            /* an older attempt of this client held it: superseded, the
+             * lock goes on (perhaps to a waiter) and this one queues */
+            free_and_grant_next(s, r);
+        }
+        drop_waiter(r, m->client, m->attempt, false);
+        for (guint i = 0; i < r->waiters->len; i++) {
+            const struct lock_waiter *q = &g_array_index(r->waiters, struct lock_waiter, i);
+            if (q->client == m->client && q->attempt == m->attempt) {
+                reply(s, &w, LM_QUEUED, r, 0, r->holder.client);
+                return;
+            }
+        }
+        if (!r->held) {
+            grant(s, r, &w);
+        } else if (m->flags & LF_WAIT) {
+            g_array_append_val(r->waiters, w);
+            LOCK_TRACE(s->cl->sim, "lock.queue", sname(s), "resource=%s client=%s attempt=%u "
+                       "holder=%s", r->name, cname, m->attempt,
+                       ns__lock_client_name(s->cl, r->holder.client));
+            reply(s, &w, LM_QUEUED, r, 0, r->holder.client);
+            ns__lock_check_deadlock(s->cl);
+        } else {
+            LOCK_TRACE(s->cl->sim, "lock.deny", sname(s), "resource=%s client=%s attempt=%u "
+                       "holder=%s", r->name, cname, m->attempt,
+                       ns__lock_client_name(s->cl, r->holder.client));
+            reply(s, &w, LM_DENY, r, 0, r->holder.client);
+        }
+        return;
+    case LM_RELEASE:
+        drop_waiter(r, m->client, m->attempt, true);
+        if (r->held && r->holder.client == m->client && r->holder.attempt <= m->attempt) {
+            LOCK_TRACE(s->cl->sim, "lock.release", sname(s), "resource=%s client=%s attempt=%u",
+                       r->name, cname, m->attempt);
+            free_and_grant_next(s, r);
+        }
+        reply(s, &w, LM_RELEASED, r, 0, 0);
+        return;
+    case LM_RENEW:
+        if (r->held && r->holder.client == m->client && r->holder.attempt == m->attempt)
+            arm_lease(s, r);
+        return;
+    case LM_COMMIT:
+        if (r->held && r->holder.client == m->client && r->holder.attempt == m->attempt) {
+            if (m->token > r->reg)
+                r->reg = m->token;
+            reply(s, &w, LM_COMMITTED, r, r->reg, 0);
+        } else {
+            reply(s, &w, LM_NOTHELD, r, 0, 0);
+        }
+        return;
+    default:
+        return;                                           /* not for a server */
+    }
+}
+
+/* ---- CPU: a request costs `service` of a core before it is handled ---- */
+struct work {
+    struct lock_server *s;
+    struct lock_msg m;
+    uint32_t src;
+    uint16_t sport;
+};
+
+static void work_done(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    struct work *w = arg;
+    struct lock_server *s = w->s;
+    g_ptr_array_remove(s->work, w);        /* frees nothing: no free func */
+    handle(s, &w->m, w->src, w->sport);
+    g_free(w);
+}
+
+static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, void *ud)
+{
+    (void)u;
+    struct lock_server *s = ud;
+    struct lock_msg m;
+    if (!ns__lock_decode(p, &m))
+        return;
+    if (s->cl->o.service <= 0) {
+        handle(s, &m, src, sport);
+        return;
+    }
+    struct work *w = g_new(struct work, 1);
+    *w = (struct work){ s, m, src, sport };
+    g_ptr_array_add(s->work, w);
+    ns_cpu_submit(s->host, s->cl->o.service, work_done, w);
+}
+
+static void clear_table(struct lock_server *s)
+{
+    for (guint i = 0; i < s->res->len; i++) {
+        struct lock_res *r = g_ptr_array_index(s->res, i);
+        ns_event_cancel(s->cl->sim, r->expiry_ev);
+    }
+    g_ptr_array_set_size(s->res, 0);
+}
+
+void ns__lock_server_fault(struct lock_server *s, enum ns_host_fault f)
+{
+    if (f == NS_HOST_CRASH) {
+        /* queued CPU work is dropped by the host without a callback */
+        for (guint i = 0; i < s->work->len; i++)
+            g_free(g_ptr_array_index(s->work, i));
+        g_ptr_array_set_size(s->work, 0);
+        if (!s->cl->o.persist) {
+            clear_table(s);
+        } else {
+            /* a persistent table keeps holders; leases stop while down and
+             * restart on recovery (below) */
+            for (guint i = 0; i < s->res->len; i++) {
+                struct lock_res *r = g_ptr_array_index(s->res, i);
+                ns_event_cancel(s->cl->sim, r->expiry_ev);
+                r->expiry_ev = NS_EVENT_NONE;
+            }
+        }
+        LOCK_TRACE(s->cl->sim, "lock.server", sname(s), "event=crash table=%s",
+                   s->cl->o.persist ? "kept" : "lost");
+    } else if (f == NS_HOST_RESTART) {
+        for (guint i = 0; i < s->res->len; i++) {
+            struct lock_res *r = g_ptr_array_index(s->res, i);
+            if (r->held)
+                arm_lease(s, r);
+        }
+        LOCK_TRACE(s->cl->sim, "lock.server", sname(s), "event=restart");
+    }
+}
+
+bool ns__lock_server_init(struct lock_server *s, GError **error)
+{
+    s->res = g_ptr_array_new_with_free_func(res_free);
+    s->work = g_ptr_array_new();
+    s->sock = ns_udp_bind(s->host, NS_LOCK_PORT, error);
+    if (!s->sock)
+        return false;
+    ns_udp_on_receive(s->sock, on_recv, s);
+    return true;
+}
+
+void ns__lock_server_fini(struct lock_server *s)
+{
+    if (s->res)
+        g_ptr_array_free(s->res, TRUE);
+    if (s->work) {
+        for (guint i = 0; i < s->work->len; i++)
+            g_free(g_ptr_array_index(s->work, i));
+        g_ptr_array_free(s->work, TRUE);
+    }
+}

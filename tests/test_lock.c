@@ -1,0 +1,669 @@
+/* test_lock.c — the distributed locking model driven from C: message
+ * bytes, the textbook deadlock under `wait` (found by the oracle with its
+ * cycle), no deadlock under `release_all` and `ordered`, a crashed holder
+ * freed by lease expiry one TTL after its grant (and blocking forever
+ * without leases), fencing: a paused holder's stale write rejected with
+ * quorum tokens and a safety violation without fencing, naive per-server
+ * tokens rejecting legitimate newer holders, safety over many seeds,
+ * determinism, and the bad-input errors.
+ *
+ * The LAN runs at 1 Gbit/s with 1 ms port delays: one host-to-host hop is
+ * about 2 ms. */
+#include <string.h>
+
+#include "netsim/ipv4.h"
+#include "netsim/lan.h"
+#include "netsim/lock.h"
+#include "netsim/pkt.h"
+#include "netsim/rng.h"
+#include "netsim/udp.h"
+#include "tests.h"
+
+#define MAXC 8
+
+struct world {
+    ns_sim *sim;
+    ns_lan *lan;
+    ns_lock_cluster *cl;
+    ns_lock_client *c[MAXC];
+    ns_host *h[MAXC];
+};
+
+static ns_host *lan_host(struct world *w, const char *name)
+{
+    GError *err = NULL;
+    ns_host *h = ns_host_new(w->sim, name, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(w->lan, h, 0, &err));
+    return h;
+}
+
+static void world_init(struct world *w, uint64_t seed, unsigned nservers,
+                       const struct ns_lock_cluster_opts *co)
+{
+    memset(w, 0, sizeof *w);
+    w->sim = ns_sim_new(seed);
+    struct ns_lan_opts o;
+    ns_lan_opts_defaults(&o);
+    o.delay = NS_MSEC;
+    o.arp = false;
+    GError *err = NULL;
+    w->lan = ns_lan_new(w->sim, "lan", &o, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w->lan);
+    ns_host *srv[NS_LOCK_MAX_SERVERS];
+    for (unsigned i = 0; i < nservers; i++) {
+        char name[16];
+        g_snprintf(name, sizeof name, "ls%u", i + 1);
+        srv[i] = lan_host(w, name);
+    }
+    ns_host *st = lan_host(w, "storage");
+    struct ns_lock_cluster_opts d;
+    ns_lock_cluster_opts_defaults(&d);
+    w->cl = ns_lock_cluster_new(w->sim, srv, nservers, st, co ? co : &d, &err);
+    CU_ASSERT_PTR_NULL(err);
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w->cl);
+}
+
+static ns_lock_client *add_client(struct world *w, unsigned i, const char *name,
+                                  const char *strategy, const char *const *res,
+                                  ns_time_t start, struct ns_lock_client_opts *extra)
+{
+    struct ns_lock_client_opts o;
+    if (extra)
+        o = *extra;
+    else
+        ns_lock_client_opts_defaults(&o);
+    o.strategy = strategy;
+    o.resources = res;
+    o.start = start;
+    w->h[i] = lan_host(w, name);
+    GError *err = NULL;
+    w->c[i] = ns_lock_client_new(w->cl, w->h[i], &o, &err);
+    CU_ASSERT_PTR_NULL(err);
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w->c[i]);
+    return w->c[i];
+}
+
+static void world_free(struct world *w)
+{
+    ns_sim_free(w->sim);
+}
+
+static const char *const r12[] = { "R1", "R2", NULL };
+static const char *const r21[] = { "R2", "R1", NULL };
+static const char *const r1[] = { "R1", NULL };
+
+/* ---- messages ---- */
+
+static void keep(ns_udp *s, const ns_pkt *p, uint32_t src, uint16_t sport, void *ud)
+{
+    (void)s; (void)src; (void)sport;
+    char *out = ud;
+    size_t n = p->payload_len < 63 ? p->payload_len : 63;
+    ns_pkt_copy_payload(p, 0, (uint32_t)n, (uint8_t *)out);
+    out[63] = (char)n;
+}
+
+/* The diagram label of a request to a server reads its bytes. */
+static void test_msg_label(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    add_client(&w, 0, "a", "wait", r1, 0, NULL);
+    /* a second socket on ls1 cannot take port 7000: the server holds it */
+    GError *err = NULL;
+    CU_ASSERT_PTR_NULL(ns_udp_bind(ns_lock_cluster_server(w.cl, 0), NS_LOCK_PORT, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    g_clear_error(&err);
+    /* a raw datagram that is not a lock message is ignored by a server */
+    ns_host *x = lan_host(&w, "x");
+    ns_udp *u = ns_udp_bind(x, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+    char got[64] = { 0 };
+    ns_udp_on_receive(u, keep, got);
+    CU_ASSERT_TRUE(ns_udp_send(u, ns_host_addr(ns_lock_cluster_server(w.cl, 0)), NS_LOCK_PORT,
+                               "garbage", 7));
+    ns_sim_run(w.sim, NS_SEC, 0);
+    CU_ASSERT_EQUAL(got[63], 0);                       /* no answer to garbage */
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->acquisitions, 1);
+    CU_ASSERT_STRING_EQUAL(ns_lock_state_name(ns_lock_client_state(w.c[0])), "done");
+    world_free(&w);
+}
+
+/* ---- deadlock ---- */
+
+/* A locks R1 then R2, B locks R2 then R1, at the same time, under `wait`:
+ * each takes its first resource on every server and queues for the other's. */
+static void test_wait_deadlock(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    add_client(&w, 0, "a", "wait", r12, 0, NULL);
+    add_client(&w, 1, "b", "wait", r21, 0, NULL);
+    enum ns_stop_reason why = ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(why, NS_STOP_EMPTY);               /* quiet: nobody can move */
+    CU_ASSERT_EQUAL(ns_lock_client_state(w.c[0]), NS_LOCK_ACQUIRING);
+    CU_ASSERT_EQUAL(ns_lock_client_state(w.c[1]), NS_LOCK_ACQUIRING);
+    CU_ASSERT_EQUAL(ns_lock_n_waiting(w.cl), 2);
+    CU_ASSERT_EQUAL(ns_lock_n_blocked(w.cl), 2);
+    CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 1);
+    CU_ASSERT_TRUE(ns_lock_first_deadlock_at(w.cl) > 0);
+    CU_ASSERT_TRUE(ns_lock_first_deadlock_at(w.cl) < 20 * NS_MSEC);
+    char *rep = ns_lock_waiting_report(w.cl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "a waits for b (R2 on ls1 ls2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "b waits for a (R1 on ls1 ls2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "cycle: a -> b -> a\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "[blocked]"));
+    g_free(rep);
+    char *dot = ns_lock_waitfor_dot(w.cl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dot, "\"a\" -> \"b\" [label=\"R2@ls1\", color=red"));
+    g_free(dot);
+    char *mmd = ns_lock_waitfor_mermaid(w.cl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mmd, "a -->|R2@ls1| b"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(mmd, "linkStyle"));
+    g_free(mmd);
+    CU_ASSERT_EQUAL(ns_lock_n_violations(w.cl), 0);
+    world_free(&w);
+}
+
+/* The same race, with the same order for both: no deadlock. */
+static void test_wait_same_order(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    add_client(&w, 0, "a", "wait", r12, 0, NULL);
+    add_client(&w, 1, "b", "wait", r12, 0, NULL);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->acquisitions, 1);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 1);
+    CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 0);
+    char *rep = ns_lock_waiting_report(w.cl);
+    CU_ASSERT_STRING_EQUAL(rep, "");
+    g_free(rep);
+    world_free(&w);
+}
+
+static void run_race(const char *strategy, uint64_t seed, uint64_t *retries, uint64_t *acq)
+{
+    struct world w;
+    world_init(&w, seed, 3, NULL);
+    add_client(&w, 0, "a", strategy, r12, 0, NULL);
+    add_client(&w, 1, "b", strategy, r21, 0, NULL);
+    ns_sim_run(w.sim, 60 * NS_SEC, 0);
+    *acq = ns_lock_client_stats(w.c[0])->acquisitions + ns_lock_client_stats(w.c[1])->acquisitions;
+    *retries = ns_lock_client_stats(w.c[0])->retries + ns_lock_client_stats(w.c[1])->retries;
+    CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 0);
+    CU_ASSERT_EQUAL(ns_lock_n_waiting(w.cl), 0);
+    CU_ASSERT_EQUAL(ns_lock_n_violations(w.cl), 0);
+    world_free(&w);
+}
+
+static void test_release_all_no_deadlock(void)
+{
+    uint64_t retries, acq, total = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        run_race("release_all", seed, &retries, &acq);
+        CU_ASSERT_EQUAL(acq, 2);
+        total += retries;
+    }
+    CU_ASSERT_TRUE(total >= 20);       /* the symmetric race collides every time */
+}
+
+static void test_ordered_no_deadlock(void)
+{
+    uint64_t retries, acq;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        run_race("ordered", seed, &retries, &acq);
+        CU_ASSERT_EQUAL(acq, 2);
+        CU_ASSERT_EQUAL(retries, 0);
+    }
+}
+
+/* Two clients on three servers with a majority can never deadlock on one
+ * resource: one always holds two.  Random start offsets, many seeds. */
+static void test_two_on_three_never_deadlock(void)
+{
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        struct world w;
+        world_init(&w, seed, 3, NULL);
+        ns_rng r;
+        ns_rng_init(&r, seed, "test.starts");
+        add_client(&w, 0, "a", "wait", r1, (ns_time_t)ns_rng_below(&r, 3 * NS_MSEC), NULL);
+        add_client(&w, 1, "b", "wait", r1, (ns_time_t)ns_rng_below(&r, 3 * NS_MSEC), NULL);
+        ns_sim_run(w.sim, 10 * NS_SEC, 0);
+        CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 0);
+        CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->acquisitions, 1);
+        CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 1);
+        world_free(&w);
+    }
+}
+
+/* Three clients, three servers, one resource, staged so each wins a
+ * different server first (client i asks server i first, and its frames
+ * leave its port one after the other): nobody reaches two of three, a
+ * three-way deadlock. */
+static void test_three_way_deadlock(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    const char *names[] = { "a", "b", "c" };
+    for (unsigned i = 0; i < 3; i++) {
+        struct ns_lock_client_opts o;
+        ns_lock_client_opts_defaults(&o);
+        o.first_server = i;
+        add_client(&w, i, names[i], "wait", r1, 0, &o);
+    }
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_n_blocked(w.cl), 3);
+    CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 1);
+    for (unsigned i = 0; i < 3; i++) {
+        CU_ASSERT_STRING_EQUAL(ns_lock_server_holder(w.cl, i, "R1"), names[i]);
+        CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[i])->acquisitions, 0);
+    }
+    char *rep = ns_lock_waiting_report(w.cl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "cycle: a -> b -> a\n"));
+    g_free(rep);
+    world_free(&w);
+}
+
+/* ---- crashed holders and leases ---- */
+
+/* a crashes at its 2nd grant (a majority of 3): b, queued, gets R1 once
+ * a's leases expire, one TTL after a's grants. */
+static void test_crashed_holder_lease(void)
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.ttl = 500 * NS_MSEC;
+    struct world w;
+    world_init(&w, 1, 3, &co);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.crash_after_grants = 2;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    add_client(&w, 1, "b", "wait", r1, NS_MSEC, NULL);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_state(w.c[0]), NS_LOCK_CRASHED);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 1);
+    /* b's wait: a's grants at ~2 ms, expiry TTL later, then a 2 ms grant */
+    ns_time_t waited = ns_lock_client_stats(w.c[1])->longest_wait;
+    CU_ASSERT_TRUE(waited >= co.ttl);
+    CU_ASSERT_TRUE(waited <= co.ttl + 10 * NS_MSEC);
+    CU_ASSERT_EQUAL(ns_lock_n_violations(w.cl), 0);
+    world_free(&w);
+}
+
+/* Without leases the crashed holder blocks b forever; the report says so. */
+static void test_crashed_holder_no_lease(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.crash_after_grants = 2;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    add_client(&w, 1, "b", "wait", r1, NS_MSEC, NULL);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 0);
+    CU_ASSERT_EQUAL(ns_lock_n_blocked(w.cl), 1);
+    CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 1);
+    char *rep = ns_lock_waiting_report(w.cl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "b waits for a [crashed] (R1 on ls1 ls2"));
+    g_free(rep);
+    world_free(&w);
+}
+
+/* ---- fencing ---- */
+
+/* a holds R1 and pauses past its lease; b takes R1 and enters; a wakes
+ * and writes.  Returns the cluster's violations and a's rejected writes. */
+static void pause_case(bool storage_fencing, size_t *violations, uint64_t *fenced,
+                       uint64_t *b_token, uint64_t *a_token)
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.ttl = 50 * NS_MSEC;
+    co.storage_fencing = storage_fencing;
+    struct world w;
+    world_init(&w, 3, 3, &co);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.hold = 100 * NS_MSEC;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    add_client(&w, 1, "b", "wait", r1, 5 * NS_MSEC, &o);
+    ns_sim_run(w.sim, 20 * NS_MSEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_state(w.c[0]), NS_LOCK_WORKING);
+    ns_host_pause(w.h[0], 300 * NS_MSEC);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    *violations = ns_lock_n_violations(w.cl);
+    *fenced = ns_lock_client_stats(w.c[0])->fenced;
+    *b_token = ns_lock_client_stats(w.c[1])->last_token;
+    *a_token = 0;
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 1);
+    if (*violations) {
+        const struct ns_lock_violation *v = ns_lock_violation_nth(w.cl, 0);
+        CU_ASSERT_STRING_EQUAL(v->inside, "a");
+        CU_ASSERT_STRING_EQUAL(v->entering, "b");
+        CU_ASSERT_EQUAL(v->seed, 3);
+        char *s = ns_lock_violation_format(v);
+        CU_ASSERT_PTR_NOT_NULL(strstr(s, "R1: b entered while a was inside (seed 3)"));
+        g_free(s);
+    }
+    world_free(&w);
+}
+
+static void test_pause_fencing(void)
+{
+    size_t v;
+    uint64_t fenced, bt, at;
+    pause_case(true, &v, &fenced, &bt, &at);
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_EQUAL(fenced, 1);          /* a's END write, token 1 < 2 */
+    CU_ASSERT_EQUAL(bt, 2);
+    pause_case(false, &v, &fenced, &bt, &at);
+    CU_ASSERT_EQUAL(v, 1);
+    CU_ASSERT_EQUAL(fenced, 0);
+}
+
+/* Many holders on 5 servers with a majority under contention: quorum
+ * tokens never make the storage reject a legitimate holder (a later
+ * holder always has a larger token), naive per-server counters do. */
+static uint64_t contention_rejected(enum ns_lock_fencing f, uint64_t seed, size_t *viol)
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.fencing = f;
+    struct world w;
+    world_init(&w, seed, 5, &co);
+    ns_rng r;
+    ns_rng_init(&r, seed, "test.starts");
+    const char *names[] = { "a", "b", "c", "d" };
+    for (unsigned i = 0; i < 4; i++) {
+        struct ns_lock_client_opts o;
+        ns_lock_client_opts_defaults(&o);
+        o.transactions = 5;
+        o.hold = NS_MSEC;
+        o.timeout = 5 * NS_MSEC;
+        o.backoff = 2 * NS_MSEC;
+        o.backoff_max = 50 * NS_MSEC;
+        o.think = (ns_time_t)ns_rng_below(&r, 5 * NS_MSEC);
+        o.first_server = i;             /* each client nearest another server */
+        add_client(&w, i, names[i], "release_all", r1, (ns_time_t)ns_rng_below(&r, 4 * NS_MSEC), &o);
+    }
+    ns_sim_run(w.sim, 60 * NS_SEC, 0);
+    for (unsigned i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[i])->acquisitions, 5);
+    uint64_t rej = ns_lock_storage_rejected(w.cl);
+    *viol = ns_lock_n_violations(w.cl);
+    /* quorum tokens: each of the 20 critical sections wrote a larger one */
+    if (f == NS_LOCK_FENCE_QUORUM)
+        CU_ASSERT_TRUE(ns_lock_storage_token(w.cl, "R1") >= 20);
+    world_free(&w);
+    return rej;
+}
+
+static void test_quorum_vs_naive_tokens(void)
+{
+    uint64_t naive = 0;
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        size_t v;
+        CU_ASSERT_EQUAL(contention_rejected(NS_LOCK_FENCE_QUORUM, seed, &v), 0);
+        CU_ASSERT_EQUAL(v, 0);
+        naive += contention_rejected(NS_LOCK_FENCE_NAIVE, seed, &v);
+        CU_ASSERT_EQUAL(v, 0);
+    }
+    CU_ASSERT_TRUE(naive > 0);          /* legitimate holders misordered */
+}
+
+/* ---- safety over seeds, determinism ---- */
+
+static void random_world(struct world *w, uint64_t seed, const char *strategy)
+{
+    world_init(w, seed, 5, NULL);
+    ns_rng r;
+    ns_rng_init(&r, seed, "test.workload");
+    const char *names[] = { "a", "b", "c", "d" };
+    static const char *const orders[][3] = {
+        { "R1", "R2", NULL }, { "R2", "R1", NULL }, { "R1", NULL, NULL }, { "R2", NULL, NULL },
+    };
+    for (unsigned i = 0; i < 4; i++) {
+        struct ns_lock_client_opts o;
+        ns_lock_client_opts_defaults(&o);
+        o.transactions = 3;
+        o.hold = (ns_time_t)ns_rng_below(&r, 3 * NS_MSEC);
+        o.think = (ns_time_t)ns_rng_below(&r, 3 * NS_MSEC);
+        add_client(w, i, names[i], strategy, orders[ns_rng_below(&r, 4)],
+                   (ns_time_t)ns_rng_below(&r, 5 * NS_MSEC), &o);
+    }
+}
+
+static void test_safety_many_seeds(void)
+{
+    const char *strategies[] = { "wait", "release_all", "ordered" };
+    unsigned deadlocked[3] = { 0 };
+    for (unsigned k = 0; k < 3; k++)
+        for (uint64_t seed = 1; seed <= 150; seed++) {
+            struct world w;
+            random_world(&w, seed, strategies[k]);
+            ns_sim_run(w.sim, 120 * NS_SEC, 0);
+            CU_ASSERT_EQUAL(ns_lock_n_violations(w.cl), 0);
+            deadlocked[k] += ns_lock_n_deadlocks(w.cl) > 0;
+            if (k > 0) {
+                CU_ASSERT_EQUAL(ns_lock_n_waiting(w.cl), 0);
+                for (unsigned i = 0; i < 4; i++)
+                    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[i])->acquisitions, 3);
+            }
+            world_free(&w);
+        }
+    CU_ASSERT_TRUE(deadlocked[0] > 0);  /* `wait` deadlocks in some seeds */
+    CU_ASSERT_EQUAL(deadlocked[1], 0);
+    CU_ASSERT_EQUAL(deadlocked[2], 0);
+}
+
+struct summary {
+    uint64_t events, retries[4], grants[4];
+    ns_time_t now, wait[4];
+};
+
+static void summarize(uint64_t seed, struct summary *s)
+{
+    struct world w;
+    random_world(&w, seed, "release_all");
+    ns_sim_run(w.sim, 120 * NS_SEC, 0);
+    memset(s, 0, sizeof *s);
+    s->events = ns_sim_events_run(w.sim);
+    s->now = ns_sim_now(w.sim);
+    for (unsigned i = 0; i < 4; i++) {
+        s->retries[i] = ns_lock_client_stats(w.c[i])->retries;
+        s->grants[i] = ns_lock_client_stats(w.c[i])->grants;
+        s->wait[i] = ns_lock_client_stats(w.c[i])->longest_wait;
+    }
+    world_free(&w);
+}
+
+static void test_determinism(void)
+{
+    struct summary a, b, c;
+    summarize(42, &a);
+    summarize(42, &b);
+    summarize(43, &c);
+    CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof a), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(&a, &c, sizeof a), 0);
+}
+
+/* ---- bad input ---- */
+
+static void test_bad_input(void)
+{
+    ns_sim *sim = ns_sim_new(1);
+    GError *err = NULL;
+    ns_host *s1 = ns_host_new(sim, "s1", &err), *st = ns_host_new(sim, "st", &err);
+    ns_host *srv[] = { s1 };
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.quorum = 2;
+    CU_ASSERT_PTR_NULL(ns_lock_cluster_new(sim, srv, 1, st, &co, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock cluster: quorum 2 is larger than the 1 servers");
+    g_clear_error(&err);
+    co.quorum = 0;
+    co.ttl = -1;
+    CU_ASSERT_PTR_NULL(ns_lock_cluster_new(sim, srv, 1, st, &co, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock cluster: negative ttl");
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NULL(ns_lock_cluster_new(sim, srv, 0, st, &co, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    g_clear_error(&err);
+    co.ttl = 0;
+    ns_lock_cluster *cl = ns_lock_cluster_new(sim, srv, 1, st, &co, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+    CU_ASSERT_EQUAL(ns_lock_cluster_quorum(cl), 1);
+    ns_host *a = ns_host_new(sim, "a", &err);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.resources = r1;
+    o.strategy = "wiat";
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': unknown strategy 'wiat' "
+                                         "(known: wait, release_all, ordered)");
+    g_clear_error(&err);
+    o.strategy = "wait";
+    o.resources = NULL;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': no resources to lock");
+    g_clear_error(&err);
+    static const char *const dup[] = { "R1", "R1", NULL };
+    o.resources = dup;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': resource 'R1' listed twice");
+    g_clear_error(&err);
+    o.resources = r1;
+    CU_ASSERT_PTR_NOT_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "host 'a' is already a lock client");
+    g_clear_error(&err);
+    enum ns_lock_fencing f;
+    CU_ASSERT_FALSE(ns_lock_fencing_parse("quorom", &f, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    g_clear_error(&err);
+    CU_ASSERT_TRUE(ns_lock_fencing_parse("naive", &f, NULL));
+    CU_ASSERT_EQUAL(f, NS_LOCK_FENCE_NAIVE);
+    ns_sim_free(sim);
+}
+
+/* ---- the Lua binding and scenarios, through the binary ---- */
+
+/* Runs netsim on a script with extra arguments; returns the exit status
+ * and fills *out (stdout) and *errout (stderr). */
+static int run_netsim(const char *script, const char *d1, const char *d2, char **out,
+                      char **errout)
+{
+    static int n;
+    char *bin = g_canonicalize_filename(ns_test_netsim_bin(), NULL);
+    char *dir = g_strdup_printf("%s/lock-%d", ns_test_tmpdir(), n++);
+    const char *argv[10] = { bin, "--out", dir };
+    int k = 3;
+    if (d1) { argv[k++] = "-D"; argv[k++] = d1; }
+    if (d2) { argv[k++] = "-D"; argv[k++] = d2; }
+    argv[k++] = script;
+    argv[k] = NULL;
+    int status = -1;
+    GError *err = NULL;
+    CU_ASSERT_TRUE(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out,
+                                errout, &status, &err));
+    CU_ASSERT_PTR_NULL(err);
+    g_clear_error(&err);
+    g_free(bin);
+    g_free(dir);
+    return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
+}
+
+static void expect_scenario(const char *script, const char *d1, const char *d2,
+                            const char *needle)
+{
+    char *out = NULL, *errout = NULL;
+    CU_ASSERT_EQUAL(run_netsim(script, d1, d2, &out, &errout), 0);
+    if (errout && *errout)
+        fprintf(stderr, "\n%s: %s\n", script, errout);
+    if (needle)
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, needle));
+    g_free(out);
+    g_free(errout);
+}
+
+static void test_scenarios(void)
+{
+    if (!g_file_test("scenarios/lock_race.lua", G_FILE_TEST_EXISTS)) {
+        CU_FAIL("scenarios/lock_race.lua not found: run the tests from the top of the tree");
+        return;
+    }
+    expect_scenario("scenarios/lock_race.lua", NULL, NULL, "cycle: a -> b -> a");
+    expect_scenario("scenarios/lock_race.lua", "strategy=release_all", NULL, "c  done");
+    expect_scenario("scenarios/lock_race.lua", "strategy=ordered", NULL, "c  done");
+    expect_scenario("scenarios/lock_crash.lua", NULL, NULL, "b  done");
+    expect_scenario("scenarios/lock_crash.lua", "ttl=0", NULL, "b waits for a [crashed]");
+    expect_scenario("scenarios/lock_pause_fencing.lua", NULL, NULL, "rejected_writes=2");
+    expect_scenario("scenarios/lock_pause_fencing.lua", "fencing=false", NULL,
+                    "violation: t=");
+}
+
+static void expect_lua_error(const char *body, const char *needle)
+{
+    char *path = g_strdup_printf("%s/lock_bad.lua", ns_test_tmpdir());
+    char *src = g_strdup_printf("local netsim = require 'netsim'\n"
+                                "local sim = netsim.new{}\n%s\n", body);
+    CU_ASSERT_TRUE(g_file_set_contents(path, src, -1, NULL));
+    char *out = NULL, *errout = NULL;
+    CU_ASSERT_EQUAL(run_netsim(path, NULL, NULL, &out, &errout), 1);
+    CU_ASSERT_PTR_NOT_NULL(errout && strstr(errout, needle));
+    if (!(errout && strstr(errout, needle)))
+        fprintf(stderr, "\nexpected '%s', got '%s'\n", needle, errout ? errout : "");
+    g_free(out);
+    g_free(errout);
+    g_free(src);
+    g_free(path);
+}
+
+static void test_lua_errors(void)
+{
+    expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 4 }",
+                     "lock_bad.lua:3: bad argument #1 to 'lock_cluster' (option 'quorum': 4 is "
+                     "outside [1, 3]: the cluster has 3 servers)");
+    expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 'most' }",
+                     "(option 'quorum': 'majority', 'all' or a number expected, got 'most')");
+    expect_lua_error("sim:lock_cluster{ servers = 3, ttl = -1 }", "option 'ttl'");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, strategy = 'wiat', resources = 'R1' }",
+                     "lock_bad.lua:4: bad argument #1 to 'lock_client' (option 'strategy': unknown "
+                     "strategy 'wiat' (known: wait, release_all, ordered))");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, resources = 'R1', hodl = 1 }",
+                     "unknown option 'hodl' to 'lock_client' (did you mean 'hold'?)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "sim:host('a'):lock_client{ cluster = cl }",
+                     "(option 'resources': a name or a list of names is required)");
+    expect_lua_error("sim:lock_cluster{ servers = 3 }\nsim:lock_cluster{ servers = 3 }",
+                     "lock_bad.lua:4: the simulation has a lock cluster already");
+}
+
+void test_lock_register(void)
+{
+    CU_pSuite s = ns_test_suite("lock", NULL, NULL);
+    ns_test_add(s, "messages and labels", test_msg_label);
+    ns_test_add(s, "wait: the textbook deadlock and its cycle", test_wait_deadlock);
+    ns_test_add(s, "wait: same order, no deadlock", test_wait_same_order);
+    ns_test_add(s, "release_all: no deadlock, retries", test_release_all_no_deadlock);
+    ns_test_add(s, "ordered: no deadlock, no retry", test_ordered_no_deadlock);
+    ns_test_add(s, "2 clients on 3 servers never deadlock", test_two_on_three_never_deadlock);
+    ns_test_add(s, "3 clients on 3 servers: staged 3-way deadlock", test_three_way_deadlock);
+    ns_test_add(s, "crashed holder freed one TTL later", test_crashed_holder_lease);
+    ns_test_add(s, "crashed holder without lease blocks", test_crashed_holder_no_lease);
+    ns_test_add(s, "pause: fencing rejects, no fencing violates", test_pause_fencing);
+    ns_test_add(s, "quorum tokens order holders, naive do not", test_quorum_vs_naive_tokens);
+    ns_test_add(s, "safety over seeds, deadlocks only under wait", test_safety_many_seeds);
+    ns_test_add(s, "determinism", test_determinism);
+    ns_test_add(s, "bad input", test_bad_input);
+    ns_test_add(s, "scenarios run and show their point", test_scenarios);
+    ns_test_add(s, "Lua errors name the call and the option", test_lua_errors);
+}
