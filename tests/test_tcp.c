@@ -988,6 +988,56 @@ static void test_data_give_up(void)
     world_free(&w);
 }
 
+/* FIN-WAIT-2 after close() is bounded by fin_timeout (Linux
+ * tcp_fin_timeout): the peer never closes, the client goes to CLOSED
+ * exactly fin_timeout after entering FIN-WAIT-2, traced with its cause,
+ * and hears a normal close.  After shutdown() it waits for ever: the
+ * application still reads. */
+static void test_fin_wait_2_timeout(void)
+{
+    for (int half = 0; half < 2; half++) {
+        struct world w;
+        world_init(&w, 1, 10e6, 10 * NS_MSEC, 0);
+        world_out(&w, half ? "fin-timeout-half" : "fin-timeout");
+        struct ns_tcp_opts o = opts();
+        o.fin_timeout = 5 * NS_SEC;
+        world_listen(&w, &o);
+        struct app *c = world_connect(&w, w.a, w.b, PORT, &o);
+        call_at(&w, NS_SEC, half ? do_shutdown : do_close, c);
+        world_run_until(&w, 100 * NS_SEC);
+        world_commit(&w);
+        char *ct = states_of(&w, "a", true);
+        double fw2 = -1, closed = -1;
+        const char *p = strstr(ct, "FIN-WAIT-2@");
+        if (p)
+            sscanf(p, "FIN-WAIT-2@%lf;CLOSED@%lf;", &fw2, &closed);
+        CU_ASSERT_TRUE(fw2 > 1.0 && fw2 < 1.1);
+        if (!half) {
+            CU_ASSERT_EQUAL(ns_tcp_state(c->c), NS_TCP_CLOSED);
+            CU_ASSERT_EQUAL(c->closed_at, (ns_time_t)(fw2 * 1e9 + 0.5) + 5 * NS_SEC);
+            CU_ASSERT_DOUBLE_EQUAL(closed - fw2, 5.0, 1e-9);
+            CU_ASSERT_EQUAL(c->error_at, -1);
+            char *ev = world_file(&w, "events.tsv");
+            CU_ASSERT_PTR_NOT_NULL(strstr(ev, "from=FIN-WAIT-2 to=CLOSED cause=FIN-WAIT-2 timeout"));
+            g_free(ev);
+            /* Nothing on the wire: the peer stays in CLOSE-WAIT. */
+            CU_ASSERT_EQUAL(ns_tcp_state(w.srv->c), NS_TCP_CLOSE_WAIT);
+        } else {
+            CU_ASSERT_EQUAL(ns_tcp_state(c->c), NS_TCP_FIN_WAIT_2);
+            CU_ASSERT_EQUAL(c->closed_at, -1);
+            /* close() after shutdown() starts the timer then. */
+            call_at(&w, 100 * NS_SEC, do_close, c);
+            world_run(&w);
+            CU_ASSERT_EQUAL(ns_tcp_state(c->c), NS_TCP_CLOSED);
+            CU_ASSERT_EQUAL(c->closed_at, 105 * NS_SEC);
+        }
+        if (fw2 < 0)
+            fprintf(stderr, "\n  states: %s\n", ct);
+        g_free(ct);
+        world_free(&w);
+    }
+}
+
 /* ---- RFC 6298 ---------------------------------------------------------- */
 
 static void rto_update(ns_time_t *srtt, ns_time_t *rttvar, ns_time_t r)
@@ -1087,6 +1137,42 @@ static void test_karn(void)
         }
         world_free(&w);
     }
+}
+
+/* RFC 6298 section 5 (the note after 5.7) with Karn's rule (section 3):
+ * after a timeout the backed-off RTO stays until an ACK of a segment that
+ * was not retransmitted gives a new RTT sample.  Timestamps off, so the
+ * ACK of a retransmission gives none.  RTO is min_rto (200 ms). */
+static void test_backoff_kept(void)
+{
+    struct world w;
+    world_init(&w, 1, 3e6, 10 * NS_MSEC, 0);
+    w.wa.min_len = 1;
+    w.wa.nth[w.wa.nnth++] = 1;          /* segment 1, first copy */
+    w.wa.nth[w.wa.nnth++] = 3;          /* segment 2, first copy */
+    w.wa.nth[w.wa.nnth++] = 6;          /* segment 4, first copy */
+    struct ns_tcp_opts o = opts();
+    o.timestamps = false;
+    o.delayed_ack = false;
+    world_listen(&w, &o);
+    struct app *c = world_connect(&w, w.a, w.b, PORT, &o);
+    for (int k = 1; k <= 4; k++)
+        call_at(&w, k * NS_SEC, do_send100, c);
+    world_run(&w);
+    CU_ASSERT_EQUAL_FATAL(count_segs(&w.wa, 0, 0, 1), 7);
+    ns_time_t gap[3];
+    int pairs[3][2] = { { 0, 1 }, { 2, 3 }, { 5, 6 } };
+    for (int i = 0; i < 3; i++)
+        gap[i] = nth_seg(&w.wa, 0, 0, 1, pairs[i][1])->at - nth_seg(&w.wa, 0, 0, 1, pairs[i][0])->at;
+    CU_ASSERT_EQUAL(gap[0], 200 * NS_MSEC);
+    /* The ACK of segment 1's retransmission gave no sample: still backed
+     * off for segment 2. */
+    CU_ASSERT_EQUAL(gap[1], 400 * NS_MSEC);
+    /* Segment 3, never retransmitted, gave a sample: back to 200 ms. */
+    CU_ASSERT_EQUAL(gap[2], 200 * NS_MSEC);
+    CU_ASSERT_EQUAL(info(c).timeouts, 3);
+    CU_ASSERT_EQUAL(info(c).bytes_acked, 400);
+    world_free(&w);
 }
 
 /* ---- recovery ---------------------------------------------------------- */
@@ -1691,6 +1777,8 @@ void test_tcp_register(void)
     ns_test_add(s, "ISNs come from the seeded stream", test_isn_seeded);
     ns_test_add(s, "bytes and lengths come back exactly over loss", test_stream_exact);
     ns_test_add(s, "four-way close, FIN-WAIT-2, TIME-WAIT 2 MSL", test_four_way_close);
+    ns_test_add(s, "FIN-WAIT-2 after close() times out; after shutdown() not",
+                test_fin_wait_2_timeout);
     ns_test_add(s, "simultaneous close goes through CLOSING", test_simultaneous_close);
     ns_test_add(s, "simultaneous open goes through SYN-RECEIVED", test_simultaneous_open);
     ns_test_add(s, "half-close: the peer still sends", test_half_close);
@@ -1704,6 +1792,7 @@ void test_tcp_register(void)
     ns_test_add(s, "data never acknowledged: timeout after retries", test_data_give_up);
     ns_test_add(s, "RFC 6298 SRTT, RTTVAR, RTO, min RTO", test_rfc6298);
     ns_test_add(s, "Karn without timestamps; samples with them", test_karn);
+    ns_test_add(s, "the backed-off RTO stays until a new RTT sample", test_backoff_kept);
     ns_test_add(s, "fast retransmit on three duplicate ACKs", test_fast_retransmit);
     ns_test_add(s, "NewReno partial ACKs, SACK, Reno", test_newreno_sack_reno);
     ns_test_add(s, "SACK: six losses in one window", test_sack_many);

@@ -107,7 +107,7 @@ static void test_errors(void)
     expect(AB
            "b:tcp_listen(80)\n"
            "local c = a:tcp_connect(b, 80, { on_established = function(c) c:close() end })\n"
-           "s:run()\n"
+           "s:run('1s')\n"
            "c:send(10)",
            "error: t.lua:9: conn:send: connection a:49152>b:80 cannot send: it is FIN-WAIT-2 "
            "and shut down");
@@ -140,11 +140,13 @@ static void test_bulk(void)
            "1000000 done 1000000 CLOSED");
 }
 
-/* Request 1000 bytes, answer 5000, measured from the connect call: the
- * request leaves at 2.1184 ms behind the handshake's ACK and reaches b at
- * 4.024 ms; three full segments go at once and Nagle holds the last 656
- * bytes until they are all acknowledged (9.7104 ms), so the response is
- * complete at 11.288 ms. */
+/* Request 1000 bytes, answer 5000, measured from when the request is
+ * sent, behind the handshake (ESTABLISHED at 2.1184 ms), not from the
+ * connect call: the request reaches b at 4.024 ms; three full segments go
+ * at once and Nagle holds the last 656 bytes until they are all
+ * acknowledged (9.7104 ms), so the response is complete at 11.288 ms,
+ * 9.1696 ms after the request.  Then fin_timeout from Lua: FIN-WAIT-2
+ * from 4.3 ms (the ACK of the FIN) to CLOSED 2 s later. */
 static void test_request(void)
 {
     expect(AB
@@ -154,7 +156,14 @@ static void test_request(void)
            "                                 on_response = function(c, secs) got = secs end })\n"
            "s:run('1s')\n"
            "return string.format('%.7f %d %s', got, c:info().bytes_received, tostring(c):sub(1, 14))",
-           "0.0112880 5000 netsim.TcpConn");
+           "0.0091696 5000 netsim.TcpConn");
+    expect(AB
+           "b:tcp_listen(80)\n"
+           "local c = a:tcp_connect(b, 80, { fin_timeout = '2s',\n"
+           "  on_established = function(c) c:close() end })\n"
+           "s:run()\n"
+           "return string.format('%s %.4f', c:state(), s:now())",
+           "CLOSED 2.0043");
 }
 
 /* sim:tcp_trace writes cwnd.tsv and goodput.tsv with named columns. */

@@ -61,6 +61,10 @@ struct ns_tcp_opts {
     unsigned    syn_retries;      /* SYN / SYN-ACK retransmissions; 6 */
     unsigned    retries;          /* data / FIN retransmissions; 15 */
     ns_time_t   msl;              /* TIME-WAIT lasts 2 MSL; MSL 30 s */
+    /* FIN-WAIT-2 after close() (not after shutdown(), which still
+     * reads): if the peer never sends its FIN, RST and CLOSED after this
+     * long, as Linux's tcp_fin_timeout; 60 s */
+    ns_time_t   fin_timeout;
     uint32_t    init_cwnd;        /* segments; 10 (RFC 6928) */
     const char *cc;               /* "newreno" */
 };
@@ -97,6 +101,9 @@ void ns_tcp_listener_close(ns_tcp_listener *l);
 ns_tcp *ns_tcp_connect(ns_host *h, uint32_t dst, uint16_t port,
                        const struct ns_tcp_opts *o, GError **error);
 
+/* Keeps cb by pointer, not a copy (48 bytes per connection saved): the
+ * table must outlive the connection, as a static const table does.  NULL:
+ * no callbacks. */
 void ns_tcp_set_callbacks(ns_tcp *c, const struct ns_tcp_callbacks *cb, void *ud);
 
 /* Queues data: `len` bytes copied from `bytes`, or length-only when bytes

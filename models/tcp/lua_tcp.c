@@ -32,7 +32,8 @@ struct lconn {
     bool     bulk_close;          /* close when bulk_left reaches 0 */
     uint64_t await_bytes;         /* request/response: bytes awaited */
     int      on_response;         /* ref */
-    ns_time_t request_sent;
+    bool     requester;           /* client of tcp_request */
+    ns_time_t request_sent;       /* when the request went out: at ESTABLISHED */
     uint64_t respond;             /* server of tcp_request: reply size */
 };
 
@@ -123,6 +124,10 @@ static void bulk_fill(struct lconn *lc);
 static void on_established(ns_tcp *c, void *ud)
 {
     struct lconn *lc = ud;
+    /* The request is written now, behind the handshake: the response
+     * time excludes connection set-up. */
+    if (lc->requester)
+        lc->request_sent = ns_sim_now(lc->sim);
     bulk_fill(lc);
     call0(lc, CB_ESTABLISHED, NULL, NULL);
 }
@@ -239,7 +244,7 @@ static struct lconn *new_lconn(lua_State *L, int sim_idx, ns_tcp *c)
 static const char *const tcp_options[] = {
     "mss", "sndbuf", "rcvbuf", "window_scale", "timestamps", "sack", "nodelay",
     "delayed_ack", "ecn", "delack_timeout", "initial_rto", "min_rto", "max_rto",
-    "syn_retries", "retries", "msl", "init_cwnd", "cc",
+    "syn_retries", "retries", "msl", "fin_timeout", "init_cwnd", "cc",
     /* handled by the callers */
     "on_established", "on_data", "on_sent", "on_close", "on_error", "on_finished",
     "on_accept", "bytes", "close", "request", "response", "on_response", "read_rate", NULL
@@ -267,6 +272,7 @@ static void read_opts(lua_State *L, int tbl, int arg, const char *fname, struct 
     o->syn_retries = (unsigned)ns_lua_opt_integer(L, tbl, arg, "syn_retries", o->syn_retries);
     o->retries = (unsigned)ns_lua_opt_integer(L, tbl, arg, "retries", o->retries);
     o->msl = ns_lua_opt_time(L, tbl, arg, "msl", o->msl);
+    o->fin_timeout = ns_lua_opt_time(L, tbl, arg, "fin_timeout", o->fin_timeout);
     o->init_cwnd = (uint32_t)ns_lua_opt_integer(L, tbl, arg, "init_cwnd", o->init_cwnd);
     o->cc = ns_lua_opt_string(L, tbl, arg, "cc", o->cc);
 }
@@ -448,7 +454,7 @@ static int host_tcp_request(lua_State *L)
     lc->bulk_left = (uint64_t)ns_lua_opt_size(L, 4, 4, "request", 1);
     lc->bulk_close = false;
     lc->await_bytes = (uint64_t)ns_lua_opt_size(L, 4, 4, "response", 1);
-    lc->request_sent = ns_sim_now(lc->sim);
+    lc->requester = true;
     if (!lua_isnoneornil(L, 4)) {
         if (lua_getfield(L, 4, "on_response") != LUA_TNIL)
             lc->on_response = ns_lua_ref_function(L, lua_gettop(L));

@@ -41,6 +41,7 @@ void ns_tcp_opts_defaults(struct ns_tcp_opts *o)
         .syn_retries = 6,
         .retries = 15,
         .msl = 30 * NS_SEC,
+        .fin_timeout = 60 * NS_SEC,
         .init_cwnd = 10,
         .cc = "newreno",
     };
@@ -66,6 +67,8 @@ bool ns_tcp_opts_check(const struct ns_tcp_opts *o, ns_sim *sim, GError **error)
         BAD("TCP option delack_timeout must be in (0, 500 ms] (RFC 1122 4.2.3.2)");
     if (o->msl < 0)
         BAD("TCP option msl must not be negative");
+    if (o->fin_timeout <= 0)
+        BAD("TCP option fin_timeout must be > 0");
     if (o->syn_retries > 30 || o->retries > 30)
         BAD("TCP options syn_retries and retries must be at most 30");
 #undef BAD
@@ -74,6 +77,8 @@ bool ns_tcp_opts_check(const struct ns_tcp_opts *o, ns_sim *sim, GError **error)
 
 /* ---- registries ---- */
 
+/* What a connection hears before ns_tcp_set_callbacks: nothing. */
+static const struct ns_tcp_callbacks no_callbacks;
 static void tcb_free(gpointer p);
 
 static void tcp_sim_free(gpointer p)
@@ -174,7 +179,9 @@ ns_tcp *ns__tcp_new(struct tcp_host *th, const struct ns_tcp_opts *o,
     c->cc.mss = c->smss;
     c->cc.cwnd = o->init_cwnd * c->smss;
     c->cc.ssthresh = UINT32_MAX;
-    c->ccpriv = g_malloc0(c->ccops->priv_size ? c->ccops->priv_size : 1);
+    c->cb = &no_callbacks;
+    c->ccpriv = c->ccops->priv_size <= sizeof c->ccpriv_inline ? (void *)c->ccpriv_inline
+                                                              : g_malloc0(c->ccops->priv_size);
     if (c->ccops->init)
         c->ccops->init(&c->cc, c->ccpriv);
     a->key = ns__tcp_key(lport, raddr, rport);
@@ -200,7 +207,8 @@ static void tcb_free(gpointer p)
     }
     if (c->scoreboard)
         g_array_free(c->scoreboard, TRUE);
-    g_free(c->ccpriv);
+    if (c->ccpriv != (void *)c->ccpriv_inline)
+        g_free(c->ccpriv);
     g_free(c->name);
     g_free(c);                  /* struct tcb_alloc starts with the TCB */
 }
@@ -220,8 +228,8 @@ void ns__tcp_report_error(ns_tcp *c, const char *reason)
         return;
     c->done = true;
     TCP_TRACE(c, "tcp.error", "conn=%s reason=%s", ns_tcp_name(c), reason);
-    if (c->cb.error)
-        c->cb.error(c, reason, c->ud);
+    if (c->cb->error)
+        c->cb->error(c, reason, c->ud);
 }
 
 void ns__tcp_report_closed(ns_tcp *c)
@@ -229,8 +237,8 @@ void ns__tcp_report_closed(ns_tcp *c)
     if (c->done)
         return;
     c->done = true;
-    if (c->cb.closed)
-        c->cb.closed(c, c->ud);
+    if (c->cb->closed)
+        c->cb->closed(c, c->ud);
 }
 
 static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
@@ -331,10 +339,7 @@ ns_tcp *ns_tcp_connect(ns_host *h, uint32_t dst, uint16_t port,
 
 void ns_tcp_set_callbacks(ns_tcp *c, const struct ns_tcp_callbacks *cb, void *ud)
 {
-    if (cb)
-        c->cb = *cb;
-    else
-        memset(&c->cb, 0, sizeof c->cb);
+    c->cb = cb ? cb : &no_callbacks;
     c->ud = ud;
 }
 
@@ -419,7 +424,10 @@ void ns_tcp_shutdown(ns_tcp *c)
 
 void ns_tcp_close(ns_tcp *c)
 {
+    bool was_closed = c->app_closed;
     c->app_closed = true;
+    if (c->state == NS_TCP_FIN_WAIT_2 && !was_closed)
+        ns__tcp_fin_timer_start(c);     /* shutdown() earlier, close() now */
     ns_tcp_shutdown(c);
 }
 
@@ -444,13 +452,13 @@ void ns__tcp_deliver(ns_tcp *c, const struct ns_payload *pl, uint32_t off, uint3
     c->st.bytes_received += len;
     if (c->read_rate > 0)
         c->unread += len;
-    if (c->app_closed || !c->cb.data || len == 0) {
+    if (c->app_closed || !c->cb->data || len == 0) {
         if (c->read_rate > 0)
             ns__tcp_read_schedule(c);
         return;
     }
     if (!pl) {
-        c->cb.data(c, NULL, len, c->ud);
+        c->cb->data(c, NULL, len, c->ud);
     } else {
         uint32_t pos = 0;
         for (uint32_t i = 0; i < pl->nspans && len > 0; i++) {
@@ -461,7 +469,7 @@ void ns__tcp_deliver(ns_tcp *c, const struct ns_payload *pl, uint32_t off, uint3
             }
             uint32_t in = off - pos;
             uint32_t n = sp->len - in < len ? sp->len - in : len;
-            c->cb.data(c, sp->buf ? sp->buf->data + sp->off + in : NULL, n, c->ud);
+            c->cb->data(c, sp->buf ? sp->buf->data + sp->off + in : NULL, n, c->ud);
             if (c->state == NS_TCP_CLOSED)
                 return;                 /* the callback aborted */
             off += n;
@@ -469,7 +477,7 @@ void ns__tcp_deliver(ns_tcp *c, const struct ns_payload *pl, uint32_t off, uint3
             pos += sp->len;
         }
         if (len > 0)
-            c->cb.data(c, NULL, len, c->ud);
+            c->cb->data(c, NULL, len, c->ud);
     }
     if (c->read_rate > 0)
         ns__tcp_read_schedule(c);

@@ -31,7 +31,8 @@ static const char *const event_names[NEVENTS] = {
     [EV_ABORT] = "abort",         [EV_SYN] = "SYN",             [EV_SYNACK] = "SYN-ACK",
     [EV_ACK_OF_SYN] = "ACK of SYN", [EV_FIN] = "FIN",           [EV_ACK_OF_FIN] = "ACK of FIN",
     [EV_FIN_ACK_OF_FIN] = "FIN+ACK of FIN", [EV_RST] = "RST",
-    [EV_TIMEOUT_2MSL] = "2MSL timeout", [EV_GIVE_UP] = "retries exhausted",
+    [EV_TIMEOUT_2MSL] = "2MSL timeout", [EV_FIN_TIMEOUT] = "FIN-WAIT-2 timeout",
+    [EV_GIVE_UP] = "retries exhausted",
     [EV_HOST_CRASH] = "host crash",
 };
 
@@ -56,8 +57,8 @@ static void established(ns_tcp *c)
         if (l->accept && !l->closed)
             l->accept(l, c, l->ud);
     }
-    if (c->cb.established)
-        c->cb.established(c, c->ud);
+    if (c->cb->established)
+        c->cb->established(c, c->ud);
     ns__tcp_output(c);
 }
 
@@ -79,8 +80,8 @@ static void deliver_eof(ns_tcp *c)
 {
     if (!c->eof) {
         c->eof = true;
-        if (c->cb.eof && !c->app_closed)
-            c->cb.eof(c, c->ud);
+        if (c->cb->eof && !c->app_closed)
+            c->cb->eof(c, c->ud);
     }
 }
 
@@ -118,6 +119,15 @@ static void reack_time_wait(ns_tcp *c)
 
 static void reack(ns_tcp *c) { ns__tcp_send_ack(c); }
 
+/* Our FIN is acknowledged.  After close() nobody will read what the peer
+ * still sends, so FIN-WAIT-2 is bounded (Linux tcp_fin_timeout); after
+ * shutdown() it is not: the application still reads. */
+static void fin_wait_2(ns_tcp *c)
+{
+    if (c->app_closed)
+        ns__tcp_fin_timer_start(c);
+}
+
 static void release(ns_tcp *c)
 {
     ns__tcp_timers_stop(c);
@@ -146,6 +156,16 @@ static void timed_out(ns_tcp *c)
 {
     release(c);
     ns__tcp_report_error(c, "timeout");
+}
+
+/* The peer never closed.  The application asked for the close and all it
+ * sent was acknowledged: a normal close, silent on the wire.  (Linux also
+ * sends a RST here; a peer that keeps a half-closed connection open, as
+ * a TLS client after close_notify does, would then hear "reset" after a
+ * run that succeeded.) */
+static void fin_timed_out(ns_tcp *c)
+{
+    closed_normally(c);
 }
 
 static void aborted(ns_tcp *c)
@@ -203,7 +223,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_HOST_CRASH]   = A(CLOSED, crashed),
     },
     S(FIN_WAIT_1) = {
-        [EV_ACK_OF_FIN]   = A(FIN_WAIT_2, NULL),
+        [EV_ACK_OF_FIN]   = A(FIN_WAIT_2, fin_wait_2),
         [EV_FIN]          = A(CLOSING, ack_fin),            /* simultaneous close */
         [EV_FIN_ACK_OF_FIN] = A(TIME_WAIT, ack_fin_time_wait),
         [EV_RST]          = A(CLOSED, reset),
@@ -213,6 +233,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
     },
     S(FIN_WAIT_2) = {
         [EV_FIN]          = A(TIME_WAIT, ack_fin_time_wait),
+        [EV_FIN_TIMEOUT]  = A(CLOSED, fin_timed_out),
         [EV_RST]          = A(CLOSED, reset),
         [EV_ABORT]        = A(CLOSED, aborted),
         [EV_HOST_CRASH]   = A(CLOSED, crashed),

@@ -103,7 +103,8 @@ static void negotiate(ns_tcp *c, const struct seg *s)
 
 /* ---- RTT ---- */
 
-static void rtt_from_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
+/* Takes this ACK's RTT sample, if it gives one; true when it did. */
+static bool rtt_from_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
 {
     ns_time_t rtt = 0;
     if (c->ts_ok && s->has_ts && s->tsecr) {
@@ -114,8 +115,10 @@ static void rtt_from_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
         rtt = ns_sim_now(c->sim) - c->rtt_start;   /* Karn: not retransmitted */
         c->rtt_start = 0;
     }
-    if (rtt > 0)
-        ns__tcp_rtt_sample(c, rtt);
+    if (rtt <= 0)
+        return false;
+    ns__tcp_rtt_sample(c, rtt);
+    return true;
 }
 
 /* ---- loss recovery ---- */
@@ -189,7 +192,7 @@ static void on_new_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
         data_acked--;                           /* the FIN's sequence number */
     if (data_acked > c->buffered)
         data_acked = c->buffered;
-    rtt_from_ack(c, s, ack);
+    bool sampled = rtt_from_ack(c, s, ack);
     c->snd_una = ack;
     if (SEQ_LT(c->snd_nxt, c->snd_una))
         c->snd_nxt = c->snd_una;
@@ -198,7 +201,12 @@ static void on_new_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
         ns__sack_trim(c);
     c->st.bytes_acked += data_acked;
     c->retries = 0;
-    c->backoff = 0;
+    /* RFC 6298 section 5, after (5.7), and section 3 (Karn): the
+     * backed-off RTO stays until a new RTT sample, which only an ACK of a
+     * segment that was not retransmitted gives (or, with timestamps, an
+     * unambiguous echo, RFC 7323 4.1). */
+    if (sampled)
+        c->backoff = 0;
     if (data_acked)
         ns__tcp_trace_seq(c, "ack", ack, 0);
     c->cc.now = ns_sim_now(c->sim);
@@ -230,8 +238,8 @@ static void on_new_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
     } else {
         ns__tcp_rto_restart(c);
     }
-    if (data_acked && c->cb.sent)
-        c->cb.sent(c, c->st.bytes_acked, c->ud);
+    if (data_acked && c->cb->sent)
+        c->cb->sent(c, c->st.bytes_acked, c->ud);
 }
 
 static void on_ece(ns_tcp *c, uint32_t ack)

@@ -83,7 +83,7 @@ struct ns_tcp {
     enum ns_tcp_state         state;
     struct ns_tcp_opts        o;             /* o.cc points into ccops->name */
     ns_tcp_listener          *listener;      /* passive opens, until accepted */
-    struct ns_tcp_callbacks   cb;
+    const struct ns_tcp_callbacks *cb;       /* borrowed; never NULL (see set_callbacks) */
     void                     *ud;
     bool                      in_table;      /* in th->conns */
     bool                      app_closed;    /* close(): no more data upward */
@@ -121,7 +121,8 @@ struct ns_tcp {
     /* congestion control */
     struct ns_cc_state        cc;
     const struct ns_cc_ops   *ccops;
-    void                     *ccpriv;
+    void                     *ccpriv;        /* ccpriv_inline, or owned when larger */
+    uint64_t                  ccpriv_inline[1]; /* Reno/NewReno state fits here */
     uint32_t                  dupacks;
     uint32_t                  recover;       /* recovery point (RFC 6582) */
     bool                      in_recovery;
@@ -213,6 +214,7 @@ enum tcp_event {
     EV_FIN_ACK_OF_FIN,    /* the peer's FIN arrived acknowledging ours */
     EV_RST,               /* an acceptable RST */
     EV_TIMEOUT_2MSL,      /* TIME-WAIT is over */
+    EV_FIN_TIMEOUT,       /* FIN-WAIT-2 after close() lasted fin_timeout */
     EV_GIVE_UP,           /* retries exhausted */
     EV_HOST_CRASH,        /* the host crashed: the TCB is lost */
     NEVENTS
@@ -244,6 +246,7 @@ void ns__timer_stop(ns_tcp *c, struct tcp_timer *t);
 void ns__tcp_rto_restart(ns_tcp *c);                /* RFC 6298 5.3 */
 void ns__tcp_rtt_sample(ns_tcp *c, ns_time_t rtt);  /* RFC 6298 2.2-2.3 */
 void ns__tcp_timers_stop(ns_tcp *c);
+void ns__tcp_fin_timer_start(ns_tcp *c);            /* FIN-WAIT-2 after close() */
 void ns__tcp_schedule_ack(ns_tcp *c);               /* delayed-ACK policy */
 void ns__tcp_read_schedule(ns_tcp *c);              /* slow reader drain */
 void ns__tcp_read_drain(ns_tcp *c);                 /* read what is due now */

@@ -198,11 +198,22 @@ static void persist_fire(ns_sim *sim, void *arg)
 
 /* ---- TIME-WAIT ---- */
 
+/* The same timer bounds FIN-WAIT-2 after close(): the two states never
+ * overlap, and entering TIME-WAIT restarts it. */
+void ns__tcp_fin_timer_start(ns_tcp *c)
+{
+    ns__timer_set(c, &c->t_2msl, c->o.fin_timeout);
+}
+
 static void tw_fire(ns_sim *sim, void *arg)
 {
     ns_tcp *c = arg;
-    if (due(c, &c->t_2msl) && c->state == NS_TCP_TIME_WAIT)
+    if (!due(c, &c->t_2msl))
+        return;
+    if (c->state == NS_TCP_TIME_WAIT)
         ns__tcp_step(c, EV_TIMEOUT_2MSL);
+    else if (c->state == NS_TCP_FIN_WAIT_2 && c->app_closed)
+        ns__tcp_step(c, EV_FIN_TIMEOUT);
 }
 
 /* ---- the slow reader ---- */
