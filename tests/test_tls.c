@@ -12,8 +12,10 @@
  * one round trip more or less fails by 49 ms. */
 #include <string.h>
 #include <glib/gstdio.h>
+#include <lualib.h>
 
 #include "netsim/link.h"
+#include "netsim/luabind.h"
 #include "netsim/output.h"
 #include "netsim/pcap.h"
 #include "netsim/tls.h"
@@ -147,6 +149,17 @@ static ns_tls *world_connect(struct world *w, struct side *s, const struct ns_tl
     CU_ASSERT_PTR_NOT_NULL_FATAL(s->t);
     ns_tls_set_callbacks(s->t, &cbs, s);
     return s->t;
+}
+
+/* The same with TCP options for the server (NULL: TLS's defaults). */
+static void world_listen_tcp(struct world *w, const struct ns_tls_opts *so,
+                             const struct ns_tcp_opts *to)
+{
+    GError *err = NULL;
+    w->lis = ns_tls_listen(w->b, PORT, to, so, on_accept, w, &err);
+    CU_ASSERT_PTR_NULL(err);
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w->lis);
 }
 
 static void world_run(struct world *w)
@@ -358,6 +371,186 @@ static void test_zero_rtt_rejected(void)
     check_rtts(r.w.srv.first_rx_at, i2.started_at + R / 2, 2);
     side_free(&r.cli2);
     world_free(&r.w);
+}
+
+/* ---- TLS 1.2 session tickets (RFC 5077) ---- */
+
+/* A 1.2 connection from a to b on `port`, run to the end; the client's
+ * and the server's info in ci and si. */
+static ns_tls *conn12(struct world *w, uint16_t port, bool client_tickets, ns_tls *resume,
+                      struct ns_tls_info *ci, struct ns_tls_info *si)
+{
+    struct ns_tls_opts co;
+    opts(&co);
+    co.max_version = NS_TLS_12;
+    co.tickets = client_tickets;
+    co.resume = resume;
+    GError *err = NULL;
+    side_free(&w->srv);
+    side_init(&w->srv);
+    side_free(&w->cli);
+    side_init(&w->cli);
+    w->cli.send_on_est = "GET /";
+    ns_time_t start = ns_sim_now(w->sim);
+    ns_tls *c = ns_tls_connect(w->a, ns_host_addr(w->b), port, NULL, &co, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    g_clear_error(&err);
+    w->cli.t = c;
+    ns_tls_set_callbacks(c, &cbs, &w->cli);
+    world_run(w);
+    ns_tls_info(c, ci);
+    ns_tls_info(w->srv.t, si);
+    ci->started_at -= start;
+    ci->first_app_tx_at -= start;
+    CU_ASSERT_TRUE(rx_is(&w->srv, "GET /"));
+    CU_ASSERT_EQUAL(w->cli.error[0], 0);
+    CU_ASSERT_EQUAL(w->srv.error[0], 0);
+    return c;
+}
+
+/* Full handshake: a client sending the empty SessionTicket extension gets
+ * an empty session id, the extension back and a NewSessionTicket before
+ * the server's ChangeCipherSpec, still 3 RTT; the server's bytes differ
+ * from a session-id handshake by exactly that: + 4 (empty extension)
+ * - 32 (no session id) + 5 + 4 + 4 + 2 + 128 (NewSessionTicket record). */
+static void test_tickets12_full(void)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so;
+    opts(&so);
+    world_listen(&w, &so);
+    struct ns_tls_info ci, si, ci0, si0;
+    ns_tls *c = conn12(&w, PORT, true, NULL, &ci, &si);
+    CU_ASSERT_EQUAL(ci.tickets_in, 1);
+    CU_ASSERT_TRUE(ns_tls_has_session(c));
+    check_rtts(ci.first_app_tx_at, 0, 3);
+    ns_tls *c0 = conn12(&w, PORT, false, NULL, &ci0, &si0);
+    CU_ASSERT_EQUAL(ci0.tickets_in, 0);
+    CU_ASSERT_TRUE(ns_tls_has_session(c0));        /* by session id */
+    CU_ASSERT_EQUAL((int64_t)si.handshake_bytes - (int64_t)si0.handshake_bytes,
+                    4 - 32 + 5 + 4 + 4 + 2 + 128);
+    CU_ASSERT_EQUAL(ci.handshake_bytes - ci0.handshake_bytes, 4);   /* the empty extension */
+    world_free(&w);
+}
+
+/* Abbreviated by ticket: 2 RTT, the ticket renewed, and the renewed one
+ * resumes again; by session id when the client sends no extension. */
+static void test_tickets12_resume(void)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so;
+    opts(&so);
+    world_listen(&w, &so);
+    struct ns_tls_info ci, si;
+    ns_tls *c1 = conn12(&w, PORT, true, NULL, &ci, &si);
+    ns_tls *c2 = conn12(&w, PORT, true, c1, &ci, &si);
+    CU_ASSERT_TRUE(ns_tls_resumed(c2));
+    CU_ASSERT_TRUE(ns_tls_resumed(w.srv.t));
+    CU_ASSERT_EQUAL(ci.tickets_in, 1);
+    check_rtts(ci.first_app_tx_at, 0, 2);
+    ns_tls *c3 = conn12(&w, PORT, true, c2, &ci, &si);
+    CU_ASSERT_TRUE(ns_tls_resumed(c3));
+    check_rtts(ci.first_app_tx_at, 0, 2);
+    ns_tls *s1 = conn12(&w, PORT, false, NULL, &ci, &si);
+    ns_tls *s2 = conn12(&w, PORT, false, s1, &ci, &si);
+    CU_ASSERT_TRUE(ns_tls_resumed(s2));
+    CU_ASSERT_EQUAL(ci.tickets_in, 0);
+    check_rtts(ci.first_app_tx_at, 0, 2);
+    world_free(&w);
+}
+
+/* A ticket another server issued is not accepted: a full handshake (3
+ * RTT) that issues a new ticket; a server with tickets off issues none. */
+static void test_tickets12_unknown(void)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so;
+    opts(&so);
+    world_listen(&w, &so);
+    struct ns_tls_info ci, si;
+    ns_tls *c1 = conn12(&w, PORT, true, NULL, &ci, &si);
+    GError *err = NULL;
+    so.tickets = false;
+    CU_ASSERT_PTR_NOT_NULL(ns_tls_listen(w.b, PORT + 1, NULL, &so, on_accept, &w, &err));
+    so.tickets = true;
+    CU_ASSERT_PTR_NOT_NULL(ns_tls_listen(w.b, PORT + 2, NULL, &so, on_accept, &w, &err));
+    g_clear_error(&err);
+    ns_tls *c2 = conn12(&w, PORT + 2, true, c1, &ci, &si);
+    CU_ASSERT_FALSE(ns_tls_resumed(c2));
+    CU_ASSERT_EQUAL(ci.tickets_in, 1);
+    check_rtts(ci.first_app_tx_at, 0, 3);
+    ns_tls *c3 = conn12(&w, PORT + 1, true, NULL, &ci, &si);
+    CU_ASSERT_EQUAL(ci.tickets_in, 0);
+    CU_ASSERT_FALSE(ns_tls_has_session(c3));
+    world_free(&w);
+}
+
+/* ---- a server flight larger than the initial window ---- */
+
+/* The client's first byte, in round trips, with the server's first flight
+ * exactly `flight` bytes (one certificate sized to make it so) and
+ * init_cwnd segments.  With tickets off, the server writes that flight
+ * and, in 1.2, a last one of CCS (6 bytes) and Finished (5 + 4 + 12 +
+ * 8 + 16 with AES-GCM). */
+#define LAST12 (6 + 5 + 4 + 12 + 8 + 16)
+static int rtts_for_flight(enum ns_tls_version v, uint32_t init_cwnd, uint32_t flight)
+{
+    uint32_t cert = 1000;
+    /* sizes the certificate until the flight is exact: a message over
+     * 2^14 bytes takes a second record, so the first guess can be short */
+    for (int pass = 0; pass < 4; pass++) {
+        struct world w;
+        world_init(&w, 1, NULL);
+        struct ns_tls_opts so, co;
+        struct ns_tcp_opts to;
+        opts(&so);
+        opts(&co);
+        co.max_version = v;
+        so.tickets = false;
+        so.chain_len = 1;
+        so.cert_size = cert;
+        ns_tcp_opts_defaults(&to);
+        to.nodelay = true;
+        to.init_cwnd = init_cwnd;
+        world_listen_tcp(&w, &so, &to);
+        ns_tls *c = world_connect(&w, &w.cli, &co);
+        world_run(&w);
+        struct ns_tls_info ci, si;
+        ns_tls_info(c, &ci);
+        ns_tls_info(w.srv.t, &si);
+        CU_ASSERT_TRUE(rx_is(&w.srv, "GET /"));
+        world_free(&w);
+        uint32_t got = (uint32_t)si.handshake_bytes - (v == NS_TLS_12 ? LAST12 : 0);
+        if (got != flight) {
+            cert += flight - got;
+            continue;
+        }
+        ns_time_t d = ci.first_app_tx_at;
+        int k = (int)(d / R);
+        if (d - k * R >= SLACK)
+            return -1;                             /* not a whole number of RTTs */
+        return k;
+    }
+    CU_FAIL("no certificate size gives that flight");
+    return -1;
+}
+
+static void test_big_chain(void)
+{
+    /* init_cwnd 10 segments of 1448 bytes (1460 less the timestamps
+     * option) = 14480: one byte more costs one RTT, and so does up to
+     * twice the window (slow start doubles it in that round trip) */
+    CU_ASSERT_EQUAL(rtts_for_flight(NS_TLS_13, 10, 14480), 2);
+    CU_ASSERT_EQUAL(rtts_for_flight(NS_TLS_13, 10, 14481), 3);
+    CU_ASSERT_EQUAL(rtts_for_flight(NS_TLS_13, 10, 28960), 3);
+    CU_ASSERT_EQUAL(rtts_for_flight(NS_TLS_12, 10, 14480), 3);
+    CU_ASSERT_EQUAL(rtts_for_flight(NS_TLS_12, 10, 14481), 4);
+    CU_ASSERT_EQUAL(rtts_for_flight(NS_TLS_13, 4, 5792), 2);
+    CU_ASSERT_EQUAL(rtts_for_flight(NS_TLS_13, 4, 5793), 3);
+    CU_ASSERT_EQUAL(rtts_for_flight(NS_TLS_13, 4, 11584), 3);
 }
 
 /* ---- mutual TLS ---- */
@@ -665,6 +858,82 @@ static void test_bad_input(void)
     world_free(&w);
 }
 
+/* ---- from Lua: error text is behaviour (STYLE.md 9) ---- */
+
+/* Runs `code` as chunk "@t.lua" in a fresh state; compares its first
+ * result, or "error: MESSAGE", with want. */
+static void lua_expect(const char *code, const char *want)
+{
+    static unsigned counter;                       /* test-only: scratch names */
+    char name[32];
+    g_snprintf(name, sizeof name, "tls-lua-%u", ++counter);
+    char *dir = g_build_filename(ns_test_tmpdir(), name, NULL);
+    lua_State *L = ns_test_lua_state(NULL, 1, dir);
+    char *got = ns_test_lua_chunk(L, code);
+    lua_close(L);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "\n  got:  %s\n  want: %s\n", got, want);
+    g_free(got);
+    g_free(dir);
+}
+
+#define LAB "local s = netsim.new{ out = OUT }\n" \
+            "local a, b = s:host 'a', s:host 'b'\n" \
+            "s:link(a, b, { delay = '10ms' })\n"
+
+static void test_lua_errors(void)
+{
+    lua_expect(LAB "a:tls_connect(b, 443, { chian_len = 2 })",
+               "error: t.lua:4: unknown option 'chian_len' to 'tls_connect' (did you mean 'chain_len'?)");
+    lua_expect(LAB "b:tls_listen(443, { verion = '1.3' })",
+               "error: t.lua:4: unknown option 'verion' to 'tls_listen' (did you mean 'version'?)");
+    lua_expect(LAB "a:tls_connect(b, 443, { version = '1.1' })",
+               "error: t.lua:4: bad argument #3 to 'tls_connect' (option 'version': "
+               "unknown TLS version '1.1' (1.2 or 1.3))");
+    lua_expect(LAB "b:tls_listen(443, { min_version = 'tls13' })",
+               "error: t.lua:4: bad argument #2 to 'tls_listen' (option 'min_version': "
+               "unknown TLS version 'tls13' (1.2 or 1.3))");
+    lua_expect(LAB "a:tls_connect(b, 443, { cipher = 'rc4' })",
+               "error: t.lua:4: bad argument #3 to 'tls_connect' (option 'cipher': "
+               "unknown cipher suite 'rc4' (aes128gcm, aes256gcm, chacha20))");
+    lua_expect(LAB "b:tls_listen(443, { chain_len = 0 })",
+               "error: t.lua:4: tls: a server needs a chain of at least one certificate");
+    lua_expect(LAB "a:tls_connect(b, 443, { early_data = 'GET /' })",
+               "error: t.lua:4: tls: early_data needs a resumable TLS 1.3 session (option 'resume')");
+    /* send before the handshake: a Lua error naming the state and the way out */
+    lua_expect(LAB "local c = a:tls_connect(b, 443)\nc:send('x')",
+               "error: t.lua:5: conn:send: tls a:49152>b:443: cannot send in state START: the "
+               "handshake is not done (data before it goes in the 'early_data' option)");
+    /* and from inside a callback, mid-handshake, the error stops the run */
+    lua_expect(LAB "b:tls_listen(443, { on_accept = function(c) c:send('x') end })\n"
+               "a:tls_connect(b, 443)\ns:run()",
+               "error: t.lua:4: conn:send: tls b:443>a:49152: cannot send in state WAIT_CH: the "
+               "handshake is not done (data before it goes in the 'early_data' option)");
+}
+
+/* The same API working: a 1.2 handshake, a ticket, a resumption by it. */
+static void test_lua_tickets(void)
+{
+    lua_expect(LAB "b:tls_listen(443, {})\n"
+               "local c1 = a:tls_connect(b, 443, { version = '1.2' })\n"
+               "s:run()\n"
+               "local c2 = a:tls_connect(b, 443, { version = '1.2', resume = c1,\n"
+               "  on_established = function(c) c:send('GET /') end })\n"
+               "s:run()\n"
+               "local i1, i2 = c1:info(), c2:info()\n"
+               "return string.format('%s %s %d %s %s %d %.2f', i1.version, tostring(i1.resumed), "
+               "i1.tickets, i2.version, tostring(i2.resumed), i2.tickets, i2.rtts)",
+               "1.2 false 1 1.2 true 1 2.00");
+    lua_expect(LAB "b:tls_listen(443, {})\n"
+               "local c1 = a:tls_connect(b, 443, { version = '1.2', tickets = false })\n"
+               "s:run()\n"
+               "local c2 = a:tls_connect(b, 443, { version = '1.2', tickets = false, resume = c1 })\n"
+               "s:run()\n"
+               "return tostring(c2:info().resumed) .. ' ' .. c2:info().tickets",
+               "true 0");
+}
+
 static char *run_for_bytes(uint64_t seed)
 {
     struct world w;
@@ -706,6 +975,10 @@ void test_tls_register(void)
     ns_test_add(s, "TLS 1.2 abbreviated: 2 RTT", test_resume12);
     ns_test_add(s, "0-RTT accepted: data in the first flight", test_zero_rtt);
     ns_test_add(s, "0-RTT rejected: resent once", test_zero_rtt_rejected);
+    ns_test_add(s, "1.2 tickets: NewSessionTicket in the final flight", test_tickets12_full);
+    ns_test_add(s, "1.2 tickets: abbreviated by ticket and by session id", test_tickets12_resume);
+    ns_test_add(s, "1.2 tickets: unknown ticket, server without tickets", test_tickets12_unknown);
+    ns_test_add(s, "flight over the initial window: +1 RTT", test_big_chain);
     ns_test_add(s, "mTLS 1.3: no extra RTT", test_mtls13);
     ns_test_add(s, "mTLS 1.2", test_mtls12);
     ns_test_add(s, "mTLS 1.3 without cert: certificate_required", test_mtls13_no_cert);
@@ -719,5 +992,7 @@ void test_tls_register(void)
     ns_test_add(s, "tshark decodes TLS 1.3", test_pcap13);
     ns_test_add(s, "tshark decodes TLS 1.2", test_pcap12);
     ns_test_add(s, "bad input", test_bad_input);
+    ns_test_add(s, "errors from Lua", test_lua_errors);
+    ns_test_add(s, "tickets from Lua", test_lua_tickets);
     ns_test_add(s, "determinism", test_determinism);
 }

@@ -95,7 +95,10 @@ struct ns_tls_opts {
     /* Resumption: a previous connection to the same server whose session
      * (1.3 ticket, 1.2 session id / ticket) the client offers. */
     ns_tls     *resume;
-    bool        tickets;          /* server issues tickets / session ids; on */
+    /* Server: issues tickets (1.3; 1.2 when the client sends the RFC 5077
+     * SessionTicket extension), else 1.2 session ids; off: neither.
+     * Client: sends that extension in a 1.2-capable ClientHello.  On. */
+    bool        tickets;
     /* 0-RTT: with `resume` on 1.3, these bytes leave with the ClientHello. */
     const uint8_t *early_data;    /* NULL with early_len > 0: zero bytes */
     uint32_t    early_len;
@@ -169,6 +172,7 @@ struct ns_tls_info {
     uint64_t  handshake_bytes;    /* bytes of non-application records written */
     uint64_t  records_out, records_in;
     uint64_t  app_bytes_out, app_bytes_in;
+    uint32_t  tickets_in;         /* NewSessionTickets received */
 };
 void ns_tls_info(const ns_tls *t, struct ns_tls_info *out);
 

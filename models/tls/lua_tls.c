@@ -452,7 +452,8 @@ static void set_time(lua_State *L, const char *k, ns_time_t v)
  *   "rejected" or false), hello_retries, started_at, tcp_established_at,
  *   established_at, first_byte_at (false when not yet), rtt (the TCP
  *   handshake's), rtts (first byte after the SYN, in RTTs),
- *   handshake_bytes, records_out, records_in, app_bytes_out, app_bytes_in } */
+ *   handshake_bytes, records_out, records_in, app_bytes_out, app_bytes_in,
+ *   tickets (NewSessionTickets received) } */
 static int conn_info(lua_State *L)
 {
     struct lconn *lc = check_conn(L, 1);
@@ -496,6 +497,8 @@ static int conn_info(lua_State *L)
     lua_setfield(L, -2, "app_bytes_out");
     lua_pushinteger(L, (lua_Integer)i.app_bytes_in);
     lua_setfield(L, -2, "app_bytes_in");
+    lua_pushinteger(L, (lua_Integer)i.tickets_in);
+    lua_setfield(L, -2, "tickets");
     return 1;
 }
 

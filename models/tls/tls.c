@@ -472,8 +472,14 @@ static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
         g_byte_array_append(t->hs, body, (guint)len);
         break;
     case CT_CCS:
-        if (t->version != NS_TLS_13)
+        if (t->version == NS_TLS_13)
+            break;                                     /* compatibility CCS */
+        if (t->nst_promised && !t->server && !t->nst_got) {
+            t->pending_alert = NS_TLS_UNEXPECTED_MESSAGE;   /* RFC 5077 3.3 */
+            ns__tls_step(t, EV_BAD_MSG, NULL, 0);
+        } else {
             ns__tls_step(t, EV_CCS, NULL, 0);
+        }
         break;
     case CT_ALERT:
         if (len >= 2) {

@@ -7,6 +7,11 @@
  * append records to t->out and add CPU work to t->cost; tls.c sends the
  * flight once the work is done.
  *
+ * A 1.2 NewSessionTicket (RFC 5077) is a loop on the WAIT_CCS states;
+ * the classifier admits exactly one, and only after a ServerHello that
+ * promised it, and a ChangeCipherSpec before a promised ticket is
+ * unexpected (tls.c).
+ *
  * Three inputs are taken in every state (a wildcard column rather than a
  * row per state): a received alert, the handshake timeout and a TCP
  * failure all lead to CLOSED.  Any other empty cell is an unexpected
@@ -148,10 +153,11 @@ static void ccs_in(ns_tls *t, const uint8_t *m, size_t n)
     t->rx_enc = true;
 }
 
-/* A 1.2 session can be resumed by its session id. */
+/* A 1.2 session can be resumed by its session id, unless this
+ * connection got a ticket for it (RFC 5077 3.4: the ticket is used). */
 static void keep_session12(ns_tls *t)
 {
-    if (t->session_id_len != 32)
+    if (t->nst_got || t->session_id_len != 32)
         return;
     t->has_session = true;
     t->session_version = NS_TLS_12;
@@ -223,11 +229,13 @@ static void s_done13(ns_tls *t, const uint8_t *m, size_t n)
         ns__tls_send_new_session_ticket(t);
 }
 
+/* A session id the listener will recognise; none when a ticket is to be
+ * issued instead (RFC 5077 3.4: the server SHOULD send an empty one). */
 static void new_session_id(ns_tls *t)
 {
     ns_tls_listener *l = ns__tls_listener_of(t);
     t->session_id_len = 0;
-    if (!t->o.tickets || !l)
+    if (!t->o.tickets || !l || t->nst_promised)
         return;
     uint64_t id = ++l->next_ticket;
     struct tls_ticket rec = { id, NS_TLS_12 };
@@ -260,18 +268,24 @@ static void s_key_exchange(ns_tls *t, const uint8_t *m, size_t n)
     t->cost += t->o.costs.ecdhe;
 }
 
+/* [NewSessionTicket], ChangeCipherSpec, Finished (RFC 5077 3.1). */
 static void s_finish12(ns_tls *t, const uint8_t *m, size_t n)
 {
+    if (t->nst_promised)
+        ns__tls_send_new_session_ticket(t);
     ns__tls_send_ccs(t);
     t->tx_enc = true;
     ns__tls_send_finished(t);
     ns__tls_established(t);
 }
 
-/* Abbreviated: ServerHello (the session id echoed), CCS, Finished. */
+/* Abbreviated: ServerHello (the session id echoed), [NewSessionTicket:
+ * a ticket accepted is renewed, RFC 5077 3.1], CCS, Finished. */
 static void s_flight12r(ns_tls *t, const uint8_t *m, size_t n)
 {
     ns__tls_send_server_hello12(t);
+    if (t->nst_promised)
+        ns__tls_send_new_session_ticket(t);
     ns__tls_send_ccs(t);
     t->tx_enc = true;
     ns__tls_send_finished(t);
@@ -332,8 +346,10 @@ static const struct tls_arc client_fsm[NSTATES][NEVENTS] = {
     ARC(ST_C12_WAIT_SKE,   EV_SKE,          ST_C12_WAIT_SHD,   verify_one),
     ARC(ST_C12_WAIT_SHD,   EV_CR,           ST_C12_WAIT_SHD,   cert_requested),
     ARC(ST_C12_WAIT_SHD,   EV_SHD,          ST_C12_WAIT_CCS,   c_flight12),
+    ARC(ST_C12_WAIT_CCS,   EV_NST,          ST_C12_WAIT_CCS,   c_ticket),    /* RFC 5077 */
     ARC(ST_C12_WAIT_CCS,   EV_CCS,          ST_C12_WAIT_FIN,   ccs_in),
     ARC(ST_C12_WAIT_FIN,   EV_FIN,          ST_CONNECTED,      c_done12),
+    ARC(ST_C12R_WAIT_CCS,  EV_NST,          ST_C12R_WAIT_CCS,  c_ticket),
     ARC(ST_C12R_WAIT_CCS,  EV_CCS,          ST_C12R_WAIT_FIN,  ccs_in),
     ARC(ST_C12R_WAIT_FIN,  EV_FIN,          ST_CONNECTED,      c_finish12r),
 };

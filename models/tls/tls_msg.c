@@ -110,7 +110,8 @@ void ns__tls_send_client_hello(ns_tls *t)
     }
     putn(b, t->client_random, 32);
     /* session id: the 1.2 session being resumed, else 32 bytes (1.3
-     * middlebox compatibility, RFC 8446 D.4) or none (1.2 only) */
+     * middlebox compatibility, RFC 8446 D.4; with a 1.2 ticket, so that
+     * the server's echo says it accepted it, RFC 5077 3.4) or none */
     if (t->hrr == 0) {
         if (resuming(t, NS_TLS_12) && t->o.resume->ticket_is_sid) {
             GByteArray *s = g_byte_array_new();
@@ -119,7 +120,7 @@ void ns__tls_send_client_hello(ns_tls *t)
             memcpy(t->session_id, s->data, 32);
             g_byte_array_free(s, TRUE);
             t->session_id_len = 32;
-        } else if (offers13(t)) {
+        } else if (offers13(t) || resuming(t, NS_TLS_12)) {
             GByteArray *s = g_byte_array_new();
             put_random(t, s, 32);
             memcpy(t->session_id, s->data, 32);
@@ -165,7 +166,7 @@ void ns__tls_send_client_hello(ns_tls *t)
     for (int g = 0; g < NS_TLS_NGROUPS; g++)
         put16(b, ns__tls_group_id(g));
     put16(b, 11); put16(b, 2); put8(b, 1); put8(b, 0);  /* ec_point_formats */
-    if (offers12(t)) {                                  /* session_ticket (RFC 5077) */
+    if (offers12(t) && t->o.tickets) {                  /* session_ticket (RFC 5077) */
         put16(b, 35);
         if (resuming(t, NS_TLS_12) && !t->o.resume->ticket_is_sid) {
             put16(b, 128);
@@ -270,6 +271,9 @@ void ns__tls_send_server_hello12(ns_tls *t)
     put16(b, 0xff01); put16(b, 1); put8(b, 0);
     put16(b, 23); put16(b, 0);
     put16(b, 11); put16(b, 2); put8(b, 1); put8(b, 0);
+    if (t->nst_promised) {                             /* RFC 5077 3.2: empty */
+        put16(b, 35); put16(b, 0);
+    }
     if (t->alpn && *t->alpn)
         ext_alpn(b, t->alpn);
     close_len(b, exts, 2);
@@ -401,7 +405,8 @@ void ns__tls_send_finished(ns_tls *t)
     g_byte_array_free(b, TRUE);
 }
 
-/* A ticket is 128 bytes whose first 8 are the listener's ticket number. */
+/* A ticket is 128 bytes whose first 8 are the listener's ticket number
+ * (RFC 8446 4.6.1; in 1.2, RFC 5077 3.3: lifetime hint and ticket only). */
 void ns__tls_send_new_session_ticket(ns_tls *t)
 {
     ns_tls_listener *l = ns__tls_listener_of(t);
@@ -511,7 +516,7 @@ static enum tls_event classify_client_hello(ns_tls *t, struct rd *r)
     }
     sub(r, get8(r));                                    /* compression */
     bool has13 = false, has12 = legacy >= 0x0303, sv = false, early = false;
-    bool share = false, psk = false, tick12 = false;
+    bool share = false, psk = false, tick12 = false, tick_ext = false;
     uint64_t psk_id = 0, tick_id = 0;
     struct rd ex = sub(r, get16(r));
     while (ex.n >= 4 && !ex.bad) {
@@ -551,6 +556,7 @@ static enum tls_event classify_client_hello(ns_tls *t, struct rd *r)
             early = true;
             break;
         case 35:
+            tick_ext = true;
             if (e.n >= 8) {
                 tick12 = true;
                 tick_id = get_u64(&e);
@@ -565,6 +571,7 @@ static enum tls_event classify_client_hello(ns_tls *t, struct rd *r)
         return EV_BAD_MSG;
     (void)sv;
     t->peer_early = early;
+    t->peer_ticket_ext = tick_ext;
     if (has13 && suite13 && t->o.max_version == NS_TLS_13) {
         t->version = NS_TLS_13;
         t->cipher = t->o.cipher;
@@ -592,6 +599,9 @@ static enum tls_event classify_client_hello(ns_tls *t, struct rd *r)
         t->group = t->o.group;
         struct rd sr = { t->session_id, t->session_id_len, false };
         bool sid_ok = sidl == 32 && ticket_known(t, get_u64(&sr), NS_TLS_12);
+        /* RFC 5077 3.2: a server issuing a ticket says so with an empty
+         * extension in ServerHello; it renews one it accepted, too */
+        t->nst_promised = tick_ext && t->o.tickets;
         if (sid_ok || (tick12 && ticket_known(t, tick_id, NS_TLS_12))) {
             t->resumed = true;
             return EV_CH12_RESUME;
@@ -613,7 +623,7 @@ static enum tls_event classify_server_hello(ns_tls *t, struct rd *r)
     unsigned suite = get16(r);
     get8(r);
     unsigned version = 0x0303, group = 0;
-    bool psk = false;
+    bool psk = false, tick_ext = false;
     struct rd ex = sub(r, r->n >= 2 ? get16(r) : 0);
     while (ex.n >= 4 && !ex.bad) {
         unsigned type = get16(&ex);
@@ -624,6 +634,8 @@ static enum tls_event classify_server_hello(ns_tls *t, struct rd *r)
             group = get16(&e);
         else if (type == 41)
             psk = true;
+        else if (type == 35)
+            tick_ext = true;
     }
     if (r->bad || ex.bad)
         return EV_BAD_MSG;
@@ -652,6 +664,11 @@ static enum tls_event classify_server_hello(ns_tls *t, struct rd *r)
     for (int c = 0; c < NS_TLS_NCIPHERS; c++)
         if (ns__tls_cipher_id(c, NS_TLS_12) == suite)
             t->cipher = c;
+    if (tick_ext && !(t->o.tickets && offers12(t))) {
+        t->pending_alert = NS_TLS_UNEXPECTED_MESSAGE;  /* RFC 5077 3.2: unsolicited */
+        return EV_SH_BAD;
+    }
+    t->nst_promised = tick_ext;
     bool same = sidl > 0 && sidl == t->session_id_len &&
                 memcmp(sid.p, t->session_id, sidl) == 0;
     if (sidl == 32) {
@@ -717,7 +734,18 @@ enum tls_event ns__tls_classify(ns_tls *t, const uint8_t *msg, size_t len)
     case HS_SERVER_HELLO_DONE: return EV_SHD;
     case HS_CLIENT_KEY_EXCHANGE: return EV_CKE;
     case HS_FINISHED: return EV_FIN;
-    case HS_NEW_SESSION_TICKET: return t->server ? EV_BAD_MSG : EV_NST;
+    case HS_NEW_SESSION_TICKET:
+        if (t->server)
+            return EV_BAD_MSG;
+        if (t->version == NS_TLS_12) {
+            /* RFC 5077 3.3: exactly one, and only when promised */
+            if (!t->nst_promised || t->nst_got) {
+                t->pending_alert = NS_TLS_UNEXPECTED_MESSAGE;
+                return EV_BAD_MSG;
+            }
+            t->nst_got = true;
+        }
+        return EV_NST;
     case HS_END_OF_EARLY_DATA: return EV_EOED;
     default: return EV_BAD_MSG;
     }
@@ -746,6 +774,7 @@ void ns__tls_take_ticket(ns_tls *t, const uint8_t *msg, size_t len)
     }
     if (r.bad || tk.bad)
         return;
+    t->st.tickets_in++;
     t->has_session = true;
     t->session_version = t->version;
     t->ticket = id;

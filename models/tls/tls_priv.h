@@ -124,6 +124,11 @@ struct ns_tls {
     unsigned         peer_certs;             /* in the last Certificate */
     GString         *label;                  /* the flight's messages, for diagrams */
     uint64_t         offered_ticket;         /* server: id from the client's PSK */
+    bool             peer_ticket_ext;        /* server: CH had a 1.2 SessionTicket ext */
+    /* 1.2 (RFC 5077 3.2): the ServerHello carried an empty SessionTicket
+     * extension, so a NewSessionTicket comes before the server's CCS */
+    bool             nst_promised;
+    bool             nst_got;                /* client: that NewSessionTicket came */
 
     /* session for resumption (client) */
     bool             has_session;

@@ -24,6 +24,7 @@ static const struct bench *const benches[] = {
     &bench_tcp_dumbbell,
     &bench_tcp_idle,
     &bench_sweep_scaling,
+    &bench_tls_handshakes,
 };
 
 /* --- measuring ------------------------------------------------------- */
