@@ -35,6 +35,7 @@ local c = client:tls_connect(server, 443, {
   on_established = function(conn) conn:send("GET / HTTP/1.1\r\nHost: server.example\r\n\r\n") end,
   on_alert = function(_, name, sent) alert_seen = (sent and "sent " or "received ") .. name end,
   on_error = function(_, reason) err_seen = reason end,
+  on_close = function(conn) conn:close() end,     -- the server said close_notify: close too
 })
 
 sim:run()
