@@ -14,3 +14,5 @@ render() {   # render SCENARIO OUTDIR SCRIPT...
 render scenarios/demo.lua           out/plots/demo           plots/queue.gp
 render scenarios/congestion.lua     out/plots/congestion     plots/cwnd.gp plots/goodput.gp
 render scenarios/lossy_transfer.lua out/plots/lossy_transfer plots/seq.gp plots/cwnd.gp
+render scenarios/tls_versions.lua   out/plots/tls_versions   plots/tls_versions.gp
+render scenarios/tls_loss.lua       out/plots/tls_loss       plots/tls_loss.gp
