@@ -8,7 +8,12 @@
 -- every server and then queue behind each other forever: the run goes
 -- quiet with both waiting, and c stuck behind a.  `release_all` gives up
 -- and retries after a random backoff; `ordered` locks resources by name,
--- servers by index, one at a time: both finish.
+-- servers by index, one at a time: both finish.  `wait_die` and
+-- `wound_wait` compare the transactions' ages (a's tie with b goes to the
+-- lower host id, a): under wait_die b dies when it asks for R1 held by
+-- the older a; under wound_wait a's request for R2 wounds b.  `detect`
+-- lets the deadlock form, finds the cycle after `timeout` (50 ms) and
+-- aborts its youngest member, b.
 --
 --   netsim scenarios/lock_race.lua -D strategy=release_all
 --   netsim explore scenarios/lock_race.lua --seeds 1..1000 -D strategy=release_all
@@ -20,7 +25,7 @@
 local netsim = require "netsim"
 
 local p = netsim.params {
-  strategy = "wait",        -- wait | release_all | ordered
+  strategy = "wait",        -- wait | release_all | ordered | wait_die | wound_wait | detect
   servers = 3,
   transactions = 2,         -- critical sections each client completes
   hold = "5ms",             -- work inside the critical section
@@ -65,7 +70,10 @@ netsim.result {
   longest_wait = r.longest_wait,
 }
 netsim.assert(r.violations == 0, r.first_violation)
-if p.strategy ~= "wait" then
+if p.strategy == "detect" then
+  netsim.assert(r.waiting == 0, "every deadlock is detected and broken")
+  netsim.assert(r.acquisitions == 3 * p.transactions, "every transaction completes")
+elseif p.strategy ~= "wait" then
   netsim.assert(r.deadlocks == 0 and r.waiting == 0, "no deadlock under " .. p.strategy)
   netsim.assert(r.acquisitions == 3 * p.transactions, "every transaction completes")
 end

@@ -5,7 +5,10 @@
  * without leases), fencing: a paused holder's stale write rejected with
  * quorum tokens and a safety violation without fencing, naive per-server
  * tokens rejecting legitimate newer holders, safety over many seeds,
- * determinism, and the bad-input errors.
+ * determinism, and the bad-input errors.  The prevention strategies
+ * (wait_die, wound_wait) on the two-client race and over 1,000 random
+ * workloads; `detect` breaking the textbook and the three-way deadlocks
+ * by aborting the youngest.
  *
  * The LAN runs at 1 Gbit/s with 1 ms port delays: one host-to-host hop is
  * about 2 ms. */
@@ -14,6 +17,7 @@
 #include "netsim/ipv4.h"
 #include "netsim/lan.h"
 #include "netsim/lock.h"
+#include "netsim/output.h"
 #include "netsim/pkt.h"
 #include "netsim/rng.h"
 #include "netsim/udp.h"
@@ -493,6 +497,230 @@ static void test_determinism(void)
     CU_ASSERT_NOT_EQUAL(memcmp(&a, &c, sizeof a), 0);
 }
 
+/* ---- timestamp prevention and detection ---- */
+
+struct race {
+    uint64_t retries[2], acq[2];
+    ns_time_t retry_ts;          /* b's timestamp seen during a retry, -1 */
+    size_t deadlocks, waiting, violations;
+};
+
+/* a locks R1 then R2, b R2 then R1, starting at a_start and b_start.
+ * Steps the run 1 ms at a time to catch b's timestamp in a later attempt. */
+static void race2(const char *strategy, ns_time_t a_start, ns_time_t b_start, struct race *out)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    add_client(&w, 0, "a", strategy, r12, a_start, NULL);
+    add_client(&w, 1, "b", strategy, r21, b_start, NULL);
+    out->retry_ts = -1;
+    for (ns_time_t t = NS_MSEC; t <= 10 * NS_SEC; t += NS_MSEC) {
+        ns_sim_run(w.sim, t, 0);
+        const struct ns_lock_client_stats *b = ns_lock_client_stats(w.c[1]);
+        if (out->retry_ts < 0 && b->retries > 0
+            && ns_lock_client_state(w.c[1]) == NS_LOCK_ACQUIRING)
+            out->retry_ts = b->timestamp;
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        out->retries[i] = ns_lock_client_stats(w.c[i])->retries;
+        out->acq[i] = ns_lock_client_stats(w.c[i])->acquisitions;
+    }
+    out->deadlocks = ns_lock_n_deadlocks(w.cl);
+    out->waiting = ns_lock_n_waiting(w.cl);
+    out->violations = ns_lock_n_violations(w.cl);
+    world_free(&w);
+}
+
+/* a is older (it starts first): under wait_die the younger b dies when it
+ * asks for R1, which a holds, and retries as old as it was; a waits for b's
+ * R2 and never restarts.  Started the other way round, a dies. */
+static void test_wait_die_race(void)
+{
+    struct race r;
+    race2("wait_die", 0, NS_MSEC, &r);
+    CU_ASSERT_EQUAL(r.acq[0], 1);
+    CU_ASSERT_EQUAL(r.acq[1], 1);
+    CU_ASSERT_EQUAL(r.retries[0], 0);
+    CU_ASSERT_TRUE(r.retries[1] >= 1);
+    CU_ASSERT_EQUAL(r.retry_ts, NS_MSEC);            /* a retry keeps its timestamp */
+    CU_ASSERT_EQUAL(r.deadlocks, 0);
+    CU_ASSERT_EQUAL(r.waiting, 0);
+    CU_ASSERT_EQUAL(r.violations, 0);
+    race2("wait_die", NS_MSEC, 0, &r);
+    CU_ASSERT_TRUE(r.retries[0] >= 1);
+    CU_ASSERT_EQUAL(r.retries[1], 0);
+    CU_ASSERT_EQUAL(r.acq[0] + r.acq[1], 2);
+}
+
+/* Under wound_wait the older a's request for R2 wounds b, which is still
+ * acquiring: b aborts once and retries with its old timestamp; a never
+ * restarts.  Equal start times: the lower host id (a) is older. */
+static void test_wound_wait_race(void)
+{
+    struct race r;
+    race2("wound_wait", 0, NS_MSEC, &r);
+    CU_ASSERT_EQUAL(r.acq[0], 1);
+    CU_ASSERT_EQUAL(r.acq[1], 1);
+    CU_ASSERT_EQUAL(r.retries[0], 0);
+    CU_ASSERT_EQUAL(r.retries[1], 1);
+    CU_ASSERT_EQUAL(r.retry_ts, NS_MSEC);
+    CU_ASSERT_EQUAL(r.deadlocks, 0);
+    CU_ASSERT_EQUAL(r.waiting, 0);
+    race2("wound_wait", 0, 0, &r);
+    CU_ASSERT_EQUAL(r.retries[0], 0);
+    CU_ASSERT_EQUAL(r.retries[1], 1);
+    race2("wound_wait", NS_MSEC, 0, &r);
+    CU_ASSERT_EQUAL(r.retries[0], 1);
+    CU_ASSERT_EQUAL(r.retries[1], 0);
+    CU_ASSERT_EQUAL(r.deadlocks, 0);
+}
+
+/* Under detect the textbook deadlock forms (the oracle sees it), the
+ * detector finds the cycle and aborts its youngest member only. */
+static void test_detect_textbook(void)
+{
+    struct race r;
+    race2("detect", 0, 0, &r);                       /* tie: b is younger */
+    CU_ASSERT_EQUAL(r.deadlocks, 1);
+    CU_ASSERT_EQUAL(r.retries[0], 0);
+    CU_ASSERT_EQUAL(r.retries[1], 1);
+    CU_ASSERT_EQUAL(r.acq[0], 1);
+    CU_ASSERT_EQUAL(r.acq[1], 1);
+    CU_ASSERT_EQUAL(r.waiting, 0);
+    CU_ASSERT_EQUAL(r.violations, 0);
+    race2("detect", NS_USEC, 0, &r);                 /* a started later */
+    CU_ASSERT_EQUAL(r.deadlocks, 1);
+    CU_ASSERT_EQUAL(r.retries[0], 1);
+    CU_ASSERT_EQUAL(r.retries[1], 0);
+    CU_ASSERT_EQUAL(r.waiting, 0);
+    race2("wait", 0, 0, &r);                         /* without the detector */
+    CU_ASSERT_EQUAL(r.waiting, 2);
+}
+
+/* The staged three-way deadlock (each client wins one server): the
+ * detector aborts the youngest, c, and everyone then finishes. */
+static void test_detect_three_way(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    const char *names[] = { "a", "b", "c" };
+    for (unsigned i = 0; i < 3; i++) {
+        struct ns_lock_client_opts o;
+        ns_lock_client_opts_defaults(&o);
+        o.first_server = i;
+        add_client(&w, i, names[i], "detect", r1, 0, &o);
+    }
+    ns_sim_run(w.sim, 40 * NS_MSEC, 0);              /* before the first look */
+    CU_ASSERT_EQUAL(ns_lock_n_blocked(w.cl), 3);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 1);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->retries, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->retries, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[2])->retries, 1);
+    for (unsigned i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[i])->acquisitions, 1);
+    CU_ASSERT_EQUAL(ns_lock_n_waiting(w.cl), 0);
+    world_free(&w);
+}
+
+/* 1,000 random workloads (random start, hold and think times, one or two
+ * resources in random orders, 5 servers): wait_die and wound_wait never
+ * deadlock, detect never stays deadlocked, and everyone finishes; the
+ * same workloads deadlock under wait in some seeds. */
+static void test_prevention_many_seeds(void)
+{
+    const char *strategies[] = { "wait", "wait_die", "wound_wait", "detect" };
+    unsigned deadlocked[4] = { 0 };
+    for (unsigned k = 0; k < 4; k++)
+        for (uint64_t seed = 1; seed <= 1000; seed++) {
+            struct world w;
+            random_world(&w, seed, strategies[k]);
+            ns_sim_run(w.sim, 120 * NS_SEC, 0);
+            CU_ASSERT_EQUAL(ns_lock_n_violations(w.cl), 0);
+            deadlocked[k] += ns_lock_n_deadlocks(w.cl) > 0;
+            if (k > 0) {
+                CU_ASSERT_EQUAL(ns_lock_n_waiting(w.cl), 0);
+                for (unsigned i = 0; i < 4; i++)
+                    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[i])->acquisitions, 3);
+            }
+            world_free(&w);
+        }
+    CU_ASSERT_TRUE(deadlocked[0] > 0);
+    CU_ASSERT_EQUAL(deadlocked[1], 0);
+    CU_ASSERT_EQUAL(deadlocked[2], 0);
+    CU_ASSERT_TRUE(deadlocked[3] > 0);              /* they formed, and were broken */
+    printf("\n  deadlocked seeds of 1000: wait %u, wait_die %u, wound_wait %u, detect %u\n",
+           deadlocked[0], deadlocked[1], deadlocked[2], deadlocked[3]);
+}
+
+/* pick: each transaction draws its resources (Zipf: the first of the
+ * list most often); stop_after stops the run at exactly that many
+ * critical sections; the acquisitions table gets one row each. */
+static void test_workload_options(void)
+{
+    static const char *const pool[] = { "R1", "R2", "R3", "R4", NULL };
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.stop_after = 40;
+    struct world w;
+    world_init(&w, 5, 3, &co);
+    char *dir = g_strdup_printf("%s/lock-acq", ns_test_tmpdir());
+    CU_ASSERT_TRUE(ns_output_set_dir(w.sim, dir, NULL));
+    CU_ASSERT_TRUE(ns_lock_cluster_log_acquisitions(w.cl, "acq", NULL));
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.pick = 1;
+    o.zipf_s = 1.0;
+    o.think = 5 * NS_MSEC;
+    o.think_exp = true;
+    o.hold = NS_MSEC;
+    o.transactions = 1000;
+    add_client(&w, 0, "a", "wait", pool, 0, &o);
+    add_client(&w, 1, "b", "wait", pool, 0, &o);
+    enum ns_stop_reason why = ns_sim_run(w.sim, 100 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(why, NS_STOP_REQUESTED);
+    CU_ASSERT_EQUAL(ns_lock_cluster_acquisitions(w.cl), 40);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->acquisitions
+                    + ns_lock_client_stats(w.c[1])->acquisitions, 40);
+    /* per resource: how often each server-side table saw it granted */
+    uint64_t seen[4] = { 0 };
+    for (unsigned i = 0; i < 4; i++)
+        seen[i] = ns_lock_server_token(w.cl, 0, pool[i]);   /* quorum tokens grow per holder */
+    CU_ASSERT_TRUE(seen[0] > seen[3]);                     /* Zipf: R1 more than R4 */
+    CU_ASSERT_TRUE(seen[1] + seen[2] + seen[3] > 0);       /* not always the first */
+    CU_ASSERT_TRUE(ns_output_commit_all(w.sim, NULL));
+    world_free(&w);
+    char *path = g_build_filename(dir, "acq.tsv", NULL), *text = NULL;
+    CU_ASSERT_TRUE(g_file_get_contents(path, &text, NULL, NULL));
+    if (text) {
+        CU_ASSERT_TRUE(g_str_has_prefix(text, "time\tclient\tstrategy\twait_s\tretries\n"));
+        unsigned lines = 0;
+        for (const char *q = text; *q; q++)
+            lines += *q == '\n';
+        CU_ASSERT_EQUAL(lines, 41);                          /* header + 40 rows */
+    }
+    g_free(text);
+    g_free(path);
+    g_free(dir);
+}
+
+/* The name list and the ops table agree, in registration order. */
+static void test_strategy_names(void)
+{
+    const char *const want[] = { "wait", "release_all", "ordered", "wait_die", "wound_wait",
+                                 "detect" };
+    const char *const *names = ns_lock_strategy_names();
+    size_t n = 0;
+    while (names[n])
+        n++;
+    CU_ASSERT_EQUAL(n, G_N_ELEMENTS(want));
+    for (size_t i = 0; i < n && i < G_N_ELEMENTS(want); i++) {
+        CU_ASSERT_STRING_EQUAL(names[i], want[i]);
+        CU_ASSERT_TRUE(ns_lock_strategy_exists(names[i]));
+    }
+    CU_ASSERT_FALSE(ns_lock_strategy_exists("wait-die"));
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_input(void)
@@ -526,13 +754,25 @@ static void test_bad_input(void)
     o.strategy = "wiat";
     CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
     CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': unknown strategy 'wiat' "
-                                         "(known: wait, release_all, ordered)");
+                                         "(known: wait, release_all, ordered, "
+                                         "wait_die, wound_wait, detect)");
     g_clear_error(&err);
     o.strategy = "wait";
     o.resources = NULL;
     CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
     CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': no resources to lock");
     g_clear_error(&err);
+    o.resources = r1;
+    o.pick = 2;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': pick 2 is more than the 1 resources");
+    g_clear_error(&err);
+    o.pick = 0;
+    o.zipf_s = -1;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': negative zipf_s");
+    g_clear_error(&err);
+    o.zipf_s = 0;
     static const char *const dup[] = { "R1", "R1", NULL };
     o.resources = dup;
     CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
@@ -601,6 +841,14 @@ static void test_scenarios(void)
     expect_scenario("scenarios/lock_race.lua", NULL, NULL, "cycle: a -> b -> a");
     expect_scenario("scenarios/lock_race.lua", "strategy=release_all", NULL, "c  done");
     expect_scenario("scenarios/lock_race.lua", "strategy=ordered", NULL, "c  done");
+    expect_scenario("scenarios/lock_race.lua", "strategy=wait_die", NULL, "c  done");
+    expect_scenario("scenarios/lock_race.lua", "strategy=wound_wait", NULL, "c  done");
+    expect_scenario("scenarios/lock_race.lua", "strategy=detect", NULL, "c  done");
+    expect_scenario("scenarios/lock_strategies.lua", "strategy=wait_die", NULL,
+                    "wait_die         30/30");
+    expect_scenario("scenarios/lock_strategies.lua", "strategy=detect", NULL,
+                    "detect           30/30");
+    expect_scenario("scenarios/lock_strategies.lua", NULL, NULL, "wait              2/30");
     expect_scenario("scenarios/lock_crash.lua", NULL, NULL, "b  done");
     expect_scenario("scenarios/lock_crash.lua", "ttl=0", NULL, "b waits for a [crashed]");
     expect_scenario("scenarios/lock_pause_fencing.lua", NULL, NULL, "rejected_writes=2");
@@ -636,7 +884,8 @@ static void test_lua_errors(void)
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "sim:host('a'):lock_client{ cluster = cl, strategy = 'wiat', resources = 'R1' }",
                      "lock_bad.lua:4: bad argument #1 to 'lock_client' (option 'strategy': unknown "
-                     "strategy 'wiat' (known: wait, release_all, ordered))");
+                     "strategy 'wiat' (known: wait, release_all, ordered, wait_die, "
+                     "wound_wait, detect))");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "sim:host('a'):lock_client{ cluster = cl, resources = 'R1', hodl = 1 }",
                      "unknown option 'hodl' to 'lock_client' (did you mean 'hold'?)");
@@ -663,7 +912,16 @@ void test_lock_register(void)
     ns_test_add(s, "quorum tokens order holders, naive do not", test_quorum_vs_naive_tokens);
     ns_test_add(s, "safety over seeds, deadlocks only under wait", test_safety_many_seeds);
     ns_test_add(s, "determinism", test_determinism);
+    ns_test_add(s, "wait_die: the younger dies, keeps its age", test_wait_die_race);
+    ns_test_add(s, "wound_wait: the older wounds the younger", test_wound_wait_race);
+    ns_test_add(s, "detect: textbook deadlock, youngest aborted", test_detect_textbook);
+    ns_test_add(s, "detect: three-way deadlock, youngest aborted", test_detect_three_way);
+    ns_test_add(s, "strategy names match the table", test_strategy_names);
+    ns_test_add(s, "pick, Zipf, stop_after, acquisitions table", test_workload_options);
     ns_test_add(s, "bad input", test_bad_input);
     ns_test_add(s, "scenarios run and show their point", test_scenarios);
     ns_test_add(s, "Lua errors name the call and the option", test_lua_errors);
+    CU_pSuite l = ns_test_suite("lock (long)", NULL, NULL);
+    ns_test_add(l, "no deadlock over 1,000 seeds: wait_die, wound_wait, detect",
+                test_prevention_many_seeds);
 }

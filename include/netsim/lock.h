@@ -15,7 +15,7 @@
  * write to the storage server), works for `hold`, leaves (an END write)
  * and releases everything: strict two-phase locking, and a retry is a new
  * attempt.  How a resource is acquired is a strategy chosen by name
- * ("wait", "release_all", "ordered").
+ * ("wait", "release_all", "ordered", "wait_die", "wound_wait", "detect").
  *
  * Invariant (the oracle's): the storage server never sees two clients
  * inside the critical section of one resource; every breach is recorded
@@ -56,6 +56,8 @@ struct ns_lock_cluster_opts {
     bool      storage_fencing;   /* storage rejects stale tokens (default true) */
     bool      persist;           /* servers keep their table across a crash */
     ns_time_t service;           /* CPU time per request on a server (0: none) */
+    uint64_t  stop_after;        /* ns_sim_stop once this many critical
+                                    sections completed in all (0: never) */
 };
 void ns_lock_cluster_opts_defaults(struct ns_lock_cluster_opts *o);
 
@@ -72,6 +74,13 @@ unsigned  ns_lock_cluster_quorum(const ns_lock_cluster *cl);
 ns_host  *ns_lock_cluster_server(const ns_lock_cluster *cl, unsigned i);
 ns_host  *ns_lock_cluster_storage(const ns_lock_cluster *cl);
 size_t    ns_lock_cluster_n_clients(const ns_lock_cluster *cl);
+/* Writes one row per acquisition (all resources of a transaction held)
+ * to the table `name` (<name>.tsv): time, client, strategy, wait_s (from
+ * the transaction's first attempt) and retries (its aborted attempts).
+ * Errors: the table exists with other columns. */
+bool ns_lock_cluster_log_acquisitions(ns_lock_cluster *cl, const char *name, GError **error);
+/* Critical sections completed by all clients so far. */
+uint64_t  ns_lock_cluster_acquisitions(const ns_lock_cluster *cl);
 ns_lock_client *ns_lock_cluster_client(const ns_lock_cluster *cl, size_t i);
 
 /* ---- strategies ---- */
@@ -81,19 +90,28 @@ bool ns_lock_strategy_exists(const char *name);
 
 /* ---- clients ---- */
 struct ns_lock_client_opts {
-    const char *strategy;        /* "wait" (default), "release_all", "ordered" */
+    const char *strategy;        /* "wait" (default), "release_all", "ordered",
+                                    "wait_die", "wound_wait", "detect" */
     const char *const *resources;/* NULL-terminated, in the order to lock */
     ns_time_t start;             /* first attempt */
     ns_time_t hold;              /* work inside the critical section */
     ns_time_t think;             /* between transactions */
     unsigned  transactions;      /* to complete (default 1) */
     ns_time_t rto;               /* retransmission of unanswered messages */
-    ns_time_t timeout;           /* release_all: quorum timeout per resource */
+    ns_time_t timeout;           /* release_all: quorum timeout per resource;
+                                    detect: wait before (and between) looks
+                                    for a deadlock */
     ns_time_t backoff;           /* release_all: first backoff bound */
     ns_time_t backoff_max;       /* ... doubling up to this */
     unsigned  first_server;      /* wait, release_all: ask servers from this
                                     index on, rotating (staging races) */
     unsigned  crash_after_grants;/* crash the host at its k-th grant (0: never) */
+    unsigned  pick;              /* 0: every transaction locks all resources;
+                                    k: each locks k distinct ones drawn from
+                                    the list (a retry keeps them) */
+    double    zipf_s;            /* pick: Zipf exponent over the list's order,
+                                    the first most popular (0: uniform) */
+    bool      think_exp;         /* think is exponential with mean `think` */
 };
 void ns_lock_client_opts_defaults(struct ns_lock_client_opts *o);
 
@@ -130,6 +148,8 @@ struct ns_lock_client_stats {
     ns_time_t total_wait;        /* sum over acquisitions */
     ns_time_t wait_since;        /* start of the current wait, -1 if none */
     uint64_t  last_token;        /* token of the last critical section */
+    ns_time_t timestamp;         /* the current transaction's age: its first
+                                    attempt's start, kept by retries (-1: none) */
 };
 const struct ns_lock_client_stats *ns_lock_client_stats(const ns_lock_client *c);
 

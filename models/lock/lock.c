@@ -40,8 +40,12 @@ const char *ns_lock_state_name(enum ns_lock_state s)
 /* ---- strategies: a name and an ops table each, looked up linearly ---- */
 static const struct ns__lock_strategy *const strategies[] = {
     &ns__lock_wait, &ns__lock_release_all, &ns__lock_ordered,
+    &ns__lock_wait_die, &ns__lock_wound_wait, &ns__lock_detect,
 };
-static const char *const strategy_names[] = { "wait", "release_all", "ordered", NULL };
+/* In the order of strategies[] (checked by the unit tests). */
+static const char *const strategy_names[] = {
+    "wait", "release_all", "ordered", "wait_die", "wound_wait", "detect", NULL
+};
 
 const char *const *ns_lock_strategy_names(void)
 {
@@ -176,6 +180,17 @@ ns_host *ns_lock_cluster_server(const ns_lock_cluster *cl, unsigned i)
 }
 ns_host *ns_lock_cluster_storage(const ns_lock_cluster *cl) { return cl->storage; }
 size_t ns_lock_cluster_n_clients(const ns_lock_cluster *cl) { return cl->clients->len; }
+uint64_t ns_lock_cluster_acquisitions(const ns_lock_cluster *cl) { return cl->acquisitions; }
+
+bool ns_lock_cluster_log_acquisitions(ns_lock_cluster *cl, const char *name, GError **error)
+{
+    static const char *const cols[] = { "client", "strategy", "wait_s", "retries", NULL };
+    g_return_val_if_fail(cl && name, false);
+    ns_table *t = ns_table_open(cl->sim, name, cols, error);
+    if (t)
+        cl->acq_table = t;
+    return t != NULL;
+}
 ns_lock_client *ns_lock_cluster_client(const ns_lock_cluster *cl, size_t i)
 {
     return i < cl->clients->len ? g_ptr_array_index(cl->clients, i) : NULL;

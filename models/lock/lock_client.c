@@ -11,6 +11,10 @@
  * The core sends and retransmits (every `rto`, unanswered requests,
  * commits, writes and releases), counts grants and moves on at a quorum;
  * the strategy (lock_<name>.c) chooses whom to ask and when to give up.
+ * A WOUND (a server applying wound-wait) or a VICTIM notice (a deadlock
+ * detector) aborts the attempt it names if that attempt is still in phase
+ * one.  A transaction's timestamp is its first attempt's start; retries
+ * keep it, so the age rules eventually favour it.
  * Timers that fall in a pause run when the host resumes: a paused client
  * neither renews nor notices time passing, as a stopped process. */
 #include <stdlib.h>
@@ -53,16 +57,30 @@ static void set_state(ns_lock_client *c, enum ns_lock_state s, const char *why)
     c->state = s;
 }
 
-static void send_msg(ns_lock_client *c, unsigned s, uint8_t type, unsigned r, uint32_t attempt,
-                     uint8_t flags, uint64_t token)
+static void send_msg_aux(ns_lock_client *c, unsigned s, uint8_t type, unsigned r,
+                         uint32_t attempt, uint8_t flags, uint64_t token, uint64_t aux)
 {
     struct lock_msg m = { .type = type, .flags = flags, .client = c->id, .attempt = attempt,
-                          .token = token };
+                          .token = token, .aux = aux };
     g_strlcpy(m.name, c->res[r].name, sizeof m.name);
     if (s == UINT32_MAX)
         ns__lock_send(c->sock, ns_host_addr(c->cl->storage), NS_LOCK_STORAGE_PORT, &m);
     else
         ns__lock_send(c->sock, ns_host_addr(c->cl->srv[s].host), NS_LOCK_PORT, &m);
+}
+
+static void send_msg(ns_lock_client *c, unsigned s, uint8_t type, unsigned r, uint32_t attempt,
+                     uint8_t flags, uint64_t token)
+{
+    send_msg_aux(c, s, type, r, attempt, flags, token, 0);
+}
+
+/* An ACQUIRE carries the strategy's queueing and age rule and the
+ * transaction's timestamp, which the age rules compare. */
+static void send_acquire(ns_lock_client *c, unsigned s)
+{
+    uint8_t flags = c->ops->queue ? (uint8_t)(LF_WAIT | c->ops->age_rule) : 0;
+    send_msg_aux(c, s, LM_ACQUIRE, c->cur, c->attempt, flags, 0, (uint64_t)c->st.timestamp);
 }
 
 /* ---- timers ---- */
@@ -126,7 +144,7 @@ void ns__lock_client_request(ns_lock_client *c, unsigned s)
     r->st[s] = SS_SENT;
     LOCK_TRACE(c->cl->sim, "lock.req", cname(c), "resource=%s server=%s attempt=%u wait=%d",
                r->name, ns_host_name(c->cl->srv[s].host), c->attempt, c->ops->queue);
-    send_msg(c, s, LM_ACQUIRE, c->cur, c->attempt, c->ops->queue ? LF_WAIT : 0, 0);
+    send_acquire(c, s);
     arm_rto(c);
 }
 
@@ -178,6 +196,7 @@ void ns__lock_client_abort(ns_lock_client *c, const char *why)
     c->timer = NS_EVENT_NONE;
     release_all_held(c);
     c->st.retries++;
+    c->txn_retries++;
     set_state(c, NS_LOCK_BACKOFF, why);
     retry_later(c);
 }
@@ -236,6 +255,30 @@ static void check_quorum(ns_lock_client *c)
     next_resource(c);
 }
 
+static int cmp_res(const void *a, const void *b);
+
+/* pick > 0: a new transaction draws its resources (distinct, by Zipf
+ * rank over the pool's order or uniformly), then sorts them if the
+ * strategy locks in name order. */
+static void draw_resources(ns_lock_client *c)
+{
+    for (unsigned k = 0; k < c->nres; k++) {
+        const char *name;
+        bool dup;
+        do {
+            uint64_t i = c->o.zipf_s > 0 ? ns_rng_zipf(c->rng, c->npool, c->o.zipf_s) - 1
+                                         : ns_rng_below(c->rng, c->npool);
+            name = c->pool[i];
+            dup = false;
+            for (unsigned j = 0; j < k; j++)
+                dup = dup || strcmp(c->res[j].name, name) == 0;
+        } while (dup);
+        g_strlcpy(c->res[k].name, name, sizeof c->res[k].name);
+    }
+    if (c->ops->sorted)
+        qsort(c->res, c->nres, sizeof *c->res, cmp_res);
+}
+
 static void begin_attempt(ns_sim *sim, void *arg)
 {
     (void)sim;
@@ -259,6 +302,12 @@ static void begin_attempt(ns_sim *sim, void *arg)
         x->max_reg = x->max_grants = x->token = 0;
     }
     c->attempt_start = ns_sim_now(c->cl->sim);
+    if (c->st.timestamp < 0) {                   /* a new transaction */
+        c->st.timestamp = c->attempt_start;      /* a retry keeps its age */
+        c->txn_retries = 0;
+        if (c->pool)
+            draw_resources(c);
+    }
     if (c->st.wait_since < 0)
         c->st.wait_since = c->attempt_start;
     set_state(c, NS_LOCK_ACQUIRING, "attempt");
@@ -275,6 +324,14 @@ static void enter(ns_lock_client *c)
     if (waited > c->st.longest_wait)
         c->st.longest_wait = waited;
     c->st.total_wait += waited;
+    if (c->cl->acq_table) {
+        ns_table_begin(c->cl->acq_table);
+        ns_table_str(c->cl->acq_table, cname(c));
+        ns_table_str(c->cl->acq_table, c->ops->name);
+        ns_table_time(c->cl->acq_table, waited);
+        ns_table_u64(c->cl->acq_table, c->txn_retries);
+        ns_table_end(c->cl->acq_table);
+    }
     c->st.wait_since = -1;
     c->backoff_exp = 0;
     set_state(c, NS_LOCK_ENTERING, "all acquired");
@@ -303,6 +360,7 @@ static void finish(ns_lock_client *c)
     release_all_held(c);
     if (c->fenced_attempt) {
         c->st.retries++;
+        c->txn_retries++;
         if (c->st.wait_since < 0)
             c->st.wait_since = c->attempt_start;
         set_state(c, NS_LOCK_BACKOFF, "fenced");
@@ -310,6 +368,9 @@ static void finish(ns_lock_client *c)
         return;
     }
     c->st.acquisitions++;
+    c->st.timestamp = -1;
+    if (++c->cl->acquisitions == c->cl->o.stop_after)
+        ns_sim_stop(c->cl->sim);
     c->st.last_token = c->res[c->nres - 1].token;
     c->done_tx++;
     if (c->done_tx >= c->o.transactions) {
@@ -317,7 +378,10 @@ static void finish(ns_lock_client *c)
         return;
     }
     set_state(c, NS_LOCK_IDLE, "released");
-    set_step(c, c->o.think, begin_attempt);
+    ns_time_t think = c->o.think;
+    if (c->o.think_exp && think > 0)
+        think = (ns_time_t)ns_rng_exp(c->rng, (double)think);
+    set_step(c, think, begin_attempt);
 }
 
 /* ---- retransmission and renewal ---- */
@@ -348,7 +412,7 @@ static void rto_fire(ns_sim *sim, void *arg)
     case NS_LOCK_ACQUIRING:
         for (unsigned s = 0; s < c->cl->n; s++)
             if (r->st[s] == SS_SENT || (r->st[s] == SS_QUEUED && c->cl->o.ttl > 0)) {
-                send_msg(c, s, LM_ACQUIRE, c->cur, c->attempt, c->ops->queue ? LF_WAIT : 0, 0);
+                send_acquire(c, s);
                 more = more || r->st[s] == SS_SENT || c->cl->o.ttl > 0;
             }
         break;
@@ -466,6 +530,13 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
     if (m.attempt != c->attempt)
         return;
     struct lock_client_res *x = &c->res[r];
+    if (m.type == LM_WOUND || m.type == LM_VICTIM) {
+        /* only phase one gives up: a client holding everything it needs
+         * waits for nobody, so finishing breaks no rule and no cycle */
+        if (c->state == NS_LOCK_ACQUIRING || c->state == NS_LOCK_COMMITTING)
+            ns__lock_client_abort(c, m.type == LM_WOUND ? "wounded" : "deadlock victim");
+        return;
+    }
     if (m.type == LM_WRITE_OK || m.type == LM_REJECT) {
         bool begin = m.flags & LF_BEGIN;
         if (m.type == LM_REJECT && !c->fenced_attempt) {
@@ -530,6 +601,16 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
     }
 }
 
+void ns__lock_client_send_victim(ns_lock_client *c, const ns_lock_client *victim)
+{
+    struct lock_msg m = { .type = LM_VICTIM, .client = victim->id, .attempt = victim->attempt,
+                          .aux = c->id };
+    g_strlcpy(m.name, victim->res[victim->cur].name, sizeof m.name);
+    LOCK_TRACE(c->cl->sim, "lock.victim", cname(c), "victim=%s attempt=%u resource=%s",
+               cname(victim), victim->attempt, m.name);
+    ns__lock_send(c->sock, ns_host_addr(victim->host), ns_udp_port(victim->sock), &m);
+}
+
 /* ---- faults ---- */
 static void cancel_all(ns_lock_client *c)
 {
@@ -560,6 +641,7 @@ void ns__lock_client_fault(ns_lock_client *c, enum ns_host_fault f)
         set_state(c, NS_LOCK_IDLE, "host restarted");
         if (c->done_tx < c->o.transactions) {
             c->st.wait_since = -1;
+            c->st.timestamp = -1;
             set_step(c, 0, begin_attempt);
         } else {
             set_state(c, NS_LOCK_DONE, "host restarted");
@@ -644,6 +726,17 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
                         "host '%s' is already a lock client", ns_host_name(h));
             return NULL;
         }
+    if (o->pick > n) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "lock client '%s': pick %u is more than the %u resources", ns_host_name(h),
+                    o->pick, n);
+        return NULL;
+    }
+    if (o->zipf_s < 0) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "lock client '%s': negative zipf_s", ns_host_name(h));
+        return NULL;
+    }
     if (o->rto <= 0 || o->hold < 0 || o->think < 0 || o->start < 0 || o->timeout <= 0
         || o->backoff < 0 || o->backoff_max < o->backoff) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
@@ -665,15 +758,22 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
     c->o.strategy = ops->name;
     if (c->o.transactions == 0)
         c->o.transactions = 1;
-    c->nres = n;
-    c->res = g_new0(struct lock_client_res, n);
-    for (unsigned i = 0; i < n; i++)
+    c->nres = o->pick ? o->pick : n;
+    c->res = g_new0(struct lock_client_res, c->nres);
+    if (o->pick) {
+        c->npool = n;
+        c->pool = g_new0(char *, n + 1);
+        for (unsigned i = 0; i < n; i++)
+            c->pool[i] = g_strdup(o->resources[i]);
+    }
+    for (unsigned i = 0; i < c->nres; i++)          /* drawn again at each start */
         g_strlcpy(c->res[i].name, o->resources[i], sizeof c->res[i].name);
     if (ops->sorted)
-        qsort(c->res, n, sizeof *c->res, cmp_res);
+        qsort(c->res, c->nres, sizeof *c->res, cmp_res);
     c->releases = g_array_new(FALSE, FALSE, sizeof(struct pending_release));
     c->rng = ns_host_rng(h, "lock");
     c->st.wait_since = -1;
+    c->st.timestamp = -1;
     c->state = NS_LOCK_IDLE;
     g_ptr_array_add(cl->clients, c);
     ns_udp_on_receive(sock, on_recv, c);
@@ -684,6 +784,7 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
 void ns__lock_client_free(ns_lock_client *c)
 {
     g_array_free(c->releases, TRUE);
+    g_strfreev(c->pool);
     g_free(c->res);
     g_free(c);
 }

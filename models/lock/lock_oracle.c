@@ -5,11 +5,15 @@
  * releases by the others can give it the grants it still needs.  That is
  * found by reduction (as deadlock detection over an AND-OR graph): start
  * with every client that will release (working, thinking, done, able to
- * give up, or crashed under leases) as "free"; a waiting client becomes
- * free when enough servers could still grant it: servers where it already
- * holds, servers that have not recorded its request, and servers where
- * everyone ahead of it is free.  What never becomes free is blocked: a
- * deadlock (a cycle) or a chain ending at a crashed holder without lease.
+ * give up, wounded by an older request, or crashed under leases) as
+ * "free"; a waiting client becomes free when enough servers could still
+ * grant it: servers where it already holds, and servers where everyone
+ * ahead of it is free (or, under wound-wait, where it is older than the
+ * holder), judging a request still in flight as the server will on
+ * arrival; under wait-die it is also free when denials leave it no
+ * quorum, since it then dies and releases.  Entries of attempts a client
+ * has left block nobody.  What never becomes free is blocked: a deadlock
+ * (a cycle) or a chain ending at a crashed holder without lease.
  * Reading only the tables and client states, it never changes the run. */
 #include <stdlib.h>
 #include <string.h>
@@ -31,36 +35,97 @@ static int client_index(const ns_lock_cluster *cl, uint32_t id)
     return -1;
 }
 
-static bool id_free(const struct graph *g, uint32_t id)
+/* Whether a table entry (holder or waiter) belongs to an attempt its
+ * client has left: its RELEASE is on the way, or the client's newer
+ * request will supersede it, so it blocks nobody.  A crashed client's
+ * entries stay until a lease frees them. */
+static bool stale(const ns_lock_cluster *cl, uint32_t id, uint32_t attempt)
 {
-    int i = client_index(g->cl, id);
-    return i < 0 || g->free_[i];
+    int i = client_index(cl, id);
+    if (i < 0)
+        return true;
+    const ns_lock_client *c = g_ptr_array_index(cl->clients, (guint)i);
+    return c->state != NS_LOCK_CRASHED && c->attempt > attempt;
 }
 
-/* Whether server s may still grant c its current resource. */
-static bool may_grant(const struct graph *g, const ns_lock_client *c, unsigned s, bool *holds)
+static bool id_free(const struct graph *g, uint32_t id, uint32_t attempt)
+{
+    int i = client_index(g->cl, id);
+    return i < 0 || g->free_[i] || stale(g->cl, id, attempt);
+}
+
+/* What server s will do with c's request for its current resource, as
+ * far as the others' freedom is known: grant it (c holds it, or could get
+ * it once everyone ahead of it releases), keep it waiting, or refuse it.
+ * A request the server has not recorded yet is on its way: it is judged
+ * as the server will judge it on arrival (age rules included). */
+enum verdict { V_GRANT, V_WAIT, V_DENY };
+
+static bool older_client(const ns_lock_client *c, ns_time_t ts, uint32_t id)
+{
+    return ns__lock_older(c->st.timestamp, c->id, ts, id);
+}
+
+static enum verdict may_grant(const struct graph *g, const ns_lock_client *c, unsigned s)
 {
     const struct lock_server *sv = &g->cl->srv[s];
-    *holds = false;
+    uint8_t st = c->res[c->cur].st[s];
+    if (st == SS_CANCELLED || st == SS_DENIED)
+        return V_DENY;
     if (!ns_host_is_up(sv->host))
-        return false;
+        return V_WAIT;
     const struct lock_res *r = ns__lock_server_find(sv, c->res[c->cur].name);
-    if (c->res[c->cur].st[s] == SS_CANCELLED || c->res[c->cur].st[s] == SS_DENIED)
-        return false;
     if (!r)
-        return true;
-    if (r->held && r->holder.client == c->id && r->holder.attempt == c->attempt) {
-        *holds = true;
-        return true;
+        return V_GRANT;
+    if (r->held && r->holder.client == c->id && r->holder.attempt == c->attempt)
+        return V_GRANT;
+    uint8_t rule = c->ops->age_rule;
+    bool recorded = false;
+    for (guint i = 0; i < r->waiters->len; i++) {
+        const struct lock_waiter *w = &g_array_index(r->waiters, struct lock_waiter, i);
+        recorded = recorded || (w->client == c->id && w->attempt == c->attempt);
+    }
+    if (!r->held && !recorded)
+        return V_GRANT;                              /* granted on arrival */
+    if (rule == LF_DIE && !recorded) {
+        /* the server's wait-die test, made before it knows the request */
+        bool waits = older_client(c, r->holder.ts, r->holder.client);
+        for (guint i = 0; waits && i < r->waiters->len; i++) {
+            const struct lock_waiter *w = &g_array_index(r->waiters, struct lock_waiter, i);
+            waits = older_client(c, w->ts, w->client);
+        }
+        if (!waits)
+            return V_DENY;
     }
     for (guint i = 0; i < r->waiters->len; i++) {
         const struct lock_waiter *w = &g_array_index(r->waiters, struct lock_waiter, i);
         if (w->client == c->id && w->attempt == c->attempt)
-            return !r->held || id_free(g, r->holder.client);
-        if (!id_free(g, w->client))
-            return false;
+            break;                                   /* the rest are behind c */
+        if (rule == LF_WOUND && !recorded && older_client(c, w->ts, w->client))
+            break;                                   /* c will queue ahead of them */
+        if (!id_free(g, w->client, w->attempt))
+            return V_WAIT;
     }
-    return true;                 /* not recorded: the request is on its way */
+    if (!r->held || id_free(g, r->holder.client, r->holder.attempt))
+        return V_GRANT;
+    /* wound-wait: an older request wounds a holder still acquiring */
+    if (rule == LF_WOUND && older_client(c, r->holder.ts, r->holder.client))
+        return V_GRANT;
+    return V_WAIT;
+}
+
+/* Whether a server has sent c a WOUND for its current attempt: it will
+ * give up as soon as the wound lands (wound-wait). */
+static bool is_wounded(const ns_lock_cluster *cl, const ns_lock_client *c)
+{
+    for (unsigned s = 0; s < cl->n; s++)
+        for (unsigned k = 0; k <= c->cur && k < c->nres; k++) {
+            const struct lock_res *r = ns__lock_server_find(&cl->srv[s], c->res[k].name);
+            if (r && r->held && r->holder.wounded && r->holder.client == c->id
+                && r->holder.attempt == c->attempt)
+                return true;
+        }
+    return false;
 }
 
 static void graph_build(struct graph *g, ns_lock_cluster *cl)
@@ -75,7 +140,8 @@ static void graph_build(struct graph *g, ns_lock_cluster *cl)
         if (c->state == NS_LOCK_CRASHED)
             g->free_[i] = cl->o.ttl > 0;
         else
-            g->free_[i] = !g->waiting[i] || c->ops->aborts;
+            g->free_[i] = !g->waiting[i] || c->ops->aborts
+                          || (c->ops->age_rule == LF_WOUND && is_wounded(cl, c));
     }
     for (bool changed = true; changed;) {
         changed = false;
@@ -85,13 +151,16 @@ static void graph_build(struct graph *g, ns_lock_cluster *cl)
             ns_lock_client *c = g_ptr_array_index(cl->clients, i);
             if (c->state != NS_LOCK_ACQUIRING)
                 continue;
-            unsigned avail = 0;
+            unsigned grant = 0, wait = 0;
             for (unsigned s = 0; s < cl->n; s++) {
-                bool holds;
-                if (may_grant(g, c, s, &holds))
-                    avail++;
+                enum verdict v = may_grant(g, c, s);
+                grant += v == V_GRANT;
+                wait += v == V_WAIT;
             }
-            if (avail >= cl->o.quorum) {
+            /* wait-die: denials that leave no quorum make c die, and
+             * dying releases */
+            if (grant >= cl->o.quorum
+                || (c->ops->age_rule == LF_DIE && grant + wait < cl->o.quorum)) {
                 g->free_[i] = true;
                 changed = true;
             }
@@ -116,7 +185,8 @@ static int next_blocked(const struct graph *g, const ns_lock_client *c)
 {
     for (unsigned s = 0; s < g->cl->n; s++) {
         const struct lock_res *r = ns__lock_server_find(&g->cl->srv[s], c->res[c->cur].name);
-        if (!r || !r->held || r->holder.client == c->id)
+        if (!r || !r->held || r->holder.client == c->id
+            || stale(g->cl, r->holder.client, r->holder.attempt))
             continue;
         int h = client_index(g->cl, r->holder.client);
         if (h >= 0 && !g->free_[h])
@@ -268,6 +338,54 @@ void ns__lock_check_deadlock(ns_lock_cluster *cl)
         g_string_free(key, TRUE);
     }
     graph_free(&g);
+}
+
+/* Blocked clients on a cycle: edges go from a blocked waiter to the
+ * blocked holders of its current resource; a client is on a cycle when it
+ * reaches itself.  O(n * (n + edges)), run only by `detect`'s timers. */
+ns_lock_client *ns__lock_cycle_youngest(ns_lock_cluster *cl)
+{
+    struct graph g;
+    graph_build(&g, cl);
+    ns_lock_client *victim = NULL;
+    bool *seen = g_new0(bool, g.n ? g.n : 1);
+    int *stack = g_new(int, g.n ? g.n : 1);
+    for (guint start = 0; start < g.n; start++) {
+        if (!blocked(&g, start))
+            continue;
+        ns_lock_client *sc = g_ptr_array_index(cl->clients, start);
+        if (victim && !ns__lock_older(victim->st.timestamp, victim->id, sc->st.timestamp, sc->id))
+            continue;                    /* cannot beat the victim so far */
+        memset(seen, 0, g.n * sizeof *seen);
+        int top = 0;
+        bool cyclic = false;
+        stack[top++] = (int)start;
+        seen[start] = true;
+        while (top > 0 && !cyclic) {
+            ns_lock_client *c = g_ptr_array_index(cl->clients, (guint)stack[--top]);
+            for (unsigned sv = 0; sv < cl->n && !cyclic; sv++) {
+                const struct lock_res *r = ns__lock_server_find(&cl->srv[sv], c->res[c->cur].name);
+                if (!r || !r->held || r->holder.client == c->id
+                    || stale(cl, r->holder.client, r->holder.attempt))
+                    continue;
+                int h = client_index(cl, r->holder.client);
+                if (h < 0 || !blocked(&g, (guint)h))
+                    continue;
+                if (h == (int)start)
+                    cyclic = true;
+                else if (!seen[h]) {
+                    seen[h] = true;
+                    stack[top++] = h;
+                }
+            }
+        }
+        if (cyclic)
+            victim = sc;
+    }
+    g_free(seen);
+    g_free(stack);
+    graph_free(&g);
+    return victim;
 }
 
 size_t ns_lock_n_deadlocks(const ns_lock_cluster *cl)

@@ -14,6 +14,7 @@
 /* ---- messages: a fixed header, big-endian, then the resource name ----
  *   0 magic 'L'   1 version 1   2 type   3 flags
  *   4 client id (u32)   8 attempt (u32)   12 token (u64)   20 aux (u64)
+ *   (an ACQUIRE carries the transaction's timestamp in aux)
  *   28 name length   29.. name (at most NS_LOCK_NAME_MAX bytes) */
 #define LOCK_MAGIC   0x4c
 #define LOCK_HDR     29
@@ -32,12 +33,18 @@
     X(LM_NOTHELD,   "NOTHELD")  /* a commit from a client not holding */     \
     X(LM_WRITE,     "WRITE")    /* to storage; flags LF_BEGIN or LF_END */   \
     X(LM_WRITE_OK,  "OK")                                                   \
-    X(LM_REJECT,    "REJECT")   /* stale token */
+    X(LM_REJECT,    "REJECT")   /* stale token */                        \
+    X(LM_WOUND,     "WOUND")    /* server to a younger holder: give up */  \
+    X(LM_VICTIM,    "VICTIM")   /* detector to a deadlock victim: give up */
 #define NS_X_ENUM(name, str) name,
 enum lock_msg_type { LOCK_MSG_TYPES(NS_X_ENUM) LM_NTYPES };
 #undef NS_X_ENUM
 
-enum { LF_WAIT = 1, LF_BEGIN = 2, LF_END = 4 };
+/* LF_DIE and LF_WOUND name the age rule a server applies to a request
+ * that finds the lock taken (with LF_WAIT): wait-die denies a requester
+ * not older than the holder and every waiter; wound-wait queues by age
+ * and wounds a younger holder. */
+enum { LF_WAIT = 1, LF_BEGIN = 2, LF_END = 4, LF_DIE = 8, LF_WOUND = 16 };
 
 struct lock_msg {
     uint8_t  type;
@@ -60,6 +67,8 @@ struct lock_waiter {
     uint32_t client, attempt;
     uint32_t addr;               /* where to send the grant */
     uint16_t port;
+    ns_time_t ts;                /* the transaction's timestamp (age rules) */
+    bool     wounded;            /* as holder: a WOUND was sent to it */
 };
 
 struct lock_res {
@@ -79,6 +88,7 @@ struct lock_server {
     ns_host   *host;
     ns_udp    *sock;
     GPtrArray *res;              /* struct lock_res*, creation order (owned) */
+    GHashTable *by_name;         /* name -> struct lock_res* (index of res) */
     GPtrArray *work;             /* queued CPU items (owned) */
 };
 
@@ -107,6 +117,8 @@ struct ns_lock_cluster {
     GPtrArray  *clients;         /* ns_lock_client*, creation order (owned) */
     GArray     *violations;      /* struct ns_lock_violation */
     GPtrArray  *deadlock_sets;   /* char* keys of sets already reported */
+    uint64_t    acquisitions;    /* critical sections, all clients */
+    ns_table   *acq_table;       /* one row per acquisition, or NULL */
     ns_time_t   first_deadlock;
 };
 
@@ -138,10 +150,13 @@ struct ns_lock_client {
     const struct ns__lock_strategy *ops;
     struct ns_lock_client_opts o;
     unsigned   nres;
-    struct lock_client_res *res; /* in locking order */
+    struct lock_client_res *res; /* in locking order (this transaction's) */
+    char     **pool;             /* pick > 0: the names to draw from (owned) */
+    unsigned   npool;
     unsigned   cur;              /* resource being acquired */
     enum ns_lock_state state;
     uint32_t   attempt;
+    uint64_t   txn_retries;      /* aborted attempts of this transaction */
     unsigned   done_tx;
     ns_time_t  attempt_start;
     unsigned   backoff_exp;
@@ -165,6 +180,7 @@ struct ns__lock_strategy {
     bool  queue;                 /* requests wait in the servers' queues */
     bool  sorted;                /* resources in one global order (by name) */
     bool  aborts;                /* may give up: never part of a deadlock */
+    uint8_t age_rule;            /* 0, LF_DIE or LF_WOUND: sent with LF_WAIT */
     void (*start)(ns_lock_client *c);                 /* required */
     void (*on_grant)(ns_lock_client *c, unsigned s);  /* optional */
     void (*on_deny)(ns_lock_client *c, unsigned s);   /* optional */
@@ -173,6 +189,9 @@ struct ns__lock_strategy {
 extern const struct ns__lock_strategy ns__lock_wait;
 extern const struct ns__lock_strategy ns__lock_release_all;
 extern const struct ns__lock_strategy ns__lock_ordered;
+extern const struct ns__lock_strategy ns__lock_wait_die;
+extern const struct ns__lock_strategy ns__lock_wound_wait;
+extern const struct ns__lock_strategy ns__lock_detect;
 const struct ns__lock_strategy *ns__lock_strategy_find(const char *name);
 
 /* What strategies may call. */
@@ -180,6 +199,13 @@ void ns__lock_client_request(ns_lock_client *c, unsigned s);
 void ns__lock_client_abort(ns_lock_client *c, const char *why);
 void ns__lock_client_set_timer(ns_lock_client *c, ns_time_t delay);
 bool ns__lock_client_quorum_reachable(const ns_lock_client *c);
+/* Asks `victim` (over the network, from c's socket) to abort its attempt. */
+void ns__lock_client_send_victim(ns_lock_client *c, const ns_lock_client *victim);
+/* Whether a is older than b: smaller timestamp, then smaller client id. */
+static inline bool ns__lock_older(ns_time_t ats, uint32_t aid, ns_time_t bts, uint32_t bid)
+{
+    return ats < bts || (ats == bts && aid < bid);
+}
 
 /* Server, storage, client internals the cluster drives. */
 bool ns__lock_server_init(struct lock_server *s, GError **error);
@@ -193,6 +219,9 @@ void ns__lock_client_free(ns_lock_client *c);
 void ns__lock_client_fault(ns_lock_client *c, enum ns_host_fault f);
 /* The oracle: looks for a new deadlock after a client was queued. */
 void ns__lock_check_deadlock(ns_lock_cluster *cl);
+/* The youngest client on a wait-for cycle among blocked clients (read
+ * from the servers' tables), or NULL when there is no cycle. */
+ns_lock_client *ns__lock_cycle_youngest(ns_lock_cluster *cl);
 ns_lock_client *ns__lock_client_by_id(const ns_lock_cluster *cl, uint32_t id);
 const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
 

@@ -6,7 +6,15 @@
  * counter (the naive token) once; the register only grows, written by the
  * current holder (COMMIT).  Requests are identified by (client, attempt):
  * a newer attempt of a client supersedes its older ones, so a lost
- * RELEASE cannot hold a lock against its own client's retry. */
+ * RELEASE cannot hold a lock against its own client's retry.
+ *
+ * Age rules (requests flagged LF_DIE or LF_WOUND carry the transaction's
+ * timestamp; Rosenkrantz, Stearns and Lewis 1978): under wait-die a
+ * request waits only if it is older than the holder and every waiter, so
+ * each wait-for edge points from older to younger; under wound-wait the
+ * queue is kept oldest first and an older request wounds a younger
+ * holder, so every lasting edge points from younger to older.  Either
+ * way no cycle can close. */
 #include <string.h>
 
 #include "lock_priv.h"
@@ -18,12 +26,7 @@ static const char *sname(const struct lock_server *s)
 
 struct lock_res *ns__lock_server_find(const struct lock_server *s, const char *name)
 {
-    for (guint i = 0; i < s->res->len; i++) {
-        struct lock_res *r = g_ptr_array_index(s->res, i);
-        if (strcmp(r->name, name) == 0)
-            return r;
-    }
-    return NULL;
+    return g_hash_table_lookup(s->by_name, name);
 }
 
 static struct lock_res *res_get(struct lock_server *s, const char *name)
@@ -35,6 +38,7 @@ static struct lock_res *res_get(struct lock_server *s, const char *name)
         r->waiters = g_array_new(FALSE, FALSE, sizeof(struct lock_waiter));
         r->expiry = NS_TIME_MAX;
         g_ptr_array_add(s->res, r);
+        g_hash_table_insert(s->by_name, r->name, r);
     }
     return r;
 }
@@ -56,6 +60,49 @@ static void reply(struct lock_server *s, const struct lock_waiter *to, uint8_t t
 }
 
 static void on_expiry(ns_sim *sim, void *arg);
+
+static bool older(const struct lock_waiter *a, const struct lock_waiter *b)
+{
+    return ns__lock_older(a->ts, a->client, b->ts, b->client);
+}
+
+/* Wait-die: w may wait only if older than the holder and every waiter. */
+static bool may_wait(const struct lock_res *r, const struct lock_waiter *w)
+{
+    if (r->held && !older(w, &r->holder))
+        return false;
+    for (guint i = 0; i < r->waiters->len; i++)
+        if (!older(w, &g_array_index(r->waiters, struct lock_waiter, i)))
+            return false;
+    return true;
+}
+
+/* Wound-wait: the queue is oldest first. */
+static void queue_by_age(struct lock_res *r, const struct lock_waiter *w)
+{
+    guint i = 0;
+    while (i < r->waiters->len && !older(w, &g_array_index(r->waiters, struct lock_waiter, i)))
+        i++;
+    g_array_insert_val(r->waiters, i, *w);
+}
+
+/* Wound-wait: an older request asks a younger holder to give up.  The
+ * holder aborts if it is still acquiring and ignores the wound once it
+ * holds everything (it will release soon and waits for nobody). */
+static void wound(struct lock_server *s, struct lock_res *r, const struct lock_waiter *w)
+{
+    if (!r->held || !older(w, &r->holder))
+        return;
+    if (!r->holder.wounded)
+        LOCK_TRACE(s->cl->sim, "lock.wound", sname(s), "resource=%s holder=%s attempt=%u by=%s",
+                   r->name, ns__lock_client_name(s->cl, r->holder.client), r->holder.attempt,
+                   ns__lock_client_name(s->cl, w->client));
+    r->holder.wounded = true;
+    struct lock_msg m = { .type = LM_WOUND, .client = r->holder.client,
+                          .attempt = r->holder.attempt, .aux = w->client };
+    g_strlcpy(m.name, r->name, sizeof m.name);
+    ns__lock_send(s->sock, r->holder.addr, r->holder.port, &m);
+}
 
 static void arm_lease(struct lock_server *s, struct lock_res *r)
 {
@@ -141,8 +188,7 @@ static bool drop_waiter(struct lock_res *r, uint32_t c, uint32_t attempt, bool i
 static void handle(struct lock_server *s, const struct lock_msg *m, uint32_t src, uint16_t sport)
 {
     struct lock_res *r = res_get(s, m->name);
-    struct lock_waiter w = { m->client, m->attempt, src, sport };
-    const char *cname = ns__lock_client_name(s->cl, m->client);
+    struct lock_waiter w = { m->client, m->attempt, src, sport, (ns_time_t)m->aux, false };
 
     switch (m->type) {
     case LM_ACQUIRE:
@@ -150,6 +196,7 @@ static void handle(struct lock_server *s, const struct lock_msg *m, uint32_t src
             if (m->attempt < r->holder.attempt)
                 return;                                   /* stale */
             if (m->attempt == r->holder.attempt) {        /* lost grant */
+                w.wounded = r->holder.wounded;
                 r->holder = w;
                 reply(s, &w, LM_GRANT, r, r->reg, r->grants);
                 return;
@@ -163,21 +210,33 @@ static void handle(struct lock_server *s, const struct lock_msg *m, uint32_t src
             const struct lock_waiter *q = &g_array_index(r->waiters, struct lock_waiter, i);
             if (q->client == m->client && q->attempt == m->attempt) {
                 reply(s, &w, LM_QUEUED, r, 0, r->holder.client);
+                if (m->flags & LF_WOUND)
+                    wound(s, r, &w);                      /* the wound may be lost */
                 return;
             }
         }
         if (!r->held) {
             grant(s, r, &w);
+        } else if ((m->flags & LF_WAIT) && (m->flags & LF_DIE) && !may_wait(r, &w)) {
+            LOCK_TRACE(s->cl->sim, "lock.deny", sname(s), "resource=%s client=%s attempt=%u "
+                       "holder=%s rule=die", r->name, ns__lock_client_name(s->cl, m->client),
+                       m->attempt, ns__lock_client_name(s->cl, r->holder.client));
+            reply(s, &w, LM_DENY, r, 0, r->holder.client);
         } else if (m->flags & LF_WAIT) {
-            g_array_append_val(r->waiters, w);
+            if (m->flags & LF_WOUND)
+                queue_by_age(r, &w);
+            else
+                g_array_append_val(r->waiters, w);
             LOCK_TRACE(s->cl->sim, "lock.queue", sname(s), "resource=%s client=%s attempt=%u "
-                       "holder=%s", r->name, cname, m->attempt,
+                       "holder=%s", r->name, ns__lock_client_name(s->cl, m->client), m->attempt,
                        ns__lock_client_name(s->cl, r->holder.client));
             reply(s, &w, LM_QUEUED, r, 0, r->holder.client);
+            if (m->flags & LF_WOUND)
+                wound(s, r, &w);
             ns__lock_check_deadlock(s->cl);
         } else {
             LOCK_TRACE(s->cl->sim, "lock.deny", sname(s), "resource=%s client=%s attempt=%u "
-                       "holder=%s", r->name, cname, m->attempt,
+                       "holder=%s", r->name, ns__lock_client_name(s->cl, m->client), m->attempt,
                        ns__lock_client_name(s->cl, r->holder.client));
             reply(s, &w, LM_DENY, r, 0, r->holder.client);
         }
@@ -186,7 +245,7 @@ static void handle(struct lock_server *s, const struct lock_msg *m, uint32_t src
         drop_waiter(r, m->client, m->attempt, true);
         if (r->held && r->holder.client == m->client && r->holder.attempt <= m->attempt) {
             LOCK_TRACE(s->cl->sim, "lock.release", sname(s), "resource=%s client=%s attempt=%u",
-                       r->name, cname, m->attempt);
+                       r->name, ns__lock_client_name(s->cl, m->client), m->attempt);
             free_and_grant_next(s, r);
         }
         reply(s, &w, LM_RELEASED, r, 0, 0);
@@ -250,6 +309,7 @@ static void clear_table(struct lock_server *s)
         struct lock_res *r = g_ptr_array_index(s->res, i);
         ns_event_cancel(s->cl->sim, r->expiry_ev);
     }
+    g_hash_table_remove_all(s->by_name);
     g_ptr_array_set_size(s->res, 0);
 }
 
@@ -286,6 +346,7 @@ void ns__lock_server_fault(struct lock_server *s, enum ns_host_fault f)
 bool ns__lock_server_init(struct lock_server *s, GError **error)
 {
     s->res = g_ptr_array_new_with_free_func(res_free);
+    s->by_name = g_hash_table_new(g_str_hash, g_str_equal);
     s->work = g_ptr_array_new();
     s->sock = ns_udp_bind(s->host, NS_LOCK_PORT, error);
     if (!s->sock)
@@ -296,6 +357,8 @@ bool ns__lock_server_init(struct lock_server *s, GError **error)
 
 void ns__lock_server_fini(struct lock_server *s)
 {
+    if (s->by_name)
+        g_hash_table_destroy(s->by_name);
     if (s->res)
         g_ptr_array_free(s->res, TRUE);
     if (s->work) {

@@ -71,7 +71,6 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
         return;
     struct storage_res *r = sres_get(cl, m.name);
     const char *node = ns_host_name(cl->storage);
-    const char *cname = ns__lock_client_name(cl, m.client);
     int at = inside_index(r, m.client);
     bool dup = at >= 0 && g_array_index(r->inside, struct storage_in, at).attempt == m.attempt
                && (m.flags & LF_BEGIN);
@@ -84,8 +83,9 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
         if (at >= 0)
             g_array_remove_index(r->inside, (guint)at);
         LOCK_TRACE(cl->sim, "lock.fenced", node, "resource=%s client=%s token=%" G_GUINT64_FORMAT
-                   " newest=%" G_GUINT64_FORMAT " write=%s", r->name, cname, m.token,
-                   r->max_token, m.flags & LF_BEGIN ? "begin" : "end");
+                   " newest=%" G_GUINT64_FORMAT " write=%s", r->name,
+                   ns__lock_client_name(cl, m.client), m.token, r->max_token,
+                   m.flags & LF_BEGIN ? "begin" : "end");
         rep.type = LM_REJECT;
         ns__lock_send(u, src, sport, &rep);
         return;
@@ -117,12 +117,12 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
             struct storage_in in = { m.client, m.attempt, m.token };
             g_array_append_val(r->inside, in);
             LOCK_TRACE(cl->sim, "lock.cs", node, "resource=%s client=%s event=enter token=%"
-                       G_GUINT64_FORMAT, r->name, cname, m.token);
+                       G_GUINT64_FORMAT, r->name, ns__lock_client_name(cl, m.client), m.token);
         }
     } else if (at >= 0) {
         g_array_remove_index(r->inside, (guint)at);
         LOCK_TRACE(cl->sim, "lock.cs", node, "resource=%s client=%s event=leave token=%"
-                   G_GUINT64_FORMAT, r->name, cname, m.token);
+                   G_GUINT64_FORMAT, r->name, ns__lock_client_name(cl, m.client), m.token);
     }
     ns__lock_send(u, src, sport, &rep);
 }

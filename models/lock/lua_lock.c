@@ -385,6 +385,18 @@ static int cluster_waiting(lua_State *L)
     return 1;
 }
 
+/* cl:acquisitions_table("acquisitions"): one row per acquisition (client,
+ * strategy, wait_s, retries) in acquisitions.tsv. */
+static int cluster_acquisitions_table(lua_State *L)
+{
+    ns_lock_cluster *cl = check_lcluster(L, 1)->cl;
+    const char *name = luaL_optstring(L, 2, "acquisitions");
+    GError *err = NULL;
+    if (!ns_lock_cluster_log_acquisitions(cl, name, &err))
+        return ns_lua_raise_gerror(L, err);
+    return 0;
+}
+
 /* cl:report() -> the oracle's summary, ready for netsim.result */
 static int cluster_report(lua_State *L)
 {
@@ -498,6 +510,7 @@ static const luaL_Reg cluster_methods[] = {
     { "quorum", cluster_quorum }, { "holder", cluster_holder }, { "token", cluster_token },
     { "violations", cluster_violations }, { "waiting", cluster_waiting },
     { "report", cluster_report }, { "waitfor_files", cluster_waitfor_files },
+    { "acquisitions_table", cluster_acquisitions_table },
     { "__tostring", cluster_tostring }, { NULL, NULL }
 };
 

@@ -25,6 +25,7 @@ static const struct bench *const benches[] = {
     &bench_tcp_idle,
     &bench_sweep_scaling,
     &bench_tls_handshakes,
+    &bench_locks_contention,
 };
 
 /* --- measuring ------------------------------------------------------- */
