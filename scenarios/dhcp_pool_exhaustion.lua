@@ -16,6 +16,10 @@ local p = netsim.params {
 }
 
 local sim = netsim.new { seed = 1 }
+-- The DHCP rows and address changes; the broadcasts that other laptops
+-- drop (no DHCP server on port 67) would outnumber them 10 to 1.
+sim:trace { kinds = { "dhcp", "net.addr" } }
+sim:dhcp_trace { every = "5s" }   -- dhcp_timeline.tsv, dhcp_pool.tsv
 local lan = sim:lan("office", { subnet = "10.0.0.0/16", rate = "1Gbps", delay = "100us" })
 local server = sim:host "dhcp"
 lan:attach(server, "10.0.0.1")

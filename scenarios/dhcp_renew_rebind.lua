@@ -13,11 +13,14 @@
 --           starts again at INIT until dhcp-c is back.
 --
 -- Outputs: events.tsv (dhcp.state, dhcp.lease, dhcp.server rows: the
--- timeline of both clients), renew_rebind.txt/.mmd for the lab.
+-- timeline of both clients), renew_rebind.txt/.mmd for the lab, and the
+-- tables dhcp_timeline.tsv and dhcp_pool.tsv for plots/dhcp_timeline.gp
+-- and plots/dhcp_pool.gp.
 
 local netsim = require "netsim"
 local sim = netsim.new { seed = 1 }
 sim:trace { kinds = { "dhcp" } }
+sim:dhcp_trace { every = "10s" }
 
 local office = sim:lan("office", { subnet = "10.0.0.0/24", delay = "1ms" })
 local lab    = sim:lan("lab",    { subnet = "10.0.1.0/24", delay = "1ms" })

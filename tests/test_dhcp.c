@@ -14,6 +14,7 @@
 
 #include "netsim/arp.h"
 #include "netsim/dhcp.h"
+#include "netsim/luabind.h"
 #include "netsim/event.h"
 #include "netsim/ipv4.h"
 #include "netsim/lan.h"
@@ -469,7 +470,7 @@ static void test_tshark(void)
     world_free(&w);
 }
 
-/* ---- bad input ---- */
+/* ---- tables for plots ---- */
 
 static void expect_error(GError **err, const char *needle)
 {
@@ -481,6 +482,72 @@ static void expect_error(GError **err, const char *needle)
     }
     g_clear_error(err);
 }
+
+
+static void release_at(ns_sim *sim, void *arg) { (void)sim; ns_dhcp_client_release(arg); }
+static void nothing(ns_sim *sim, void *arg) { (void)sim; (void)arg; }
+
+static char *read_output(const char *dir, const char *name)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        text = g_strdup("(missing)");
+    g_free(path);
+    return text;
+}
+
+static void expect_text(const char *got, const char *want)
+{
+    CU_ASSERT_STRING_EQUAL(got, want);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "\n  got:\n%s  want:\n%s", got, want);
+}
+
+/* One client with a 600 s lease: DORA from 1 s (no probe), a renewal at
+ * T1 = REQUEST + 300 s (its unicast REQUEST first resolves the server's
+ * MAC: two 60-byte ARP hops of 2 x (480 + 1,000,000) ns, then REQUEST and
+ * ACK), a RELEASE at 400 s.  The timeline has one row per state change and
+ * an "end" row at the commit; the pool table a row at the start, at each
+ * sample where the count changed (the release shows at the 450 s sample)
+ * and one at the commit.  Sampling is weak: an event at 460 s keeps the
+ * run going that long. */
+static void test_tables(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.150", 600);
+    w.dir = g_build_filename(ns_test_tmpdir(), "dhcp", "tables", NULL);
+    GError *err = NULL;
+    CU_ASSERT_TRUE(ns_output_set_dir(w.sim, w.dir, &err));
+    CU_ASSERT_FALSE(ns_dhcp_trace_tables(w.sim, 0, &err));
+    expect_error(&err, "DHCP pool sampling interval 0 s is not positive");
+    CU_ASSERT_TRUE(ns_dhcp_trace_tables(w.sim, 50 * NS_SEC, &err));
+    ns_dhcp_client *c = client(&w, w.lan, "c", NS_SEC, 0);
+    ns_event_after(w.sim, 400 * NS_SEC, release_at, c);
+    ns_event_after(w.sim, 460 * NS_SEC, nothing, NULL);
+    ns_sim_run(w.sim, 460 * NS_SEC, 0);
+    CU_ASSERT_TRUE(ns_output_commit_all(w.sim, &err));
+    char *tl = read_output(w.dir, "dhcp_timeline.tsv");
+    expect_text(tl, "time\tclient\tstate\tcause\n"
+                    "1.000000000\tc\tSELECTING\tstart\n"
+                    "1.004010944\tc\tREQUESTING\toffer\n"
+                    "1.008021888\tc\tBOUND\tack\n"
+                    "301.004010944\tc\tRENEWING\tt1\n"
+                    "301.012023808\tc\tBOUND\tack\n"
+                    "400.000000000\tc\tSTOPPED\trelease\n"
+                    "460.000000000\tc\tSTOPPED\tend\n");
+    char *pool = read_output(w.dir, "dhcp_pool.tsv");
+    expect_text(pool, "time\tserver\tleased\n"
+                      "0.000000000\tsrv\t0\n"
+                      "50.000000000\tsrv\t1\n"
+                      "450.000000000\tsrv\t0\n"
+                      "460.000000000\tsrv\t0\n");
+    g_free(tl);
+    g_free(pool);
+    world_free(&w);
+}
+
+/* ---- bad input ---- */
 
 static void test_bad_input(void)
 {
@@ -536,6 +603,58 @@ static void test_bad_input(void)
     world_free(&w);
 }
 
+/* ---- bad input from Lua: the exact messages a script sees ---- */
+
+static void expect_lua(const char *code, const char *want)
+{
+    char *dir = g_build_filename(ns_test_tmpdir(), "dhcp", "lua", NULL);
+    lua_State *L = ns_test_lua_state(NULL, 1, dir);
+    char *got = ns_test_lua_chunk(L, code);
+    lua_close(L);
+    expect_text(got, want);
+    g_free(got);
+    g_free(dir);
+}
+
+#define OFFICE "local s = netsim.new{ out = OUT }\n" \
+               "local lan = s:lan('office', { subnet = '10.0.0.0/24' })\n" \
+               "local srv = s:host 'srv'; lan:attach(srv, '10.0.0.1')\n"
+
+static void test_lua_errors(void)
+{
+    expect_lua(OFFICE "local a, r = s:host 'a', s:router 'r'; s:link(a, r)\n"
+               "a:dhcp_client{}",
+               "error: t.lua:5: host 'a' has no LAN interface for a DHCP client");
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150', lease = 0 }",
+               "error: t.lua:4: DHCP server 'srv': lease time 0 s is not positive");
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150', lease = -5 }",
+               "error: t.lua:4: DHCP server 'srv': lease time -5 s is not positive");
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150', lease = '0s' }",
+               "error: t.lua:4: DHCP server 'srv': lease time 0 s is not positive");
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150', lease = '-1h' }",
+               "error: t.lua:4: bad argument #1 to 'dhcp_server' "
+               "(option 'lease': '-1h' is a negative time)");
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150', leese = '1h' }",
+               "error: t.lua:4: unknown option 'leese' to 'dhcp_server' (did you mean 'lease'?)");
+    expect_lua(OFFICE "local b = s:host 'b'; lan:attach(b, false)\n"
+               "b:dhcp_client{ start_dealy = 1 }",
+               "error: t.lua:5: unknown option 'start_dealy' to 'dhcp_client' "
+               "(did you mean 'start_delay'?)");
+    expect_lua(OFFICE "s:dhcp_trace{ evry = '1s' }",
+               "error: t.lua:4: unknown option 'evry' to 'dhcp_trace' (did you mean 'every'?)");
+    expect_lua(OFFICE "s:dhcp_trace{ every = 0 }",
+               "error: t.lua:4: bad argument #1 to 'dhcp_trace' "
+               "(option 'every': a positive time expected)");
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100..10.0.0.150' }",
+               "error: t.lua:4: bad argument #1 to 'dhcp_server' (option 'pool': malformed "
+               "range '10.0.0.100..10.0.0.150' (expected \"10.0.0.100-10.0.0.150\"))");
+    expect_lua(OFFICE "srv:dhcp_server{ pools = { { range = '10.0.1.9', subnet = '10.0.1.0/24' } } }",
+               "error: t.lua:4: bad argument #1 to 'dhcp_server' (option 'range': malformed "
+               "range '10.0.1.9' (expected \"10.0.0.100-10.0.0.150\"))");
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.150-10.0.0.100' }",
+               "error: t.lua:4: DHCP server 'srv': pool 10.0.0.150-10.0.0.100 is reversed");
+}
+
 void test_dhcp_register(void)
 {
     CU_pSuite s = ns_test_suite("dhcp", NULL, NULL);
@@ -549,4 +668,6 @@ void test_dhcp_register(void)
     ns_test_add(s, "relay with giaddr", test_relay);
     ns_test_add(s, "tshark decodes every DHCP frame", test_tshark);
     ns_test_add(s, "bad input", test_bad_input);
+    ns_test_add(s, "timeline and pool tables", test_tables);
+    ns_test_add(s, "bad input from Lua: exact messages", test_lua_errors);
 }

@@ -206,6 +206,17 @@ size_t ns_dhcp_server_active(ns_dhcp_server *s);
 /* The client MAC holding addr now, or false. */
 bool ns_dhcp_server_holder(ns_dhcp_server *s, uint32_t addr, uint8_t mac[6]);
 
+/* ---- tables for plots (dhcp.c) ---- */
+
+/* Opens dhcp_timeline.tsv (time, client, state, cause: one row per client
+ * state change, cause the event that made it, e.g. "t1", "expire"; and one
+ * row per client with cause "end" when the outputs are committed) and
+ * dhcp_pool.tsv (time, server, leased: the addresses each server has
+ * leased, sampled every `every` and written when it changed, and once
+ * more at the commit).  Calling it again changes `every`.  plots/
+ * dhcp_timeline.gp and plots/dhcp_pool.gp read them. */
+bool ns_dhcp_trace_tables(ns_sim *sim, ns_time_t every, GError **error);
+
 /* ---- relay (dhcp_relay.c) ---- */
 
 typedef struct ns_dhcp_relay ns_dhcp_relay;

@@ -1,9 +1,16 @@
 /* dhcp.c — what DHCP clients, servers and relays share: sending and
- * receiving messages over UDP, diagram labels, and the per-sim fault
- * observer (registered once, so no object needs unregistering). */
+ * receiving messages over UDP, diagram labels, the per-sim fault
+ * observer (registered once, so no object needs unregistering) and the
+ * tables the plots read (dhcp_timeline.tsv, dhcp_pool.tsv).
+ *
+ * Invariant: table rows come in event order, clients and servers in
+ * creation order, so the tables are byte-identical between identical
+ * runs. */
 #include <string.h>
 
 #include "dhcp_priv.h"
+#include "netsim/event.h"
+#include "netsim/output.h"
 
 #define SIM_KEY "dhcp"
 
@@ -44,6 +51,9 @@ static void sim_free(gpointer p)
 {
     struct ns__dhcp_sim *ds = p;
     g_ptr_array_free(ds->servers, TRUE);
+    g_ptr_array_free(ds->clients, TRUE);
+    if (ds->pool_last)
+        g_array_free(ds->pool_last, TRUE);
     g_free(ds);
 }
 
@@ -53,6 +63,7 @@ struct ns__dhcp_sim *ns__dhcp_sim(ns_sim *sim)
     if (!ds) {
         ds = g_new0(struct ns__dhcp_sim, 1);
         ds->servers = g_ptr_array_new();
+        ds->clients = g_ptr_array_new();
         ns_sim_attach(sim, SIM_KEY, ds, sim_free);
         ns_net_on_fault(sim, on_fault, NULL);
         ns_udp_set_describer(sim, NS_DHCP_SERVER_PORT, describe);
@@ -77,4 +88,91 @@ bool ns__dhcp_recv(const ns_pkt *p, struct ns_dhcp_msg *m)
     uint32_t len = p->payload_len < sizeof buf ? p->payload_len : (uint32_t)sizeof buf;
     ns_pkt_copy_payload(p, 0, len, buf);
     return ns_dhcp_decode(buf, len, m, NULL);
+}
+
+/* ---- tables ---- */
+
+void ns__dhcp_timeline_row(ns_dhcp_client *c, enum ns_dhcp_state to, const char *cause)
+{
+    struct ns__dhcp_sim *ds = ns__dhcp_sim(ns_host_sim(ns_dhcp_client_host(c)));
+    if (!ds->timeline)
+        return;
+    ns_table_begin(ds->timeline);
+    ns_table_str(ds->timeline, ns_host_name(ns_dhcp_client_host(c)));
+    ns_table_str(ds->timeline, ns_dhcp_state_name(to));
+    ns_table_str(ds->timeline, cause);
+    ns_table_end(ds->timeline);
+}
+
+/* One dhcp_pool.tsv row per server whose count changed (all of them when
+ * `always`).  Counting applies lazy expiry, so a lease that ended between
+ * two samples shows at the second: the table's resolution is `every`. */
+static void pool_rows(struct ns__dhcp_sim *ds, bool always)
+{
+    for (guint i = 0; i < ds->servers->len; i++) {
+        ns_dhcp_server *s = g_ptr_array_index(ds->servers, i);
+        size_t n = ns_dhcp_server_active(s);
+        if (i >= ds->pool_last->len) {
+            size_t none = SIZE_MAX;
+            g_array_append_val(ds->pool_last, none);
+        }
+        size_t *last = &g_array_index(ds->pool_last, size_t, i);
+        if (!always && n == *last)
+            continue;
+        *last = n;
+        ns_table_begin(ds->pool);
+        ns_table_str(ds->pool, ns_host_name(ns_dhcp_server_host(s)));
+        ns_table_u64(ds->pool, n);
+        ns_table_end(ds->pool);
+    }
+}
+
+static void pool_sample(ns_sim *sim, void *arg)
+{
+    struct ns__dhcp_sim *ds = arg;
+    pool_rows(ds, false);
+    ns_event_after_weak(sim, ds->pool_every, pool_sample, ds);
+}
+
+/* The state each client and server is left in, so that the last bars and
+ * steps of the plots reach the end of the run. */
+static bool tables_final(ns_sim *sim, void *ud, GError **error)
+{
+    (void)sim; (void)error;
+    struct ns__dhcp_sim *ds = ud;
+    for (guint i = 0; i < ds->clients->len; i++) {
+        ns_dhcp_client *c = g_ptr_array_index(ds->clients, i);
+        ns__dhcp_timeline_row(c, ns_dhcp_client_state(c), "end");
+    }
+    pool_rows(ds, true);
+    return true;
+}
+
+bool ns_dhcp_trace_tables(ns_sim *sim, ns_time_t every, GError **error)
+{
+    if (every <= 0) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "DHCP pool sampling interval %.9g s is not positive", ns_time_to_sec(every));
+        return false;
+    }
+    struct ns__dhcp_sim *ds = ns__dhcp_sim(sim);
+    static const char *const timeline_cols[] = { "client", "state", "cause", NULL };
+    static const char *const pool_cols[] = { "server", "leased", NULL };
+    bool first = ds->timeline == NULL;
+    ds->timeline = ns_table_open(sim, "dhcp_timeline", timeline_cols, error);
+    if (!ds->timeline)
+        return false;
+    ds->pool = ns_table_open(sim, "dhcp_pool", pool_cols, error);
+    if (!ds->pool) {
+        ds->timeline = NULL;
+        return false;
+    }
+    ds->pool_every = every;
+    if (first) {
+        ds->pool_last = g_array_new(FALSE, FALSE, sizeof(size_t));
+        pool_rows(ds, true);
+        ns_event_after_weak(sim, every, pool_sample, ds);
+        ns_output_on_commit(sim, tables_final, ds);
+    }
+    return true;
 }

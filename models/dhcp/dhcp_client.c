@@ -183,6 +183,7 @@ static void step(ns_dhcp_client *c, enum client_event ev)
                    ns_dhcp_state_name(from), ns_dhcp_state_name(arc->next),
                    event_names[ev]);
         ns_net_diagram_note(c->host, ns_dhcp_state_name(arc->next));
+        ns__dhcp_timeline_row(c, arc->next, event_names[ev]);
         c->retx = 0;
     }
     c->state = arc->next;
@@ -605,8 +606,9 @@ ns_dhcp_client *ns_dhcp_client_new(ns_iface *ifc, const struct ns_dhcp_client_op
     ns_udp *sock = ns_udp_bind(h, NS_DHCP_CLIENT_PORT, error);
     if (!sock)
         return NULL;
-    ns__dhcp_sim(sim);
+    struct ns__dhcp_sim *ds = ns__dhcp_sim(sim);
     ns_dhcp_client *c = g_new0(ns_dhcp_client, 1);
+    g_ptr_array_add(ds->clients, c);
     c->host = h;
     c->ifc = ifc;
     c->sim = sim;

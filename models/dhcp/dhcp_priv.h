@@ -12,8 +12,16 @@
 /* Per-sim DHCP state: hears faults once for every client and server. */
 struct ns__dhcp_sim {
     GPtrArray *servers;           /* ns_dhcp_server*, creation order (not owned) */
+    GPtrArray *clients;           /* ns_dhcp_client*, creation order (not owned) */
+    ns_table  *timeline;          /* dhcp_timeline.tsv, or NULL (tables off) */
+    ns_table  *pool;              /* dhcp_pool.tsv, or NULL */
+    ns_time_t  pool_every;        /* sampling interval of `pool` */
+    GArray    *pool_last;         /* size_t per server: last written count,
+                                     SIZE_MAX before the first row */
 };
 struct ns__dhcp_sim *ns__dhcp_sim(ns_sim *sim);
+/* A dhcp_timeline.tsv row, when the tables are on. */
+void ns__dhcp_timeline_row(ns_dhcp_client *c, enum ns_dhcp_state to, const char *cause);
 
 /* Sends m from sock: to dst (a unicast address or the broadcast) on
  * port; broadcasts leave by ifc.  Returns what UDP returned. */

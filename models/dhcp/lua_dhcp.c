@@ -1,6 +1,6 @@
 /* lua_dhcp.c — DHCP from Lua: host:dhcp_client{...}, host:dhcp_server{...},
- * host:dhcp_relay{...}, host:on_bound(fn), and the netsim.DhcpClient and
- * netsim.DhcpServer handles.
+ * host:dhcp_relay{...}, host:on_bound(fn), sim:dhcp_trace{...}, and the
+ * netsim.DhcpClient and netsim.DhcpServer handles.
  *
  * Invariants: the C objects belong to their hosts; a client's Lua
  * callbacks are registry references held by its record (sim-attached),
@@ -360,10 +360,12 @@ static void parse_range(lua_State *L, int arg, const char *key, const char *text
                          "(expected \"10.0.0.100-10.0.0.150\")", text));
 }
 
-static void raise_if(lua_State *L, bool ok, GError *err)
+/* Takes &err, not err: the call filling it is another argument of the
+ * same call, and C leaves the order of evaluating arguments open. */
+static void raise_if(lua_State *L, bool ok, GError **err)
 {
     if (!ok)
-        ns_lua_raise_gerror(L, err);
+        ns_lua_raise_gerror(L, *err);
 }
 
 static const char *const pool_options[] = { "range", "subnet", "router", "dns", NULL };
@@ -384,7 +386,7 @@ static void add_pool_table(lua_State *L, ns_dhcp_server *s, int t, int arg)
     pc.router = opt_addr(L, t, arg, "router");
     pc.dns = opt_addr(L, t, arg, "dns");
     GError *err = NULL;
-    raise_if(L, ns_dhcp_server_add_pool(s, &pc, &err), err);
+    raise_if(L, ns_dhcp_server_add_pool(s, &pc, &err), &err);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -438,7 +440,7 @@ static int host_dhcp_server(lua_State *L)
         parse_range(L, 2, "pool", range, &pc);
         pc.router = opt_addr(L, 2, 2, "router");
         pc.dns = opt_addr(L, 2, 2, "dns");
-        raise_if(L, ns_dhcp_server_add_pool(s, &pc, &err), err);
+        raise_if(L, ns_dhcp_server_add_pool(s, &pc, &err), &err);
     }
     if (lua_getfield(L, 2, "pools") != LUA_TNIL) {
         luaL_checktype(L, -1, LUA_TTABLE);
@@ -455,7 +457,7 @@ static int host_dhcp_server(lua_State *L)
         int ex = lua_gettop(L);
         for (lua_Integer i = 1; lua_rawgeti(L, ex, i) != LUA_TNIL; i++) {
             uint32_t a = check_addr(L, lua_gettop(L), 2, "exclude");
-            raise_if(L, ns_dhcp_server_exclude(s, a, &err), err);
+            raise_if(L, ns_dhcp_server_exclude(s, a, &err), &err);
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
@@ -558,6 +560,28 @@ static int host_dhcp_relay(lua_State *L)
     return 0;
 }
 
+/* ==== tables ========================================================== */
+
+static const char *const trace_options[] = { "every", NULL };
+
+/* sim:dhcp_trace{ every = "10s" }: dhcp_timeline.tsv and dhcp_pool.tsv
+ * (pool occupancy sampled every `every`). */
+static int sim_dhcp_trace(lua_State *L)
+{
+    ns_sim *sim = ns_lua_check_sim(L, 1);
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        ns_lua_check_options(L, 2, "dhcp_trace", trace_options);
+    }
+    ns_time_t every = ns_lua_opt_time(L, 2, 2, "every", 10 * NS_SEC);
+    if (every <= 0)
+        return ns_lua_opt_error(L, 2, "every", "a positive time expected");
+    GError *err = NULL;
+    if (!ns_dhcp_trace_tables(sim, every, &err))
+        return ns_lua_raise_gerror(L, err);
+    return 0;
+}
+
 static const luaL_Reg client_methods[] = {
     { "state", client_state }, { "addr", client_addr }, { "release", client_release },
     { "lease", client_lease }, { "stats", client_stats }, { "on_bound", client_on_bound },
@@ -574,6 +598,7 @@ static const luaL_Reg host_methods[] = {
     { "dhcp_relay", host_dhcp_relay }, { "on_bound", host_on_bound }, { NULL, NULL }
 };
 
+static const luaL_Reg sim_methods[] = { { "dhcp_trace", sim_dhcp_trace }, { NULL, NULL } };
 
 void ns_lua_open_dhcp(lua_State *L)
 {
@@ -581,5 +606,8 @@ void ns_lua_open_dhcp(lua_State *L)
     ns_lua_new_type(L, T_SERVER, server_methods);
     luaL_getmetatable(L, T_HOST);
     luaL_setfuncs(L, host_methods, 0);
+    lua_pop(L, 1);
+    luaL_getmetatable(L, "netsim.Sim");
+    luaL_setfuncs(L, sim_methods, 0);
     lua_pop(L, 1);
 }

@@ -16,3 +16,5 @@ render scenarios/congestion.lua     out/plots/congestion     plots/cwnd.gp plots
 render scenarios/lossy_transfer.lua out/plots/lossy_transfer plots/seq.gp plots/cwnd.gp
 render scenarios/tls_versions.lua   out/plots/tls_versions   plots/tls_versions.gp
 render scenarios/tls_loss.lua       out/plots/tls_loss       plots/tls_loss.gp
+render scenarios/dhcp_renew_rebind.lua    out/plots/dhcp_renew_rebind    plots/dhcp_timeline.gp plots/dhcp_pool.gp
+render scenarios/dhcp_pool_exhaustion.lua out/plots/dhcp_pool_exhaustion plots/dhcp_timeline.gp plots/dhcp_pool.gp
