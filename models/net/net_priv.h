@@ -53,7 +53,7 @@ struct route {
 #define ROUTE_CACHE_ROUTER 256       /* routers forward to many */
 struct route_cache {
     uint32_t  dst;
-    uint32_t  gen;                /* net->route_gen when filled; 0 = empty */
+    uint32_t  gen;                /* the host's cache_gen when filled; 0 = empty */
     ns_iface *out;
     uint32_t  next_hop;
 };
@@ -76,6 +76,8 @@ struct ns_host {
     GArray               *held;          /* struct held_pkt while paused */
     GArray               *routes;        /* struct route */
     bool                  static_routes;
+    uint32_t              routes_gen;     /* net->topo_gen its table is for */
+    uint32_t              cache_gen;      /* bumped when its table changes */
     struct route_cache   *rcache;        /* allocated on first lookup */
     uint32_t              rcache_mask;    /* entries - 1 */
     GHashTable           *local;          /* addresses and broadcasts it
@@ -110,7 +112,7 @@ struct ns_net {
     GArray                    *addr_obs;
     uint32_t                   next_subnet;   /* auto: 10.(n>>8).(n&255).0/24 */
     bool                       routes_valid;
-    uint32_t                   route_gen;     /* bumped when any table changes */
+    uint32_t                   topo_gen;      /* bumped when the topology changed */
     struct ns_diagram         *diagram;
     GHashTable                *diagram_msgs;  /* pkt uid -> diagram msg id */
     /* ARP (arp.c), if a LAN runs it: frames of type ARP go here. */
