@@ -454,6 +454,18 @@ static void test_gilbert(void)
            "bad argument #1 to 'gilbert' (option 'p_gb': is required)");
 }
 
+/* Helpers written in Lua (sim/lua/shapes.lua) report errors at the
+ * user's line, not their own. */
+static void test_helper_errors_point_at_user(void)
+{
+    expect("local s = netsim.new{ out = OUT }\n"
+           "local ok, e = pcall(function()\n"
+           "  s:dumbbell{ pairs = 1, bottleneck = {}, access = {}, loss = 1.5 }\n"
+           "end)\n"
+           "return e",
+           "t.lua:3: link 'left-router-right-router': loss 1.5 is outside [0, 1]");
+}
+
 void test_net_lua_register(void)
 {
     CU_pSuite s = ns_test_suite("net-lua", NULL, NULL);
@@ -463,6 +475,8 @@ void test_net_lua_register(void)
     ns_test_add(s, "host:ping on_reply gets the exact RTT", test_ping_rtt);
     ns_test_add(s, "link:drop drops exactly the chosen datagrams", test_drop_nth);
     ns_test_add(s, "link:gilbert loses in bursts at the stationary rate", test_gilbert);
+    ns_test_add(s, "errors inside Lua helpers point at the user's line",
+                test_helper_errors_point_at_user);
     ns_test_add(s, "link:down and link:up at times", test_link_down_up);
     ns_test_add(s, "host:crash, restart and pause at times", test_crash_restart);
     ns_test_add(s, "sim:pcap and sim:diagram write their files", test_pcap_and_diagram_files);

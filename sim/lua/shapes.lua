@@ -10,6 +10,16 @@
 
 local Sim, Host = ...
 
+-- Calls f(...) and re-raises its error at the user's line (level 3: the
+-- caller of the helper that called us), without this file's position.
+local function checked(f, ...)
+  local ok, r = pcall(f, ...)
+  if not ok then
+    error((tostring(r):gsub("^netsim/shapes%.lua:%d+: ", "")), 3)
+  end
+  return r
+end
+
 local function copy(t)
   local c = {}
   for k, v in pairs(t or {}) do c[k] = v end
@@ -33,15 +43,15 @@ function Sim:dumbbell(o)
     for k, v in pairs(extra or {}) do l[k] = v end
     return l
   end
-  local rl = self:router "left-router"
-  local rr = self:router "right-router"
-  self:link(rl, rr, link_opts(o.bottleneck, { loss = o.loss }))
+  local rl = checked(self.router, self, "left-router")
+  local rr = checked(self.router, self, "right-router")
+  checked(self.link, self, rl, rr, link_opts(o.bottleneck, { loss = o.loss }))
   local left, right = {}, {}
   for i = 1, n do
-    left[i]  = self:host("left-" .. i)
-    right[i] = self:host("right-" .. i)
-    self:link(left[i], rl, link_opts(o.access))
-    self:link(rr, right[i], link_opts(o.access))
+    left[i]  = checked(self.host, self, "left-" .. i)
+    right[i] = checked(self.host, self, "right-" .. i)
+    checked(self.link, self, left[i], rl, link_opts(o.access))
+    checked(self.link, self, rr, right[i], link_opts(o.access))
   end
   return left, right
 end
@@ -49,14 +59,14 @@ end
 -- A chain: host-1 -- r-1 -- ... -- r-(n) -- host-2, routers in between.
 function Sim:chain(o)
   local n = o.routers or 1
-  local a, b = self:host "chain-a", self:host "chain-b"
+  local a, b = checked(self.host, self, "chain-a"), checked(self.host, self, "chain-b")
   local prev = a
   for i = 1, n do
-    local r = self:router("chain-r" .. i)
-    self:link(prev, r, copy(o.link))
+    local r = checked(self.router, self, "chain-r" .. i)
+    checked(self.link, self, prev, r, copy(o.link))
     prev = r
   end
-  self:link(prev, b, copy(o.link))
+  checked(self.link, self, prev, b, copy(o.link))
   return a, b
 end
 
@@ -84,7 +94,7 @@ function Host:tcp_bulk(dst, port, opts)
     if not ok and not tostring(l):find("already listening", 1, true) then error(l, 2) end
     by_port[port] = ok and l or true
   end
-  return tcp_bulk(self, dst, port, opts)
+  return checked(tcp_bulk, self, dst, port, opts)
 end
 
 -- Total goodput of every TCP flow (bit/s, each since it was established).
