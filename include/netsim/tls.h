@@ -13,7 +13,8 @@
  * written to TCP in one call.  Crypto work is charged to the host's CPU
  * model (ns_cpu_submit) before the flight it produces leaves.
  *
- * Objects live until the sim is freed, like TCP connections.
+ * Objects live until the sim is freed, like TCP connections; their record
+ * buffers do not: a connection holds one only while bytes are pending in it.
  */
 #ifndef NETSIM_TLS_H
 #define NETSIM_TLS_H

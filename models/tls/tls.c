@@ -135,17 +135,34 @@ bad_version:
 
 /* ---- ownership: every ns_tls and listener belongs to the sim ---- */
 
-struct tls_all {
-    GPtrArray *conns;             /* ns_tls*, owned */
-    GPtrArray *listeners;         /* ns_tls_listener*, owned */
+struct tls_spare {                /* a buffer no connection holds */
+    uint8_t *data;                /* owned by tls_all.spares */
+    size_t   cap;                 /* bytes allocated */
 };
+
+/* At most this many spare buffers are kept (a few MB at most): enough for
+ * every connection that is mid-record or mid-flight in a busy run. */
+#define TLS_SPARES_MAX 256
+
+struct tls_all {
+    GPtrArray  *conns;            /* ns_tls*, owned */
+    GPtrArray  *listeners;        /* ns_tls_listener*, owned */
+    GHashTable *certs;            /* packed (size, index, client) -> GByteArray*, owned */
+    GArray     *spares;           /* struct tls_spare, last freed on top */
+};
+
+static void buf_release(struct tls_buf *b)
+{
+    g_free(b->data);
+    memset(b, 0, sizeof *b);
+}
 
 static void tls_free(gpointer p)
 {
     ns_tls *t = p;
-    g_byte_array_free(t->rx, TRUE);
-    g_byte_array_free(t->hs, TRUE);
-    g_byte_array_free(t->out, TRUE);
+    buf_release(&t->rx);
+    buf_release(&t->hs);
+    buf_release(&t->out);
     g_string_free(t->label, TRUE);
     g_free(t->sni);
     g_free(t->alpn);
@@ -168,8 +185,14 @@ static void all_free(gpointer p)
     struct tls_all *a = p;
     g_ptr_array_free(a->conns, TRUE);
     g_ptr_array_free(a->listeners, TRUE);
+    g_hash_table_destroy(a->certs);
+    for (guint i = 0; i < a->spares->len; i++)
+        g_free(g_array_index(a->spares, struct tls_spare, i).data);
+    g_array_free(a->spares, TRUE);
     g_free(a);
 }
+
+static void cert_free(gpointer p) { g_byte_array_free(p, TRUE); }
 
 static struct tls_all *all(ns_sim *sim)
 {
@@ -178,6 +201,8 @@ static struct tls_all *all(ns_sim *sim)
         a = g_new0(struct tls_all, 1);
         a->conns = g_ptr_array_new_with_free_func(tls_free);
         a->listeners = g_ptr_array_new_with_free_func(listener_free);
+        a->certs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, cert_free);
+        a->spares = g_array_new(FALSE, FALSE, sizeof(struct tls_spare));
         ns_sim_attach(sim, "tls", a, all_free);
     }
     return a;
@@ -185,7 +210,93 @@ static struct tls_all *all(ns_sim *sim)
 
 ns_tls_listener *ns__tls_listener_of(ns_tls *t) { return t->listener; }
 
+/* A certificate depends on nothing but (size, index, client), and building
+ * one to an exact size takes several DER encodings (tls_cert.c), so each
+ * is built once per sim and shared by every connection. */
+const GByteArray *ns__tls_cert(ns_tls *t, unsigned index, bool client)
+{
+    struct tls_all *a = all(t->sim);
+    gint64 key = (gint64)t->o.cert_size << 16 | (gint64)index << 1 | client;
+    GByteArray *c = g_hash_table_lookup(a->certs, &key);
+    if (!c) {
+        c = ns__tls_make_cert(t->o.cert_size, index, client);
+        g_hash_table_insert(a->certs, g_memdup2(&key, sizeof key), c);
+    }
+    return c;
+}
+
 /* ---- the record layer ---- */
+
+/* Room for n more bytes at the end of b, counted as written; returns
+ * where they go.  An empty buffer takes the sim's last spare; pending
+ * bytes move to the front only when the buffer would otherwise grow, so
+ * in steady state appending neither allocates nor copies anything but the
+ * new bytes.  Pointers into b are invalid afterwards. */
+static uint8_t *buf_put(ns_tls *t, struct tls_buf *b, size_t n)
+{
+    GArray *spares = t->all->spares;
+    if (!b->data && spares->len > 0) {
+        struct tls_spare sp = g_array_index(spares, struct tls_spare, spares->len - 1);
+        g_array_set_size(spares, spares->len - 1);
+        b->data = sp.data;
+        b->cap = sp.cap;
+    }
+    if (b->len + n > b->cap && b->off > 0) {
+        memmove(b->data, b->data + b->off, b->len - b->off);
+        b->len -= b->off;
+        b->off = 0;
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 512;
+        while (cap < b->len + n)
+            cap *= 2;
+        b->data = g_realloc(b->data, cap);
+        b->cap = cap;
+    }
+    uint8_t *p = b->data + b->len;
+    b->len += n;
+    return p;
+}
+
+/* Marks n pending bytes consumed.  The bytes stay where they are until the
+ * next buf_put, so a record or message is used in place after this. */
+static void buf_take(struct tls_buf *b, size_t n)
+{
+    b->off += n;
+    if (b->off == b->len)
+        b->off = b->len = 0;
+}
+
+static size_t buf_pending(const struct tls_buf *b) { return b->len - b->off; }
+
+/* An empty buffer goes back to the sim's spares (or is freed when there
+ * are enough), so a connection holds memory only while bytes are pending:
+ * an idle or closed one holds none, and the next one to need a buffer
+ * reuses this one instead of allocating. */
+static void buf_return(ns_tls *t, struct tls_buf *b)
+{
+    if (!b->data || b->len > b->off)
+        return;
+    GArray *spares = t->all->spares;
+    if (spares->len < TLS_SPARES_MAX) {
+        struct tls_spare sp = { b->data, b->cap };
+        g_array_append_val(spares, sp);
+    } else {
+        g_free(b->data);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+/* Returns what is empty; rx and hs not while process() holds pointers
+ * into them. */
+static void trim(ns_tls *t)
+{
+    buf_return(t, &t->out);
+    if (t->parsing)
+        return;
+    buf_return(t, &t->rx);
+    buf_return(t, &t->hs);
+}
 
 static void label_add(ns_tls *t, const char *what)
 {
@@ -194,21 +305,52 @@ static void label_add(ns_tls *t, const char *what)
     g_string_append(t->label, what);
 }
 
+/* A record's plaintext given in two pieces, so that a handshake header
+ * needs no copy of its message to sit in front of it: head[0, nhead)
+ * then body (NULL: zeros); `from` skips that many bytes of the whole. */
+struct plain {
+    const uint8_t *head;
+    size_t         nhead;
+    const uint8_t *body;
+};
+
+static void plain_copy(const struct plain *pl, size_t from, uint8_t *dst, size_t n)
+{
+    if (from < pl->nhead) {
+        size_t k = pl->nhead - from < n ? pl->nhead - from : n;
+        memcpy(dst, pl->head + from, k);
+        dst += k;
+        n -= k;
+        from = pl->nhead;
+    }
+    if (n == 0)
+        return;
+    if (pl->body)
+        memcpy(dst, pl->body + (from - pl->nhead), n);
+    else
+        memset(dst, 0, n);
+}
+
 /* One record of at most 2^14 plaintext bytes (RFC 8446 5.1), protected
- * once keys are in use (tls_record.c). */
-static void write_one(ns_tls *t, uint8_t type, const uint8_t *body, size_t len)
+ * once keys are in use (tls_record.c): plaintext, inner type and tag are
+ * laid out in t->out and the keystream is XORed over them there. */
+static void write_one(ns_tls *t, uint8_t type, const struct plain *pl, size_t from, size_t len)
 {
     uint8_t hdr[5] = { 0, 0x03, 0x03, 0, 0 };
     if (type != CT_APP)
         t->st.handshake_bytes += 5 + len +
             (t->tx_enc && type != CT_CCS ? ns__tls_overhead(t->version ? t->version : NS_TLS_13, t->cipher) : 0);
-    if (type == CT_HANDSHAKE && len > 0 && body[0] == HS_CLIENT_HELLO && t->hrr == 0)
+    uint8_t first = 0;
+    if (type == CT_HANDSHAKE && len > 0)
+        plain_copy(pl, from, &first, 1);
+    if (first == HS_CLIENT_HELLO && t->hrr == 0)
         hdr[2] = 0x01;                                /* legacy record version */
     if (!t->tx_enc || type == CT_CCS) {
         hdr[0] = type;
         ns_put16(hdr + 3, (uint16_t)len);
-        g_byte_array_append(t->out, hdr, 5);
-        g_byte_array_append(t->out, body, (guint)len);
+        uint8_t *p = buf_put(t, &t->out, 5 + len);
+        memcpy(p, hdr, 5);
+        plain_copy(pl, from, p + 5, len);
         t->st.records_out++;
         return;
     }
@@ -217,33 +359,38 @@ static void write_one(ns_tls *t, uint8_t type, const uint8_t *body, size_t len)
     size_t total = len + over;
     hdr[0] = v13 ? CT_APP : type;
     ns_put16(hdr + 3, (uint16_t)total);
-    g_byte_array_append(t->out, hdr, 5);
-    guint at = t->out->len;
-    g_byte_array_set_size(t->out, at + (guint)total);
-    uint8_t *p = t->out->data + at;
+    uint8_t *p = buf_put(t, &t->out, 5 + total);
+    memcpy(p, hdr, 5);
+    p += 5;
     size_t nonce = (!v13 && t->cipher != NS_TLS_CHACHA20) ? 8 : 0;
     for (size_t i = 0; i < nonce; i++)              /* explicit nonce: the sequence */
         p[i] = (uint8_t)(t->tx_seq >> (56 - 8 * i));
     uint8_t *c = p + nonce;
-    size_t plain = len + (v13 ? 1 : 0);
-    ns__tls_keystream(t->key, t->server, t->tx_seq, c, total - nonce);
-    for (size_t i = 0; i < len; i++)
-        c[i] ^= body ? body[i] : 0;
+    plain_copy(pl, from, c, len);
+    memset(c + len, 0, total - nonce - len);        /* the tag: keystream alone */
     if (v13)
-        c[len] ^= type;                              /* inner content type */
-    (void)plain;
+        c[len] = type;                               /* inner content type */
+    ns__tls_keystream_xor(t->key, t->server, t->tx_seq, c, total - nonce);
     t->tx_seq++;
     t->st.records_out++;
 }
 
-void ns__tls_write_record(ns_tls *t, uint8_t type, const uint8_t *body, size_t len)
+/* The plaintext cut into records of at most 2^14 bytes; an empty one is
+ * still one record. */
+static void write_records(ns_tls *t, uint8_t type, const struct plain *pl, size_t len)
 {
     size_t done = 0;
     do {
         size_t n = len - done > 16384 ? 16384 : len - done;
-        write_one(t, type, body ? body + done : NULL, n);
+        write_one(t, type, pl, done, n);
         done += n;
     } while (done < len);
+}
+
+void ns__tls_write_record(ns_tls *t, uint8_t type, const uint8_t *body, size_t len)
+{
+    struct plain pl = { NULL, 0, body };
+    write_records(t, type, &pl, len);
     if (type == CT_CCS)
         label_add(t, "ChangeCipherSpec");
 }
@@ -269,13 +416,9 @@ static const char *hs_name(uint8_t type)
 
 void ns__tls_write_handshake(ns_tls *t, uint8_t type, const uint8_t *body, size_t len)
 {
-    GByteArray *m = g_byte_array_sized_new((guint)len + 4);
     uint8_t hdr[4] = { type, (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
-    g_byte_array_append(m, hdr, 4);
-    if (len)
-        g_byte_array_append(m, body, (guint)len);
-    ns__tls_write_record(t, CT_HANDSHAKE, m->data, m->len);
-    g_byte_array_free(m, TRUE);
+    struct plain pl = { hdr, 4, body };
+    write_records(t, CT_HANDSHAKE, &pl, len + 4);
     if (type == HS_SERVER_HELLO && len >= 34 && t->hrr > 0 && t->state == ST_S_WAIT_CH2)
         label_add(t, "HelloRetryRequest");
     else if (type == HS_CERTIFICATE && len > 400) {
@@ -289,10 +432,11 @@ void ns__tls_write_handshake(ns_tls *t, uint8_t type, const uint8_t *body, size_
 
 void ns__tls_write_app(ns_tls *t, const uint8_t *bytes, uint32_t len)
 {
+    struct plain pl = { NULL, 0, bytes };
     uint32_t done = 0;
     while (done < len) {
         uint32_t n = len - done > t->o.record_size ? t->o.record_size : len - done;
-        write_one(t, CT_APP, bytes ? bytes + done : NULL, n);
+        write_one(t, CT_APP, &pl, done, n);
         done += n;
     }
     t->cost += (ns_time_t)(t->o.costs.aead_ns_per_byte * len);
@@ -375,7 +519,7 @@ static void write_out(ns_tls *t)
             t->cb.established(t, t->ud);
         t->holding = false;
     }
-    if (t->out->len == 0)
+    if (t->out.len == 0)
         return;
     ns_time_t now = ns_sim_now(t->sim);
     if (t->st.first_app_tx_at == -2) {
@@ -390,22 +534,24 @@ static void write_out(ns_tls *t)
     }
     t->st.flights++;
     char note[256];
-    g_snprintf(note, sizeof note, "TLS %s (%u B)", t->label->str, t->out->len);
+    guint bytes = (guint)t->out.len;
+    g_snprintf(note, sizeof note, "TLS %s (%u B)", t->label->str, bytes);
     ns__tls_note(t, note);
     ns_trace_event(t->sim, "tls.flight", ns_host_name(t->host), "conn=%s bytes=%u msgs=%s",
-                   t->name, t->out->len, t->label->str);
+                   t->name, bytes, t->label->str);
     GError *err = NULL;
-    if (!ns_tcp_send(t->tcp, t->out->data, t->out->len, &err)) {
+    if (!ns_tcp_send(t->tcp, t->out.data, bytes, &err)) {
         ns_trace_event(t->sim, "tls.error", ns_host_name(t->host), "conn=%s error=%s", t->name,
                        err->message);
         g_clear_error(&err);
     }
-    g_byte_array_set_size(t->out, 0);
+    t->out.len = 0;
     g_string_truncate(t->label, 0);
     if (t->close_after) {
         t->close_after = false;
         ns_tcp_close(t->tcp);
     }
+    trim(t);
 }
 
 static void cpu_done(ns_sim *sim, void *arg)
@@ -456,11 +602,7 @@ static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
             return;
         }
         uint8_t *c = body + nonce;
-        uint8_t *ks = g_malloc(len - nonce + 1);
-        ns__tls_keystream(t->key, !t->server, t->rx_seq++, ks, len - nonce);
-        for (size_t i = 0; i < len - nonce; i++)
-            c[i] ^= ks[i];
-        g_free(ks);
+        ns__tls_keystream_xor(t->key, !t->server, t->rx_seq++, c, len - nonce);
         body = c;
         len -= over;
         if (v13)
@@ -469,7 +611,7 @@ static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
     switch (type) {
     case CT_HANDSHAKE:
         t->skip_early = false;
-        g_byte_array_append(t->hs, body, (guint)len);
+        memcpy(buf_put(t, &t->hs, len), body, len);
         break;
     case CT_CCS:
         if (t->version == NS_TLS_13)
@@ -483,12 +625,13 @@ static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
         break;
     case CT_ALERT:
         if (len >= 2) {
-            const char *name = ns_tls_alert_name(body[1]);
+            uint8_t code = body[1];               /* body may not outlive a callback */
+            const char *name = ns_tls_alert_name(code);
             ns_trace_event(t->sim, "tls.alert", ns_host_name(t->host),
                            "conn=%s alert=%s dir=received", t->name, name);
             if (t->cb.alert)
                 t->cb.alert(t, name, false, t->ud);
-            if (body[1] == NS_TLS_CLOSE_NOTIFY) {
+            if (code == NS_TLS_CLOSE_NOTIFY) {
                 if (t->cb.eof)
                     t->cb.eof(t, t->ud);
             } else {
@@ -510,32 +653,41 @@ static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
     }
 }
 
-/* Parses what has arrived until the CPU is needed or nothing is left. */
+/* Parses what has arrived until the CPU is needed or nothing is left.
+ * Records and messages are used where they lie in rx and hs (records are
+ * decrypted in place): while t->parsing nothing appends to rx, nothing
+ * but record_in appends to hs, and trim() takes neither away. */
 static void process(ns_tls *t)
 {
+    bool outer = !t->parsing;
+    t->parsing = true;
     while (!t->busy && t->state != ST_CLOSED) {
-        if (t->hs->len >= 4) {
-            size_t n = 4 + ((size_t)t->hs->data[1] << 16 | (size_t)t->hs->data[2] << 8 | t->hs->data[3]);
-            if (t->hs->len >= n) {
-                uint8_t *msg = g_memdup2(t->hs->data, n);
-                g_byte_array_remove_range(t->hs, 0, (guint)n);
+        size_t have = buf_pending(&t->hs);
+        if (have >= 4) {
+            uint8_t *msg = t->hs.data + t->hs.off;
+            size_t n = 4 + ((size_t)msg[1] << 16 | (size_t)msg[2] << 8 | msg[3]);
+            if (have >= n) {
+                buf_take(&t->hs, n);
                 enum tls_event ev = ns__tls_classify(t, msg, n);
                 ns__tls_step(t, ev, msg, n);
-                g_free(msg);
                 flush(t);
                 continue;
             }
         }
-        if (t->rx->len < 5)
+        have = buf_pending(&t->rx);
+        if (have < 5)
             break;
-        size_t len = ns_get16(t->rx->data + 3);
-        if (t->rx->len < 5 + len)
+        uint8_t *rec = t->rx.data + t->rx.off;
+        size_t len = ns_get16(rec + 3);
+        if (have < 5 + len)
             break;
-        uint8_t *rec = g_memdup2(t->rx->data, 5 + len);
-        g_byte_array_remove_range(t->rx, 0, (guint)(5 + len));
+        buf_take(&t->rx, 5 + len);
         record_in(t, rec[0], rec + 5, len);
-        g_free(rec);
         flush(t);
+    }
+    if (outer) {
+        t->parsing = false;
+        trim(t);
     }
 }
 
@@ -556,7 +708,7 @@ static void tcp_data(ns_tcp *c, const uint8_t *bytes, uint32_t len, void *ud)
     ns_tls *t = ud;
     if (!bytes)
         return;                                        /* TLS writes real bytes only */
-    g_byte_array_append(t->rx, bytes, len);
+    memcpy(buf_put(t, &t->rx, len), bytes, len);
     process(t);
 }
 
@@ -625,14 +777,12 @@ static ns_tls *tls_new(ns_host *h, ns_tcp *c, const struct ns_tls_opts *o, bool 
     t->name = g_strdup(ns_tcp_name(c));
     t->state = server ? ST_S_WAIT_CH : ST_START;
     t->early_status = -1;
-    t->rx = g_byte_array_new();
-    t->hs = g_byte_array_new();
-    t->out = g_byte_array_new();
     t->label = g_string_new(NULL);
     t->st.started_at = ns_sim_now(sim);
     t->st.tcp_established_at = t->st.established_at = -1;
     t->st.first_app_tx_at = t->st.first_app_rx_at = -1;
-    g_ptr_array_add(all(sim)->conns, t);
+    t->all = all(sim);
+    g_ptr_array_add(t->all->conns, t);
     ns_tcp_set_callbacks(c, &tcp_cb, t);
     if (o->handshake_timeout > 0)
         t->timer = ns_event_after(sim, o->handshake_timeout, on_timeout, t);

@@ -139,14 +139,19 @@ static GByteArray *build(unsigned index, bool client, size_t pad, const char *ex
     return out;
 }
 
+/* A constant, computed once: every ns_tls_opts_check asks for it. */
 uint32_t ns__tls_cert_min_size(void)
 {
-    /* the largest of the minimal certificates (longest names) plus the
-     * slack the search may need at a length boundary */
-    GByteArray *b = build(99, false, 0, "");
-    uint32_t n = b->len + 8;
-    g_byte_array_free(b, TRUE);
-    return n;
+    static gsize min;
+    if (g_once_init_enter(&min)) {
+        /* the largest of the minimal certificates (longest names) plus the
+         * slack the search may need at a length boundary */
+        GByteArray *b = build(99, false, 0, "");
+        gsize n = b->len + 8;
+        g_byte_array_free(b, TRUE);
+        g_once_init_leave(&min, n);
+    }
+    return (uint32_t)min;
 }
 
 GByteArray *ns__tls_make_cert(uint32_t size, unsigned index, bool client)

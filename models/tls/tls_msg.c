@@ -35,19 +35,27 @@ static void close_len(GByteArray *b, size_t at, int bytes)
         b->data[at + (size_t)i] = (uint8_t)(n >> (8 * (bytes - 1 - i)));
 }
 
+/* n bytes from the host's stream, one draw per 8 bytes, low byte first;
+ * a draw's bytes go in one append (per byte, appending was most of the
+ * cost of building a hello). */
 static void put_random(ns_tls *t, GByteArray *b, size_t n)
 {
     for (size_t i = 0; i < n; i += 8) {
         uint64_t r = ns_rng_u64(t->rng);
-        for (size_t k = 0; k < 8 && i + k < n; k++)
-            put8(b, (unsigned)(r >> (8 * k)));
+        uint8_t w[8];
+        size_t k = 0;
+        for (; k < 8 && i + k < n; k++)
+            w[k] = (uint8_t)(r >> (8 * k));
+        putn(b, w, k);
     }
 }
 
 static void put_u64(GByteArray *b, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--)
-        put8(b, (unsigned)(v >> (8 * i)));
+    uint8_t w[8];
+    for (int i = 0; i < 8; i++)
+        w[i] = (uint8_t)(v >> (8 * (7 - i)));
+    putn(b, w, 8);
 }
 
 #define NS_X_ROW(name, str, id, len) { id, len },
@@ -99,7 +107,7 @@ static bool resuming(const ns_tls *t, enum ns_tls_version v)
 
 void ns__tls_send_client_hello(ns_tls *t)
 {
-    GByteArray *b = g_byte_array_new();
+    GByteArray *b = g_byte_array_sized_new(512);        /* a typical hello: no regrowth */
     put16(b, 0x0303);                                   /* legacy_version */
     if (t->hrr == 0) {
         for (int i = 0; i < 32; i++)
@@ -299,17 +307,17 @@ void ns__tls_send_encrypted_extensions(ns_tls *t)
 /* n certificates of cert_size bytes (the client's: n is 0 or 1). */
 void ns__tls_send_certificate(ns_tls *t, unsigned n)
 {
-    GByteArray *b = g_byte_array_new();
+    /* sized for the whole chain: no reallocation while appending */
+    GByteArray *b = g_byte_array_sized_new(8 + n * (t->o.cert_size + 5));
     if (t->version == NS_TLS_13)
         put8(b, 0);                                     /* request context */
     size_t list = open_len(b, 3);
     for (unsigned i = 0; i < n; i++) {
-        GByteArray *c = ns__tls_make_cert(t->o.cert_size, i, !t->server);
+        const GByteArray *c = ns__tls_cert(t, i, !t->server);
         put24(b, c->len);
         putn(b, c->data, c->len);
         if (t->version == NS_TLS_13)
             put16(b, 0);                                /* extensions */
-        g_byte_array_free(c, TRUE);
     }
     close_len(b, list, 3);
     ns__tls_write_handshake(t, HS_CERTIFICATE, b->data, b->len);

@@ -75,6 +75,20 @@ enum tls_state { TLS_STATES(NS_X_ENUM) NSTATES };
 enum tls_event { TLS_EVENTS(NS_X_ENUM) NEVENTS };
 #undef NS_X_ENUM
 
+/* A byte queue that is parsed in place: bytes [off, len) are pending,
+ * those before off are consumed.  Appending moves the pending bytes to the
+ * front only when the buffer would otherwise grow, so a record or message
+ * is never copied out.  data is NULL while nothing is pending: the memory
+ * then waits among the sim's spares for the next connection (tls.c). */
+struct tls_buf {
+    uint8_t *data;                /* owned */
+    size_t   off;                 /* bytes consumed */
+    size_t   len;                 /* bytes written, consumed ones included */
+    size_t   cap;                 /* bytes allocated */
+};
+
+struct tls_all;                   /* tls.c: what the sim owns */
+
 struct tls_ticket {               /* a session a listener can resume */
     uint64_t            id;
     enum ns_tls_version version;
@@ -138,9 +152,11 @@ struct ns_tls {
     uint32_t         max_early;              /* 1.3: server allows 0-RTT */
 
     /* record layer */
-    GByteArray      *rx;                     /* bytes not yet a full record */
-    GByteArray      *hs;                     /* handshake bytes not yet a message */
-    GByteArray      *out;                    /* the flight being built */
+    struct tls_buf   rx;                     /* bytes not yet a full record */
+    struct tls_buf   hs;                     /* handshake bytes not yet a message */
+    struct tls_buf   out;                    /* the flight being built (off unused) */
+    bool             parsing;                /* inside process(): rx, hs in use */
+    struct tls_all  *all;                    /* the sim's TLS state: spare buffers */
     bool             tx_enc, rx_enc;         /* records are protected */
     uint64_t         tx_seq, rx_seq;         /* protected records per direction */
     uint64_t         key;                    /* keystream key: client random */
@@ -166,6 +182,8 @@ void ns__tls_write_app(ns_tls *t, const uint8_t *bytes, uint32_t len);
 void ns__tls_established(ns_tls *t);
 void ns__tls_note(ns_tls *t, const char *label);
 ns_tls_listener *ns__tls_listener_of(ns_tls *t);
+/* Certificate `index` of the chain, cert_size bytes; owned by the sim. */
+const GByteArray *ns__tls_cert(ns_tls *t, unsigned index, bool client);
 
 /* tls_fsm.c */
 const char *ns__tls_state_name(enum tls_state s);
@@ -196,8 +214,9 @@ uint32_t ns__tls_group_id(enum ns_tls_group g);
 uint32_t ns__tls_group_len(enum ns_tls_group g);
 uint16_t ns__tls_cipher_id(enum ns_tls_cipher c, enum ns_tls_version v);
 
-/* tls_record.c: the keystream standing in for AEAD. */
-void ns__tls_keystream(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len);
+/* tls_record.c: the keystream standing in for AEAD, XORed into buf in
+ * place (protecting and recovering are the same operation). */
+void ns__tls_keystream_xor(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len);
 uint32_t ns__tls_overhead(enum ns_tls_version v, enum ns_tls_cipher c);
 
 #endif

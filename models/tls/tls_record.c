@@ -10,6 +10,8 @@
  * messages; no simulation random stream is consumed, so capturing or not
  * never changes a run.  This is not cryptography and does not try to be.
  */
+#include <string.h>
+
 #include "tls_priv.h"
 
 static uint64_t mix(uint64_t z)
@@ -19,14 +21,35 @@ static uint64_t mix(uint64_t z)
     return z ^ (z >> 31);
 }
 
-void ns__tls_keystream(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len)
+/* Where the keystream of one record starts: it depends on nothing but
+ * (key, direction, record number). */
+static uint64_t ks_seed(uint64_t key, int dir, uint64_t seq)
 {
-    uint64_t s = mix(key ^ mix((uint64_t)dir + 1) ^ mix(seq * 0x9e3779b97f4a7c15ull + 7));
-    for (size_t i = 0; i < len; i += 8) {
+    return mix(key ^ mix((uint64_t)dir + 1) ^ mix(seq * 0x9e3779b97f4a7c15ull + 7));
+}
+
+/* XORs the keystream of (key, dir, seq) into buf, in place: whole words
+ * through memcpy (which compilers turn into plain loads and stores), the
+ * tail byte by byte.  The byte order is fixed (little-endian words), so
+ * the bytes on the wire are the same on any host. */
+void ns__tls_keystream_xor(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len)
+{
+    uint64_t s = ks_seed(key, dir, seq);
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 8 <= len; i += 8) {
+        s += 0x9e3779b97f4a7c15ull;
+        uint64_t w = mix(s), v;
+        memcpy(&v, buf + i, 8);
+        v ^= w;
+        memcpy(buf + i, &v, 8);
+    }
+#endif
+    for (; i < len; i += 8) {
         s += 0x9e3779b97f4a7c15ull;
         uint64_t w = mix(s);
         for (size_t k = 0; k < 8 && i + k < len; k++)
-            buf[i + k] = (uint8_t)(w >> (8 * k));
+            buf[i + k] ^= (uint8_t)(w >> (8 * k));
     }
 }
 
