@@ -85,10 +85,61 @@ static void tcp_sim_free(gpointer p)
 {
     struct tcp_sim *ts = p;
     g_ptr_array_free(ts->all, TRUE);
+    g_hash_table_destroy(ts->opts);
+    g_hash_table_destroy(ts->names);
+    if (ts->goodput_marks)
+        g_array_free(ts->goodput_marks, TRUE);
     g_free(ts);
 }
 
 static void on_fault(ns_host *h, enum ns_host_fault f, void *ud);
+
+/* Options are compared field by field, never with memcmp: a caller's
+ * struct may carry garbage in its padding.  cc is compared by pointer, as
+ * interned copies hold the registered name. */
+static gboolean opts_equal(gconstpointer pa, gconstpointer pb)
+{
+    const struct ns_tcp_opts *a = pa, *b = pb;
+    return a->mss == b->mss && a->sndbuf == b->sndbuf && a->rcvbuf == b->rcvbuf &&
+           a->window_scale == b->window_scale && a->timestamps == b->timestamps &&
+           a->sack == b->sack && a->nodelay == b->nodelay && a->delayed_ack == b->delayed_ack &&
+           a->ecn == b->ecn && a->delack_timeout == b->delack_timeout &&
+           a->initial_rto == b->initial_rto && a->min_rto == b->min_rto &&
+           a->max_rto == b->max_rto && a->syn_retries == b->syn_retries &&
+           a->retries == b->retries && a->msl == b->msl && a->fin_timeout == b->fin_timeout &&
+           a->init_cwnd == b->init_cwnd && a->cc == b->cc;
+}
+
+static guint opts_hash(gconstpointer p)
+{
+    const struct ns_tcp_opts *o = p;
+    uint64_t h = o->mss;
+    h = h * 31 + o->sndbuf;
+    h = h * 31 + o->rcvbuf;
+    h = h * 31 + (uint64_t)o->initial_rto;
+    h = h * 31 + (uint64_t)o->min_rto;
+    h = h * 31 + o->init_cwnd;
+    h = h * 31 + (uintptr_t)o->cc;
+    return (guint)((h * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
+}
+
+/* The shared copy of o (with cc resolved to ccops): a hundred thousand
+ * connections opened with the same options keep one copy, not 96 bytes
+ * each.  Copies live as long as the sim, as TCBs do, so a sim never holds
+ * more copies than it would have held TCB-embedded ones. */
+static const struct ns_tcp_opts *opts_intern(struct tcp_sim *ts, const struct ns_tcp_opts *o,
+                                             const struct ns_cc_ops *ccops)
+{
+    struct ns_tcp_opts key = *o;
+    key.cc = ccops->name;
+    struct ns_tcp_opts *found = g_hash_table_lookup(ts->opts, &key);
+    if (!found) {
+        found = g_new(struct ns_tcp_opts, 1);
+        *found = key;
+        g_hash_table_add(ts->opts, found);
+    }
+    return found;
+}
 
 struct tcp_sim *ns__tcp_sim(ns_sim *sim)
 {
@@ -97,6 +148,8 @@ struct tcp_sim *ns__tcp_sim(ns_sim *sim)
         ts = g_new0(struct tcp_sim, 1);
         ts->sim = sim;
         ts->all = g_ptr_array_new_with_free_func(tcb_free);
+        ts->opts = g_hash_table_new_full(opts_hash, opts_equal, g_free, NULL);
+        ts->names = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
         ns_net_register_proto(sim, &tcp_proto, NULL);
         ns_net_on_fault(sim, on_fault, ts);
         ns_sim_attach(sim, TCP_SIM_KEY, ts, tcp_sim_free);
@@ -112,9 +165,15 @@ static void tcp_host_free(gpointer p)
     g_free(th);
 }
 
-/* GLib's g_int64_hash keeps only the low 32 bits: here the remote address,
+/* conns is a set of TCBs whose first field is their 64-bit key, so a
+ * lookup passes a pointer to a key and finds the TCB, and GLib keeps no
+ * values array (key == value).
+ *
+ * GLib's g_int64_hash keeps only the low 32 bits: here the remote address,
  * so every connection to one peer would share a bucket (100,000
  * connections between two hosts took minutes).  Mix all 64 bits. */
+G_STATIC_ASSERT(offsetof(struct ns_tcp, key) == 0);
+
 static guint key_hash(gconstpointer k)
 {
     return (guint)((*(const uint64_t *)k * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
@@ -124,8 +183,9 @@ struct tcp_host *ns__tcp_host(ns_host *h)
 {
     struct tcp_host *th = ns_host_attached(h, TCP_HOST_KEY);
     if (!th) {
-        ns__tcp_sim(ns_host_sim(h));
+        struct tcp_sim *ts = ns__tcp_sim(ns_host_sim(h));
         th = g_new0(struct tcp_host, 1);
+        th->ts = ts;
         th->host = h;
         th->conns = g_hash_table_new(key_hash, g_int64_equal);
         th->listeners = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
@@ -141,51 +201,34 @@ uint64_t ns__tcp_key(uint16_t lport, uint32_t raddr, uint16_t rport)
     return (uint64_t)lport << 48 | (uint64_t)rport << 32 | raddr;
 }
 
-/* The key lives in the TCB's allocation: conns maps &key -> TCB. */
-struct tcb_alloc {
-    ns_tcp   tcb;
-    uint64_t key;
-};
-
 ns_tcp *ns__tcp_new(struct tcp_host *th, const struct ns_tcp_opts *o,
                     uint32_t laddr, uint32_t raddr, uint16_t lport, uint16_t rport)
 {
     ns_sim *sim = ns_host_sim(th->host);
     struct tcp_sim *ts = ns__tcp_sim(sim);
-    struct tcb_alloc *a = g_new0(struct tcb_alloc, 1);
-    ns_tcp *c = &a->tcb;
+    ns_tcp *c = g_new0(ns_tcp, 1);
     c->sim = sim;
-    c->host = th->host;
     c->th = th;
-    c->id = ts->all->len;
+    c->key = ns__tcp_key(lport, raddr, rport);
     c->laddr = laddr;
-    c->raddr = raddr;
-    c->lport = lport;
-    c->rport = rport;
     c->state = NS_TCP_CLOSED;
-    c->o = *o;
     c->ccops = ns_cc_find(sim, o->cc ? o->cc : "newreno", NULL);
     g_assert(c->ccops);                    /* checked by ns_tcp_opts_check */
-    c->o.cc = c->ccops->name;
-    c->ts = ts;
-    g_queue_init(&c->chunks);
-    c->srtt = 0;
+    c->o = opts_intern(ts, o, c->ccops);
     c->rto = o->initial_rto;
     c->st.established_at = -1;
     struct tcp_timer none = { NS_EVENT_NONE, NS_TIME_MAX, NS_TIME_MAX };
-    c->t_rto = c->t_delack = c->t_persist = c->t_2msl = c->t_read = none;
+    c->t_rto = c->t_delack = none;
     /* Congestion control state: IW per RFC 6928, ssthresh "infinite". */
-    c->smss = o->mss - (o->timestamps ? TCP_TS_OPTLEN : 0);
-    c->cc.mss = c->smss;
-    c->cc.cwnd = o->init_cwnd * c->smss;
+    c->cc.mss = o->mss - (o->timestamps ? TCP_TS_OPTLEN : 0);
+    c->cc.cwnd = o->init_cwnd * c->cc.mss;
     c->cc.ssthresh = UINT32_MAX;
     c->cb = &no_callbacks;
-    c->ccpriv = c->ccops->priv_size <= sizeof c->ccpriv_inline ? (void *)c->ccpriv_inline
-                                                              : g_malloc0(c->ccops->priv_size);
+    if (c->ccops->priv_size > sizeof c->ccpriv.words)
+        c->ccpriv.heap = g_malloc0(c->ccops->priv_size);
     if (c->ccops->init)
-        c->ccops->init(&c->cc, c->ccpriv);
-    a->key = ns__tcp_key(lport, raddr, rport);
-    g_hash_table_insert(th->conns, &a->key, c);
+        c->ccops->init(&c->cc, ns__tcp_ccpriv(c));
+    g_hash_table_add(th->conns, c);
     c->in_table = true;
     g_ptr_array_add(ts->all, c);
     return c;
@@ -196,29 +239,34 @@ static void tcb_free(gpointer p)
     ns_tcp *c = p;
     ns__tcp_timers_stop(c);
     struct tcp_chunk *ch;
-    while ((ch = g_queue_pop_head(&c->chunks))) {
+    while (c->chunks && (ch = g_queue_pop_head(c->chunks))) {
         ns_buf_unref(ch->buf);
         g_free(ch);
     }
-    if (c->ooo) {
-        for (guint i = 0; i < c->ooo->len; i++)
-            ns_payload_unref(g_array_index(c->ooo, struct tcp_ooo, i).pl);
-        g_array_free(c->ooo, TRUE);
+    if (c->chunks)
+        g_queue_free(c->chunks);
+    if (c->rx) {
+        for (guint i = 0; i < c->rx->q->len; i++)
+            ns_payload_unref(g_array_index(c->rx->q, struct tcp_ooo, i).pl);
+        g_array_free(c->rx->q, TRUE);
+        g_free(c->rx);
     }
+    g_free(c->rd);
+    g_free(c->ps);
+    g_free(c->t_2msl);
+    g_free(c->st.loss);
     if (c->scoreboard)
         g_array_free(c->scoreboard, TRUE);
-    if (c->ccpriv != (void *)c->ccpriv_inline)
-        g_free(c->ccpriv);
-    g_free(c->name);
-    g_free(c);                  /* struct tcb_alloc starts with the TCB */
+    if (c->ccops->priv_size > sizeof c->ccpriv.words)
+        g_free(c->ccpriv.heap);
+    g_free(c);
 }
 
 void ns__tcp_unhash(ns_tcp *c)
 {
     if (!c->in_table)
         return;
-    uint64_t key = ns__tcp_key(c->lport, c->raddr, c->rport);
-    g_hash_table_remove(c->th->conns, &key);
+    g_hash_table_remove(c->th->conns, &c->key);
     c->in_table = false;
 }
 
@@ -249,7 +297,7 @@ static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
     /* Creation order, so the traces are deterministic. */
     for (guint i = 0; i < ts->all->len; i++) {
         ns_tcp *c = g_ptr_array_index(ts->all, i);
-        if (c->host == h && c->state != NS_TCP_CLOSED)
+        if (c->th->host == h && c->state != NS_TCP_CLOSED)
             ns__tcp_step(c, EV_HOST_CRASH);
     }
 }
@@ -347,7 +395,7 @@ void ns_tcp_set_callbacks(ns_tcp *c, const struct ns_tcp_callbacks *cb, void *ud
 
 uint32_t ns_tcp_send_space(const ns_tcp *c)
 {
-    return c->buffered >= c->o.sndbuf ? 0 : c->o.sndbuf - c->buffered;
+    return c->buffered >= c->o->sndbuf ? 0 : c->o->sndbuf - c->buffered;
 }
 
 static bool can_send(const ns_tcp *c)
@@ -371,13 +419,15 @@ bool ns_tcp_send(ns_tcp *c, const void *bytes, uint32_t len, GError **error)
     if (len > ns_tcp_send_space(c)) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "connection %s: %u bytes do not fit the send buffer (%u free of %u)",
-                    ns_tcp_name(c), len, ns_tcp_send_space(c), c->o.sndbuf);
+                    ns_tcp_name(c), len, ns_tcp_send_space(c), c->o->sndbuf);
         return false;
     }
     if (len == 0)
         return true;
     /* Length-only data next to length-only data merges into one chunk. */
-    struct tcp_chunk *tail = g_queue_peek_tail(&c->chunks);
+    if (!c->chunks)
+        c->chunks = g_queue_new();
+    struct tcp_chunk *tail = g_queue_peek_tail(c->chunks);
     if (!bytes && tail && !tail->buf) {
         tail->len += len;
     } else {
@@ -385,7 +435,7 @@ bool ns_tcp_send(ns_tcp *c, const void *bytes, uint32_t len, GError **error)
         ch->buf = bytes ? ns_buf_new(bytes, len) : NULL;
         ch->off = 0;
         ch->len = len;
-        g_queue_push_tail(&c->chunks, ch);
+        g_queue_push_tail(c->chunks, ch);
     }
     c->buffered += len;
     if (c->state == NS_TCP_ESTABLISHED || c->state == NS_TCP_CLOSE_WAIT)
@@ -398,16 +448,20 @@ void ns__tcp_sendbuf_trim(ns_tcp *c, uint32_t acked)
     acked = acked > c->buffered ? c->buffered : acked;
     c->buffered -= acked;
     while (acked > 0) {
-        struct tcp_chunk *ch = g_queue_peek_head(&c->chunks);
+        struct tcp_chunk *ch = g_queue_peek_head(c->chunks);
         if (ch->len > acked) {
             ch->off += acked;
             ch->len -= acked;
             return;
         }
         acked -= ch->len;
-        g_queue_pop_head(&c->chunks);
+        g_queue_pop_head(c->chunks);
         ns_buf_unref(ch->buf);
         g_free(ch);
+    }
+    if (c->chunks && g_queue_is_empty(c->chunks)) {
+        g_queue_free(c->chunks);        /* all acknowledged: an idle sender keeps nothing */
+        c->chunks = NULL;
     }
 }
 
@@ -441,19 +495,20 @@ void ns_tcp_abort(ns_tcp *c)
 
 uint32_t ns__tcp_rcv_window(const ns_tcp *c)
 {
-    uint32_t used = c->unread;
-    return used >= c->o.rcvbuf ? 0 : c->o.rcvbuf - used;
+    uint32_t used = c->rd ? c->rd->unread : 0;
+    return used >= c->o->rcvbuf ? 0 : c->o->rcvbuf - used;
 }
 
 /* Hands in-order bytes [off, off+len) of pl (NULL: length-only) to the
  * application, one callback per span. */
 void ns__tcp_deliver(ns_tcp *c, const struct ns_payload *pl, uint32_t off, uint32_t len)
 {
+    bool slow = c->rd && c->rd->rate > 0;
     c->st.bytes_received += len;
-    if (c->read_rate > 0)
-        c->unread += len;
+    if (slow)
+        c->rd->unread += len;
     if (c->app_closed || !c->cb->data || len == 0) {
-        if (c->read_rate > 0)
+        if (slow)
             ns__tcp_read_schedule(c);
         return;
     }
@@ -479,57 +534,82 @@ void ns__tcp_deliver(ns_tcp *c, const struct ns_payload *pl, uint32_t off, uint3
         if (len > 0)
             c->cb->data(c, NULL, len, c->ud);
     }
-    if (c->read_rate > 0)
+    if (c->rd && c->rd->rate > 0)          /* the callback may have changed it */
         ns__tcp_read_schedule(c);
 }
 
 void ns_tcp_set_read_rate(ns_tcp *c, double bytes_per_s)
 {
+    if (!c->rd) {
+        if (!(bytes_per_s > 0))
+            return;                     /* reads at once already: nothing changes */
+        c->rd = g_new0(struct tcp_reader, 1);
+        c->rd->t = (struct tcp_timer){ NS_EVENT_NONE, NS_TIME_MAX, NS_TIME_MAX };
+    }
+    struct tcp_reader *rd = c->rd;
     ns__tcp_read_drain(c);              /* what the old rate read until now */
-    c->read_rate = bytes_per_s > 0 ? bytes_per_s : 0;
-    c->read_last = ns_sim_now(c->sim);
-    ns__timer_stop(c, &c->t_read);      /* the next drain follows the new rate */
-    if (c->read_rate == 0 && c->unread) {
-        c->unread = 0;
+    rd->rate = bytes_per_s > 0 ? bytes_per_s : 0;
+    rd->last = ns_sim_now(c->sim);
+    ns__timer_stop(c, &rd->t);          /* the next drain follows the new rate */
+    if (rd->rate == 0 && rd->unread) {
+        rd->unread = 0;
         if (c->state >= NS_TCP_ESTABLISHED)
             ns__tcp_send_ack(c);        /* the window reopens */
     }
     ns__tcp_read_schedule(c);
+    ns__tcp_reader_release(c);
 }
 
 /* ---- observing ---- */
 
 enum ns_tcp_state ns_tcp_state(const ns_tcp *c) { return c->state; }
-ns_host *ns_tcp_host(const ns_tcp *c) { return c->host; }
-uint16_t ns_tcp_local_port(const ns_tcp *c) { return c->lport; }
-uint16_t ns_tcp_remote_port(const ns_tcp *c) { return c->rport; }
-uint32_t ns_tcp_remote_addr(const ns_tcp *c) { return c->raddr; }
+ns_host *ns_tcp_host(const ns_tcp *c) { return c->th->host; }
+uint16_t ns_tcp_local_port(const ns_tcp *c) { return ns__tcp_lport(c); }
+uint16_t ns_tcp_remote_port(const ns_tcp *c) { return ns__tcp_rport(c); }
+uint32_t ns_tcp_remote_addr(const ns_tcp *c) { return ns__tcp_raddr(c); }
 /* Built on first use: finding the peer's name scans the hosts, which a
- * hundred thousand connections that nobody traces should not pay for. */
-const char *ns_tcp_name(const ns_tcp *cc)
+ * hundred thousand connections that nobody traces should not pay for.
+ * Kept in the sim's names table, not the TCB, for the same reason: a
+ * traced run pays a hash lookup per line instead. */
+const char *ns_tcp_name(const ns_tcp *c)
 {
-    ns_tcp *c = (ns_tcp *)cc;
-    if (!c->name) {
+    char *name = g_hash_table_lookup(c->th->ts->names, c);
+    if (!name) {
         char ra[NS_ADDR_STRLEN];
         ns_host *peer = NULL;
         for (size_t i = 0; i < ns_host_count(c->sim) && !peer; i++)
-            if (ns_host_has_addr(ns_host_nth(c->sim, i), c->raddr) && c->raddr != NS_IP_BROADCAST)
+            if (ns_host_has_addr(ns_host_nth(c->sim, i), ns__tcp_raddr(c)) && ns__tcp_raddr(c) != NS_IP_BROADCAST)
                 peer = ns_host_nth(c->sim, i);
-        c->name = g_strdup_printf("%s:%u>%s:%u", ns_host_name(c->host), c->lport,
-                                  peer ? ns_host_name(peer) : ns_addr_format(c->raddr, ra),
-                                  c->rport);
+        name = g_strdup_printf("%s:%u>%s:%u", ns_host_name(c->th->host), ns__tcp_lport(c),
+                                  peer ? ns_host_name(peer) : ns_addr_format(ns__tcp_raddr(c), ra),
+                                  ns__tcp_rport(c));
+        g_hash_table_insert(c->th->ts->names, (gpointer)c, name);   /* a key only */
     }
-    return c->name;
+    return name;
 }
 
 void ns_tcp_info(const ns_tcp *c, struct ns_tcp_info *out)
 {
-    *out = c->st;
+    static const struct tcp_loss_stats none;
+    const struct tcp_loss_stats *loss = c->st.loss ? c->st.loss : &none;
+    *out = (struct ns_tcp_info){
+        .bytes_sent = c->st.bytes_sent,
+        .bytes_acked = c->st.bytes_acked,
+        .bytes_received = c->st.bytes_received,
+        .segs_out = c->st.segs_out,
+        .segs_in = c->st.segs_in,
+        .retransmits = loss->retransmits,
+        .fast_retransmits = loss->recoveries,
+        .timeouts = loss->timeouts,
+        .recoveries = loss->recoveries,
+        .ecn_reductions = loss->ecn_reductions,
+        .established_at = c->st.established_at,
+    };
     out->cwnd = c->cc.cwnd;
     out->ssthresh = c->cc.ssthresh;
     out->flight = ns__tcp_flight(c);
     out->rwnd = c->snd_wnd;
-    out->srtt = c->srtt;
+    out->srtt = c->cc.srtt;
     out->rttvar = c->rttvar;
     out->rto = c->rto;
     out->min_rtt = c->cc.min_rtt;

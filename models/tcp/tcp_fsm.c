@@ -99,7 +99,7 @@ static void ack_fin(ns_tcp *c)
 static void enter_time_wait(ns_tcp *c)
 {
     ns__tcp_timers_stop(c);
-    ns__timer_set(c, &c->t_2msl, 2 * c->o.msl);
+    ns__timer_set(c, ns__tcp_2msl(c), 2 * c->o->msl);
     ns__tcp_report_closed(c);
 }
 
@@ -114,7 +114,7 @@ static void ack_fin_time_wait(ns_tcp *c)
 static void reack_time_wait(ns_tcp *c)
 {
     ns__tcp_send_ack(c);
-    ns__timer_set(c, &c->t_2msl, 2 * c->o.msl);
+    ns__timer_set(c, ns__tcp_2msl(c), 2 * c->o->msl);
 }
 
 static void reack(ns_tcp *c) { ns__tcp_send_ack(c); }
@@ -287,7 +287,7 @@ bool ns__tcp_step(ns_tcp *c, enum tcp_event ev)
         TCP_TRACE(c, "tcp.state", "conn=%s from=%s to=%s cause=%s", ns_tcp_name(c),
                   ns_tcp_state_name(from), ns_tcp_state_name(arc->next),
                   ns__tcp_event_name(ev));
-        ns_net_diagram_note(c->host, ns_tcp_state_name(arc->next));
+        ns_net_diagram_note(c->th->host, ns_tcp_state_name(arc->next));
     }
     c->state = arc->next;
     if (arc->act)

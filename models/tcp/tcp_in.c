@@ -84,21 +84,20 @@ static void parse(const ns_pkt *p, struct seg *s)
 
 static void negotiate(ns_tcp *c, const struct seg *s)
 {
-    c->peer_mss = s->mss ? s->mss : 536;         /* RFC 9293 3.7.1 default */
-    c->ws_ok = c->o.window_scale && s->wscale >= 0;
+    uint32_t peer_mss = s->mss ? s->mss : 536;   /* RFC 9293 3.7.1 default */
+    c->ws_ok = c->o->window_scale && s->wscale >= 0;
     c->snd_shift = c->ws_ok ? (uint8_t)s->wscale : 0;
     if (!c->ws_ok)
         c->rcv_shift = 0;
-    c->ts_ok = c->o.timestamps && s->has_ts;
-    c->sack_ok = c->o.sack && s->sack_perm;
+    c->ts_ok = c->o->timestamps && s->has_ts;
+    c->sack_ok = c->o->sack && s->sack_perm;
     if (s->has_ts)
         c->ts_recent = s->tsval;
     /* Payload per segment: our MSS and the peer's, less the options every
      * segment carries (timestamps). */
-    uint32_t mss = c->o.mss < c->peer_mss ? c->o.mss : c->peer_mss;
-    c->smss = mss - (c->ts_ok ? TCP_TS_OPTLEN : 0);
-    c->cc.mss = c->smss;
-    c->cc.cwnd = c->o.init_cwnd * c->smss;
+    uint32_t mss = c->o->mss < peer_mss ? c->o->mss : peer_mss;
+    c->cc.mss = mss - (c->ts_ok ? TCP_TS_OPTLEN : 0);
+    c->cc.cwnd = c->o->init_cwnd * c->cc.mss;
 }
 
 /* ---- RTT ---- */
@@ -127,21 +126,19 @@ static void enter_recovery(ns_tcp *c, enum ns_cc_loss kind)
 {
     c->cc.flight = ns__tcp_flight(c);
     c->cc.now = ns_sim_now(c->sim);
-    c->cc.ssthresh = c->ccops->ssthresh(&c->cc, c->ccpriv, kind);
+    c->cc.ssthresh = c->ccops->ssthresh(&c->cc, ns__tcp_ccpriv(c), kind);
     c->recover = c->snd_max;
-    c->in_recovery = true;
     c->cc.in_recovery = true;
-    c->st.recoveries++;
-    c->st.fast_retransmits++;
+    TCP_LOSS_INC(c, recoveries);
     if (c->sack_ok) {
         c->cc.cwnd = c->cc.ssthresh;
         c->rexmit_nxt = c->snd_una;
     } else {
         /* RFC 6582 3.2 step 2: ssthresh + 3 segments inflate. */
-        c->cc.cwnd = c->cc.ssthresh + DUPTHRESH * c->smss;
+        c->cc.cwnd = c->cc.ssthresh + DUPTHRESH * c->cc.mss;
     }
     if (c->ccops->on_loss)
-        c->ccops->on_loss(&c->cc, c->ccpriv, kind);
+        c->ccops->on_loss(&c->cc, ns__tcp_ccpriv(c), kind);
     TCP_TRACE(c, "tcp.recovery", "conn=%s event=enter cwnd=%u ssthresh=%u recover=%u",
               ns_tcp_name(c), c->cc.cwnd, c->cc.ssthresh, c->recover);
     if (c->sack_ok) {
@@ -154,11 +151,10 @@ static void enter_recovery(ns_tcp *c, enum ns_cc_loss kind)
 
 static void exit_recovery(ns_tcp *c)
 {
-    c->in_recovery = false;
     c->cc.in_recovery = false;
     c->dupacks = 0;
     if (c->ccops->on_recovery_end)
-        c->ccops->on_recovery_end(&c->cc, c->ccpriv);
+        c->ccops->on_recovery_end(&c->cc, ns__tcp_ccpriv(c));
     else
         c->cc.cwnd = c->cc.ssthresh;      /* RFC 6582 3.2 step 3 option (2) */
     TCP_TRACE(c, "tcp.recovery", "conn=%s event=exit cwnd=%u", ns_tcp_name(c), c->cc.cwnd);
@@ -166,10 +162,10 @@ static void exit_recovery(ns_tcp *c)
 
 static void on_dupack(ns_tcp *c)
 {
-    c->dupacks++;
-    if (c->in_recovery) {
+    TCP_SAT_INC(c->dupacks);
+    if (c->cc.in_recovery) {
         if (!c->sack_ok)
-            c->cc.cwnd += c->smss;        /* RFC 6582 3.2 step 4: inflate */
+            c->cc.cwnd += c->cc.mss;        /* RFC 6582 3.2 step 4: inflate */
         ns__tcp_output(c);
         return;
     }
@@ -211,7 +207,7 @@ static void on_new_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
         ns__tcp_trace_seq(c, "ack", ack, 0);
     c->cc.now = ns_sim_now(c->sim);
     c->cc.flight = c->snd_max - c->snd_una;
-    if (c->in_recovery) {
+    if (c->cc.in_recovery) {
         if (SEQ_GEQ(ack, c->recover)) {
             exit_recovery(c);
         } else if (c->ccops->flags & NS_CC_RENO_RECOVERY) {
@@ -220,9 +216,9 @@ static void on_new_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
             /* RFC 6582 3.2 step 5: a partial ACK retransmits the next hole
              * and deflates by the amount acknowledged. */
             ns__tcp_retransmit(c, c->snd_una);
-            c->cc.cwnd = c->cc.cwnd > data_acked ? c->cc.cwnd - data_acked : c->smss;
-            if (data_acked >= c->smss)
-                c->cc.cwnd += c->smss;
+            c->cc.cwnd = c->cc.cwnd > data_acked ? c->cc.cwnd - data_acked : c->cc.mss;
+            if (data_acked >= c->cc.mss)
+                c->cc.cwnd += c->cc.mss;
             ns__tcp_rto_restart(c);
         }
     } else {
@@ -230,8 +226,8 @@ static void on_new_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
         /* Application-limited (RFC 9438 5.8): nothing left to send AND the
          * window not used up; a full window is never app-limited. */
         c->cc.app_limited = c->buffered <= c->snd_nxt - c->snd_una &&
-                            c->snd_max - c->snd_una + c->smss <= c->cc.cwnd;
-        c->ccops->on_ack(&c->cc, c->ccpriv, data_acked, 0);
+                            c->snd_max - c->snd_una + c->cc.mss <= c->cc.cwnd;
+        c->ccops->on_ack(&c->cc, ns__tcp_ccpriv(c), data_acked, 0);
     }
     if (c->snd_una == c->snd_max) {
         ns__timer_stop(c, &c->t_rto);
@@ -245,18 +241,18 @@ static void on_new_ack(ns_tcp *c, const struct seg *s, uint32_t ack)
 static void on_ece(ns_tcp *c, uint32_t ack)
 {
     /* RFC 3168 6.1.2: at most one reduction per window of data. */
-    if (c->in_recovery || SEQ_LT(ack, c->ecn_recover) || c->ecn_recover == 0 ?
-            (c->in_recovery || (c->ecn_recover && SEQ_LT(ack, c->ecn_recover))) : false)
+    if (c->cc.in_recovery || SEQ_LT(ack, c->ecn_recover) || c->ecn_recover == 0 ?
+            (c->cc.in_recovery || (c->ecn_recover && SEQ_LT(ack, c->ecn_recover))) : false)
         return;
     c->cc.flight = c->snd_max - c->snd_una;
     c->cc.now = ns_sim_now(c->sim);
-    c->cc.ssthresh = c->ccops->ssthresh(&c->cc, c->ccpriv, NS_CC_LOSS_ECN);
+    c->cc.ssthresh = c->ccops->ssthresh(&c->cc, ns__tcp_ccpriv(c), NS_CC_LOSS_ECN);
     c->cc.cwnd = c->cc.ssthresh;
     if (c->ccops->on_loss)
-        c->ccops->on_loss(&c->cc, c->ccpriv, NS_CC_LOSS_ECN);
+        c->ccops->on_loss(&c->cc, ns__tcp_ccpriv(c), NS_CC_LOSS_ECN);
     c->ecn_recover = c->snd_max;
     c->cwr_pending = true;
-    c->st.ecn_reductions++;
+    TCP_LOSS_INC(c, ecn_reductions);
     TCP_TRACE(c, "tcp.ecn", "conn=%s event=reduce cwnd=%u", ns_tcp_name(c), c->cc.cwnd);
 }
 
@@ -264,16 +260,19 @@ static void on_ece(ns_tcp *c, uint32_t ack)
 
 static void ooo_insert(ns_tcp *c, const ns_pkt *p, uint32_t seq, uint32_t len, bool fin)
 {
-    if (!c->ooo)
-        c->ooo = g_array_new(FALSE, FALSE, sizeof(struct tcp_ooo));
+    if (!c->rx) {
+        c->rx = g_new0(struct tcp_reasm, 1);
+        c->rx->q = g_array_new(FALSE, FALSE, sizeof(struct tcp_ooo));
+    }
+    GArray *q = c->rx->q;
     guint i = 0;
-    while (i < c->ooo->len && SEQ_LT(g_array_index(c->ooo, struct tcp_ooo, i).seq, seq))
+    while (i < q->len && SEQ_LT(g_array_index(q, struct tcp_ooo, i).seq, seq))
         i++;
-    if (i < c->ooo->len && g_array_index(c->ooo, struct tcp_ooo, i).seq == seq &&
-        g_array_index(c->ooo, struct tcp_ooo, i).len >= len)
+    if (i < q->len && g_array_index(q, struct tcp_ooo, i).seq == seq &&
+        g_array_index(q, struct tcp_ooo, i).len >= len)
         return;                                 /* a duplicate */
     struct tcp_ooo o = { seq, len, p->payload ? ns_payload_ref(p->payload) : NULL, 0, fin };
-    g_array_insert_val(c->ooo, i, o);
+    g_array_insert_val(q, i, o);
     ns__rcv_sack_add(c, seq, seq + len);
 }
 
@@ -282,8 +281,8 @@ static void ooo_insert(ns_tcp *c, const ns_pkt *p, uint32_t seq, uint32_t len, b
 static bool ooo_drain(ns_tcp *c)
 {
     bool fin = false;
-    while (c->ooo && c->ooo->len > 0) {
-        struct tcp_ooo *o = &g_array_index(c->ooo, struct tcp_ooo, 0);
+    while (c->rx && c->rx->q->len > 0) {
+        struct tcp_ooo *o = &g_array_index(c->rx->q, struct tcp_ooo, 0);
         if (SEQ_GT(o->seq, c->rcv_nxt))
             break;
         uint32_t end = o->seq + o->len;
@@ -296,16 +295,24 @@ static bool ooo_drain(ns_tcp *c)
         if (o->fin && SEQ_GEQ(c->rcv_nxt, end))
             fin = true;
         ns_payload_unref(o->pl);
-        g_array_remove_index(c->ooo, 0);
+        g_array_remove_index(c->rx->q, 0);
         if (c->state == NS_TCP_CLOSED)
             return false;
     }
     /* Blocks now below rcv_nxt are no longer worth reporting. */
+    struct tcp_reasm *rx = c->rx;
+    if (!rx)
+        return fin;
     int k = 0;
-    for (int i = 0; i < c->nrsack; i++)
-        if (SEQ_GT(c->rsack[i].end, c->rcv_nxt))
-            c->rsack[k++] = c->rsack[i];
-    c->nrsack = k;
+    for (int i = 0; i < rx->nrsack; i++)
+        if (SEQ_GT(rx->rsack[i].end, c->rcv_nxt))
+            rx->rsack[k++] = rx->rsack[i];
+    rx->nrsack = k;
+    if (rx->q->len == 0 && rx->nrsack == 0) {
+        g_array_free(rx->q, TRUE);
+        g_free(rx);
+        c->rx = NULL;                           /* the hole is filled */
+    }
     return fin;
 }
 
@@ -339,9 +346,10 @@ static void update_window(ns_tcp *c, const struct seg *s)
         c->snd_wl2 = s->ack;
         if (c->snd_wnd > c->max_snd_wnd)
             c->max_snd_wnd = c->snd_wnd;
-        if (old == 0 && c->snd_wnd > 0) {
-            ns__timer_stop(c, &c->t_persist);
-            c->persist_backoff = 0;
+        if (old == 0 && c->snd_wnd > 0 && c->ps) {
+            ns__timer_stop(c, &c->ps->t);
+            c->ps->backoff = 0;
+            ns__tcp_persist_release(c);
         }
     }
 }
@@ -354,7 +362,7 @@ static void segment_arrives(ns_tcp *c, const ns_pkt *p, const struct seg *s)
         if (s->flags & TH_ACK) {
             if (SEQ_LEQ(s->ack, c->iss) || SEQ_GT(s->ack, c->snd_max)) {
                 if (!(s->flags & TH_RST))
-                    ns__tcp_send_rst_for(c->host, p);
+                    ns__tcp_send_rst_for(c->th->host, p);
                 return;
             }
             ack_ok = true;
@@ -370,7 +378,7 @@ static void segment_arrives(ns_tcp *c, const ns_pkt *p, const struct seg *s)
         c->rcv_nxt = s->seq + 1;
         c->rcv_adv = c->rcv_nxt;
         negotiate(c, s);
-        c->ecn_ok = c->o.ecn && (s->flags & (TH_ECE | TH_CWR)) == TH_ECE;
+        c->ecn_ok = c->o->ecn && (s->flags & (TH_ECE | TH_CWR)) == TH_ECE;
         if (ack_ok) {
             rtt_from_ack(c, s, s->ack);
             if (!c->ts_ok && c->retries == 0)      /* Karn: SYN not retransmitted */
@@ -433,7 +441,7 @@ static void segment_arrives(ns_tcp *c, const ns_pkt *p, const struct seg *s)
 
     if (c->state == NS_TCP_SYN_RCVD) {
         if (SEQ_LEQ(s->ack, c->snd_una) || SEQ_GT(s->ack, c->snd_max)) {
-            ns__tcp_send_rst_for(c->host, p);
+            ns__tcp_send_rst_for(c->th->host, p);
             return;
         }
         rtt_from_ack(c, s, s->ack);
@@ -503,7 +511,7 @@ static void segment_arrives(ns_tcp *c, const ns_pkt *p, const struct seg *s)
                 return;
             if ((s->flags & TH_FIN) || fin_ooo)
                 fin_in_order = true;
-            if (c->ooo && c->ooo->len > 0)
+            if (c->rx && c->rx->q->len > 0)
                 ns__tcp_send_ack(c);              /* still a hole: ACK at once */
             else if (!fin_in_order)
                 ns__tcp_schedule_ack(c);
@@ -546,7 +554,7 @@ static void passive_open(ns_host *h, ns_tcp_listener *l, const ns_pkt *p, const 
     c->rcv_adv = c->rcv_nxt;
     negotiate(c, s);
     /* ECN-setup SYN carries ECE and CWR (RFC 3168 6.1.1). */
-    c->ecn_ok = c->o.ecn && (s->flags & (TH_ECE | TH_CWR)) == (TH_ECE | TH_CWR);
+    c->ecn_ok = c->o->ecn && (s->flags & (TH_ECE | TH_CWR)) == (TH_ECE | TH_CWR);
     c->snd_wnd = s->wnd;
     ns__tcp_step(c, EV_SYN);
 }

@@ -34,11 +34,11 @@ static uint32_t put_options(ns_tcp *c, uint8_t *o, uint8_t flags)
     uint32_t n = 0;
     if (flags & TH_SYN) {
         o[n++] = 2; o[n++] = 4;                            /* MSS */
-        ns_put16(o + n, (uint16_t)c->o.mss);
+        ns_put16(o + n, (uint16_t)c->o->mss);
         n += 2;
-        bool want_sack = c->o.sack && (!(flags & TH_ACK) || c->sack_ok);
-        bool want_ts = c->o.timestamps && (!(flags & TH_ACK) || c->ts_ok);
-        bool want_ws = c->o.window_scale && (!(flags & TH_ACK) || c->ws_ok);
+        bool want_sack = c->o->sack && (!(flags & TH_ACK) || c->sack_ok);
+        bool want_ts = c->o->timestamps && (!(flags & TH_ACK) || c->ts_ok);
+        bool want_ws = c->o->window_scale && (!(flags & TH_ACK) || c->ws_ok);
         if (want_sack && want_ts) {
             o[n++] = 4; o[n++] = 2;                        /* SACK-permitted */
         } else if (want_ts || want_sack) {
@@ -65,15 +65,16 @@ static uint32_t put_options(ns_tcp *c, uint8_t *o, uint8_t flags)
         ns_put32(o + n + 4, c->ts_recent);
         n += 8;
     }
-    if (c->sack_ok && c->nrsack > 0 && !(flags & TH_RST)) {
+    if (c->sack_ok && c->rx && c->rx->nrsack > 0 && !(flags & TH_RST)) {
         /* 40 bytes of options: with timestamps 3 blocks fit, else 4. */
+        const struct tcp_block *rsack = c->rx->rsack;
         int max = c->ts_ok ? 3 : 4;
-        int nb = c->nrsack < max ? c->nrsack : max;
+        int nb = c->rx->nrsack < max ? c->rx->nrsack : max;
         o[n++] = 1; o[n++] = 1;
         o[n++] = 5; o[n++] = (uint8_t)(2 + 8 * nb);
         for (int i = 0; i < nb; i++) {
-            ns_put32(o + n, c->rsack[i].start);
-            ns_put32(o + n + 4, c->rsack[i].end);
+            ns_put32(o + n, rsack[i].start);
+            ns_put32(o + n + 4, rsack[i].end);
             n += 8;
         }
     }
@@ -88,7 +89,7 @@ static uint16_t window_field(ns_tcp *c, uint8_t flags)
     /* Receiver SWS avoidance (RFC 9293 3.8.6.2.2): no window smaller than
      * min(rcvbuf / 2, MSS) is offered; the edge waits until it can move by
      * that much. */
-    uint32_t sws = c->o.rcvbuf / 2 < c->smss ? c->o.rcvbuf / 2 : c->smss;
+    uint32_t sws = c->o->rcvbuf / 2 < c->cc.mss ? c->o->rcvbuf / 2 : c->cc.mss;
     if (win < sws)
         win = 0;
     if (c->state >= NS_TCP_ESTABLISHED && SEQ_LT(c->rcv_nxt + win, c->rcv_adv))
@@ -112,7 +113,7 @@ static struct ns_payload *payload_of(ns_tcp *c, uint32_t seq, uint32_t len)
     struct ns_span spans[64];
     uint32_t n = 0;
     bool real = false;
-    for (GList *l = c->chunks.head; l && len > 0; l = l->next) {
+    for (GList *l = c->chunks ? c->chunks->head : NULL; l && len > 0; l = l->next) {
         struct tcp_chunk *ch = l->data;
         if (off >= ch->len) {
             off -= ch->len;
@@ -148,8 +149,8 @@ static void send_segment(ns_tcp *c, uint32_t seq, uint32_t len, uint8_t flags, b
         flags |= TH_CWR;                     /* RFC 3168 6.1.2 */
         c->cwr_pending = false;
     }
-    ns_put16(t, c->lport);
-    ns_put16(t + 2, c->rport);
+    ns_put16(t, ns__tcp_lport(c));
+    ns_put16(t + 2, ns__tcp_rport(c));
     ns_put32(t + 4, seq);
     ns_put32(t + 8, (flags & TH_ACK) ? c->rcv_nxt : 0);
     uint32_t optlen = put_options(c, t + TCP_HLEN, flags);
@@ -172,7 +173,7 @@ static void send_segment(ns_tcp *c, uint32_t seq, uint32_t len, uint8_t flags, b
     if (len > 0) {
         c->st.bytes_sent += len;
         if (rexmit)
-            c->st.retransmits++;
+            TCP_LOSS_INC(c, retransmits);
     }
     /* Any segment carries the ACK: the delayed ACK is served. */
     c->segs_unacked = 0;
@@ -180,7 +181,7 @@ static void send_segment(ns_tcp *c, uint32_t seq, uint32_t len, uint8_t flags, b
     ns__tcp_trace_seg(c, "out", p);
     if (len > 0)
         ns__tcp_trace_seq(c, rexmit ? "rexmit" : "send", seq, len);
-    ns_ip_output(c->host, p, c->laddr, c->raddr, NS_IPPROTO_TCP, tos);
+    ns_ip_output(c->th->host, p, c->laddr, ns__tcp_raddr(c), NS_IPPROTO_TCP, tos);
 }
 
 void ns__tcp_send_ack(ns_tcp *c)
@@ -205,18 +206,18 @@ void ns__tcp_send_syn(ns_tcp *c, bool ack)
     /* Our window scale: the smallest shift that lets rcvbuf be advertised
      * (RFC 7323 2.2, at most 14). */
     c->rcv_shift = 0;
-    if (c->o.window_scale && (!ack || c->ws_ok))
-        while (c->rcv_shift < 14 && (c->o.rcvbuf >> c->rcv_shift) > 65535)
+    if (c->o->window_scale && (!ack || c->ws_ok))
+        while (c->rcv_shift < 14 && (c->o->rcvbuf >> c->rcv_shift) > 65535)
             c->rcv_shift++;
     uint8_t flags = TH_SYN | (ack ? TH_ACK : 0);
-    if (c->o.ecn && !ack)
+    if (c->o->ecn && !ack)
         flags |= TH_ECE | TH_CWR;                /* ECN-setup SYN (RFC 3168 6.1.1) */
     if (ack && c->ecn_ok)
         flags |= TH_ECE;                         /* ECN-setup SYN-ACK */
     bool rexmit = c->retries > 0;
     send_segment(c, c->iss, 0, flags, rexmit);
     if (rexmit)
-        c->st.retransmits++;
+        TCP_LOSS_INC(c, retransmits);
     ns__tcp_rto_restart(c);
 }
 
@@ -228,8 +229,8 @@ void ns__tcp_send_rst(ns_tcp *c)
         return;
     ns_pkt *p = ns_pkt_new(c->sim);
     uint8_t *t = ns_pkt_l4(p);
-    ns_put16(t, c->lport);
-    ns_put16(t + 2, c->rport);
+    ns_put16(t, ns__tcp_lport(c));
+    ns_put16(t + 2, ns__tcp_rport(c));
     ns_put32(t + 4, c->snd_nxt);
     ns_put32(t + 8, c->rcv_nxt);
     t[12] = TCP_HLEN / 4 << 4;
@@ -237,7 +238,7 @@ void ns__tcp_send_rst(ns_tcp *c)
     p->l4_len = TCP_HLEN;
     c->st.segs_out++;
     ns__tcp_trace_seg(c, "out", p);
-    ns_ip_output(c->host, p, c->laddr, c->raddr, NS_IPPROTO_TCP, 0);
+    ns_ip_output(c->th->host, p, c->laddr, ns__tcp_raddr(c), NS_IPPROTO_TCP, 0);
 }
 
 /* RFC 9293 3.10.7.1: a segment for no connection gets a RST (unless it is
@@ -269,7 +270,7 @@ void ns__tcp_send_rst_for(ns_host *h, const ns_pkt *in)
 
 uint32_t ns__tcp_flight(const ns_tcp *c)
 {
-    if (c->sack_ok && c->in_recovery)
+    if (c->sack_ok && c->cc.in_recovery)
         return ns__sack_pipe(c);
     return c->snd_max - c->snd_una;
 }
@@ -288,14 +289,14 @@ void ns__tcp_retransmit(ns_tcp *c, uint32_t seq)
     uint32_t data_end = c->snd_una + c->buffered;
     if (c->fin_sent && seq == c->fin_seq) {
         send_segment(c, seq, 0, TH_FIN | TH_ACK, true);
-        c->st.retransmits++;
+        TCP_LOSS_INC(c, retransmits);
         return;
     }
     uint32_t len = data_end - seq;
-    if (len > c->smss)
-        len = c->smss;
+    if (len > c->cc.mss)
+        len = c->cc.mss;
     uint8_t flags = TH_ACK;
-    if (c->fin_sent && seq + len == c->fin_seq && len < c->smss)
+    if (c->fin_sent && seq + len == c->fin_seq && len < c->cc.mss)
         flags |= TH_FIN;
     send_segment(c, seq, len, flags, true);
 }
@@ -317,7 +318,7 @@ static void sack_recovery_output(ns_tcp *c)
 {
     for (int guard = 0; guard < 1024; guard++) {
         uint32_t pipe = ns__sack_pipe(c);
-        if (pipe + c->smss > c->cc.cwnd)
+        if (pipe + c->cc.mss > c->cc.cwnd)
             return;
         uint32_t seq, len;
         if (ns__sack_next_hole(c, &seq, &len)) {
@@ -328,7 +329,7 @@ static void sack_recovery_output(ns_tcp *c)
         /* Rule 2: new data, if the peer's window allows. */
         uint32_t avail = unsent(c);
         uint32_t inwin = c->snd_wnd > c->snd_nxt - c->snd_una ? c->snd_wnd - (c->snd_nxt - c->snd_una) : 0;
-        uint32_t n = avail < c->smss ? avail : c->smss;
+        uint32_t n = avail < c->cc.mss ? avail : c->cc.mss;
         if (n > inwin)
             n = inwin;
         if (n == 0)
@@ -344,7 +345,7 @@ void ns__tcp_output(ns_tcp *c)
 {
     if (!can_send_data(c))
         return;
-    if (c->in_recovery && c->sack_ok) {
+    if (c->cc.in_recovery && c->sack_ok) {
         sack_recovery_output(c);
         if (!ns_event_is_pending(c->sim, c->t_rto.ev) || c->t_rto.deadline == NS_TIME_MAX)
             ns__tcp_rto_restart(c);
@@ -361,7 +362,7 @@ void ns__tcp_output(ns_tcp *c)
                 if (usable == 0 && flight > 0)
                     return;
                 send_segment(c, c->fin_seq, 0, TH_FIN | TH_ACK, true);
-                c->st.retransmits++;
+                TCP_LOSS_INC(c, retransmits);
                 c->snd_nxt = c->fin_seq + 1;
                 ns__tcp_rto_restart(c);
                 return;
@@ -378,7 +379,7 @@ void ns__tcp_output(ns_tcp *c)
             }
             return;
         }
-        uint32_t len = avail < c->smss ? avail : c->smss;
+        uint32_t len = avail < c->cc.mss ? avail : c->cc.mss;
         if (len > usable) {
             /* Sender SWS avoidance (RFC 9293 3.8.6.2.1): into a window
              * smaller than a segment, send only at least half the largest
@@ -387,13 +388,13 @@ void ns__tcp_output(ns_tcp *c)
             if (len < c->max_snd_wnd / 2 || len == 0) {
                 /* Nothing in flight will bring an ACK: probe the window
                  * (RFC 9293 3.8.6.1). */
-                if (flight == 0 && c->t_persist.deadline == NS_TIME_MAX)
-                    ns__timer_set(c, &c->t_persist, c->rto);
+                if (flight == 0 && (!c->ps || c->ps->t.deadline == NS_TIME_MAX))
+                    ns__timer_set(c, &ns__tcp_persist(c)->t, c->rto);
                 return;
             }
         }
         /* Nagle (RFC 896): a partial segment waits while data is unacked. */
-        if (len < c->smss && flight > 0 && !c->o.nodelay && len == avail)
+        if (len < c->cc.mss && flight > 0 && !c->o->nodelay && len == avail)
             return;
         uint8_t flags = TH_ACK;
         bool last = len == avail;
@@ -431,7 +432,7 @@ void ns__tcp_send_probe(ns_tcp *c)
     uint32_t usable = c->snd_wnd > c->snd_nxt - c->snd_una ? c->snd_wnd - (c->snd_nxt - c->snd_una) : 0;
     if (avail > 0 && usable > 0) {
         uint32_t n = usable < avail ? usable : avail;
-        n = n < c->smss ? n : c->smss;
+        n = n < c->cc.mss ? n : c->cc.mss;
         send_segment(c, c->snd_nxt, n, TH_ACK | (n == avail ? TH_PSH : 0), false);
         c->snd_nxt += n;
         if (SEQ_GT(c->snd_nxt, c->snd_max))

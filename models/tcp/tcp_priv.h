@@ -69,85 +69,148 @@ struct tcp_timer {
     ns_time_t   fires_at;         /* when the pending event fires */
 };
 
+/* The parts of a TCB few connections need, allocated when first needed
+ * and freed once idle again (never while their timer's event is pending,
+ * since the event's function finds the timer through the TCB): an idle
+ * connection carries only the pointers. */
+
+/* Reassembly (receiver): what arrived out of order. */
+struct tcp_reasm {
+    GArray                   *q;             /* struct tcp_ooo, by seq; owned */
+    int                       nrsack;
+    struct tcp_block          rsack[MAX_SACK]; /* blocks to report, newest first */
+};
+
+/* A reader slower than the network (ns_tcp_set_read_rate). */
+struct tcp_reader {
+    double                    rate;          /* bytes/s; 0 = instant */
+    ns_time_t                 last;          /* last drain */
+    uint32_t                  unread;        /* delivered, not yet read */
+    struct tcp_timer          t;             /* the next drain */
+};
+
+/* Zero-window probing (RFC 9293 3.8.6.1). */
+struct tcp_persist {
+    struct tcp_timer          t;
+    uint32_t                  backoff;       /* probes sent in this stall */
+};
+
 struct tcp_host;
 
+/* Counters of what a healthy connection never sees, allocated at the
+ * first one (TCP_LOSS_INC). */
+struct tcp_loss_stats {
+    uint64_t  retransmits;        /* segments */
+    uint64_t  recoveries;         /* = fast retransmits: each recovery starts with one */
+    uint64_t  timeouts;
+    uint64_t  ecn_reductions;
+};
+
+/* The counters behind ns_tcp_info; the rest of it (cwnd, srtt, ...) is
+ * read from the live fields when asked for. */
+struct tcp_stats {
+    uint64_t  bytes_sent;         /* data bytes handed to IP, with retransmits */
+    uint64_t  bytes_acked;
+    uint64_t  bytes_received;     /* in-order data bytes delivered */
+    uint64_t  segs_out, segs_in;
+    ns_time_t established_at;     /* -1 until established */
+    struct tcp_loss_stats *loss;  /* owned; NULL: all zero */
+};
+
+#define TCP_LOSS_INC(c, field)                                             \
+    do {                                                                   \
+        if (!(c)->st.loss)                                                 \
+            (c)->st.loss = g_new0(struct tcp_loss_stats, 1);               \
+        (c)->st.loss->field++;                                             \
+    } while (0)
+
+/* Field order packs the struct (pointers, then 64-bit, then 32-bit, then
+ * the small ones); every idle connection pays for each byte here, so what
+ * few connections need hangs off a pointer (see above). */
 struct ns_tcp {
+    /* First: th->conns holds the TCB itself as the key (a set, no values
+     * array), and hashes and compares these 8 bytes (ns__tcp_key). */
+    uint64_t                  key;           /* lport, rport, raddr: read with ns__tcp_*port, raddr */
     ns_sim                   *sim;
-    ns_host                  *host;
-    struct tcp_host          *th;
-    char                     *name;          /* "a:49152>b:80", built on first use */
-    struct tcp_sim           *ts;            /* the sim's TCP state */
-    uint32_t                  id;            /* creation index in the sim */
-    uint32_t                  laddr, raddr;
-    uint16_t                  lport, rport;
-    enum ns_tcp_state         state;
-    struct ns_tcp_opts        o;             /* o.cc points into ccops->name */
+    struct tcp_host          *th;            /* th->host is the host, th->ts the sim's TCP state */
+    /* Shared by every TCB with equal options: interned in tcp_sim, owned
+     * by it, never written (o->cc is ccops->name). */
+    const struct ns_tcp_opts *o;
     ns_tcp_listener          *listener;      /* passive opens, until accepted */
     const struct ns_tcp_callbacks *cb;       /* borrowed; never NULL (see set_callbacks) */
     void                     *ud;
-    bool                      in_table;      /* in th->conns */
-    bool                      app_closed;    /* close(): no more data upward */
-    bool                      fin_queued;    /* shutdown/close asked for a FIN */
-    bool                      fin_sent;
+    GQueue                   *chunks;        /* struct tcp_chunk*, from snd_una; owned,
+                                                NULL while the send buffer is empty */
+    struct tcp_reasm         *rx;            /* owned; NULL: nothing out of order */
+    struct tcp_reader        *rd;            /* owned; NULL: the application reads at once */
+    struct tcp_persist       *ps;            /* owned; NULL: never probed, or idle again */
+    struct tcp_timer         *t_2msl;        /* owned; TIME-WAIT and FIN-WAIT-2 after close(),
+                                                NULL before and once over */
+    GArray                   *scoreboard;    /* sender's SACK blocks, struct tcp_block, sorted */
+    /* congestion control */
+    const struct ns_cc_ops   *ccops;
+    union {
+        uint64_t              words[1];      /* Reno/NewReno state fits here */
+        void                 *heap;          /* owned, when ccops->priv_size is larger */
+    } ccpriv;                                /* use ns__tcp_ccpriv() */
+    struct ns_cc_state        cc;            /* also the TCB's own srtt, mss (the
+                                                sender MSS: payload per full segment)
+                                                and in_recovery */
+    /* RTT (RFC 6298) */
+    ns_time_t                 rttvar, rto;   /* srtt is cc.srtt */
+    ns_time_t                 rtt_start;     /* 0: not timing */
+    /* timers */
+    struct tcp_timer          t_rto, t_delack;
+    /* statistics */
+    struct tcp_stats          st;
+    uint32_t                  laddr;
     uint32_t                  fin_seq;       /* sequence number of our FIN */
-    bool                      eof;           /* peer's FIN delivered */
-    bool                      done;          /* closed/error reported */
-    /* negotiated */
-    bool                      ts_ok, sack_ok, ws_ok, ecn_ok;
-    uint8_t                   snd_shift;     /* peer's window scale */
-    uint8_t                   rcv_shift;     /* ours */
-    uint32_t                  smss;          /* payload per full segment */
-    uint32_t                  peer_mss;      /* MSS option received */
     uint32_t                  ts_recent;     /* last TSval to echo */
     /* send side */
     uint32_t                  iss;
-    bool                      iss_set;
     uint32_t                  snd_una, snd_nxt, snd_max;
     uint32_t                  snd_wnd;       /* bytes, scaled */
     uint32_t                  max_snd_wnd;   /* largest window the peer offered */
     uint32_t                  snd_wl1, snd_wl2;
-    GQueue                    chunks;        /* struct tcp_chunk*, from snd_una */
     uint32_t                  buffered;      /* bytes in chunks (unacked + unsent) */
     /* receive side */
     uint32_t                  irs;
     uint32_t                  rcv_nxt;
     uint32_t                  rcv_adv;       /* right edge advertised */
-    uint32_t                  unread;        /* delivered, not yet read */
-    double                    read_rate;     /* bytes/s; 0 = instant */
-    ns_time_t                 read_last;     /* last drain */
-    GArray                   *ooo;           /* struct tcp_ooo, by seq; NULL if none */
-    struct tcp_block          rsack[MAX_SACK]; /* blocks to report, newest first */
-    int                       nrsack;
-    /* congestion control */
-    struct ns_cc_state        cc;
-    const struct ns_cc_ops   *ccops;
-    void                     *ccpriv;        /* ccpriv_inline, or owned when larger */
-    uint64_t                  ccpriv_inline[1]; /* Reno/NewReno state fits here */
-    uint32_t                  dupacks;
+    /* loss recovery */
     uint32_t                  recover;       /* recovery point (RFC 6582) */
-    bool                      in_recovery;
     uint32_t                  ecn_recover;   /* no second ECN cut before this */
-    bool                      ece_pending;   /* receiver: echo ECE until CWR */
-    bool                      cwr_pending;   /* sender: set CWR on next data */
-    /* SACK scoreboard (sender side) */
-    GArray                   *scoreboard;    /* struct tcp_block, sorted */
     uint32_t                  rexmit_nxt;    /* RFC 6675 HighRxt + 1 */
-    /* RTT (RFC 6298) */
-    ns_time_t                 srtt, rttvar, rto;
-    uint32_t                  backoff;       /* RTO doublings */
     uint32_t                  rtt_seq;       /* Karn timing without TS */
-    ns_time_t                 rtt_start;     /* 0: not timing */
-    unsigned                  retries;       /* consecutive timeouts */
-    /* delayed ACK */
-    uint32_t                  segs_unacked;
-    uint32_t                  quickacks;     /* ACK at once for these */
-    /* timers */
-    struct tcp_timer          t_rto, t_delack, t_persist, t_2msl, t_read;
-    uint32_t                  persist_backoff;
-    /* statistics */
-    struct ns_tcp_info        st;
-    uint64_t                  goodput_mark;  /* bytes_received at last row */
+    /* Small counters: each is either bounded by its use or saturates
+     * where the saturation cannot be seen (TCP_SAT_INC). */
+    uint8_t                   state;         /* enum ns_tcp_state */
+    uint8_t                   snd_shift;     /* peer's window scale */
+    uint8_t                   rcv_shift;     /* ours */
+    uint8_t                   dupacks;       /* saturates: only compared with DUPTHRESH */
+    uint8_t                   backoff;       /* RTO doublings; saturates: 63 reach any max_rto */
+    uint8_t                   retries;       /* consecutive timeouts, <= 31 (retries option <= 30) */
+    uint8_t                   segs_unacked;  /* saturates: only compared with 2 */
+    uint8_t                   quickacks;     /* ACK at once for these, <= 16 */
+    bool                      in_table : 1;  /* in th->conns */
+    bool                      app_closed : 1; /* close(): no more data upward */
+    bool                      fin_queued : 1; /* shutdown/close asked for a FIN */
+    bool                      fin_sent : 1;
+    bool                      eof : 1;       /* peer's FIN delivered */
+    bool                      done : 1;      /* closed/error reported */
+    bool                      iss_set : 1;
+    /* negotiated */
+    bool                      ts_ok : 1, sack_ok : 1, ws_ok : 1, ecn_ok : 1;
+    bool                      ece_pending : 1; /* receiver: echo ECE until CWR */
+    bool                      cwr_pending : 1; /* sender: set CWR on next data */
 };
+
+/* Increments a narrow counter, stopping at its maximum. */
+#define TCP_SAT_INC(x) do { if ((x) < UINT8_MAX) (x)++; } while (0)
+
+static inline uint16_t ns__tcp_lport(const ns_tcp *c) { return (uint16_t)(c->key >> 48); }
+static inline uint16_t ns__tcp_rport(const ns_tcp *c) { return (uint16_t)(c->key >> 32); }
+static inline uint32_t ns__tcp_raddr(const ns_tcp *c) { return (uint32_t)c->key; }
 
 struct ns_tcp_listener {
     ns_host                  *host;
@@ -162,7 +225,8 @@ struct ns_tcp_listener {
 /* Per-host TCP state (a host attachment). */
 struct tcp_host {
     ns_host                  *host;
-    GHashTable               *conns;         /* key -> ns_tcp* (not owned) */
+    struct tcp_sim           *ts;
+    GHashTable               *conns;         /* ns_tcp* (not owned), a set keyed by c->key */
     GHashTable               *listeners;     /* port -> ns_tcp_listener* (owned) */
     uint16_t                  next_port;
     ns_rng                   *isn;           /* ISNs from the seeded stream */
@@ -172,6 +236,10 @@ struct tcp_host {
 struct tcp_sim {
     ns_sim                   *sim;
     GPtrArray                *all;           /* ns_tcp*, owned, creation order */
+    GHashTable               *opts;          /* interned ns_tcp_opts* (owned) -> itself */
+    GHashTable               *names;         /* ns_tcp* -> its name (owned), built on first use */
+    GArray                   *goodput_marks; /* uint64_t bytes_received at the last row, by
+                                                index in all; NULL until tables are on */
     /* tables (tcp_trace.c) */
     ns_time_t                 interval;
     struct ns_table          *t_cwnd, *t_goodput, *t_seq;
@@ -184,6 +252,13 @@ struct tcp_sim {
 static inline uint32_t ns__tcp_ts_now(const ns_tcp *c)
 {
     return (uint32_t)(ns_sim_now(c->sim) / 1000) + 1;
+}
+
+/* The congestion control's per-connection state. */
+static inline void *ns__tcp_ccpriv(ns_tcp *c)
+{
+    return c->ccops->priv_size <= sizeof c->ccpriv.words ? (void *)c->ccpriv.words
+                                                           : c->ccpriv.heap;
 }
 
 /* tcp.c */
@@ -250,6 +325,10 @@ void ns__tcp_fin_timer_start(ns_tcp *c);            /* FIN-WAIT-2 after close() 
 void ns__tcp_schedule_ack(ns_tcp *c);               /* delayed-ACK policy */
 void ns__tcp_read_schedule(ns_tcp *c);              /* slow reader drain */
 void ns__tcp_read_drain(ns_tcp *c);                 /* read what is due now */
+void ns__tcp_reader_release(ns_tcp *c);             /* free c->rd if idle */
+struct tcp_persist *ns__tcp_persist(ns_tcp *c);     /* c->ps, allocated if needed */
+struct tcp_timer *ns__tcp_2msl(ns_tcp *c);          /* c->t_2msl, allocated if needed */
+void ns__tcp_persist_release(ns_tcp *c);            /* free c->ps if idle */
 
 /* tcp_sack.c */
 void     ns__sack_update(ns_tcp *c, const struct tcp_block *b, int n);
@@ -269,8 +348,8 @@ void ns__tcp_trace_seq(ns_tcp *c, const char *kind, uint32_t seq, uint32_t len);
 /* Traces a line of kind `kind` about connection c when tracing wants it. */
 #define TCP_TRACE(c, kind, ...)                                            \
     do {                                                                   \
-        if (ns_trace_on((c)->sim, kind, ns_host_name((c)->host)))          \
-            ns_trace_event((c)->sim, kind, ns_host_name((c)->host),        \
+        if (ns_trace_on((c)->sim, kind, ns_host_name((c)->th->host)))          \
+            ns_trace_event((c)->sim, kind, ns_host_name((c)->th->host),        \
                            __VA_ARGS__);                                   \
     } while (0)
 

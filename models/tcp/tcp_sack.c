@@ -88,7 +88,7 @@ uint32_t ns__sack_bytes_above(const ns_tcp *c, uint32_t seq)
 static uint32_t lost_limit(const ns_tcp *c)
 {
     const GArray *a = c->scoreboard;
-    uint32_t need = (DUPTHRESH - 1) * c->smss;
+    uint32_t need = (DUPTHRESH - 1) * c->cc.mss;
     uint32_t acc = 0;
     for (guint i = a ? a->len : 0; i-- > 0;) {
         uint32_t len = BLK(a, i).end - BLK(a, i).start;
@@ -115,7 +115,7 @@ bool ns__sack_next_hole(ns_tcp *c, uint32_t *seq, uint32_t *len)
                 return false;                        /* not lost yet */
             uint32_t n = b->start - s;
             *seq = s;
-            *len = n < c->smss ? n : c->smss;
+            *len = n < c->cc.mss ? n : c->cc.mss;
             return true;
         }
         s = b->end;
@@ -156,8 +156,9 @@ void ns__rcv_sack_add(ns_tcp *c, uint32_t start, uint32_t end)
     /* Grow [start, end) over the queued segments it touches: the queue is
      * sorted, so walk left and right from the new segment (linear; a full
      * rescan per segment was a third of a lossy transfer's time). */
-    if (c->ooo && c->ooo->len > 0) {
-        const GArray *q = c->ooo;
+    struct tcp_reasm *rx = c->rx;              /* ooo_insert made it */
+    if (rx->q->len > 0) {
+        const GArray *q = rx->q;
         guint i = 0;
         while (i < q->len && SEQ_LT(g_array_index(q, struct tcp_ooo, i).seq, start))
             i++;
@@ -179,14 +180,14 @@ void ns__rcv_sack_add(ns_tcp *c, uint32_t start, uint32_t end)
     struct tcp_block keep[MAX_SACK];
     int k = 0;
     keep[k++] = (struct tcp_block){ start, end };
-    for (int i = 0; i < c->nrsack && k < MAX_SACK; i++) {
-        const struct tcp_block *b = &c->rsack[i];
+    for (int i = 0; i < rx->nrsack && k < MAX_SACK; i++) {
+        const struct tcp_block *b = &rx->rsack[i];
         if (SEQ_LEQ(b->end, c->rcv_nxt))
             continue;
         if (SEQ_GEQ(b->start, start) && SEQ_LEQ(b->end, end))
             continue;                                /* inside the new one */
         keep[k++] = *b;
     }
-    memcpy(c->rsack, keep, (size_t)k * sizeof keep[0]);
-    c->nrsack = k;
+    memcpy(rx->rsack, keep, (size_t)k * sizeof keep[0]);
+    rx->nrsack = k;
 }

@@ -27,7 +27,7 @@ static void flags_text(uint8_t f, char *buf)
 
 void ns__tcp_trace_seg(ns_tcp *c, const char *dir, const ns_pkt *p)
 {
-    if (!ns_trace_on(c->sim, "tcp.seg", ns_host_name(c->host)))
+    if (!ns_trace_on(c->sim, "tcp.seg", ns_host_name(c->th->host)))
         return;
     const uint8_t *t = ns_pkt_cl4(p);
     char fl[12];
@@ -48,14 +48,14 @@ void ns__tcp_trace_seg(ns_tcp *c, const char *dir, const ns_pkt *p)
         }
         i += len;
     }
-    ns_trace_event(c->sim, "tcp.seg", ns_host_name(c->host),
+    ns_trace_event(c->sim, "tcp.seg", ns_host_name(c->th->host),
                    "conn=%s dir=%s flags=%s seq=%u ack=%u len=%u win=%u%s", ns_tcp_name(c), dir, fl,
                    ns_get32(t + 4), ns_get32(t + 8), p->payload_len, ns_get16(t + 14), sack);
 }
 
 void ns__tcp_trace_seq(ns_tcp *c, const char *kind, uint32_t seq, uint32_t len)
 {
-    struct tcp_sim *ts = c->ts;
+    struct tcp_sim *ts = c->th->ts;
     if (!ts->t_seq)
         return;
     ns_table_begin(ts->t_seq);
@@ -69,6 +69,10 @@ void ns__tcp_trace_seq(ns_tcp *c, const char *kind, uint32_t seq, uint32_t len)
 static void sample(ns_sim *sim, void *arg)
 {
     struct tcp_sim *ts = arg;
+    if (!ts->goodput_marks)
+        ts->goodput_marks = g_array_new(FALSE, TRUE, sizeof(uint64_t));
+    if (ts->goodput_marks->len < ts->all->len)
+        g_array_set_size(ts->goodput_marks, ts->all->len);   /* new flows start at 0 */
     for (guint i = 0; i < ts->all->len; i++) {
         ns_tcp *c = g_ptr_array_index(ts->all, i);
         if (c->state < NS_TCP_ESTABLISHED && c->state != NS_TCP_SYN_RCVD)
@@ -82,12 +86,13 @@ static void sample(ns_sim *sim, void *arg)
         ns_table_u64(ts->t_cwnd, c->cc.cwnd);
         ns_table_u64(ts->t_cwnd, c->cc.ssthresh == UINT32_MAX ? 0 : c->cc.ssthresh);
         ns_table_u64(ts->t_cwnd, ns__tcp_flight(c));
-        ns_table_f64(ts->t_cwnd, ns_time_to_sec(c->srtt));
+        ns_table_f64(ts->t_cwnd, ns_time_to_sec(c->cc.srtt));
         ns_table_f64(ts->t_cwnd, ns_time_to_sec(c->rto));
         ns_table_end(ts->t_cwnd);
     goodput:;
-        uint64_t got = c->st.bytes_received - c->goodput_mark;
-        c->goodput_mark = c->st.bytes_received;
+        uint64_t *mark = &g_array_index(ts->goodput_marks, uint64_t, i);
+        uint64_t got = c->st.bytes_received - *mark;
+        *mark = c->st.bytes_received;
         if (c->st.bytes_received > 0 || got > 0) {
             ns_table_begin(ts->t_goodput);
             ns_table_str(ts->t_goodput, ns_tcp_name(c));
