@@ -820,6 +820,27 @@ static void test_refused(void)
     world_free(&w);
 }
 
+/* Closing a listener while a child is in SYN-RECEIVED: the child still
+ * completes its handshake (and reads the listener's state then) but is
+ * never handed to the closed listener; the port is free again. */
+static void test_listener_closed_mid_handshake(void)
+{
+    struct world w;
+    world_init(&w, 1, 3e6, 10 * NS_MSEC, 0);
+    ns_tcp_listener *l = world_listen(&w, NULL);
+    struct app *c = world_connect(&w, w.a, w.b, PORT, NULL);
+    world_run_until(&w, 15 * NS_MSEC);          /* SYN in, SYN-ACK on its way */
+    CU_ASSERT_EQUAL(count_segs(&w.wb, F_SYN | F_ACK, F_SYN | F_ACK, 0), 1);
+    ns_tcp_listener_close(l);
+    world_run_until(&w, 200 * NS_MSEC);
+    CU_ASSERT_TRUE(c->established_at >= 0);
+    CU_ASSERT_PTR_NULL(w.srv);                  /* never accepted */
+    struct app *late = world_connect(&w, w.a, w.b, PORT, NULL);
+    world_run_until(&w, 400 * NS_MSEC);
+    check_str(late->error, "refused");
+    world_free(&w);
+}
+
 static void test_abort(void)
 {
     struct world w;
@@ -1784,6 +1805,8 @@ void test_tcp_register(void)
     ns_test_add(s, "half-close: the peer still sends", test_half_close);
     ns_test_add(s, "SYN to a closed port: RST, refused", test_refused);
     ns_test_add(s, "abort sends RST; the peer hears reset", test_abort);
+    ns_test_add(s, "listener closed mid-handshake: child completes, not accepted",
+                test_listener_closed_mid_handshake);
     ns_test_add(s, "lost SYN: 1 s then 2 s backoff", test_lost_syn);
     ns_test_add(s, "SYNs never answered: timeout after syn_retries", test_syn_give_up);
     ns_test_add(s, "lost SYN-ACK is resent", test_lost_synack);

@@ -162,6 +162,7 @@ static void tcp_host_free(gpointer p)
     struct tcp_host *th = p;
     g_hash_table_destroy(th->conns);
     g_hash_table_destroy(th->listeners);
+    g_slist_free_full(th->closed, g_free);
     g_free(th);
 }
 
@@ -338,7 +339,10 @@ void ns_tcp_listener_close(ns_tcp_listener *l)
     if (!l || l->closed)
         return;
     l->closed = true;
-    g_hash_table_remove(l->th->listeners, GUINT_TO_POINTER(l->port));   /* frees l */
+    /* Kept until the host goes: a child still in SYN-RECEIVED holds a
+     * pointer to its listener and reads l->closed when it completes. */
+    g_hash_table_steal(l->th->listeners, GUINT_TO_POINTER(l->port));
+    l->th->closed = g_slist_prepend(l->th->closed, l);
 }
 
 static uint16_t ephemeral_port(struct tcp_host *th, uint32_t raddr, uint16_t rport)

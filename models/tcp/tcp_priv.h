@@ -228,6 +228,8 @@ struct tcp_host {
     struct tcp_sim           *ts;
     GHashTable               *conns;         /* ns_tcp* (not owned), a set keyed by c->key */
     GHashTable               *listeners;     /* port -> ns_tcp_listener* (owned) */
+    GSList                   *closed;        /* closed listeners (owned): children in
+                                                SYN-RECEIVED still point at them */
     uint16_t                  next_port;
     ns_rng                   *isn;           /* ISNs from the seeded stream */
 };
