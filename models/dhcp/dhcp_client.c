@@ -522,6 +522,16 @@ static void on_receive(ns_udp *s, const ns_pkt *p, uint32_t src, uint16_t sport,
 {
     (void)s; (void)src; (void)sport;
     ns_dhcp_client *c = ud;
+    /* A relay broadcasts every client's OFFER and ACK on the LAN: check
+     * op, xid and chaddr in the fixed header before decoding the options,
+     * which every other client on the LAN would otherwise do for nothing. */
+    uint8_t hdr[34];                      /* op .. chaddr[6] */
+    if (p->payload_len >= sizeof hdr) {
+        ns_pkt_copy_payload(p, 0, sizeof hdr, hdr);
+        if (hdr[0] != NS_DHCP_BOOTREPLY || ns_get32(hdr + 4) != c->xid ||
+            memcmp(hdr + 28, ns_iface_mac(c->ifc), 6) != 0)
+            return;                       /* another client's exchange */
+    }
     struct ns_dhcp_msg m;
     if (!ns__dhcp_recv(p, &m) || m.op != NS_DHCP_BOOTREPLY || m.xid != c->xid ||
         memcmp(m.chaddr, ns_iface_mac(c->ifc), 6) != 0)

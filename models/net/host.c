@@ -68,6 +68,7 @@ void ns__host_free(ns_host *h)
     g_ptr_array_free(h->ifaces, TRUE);
     g_array_free(h->routes, TRUE);
     g_free(h->rcache);
+    g_free(h->reach);
     if (h->local)
         g_hash_table_destroy(h->local);
     g_free(h->name);
@@ -281,10 +282,12 @@ bool ns_iface_set_addr(ns_iface *ifc, uint32_t addr, int prefix, GError **error)
     if (!ns__host_check_addr(h, ifc, ifc->name, addr, prefix, error))
         return false;
     uint32_t old = ifc->addr;
+    int old_prefix = ifc->prefix;
     h->local_dirty = true;
     ifc->addr = addr;
     ifc->prefix = addr ? prefix : 0;
-    h->net->routes_valid = false;
+    h->net->addr_gen++;
+    ns__route_addr_changed(ifc, old, old_prefix);
     if (ns_trace_on(h->sim, "net.addr", h->name))
         ns_trace_event(h->sim, "net.addr", h->name, "iface=%s old=%s new=%s/%d", ifc->name,
                        ns_addr_format(old, a), ns_addr_format(addr, b), ifc->prefix);

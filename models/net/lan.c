@@ -54,8 +54,10 @@ struct lan_port {
 
 struct ns_lan {
     struct ns_net       *net;
+    uint32_t             index;       /* in net->lans */
     char                *name;
     double               rate_bps;
+    uint64_t             rate_int;    /* rate_bps rounded, as serialisation uses it */
     ns_time_t            delay;
     char                *queue;       /* discipline name */
     struct ns_queue_cfg  qcfg;
@@ -65,6 +67,10 @@ struct ns_lan {
     GPtrArray           *ports;       /* struct lan_port*, owned, attachment order */
     GHashTable          *fdb;         /* MAC (uint64 key, owned) -> lan_port*:
                                        * looked up only, never iterated */
+    GHashTable          *by_addr;     /* address -> first lan_port* with it,
+                                       * for LANs without ARP; or NULL */
+    uint32_t             by_addr_gen; /* net->addr_gen it was built at */
+    guint                by_addr_ports; /* ports->len it was built with */
 };
 
 static const struct ns_iface_ops lan_iface_ops;
@@ -155,7 +161,7 @@ static void start_tx(struct lan_dir *d)
     }
     uint32_t bytes = ns_pkt_frame_len(p);
     d->bits_since += (u128)bytes * 8;
-    u128 rate = (u128)llround(port->lan->rate_bps);
+    u128 rate = port->lan->rate_int;
     u128 ns = (d->bits_since * 1000000000u + rate - 1) / rate;
     d->tx_end = d->busy_since + (ns_time_t)ns;
     d->tx = p;
@@ -231,6 +237,29 @@ static bool is_ip_broadcast(const ns_iface *ifc, const ns_pkt *p, uint32_t next_
     return ifc->addr && ifc->prefix < 31 && next_hop == ns_iface_broadcast(ifc);
 }
 
+/* The first port, in attachment order, whose interface has addr (not 0),
+ * or NULL.  From a map rebuilt after any address change or attachment:
+ * addresses change at any time (DHCP), but a campus LAN of 200 hosts
+ * scanned per unicast frame showed in profiles. */
+static struct lan_port *port_by_addr(ns_lan *lan, uint32_t addr)
+{
+    if (!lan->by_addr || lan->by_addr_gen != lan->net->addr_gen ||
+        lan->by_addr_ports != lan->ports->len) {
+        if (!lan->by_addr)
+            lan->by_addr = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_hash_table_remove_all(lan->by_addr);
+        for (guint i = 0; i < lan->ports->len; i++) {
+            struct lan_port *o = g_ptr_array_index(lan->ports, i);
+            gpointer k = GUINT_TO_POINTER(o->ifc->addr);
+            if (o->ifc->addr && !g_hash_table_contains(lan->by_addr, k))
+                g_hash_table_insert(lan->by_addr, k, o);
+        }
+        lan->by_addr_gen = lan->net->addr_gen;
+        lan->by_addr_ports = lan->ports->len;
+    }
+    return addr ? g_hash_table_lookup(lan->by_addr, GUINT_TO_POINTER(addr)) : NULL;
+}
+
 static void lan_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
 {
     struct lan_port *port = ifc->medium;
@@ -246,15 +275,12 @@ static void lan_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
         ns__arp_output(ifc, p, next_hop);
         return;
     }
-    /* Without ARP every neighbour is known: a linear scan, as addresses
-     * may change at any time (DHCP) and LANs are small. */
-    for (guint i = 0; i < lan->ports->len; i++) {
-        struct lan_port *o = g_ptr_array_index(lan->ports, i);
-        if (o->ifc->addr == next_hop && next_hop != 0) {
-            p->eth_dst_if = o->ifc->gid;
-            ns__lan_send(ifc, p);
-            return;
-        }
+    /* Without ARP every neighbour is known. */
+    struct lan_port *o = port_by_addr(lan, next_hop);
+    if (o) {
+        p->eth_dst_if = o->ifc->gid;
+        ns__lan_send(ifc, p);
+        return;
     }
     ns__net_drop(lan->net->sim, ifc->host, ifc->host->name, p, NS_DROP_NO_ARP);
 }
@@ -275,15 +301,19 @@ bool ns__lan_is_port(const ns_iface *ifc)
     return ifc->ops == &lan_iface_ops;
 }
 
-GPtrArray *ns__lan_neighbours(ns_iface *ifc)
+int ns__lan_each_port(ns_iface *ifc, void (*fn)(void *ud, ns_iface *o), void *ud)
 {
     if (!ns__lan_is_port(ifc))
-        return NULL;
+        return -1;
     ns_lan *lan = ((struct lan_port *)ifc->medium)->lan;
-    GPtrArray *a = g_ptr_array_sized_new(lan->ports->len);
     for (guint i = 0; i < lan->ports->len; i++)
-        g_ptr_array_add(a, ((struct lan_port *)g_ptr_array_index(lan->ports, i))->ifc);
-    return a;
+        fn(ud, ((struct lan_port *)g_ptr_array_index(lan->ports, i))->ifc);
+    return (int)lan->index;
+}
+
+int ns__lan_index(const ns_iface *ifc)
+{
+    return ns__lan_is_port(ifc) ? (int)((struct lan_port *)ifc->medium)->lan->index : -1;
 }
 
 /* ---- construction ---- */
@@ -319,6 +349,8 @@ void ns__lan_free(ns_lan *lan)
         port_free(lan->net->sim, g_ptr_array_index(lan->ports, i));
     g_ptr_array_free(lan->ports, TRUE);
     g_hash_table_destroy(lan->fdb);
+    if (lan->by_addr)
+        g_hash_table_destroy(lan->by_addr);
     g_free(lan->queue);
     g_free(lan->name);
     g_free(lan);
@@ -397,6 +429,7 @@ ns_lan *ns_lan_new(ns_sim *sim, const char *name, const struct ns_lan_opts *o,
     lan->net = net;
     lan->name = g_strdup(name);
     lan->rate_bps = o->rate_bps;
+    lan->rate_int = (uint64_t)llround(o->rate_bps);
     lan->delay = o->delay;
     lan->queue = g_strdup(queue);
     lan->qcfg = qc;
@@ -410,6 +443,7 @@ ns_lan *ns_lan_new(ns_sim *sim, const char *name, const struct ns_lan_opts *o,
     lan->arp = o->arp;
     lan->ports = g_ptr_array_new();
     lan->fdb = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    lan->index = net->lans->len;
     g_ptr_array_add(net->lans, lan);
     if (lan->arp)
         ns__arp_enable(net);

@@ -13,9 +13,13 @@ bool ns__lan_is_port(const ns_iface *ifc);
 /* Puts a frame whose eth_dst is set on ifc's uplink to the switch, with
  * ifc's MAC as its source; owns p. */
 void ns__lan_send(ns_iface *ifc, ns_pkt *p);
-/* The interfaces on ifc's LAN in attachment order (a new array without a
- * free function), or NULL when ifc is not on a LAN. */
-GPtrArray *ns__lan_neighbours(ns_iface *ifc);
+/* Calls fn for each interface on ifc's LAN in attachment order, without
+ * building an array (route searches do this once per router port), and
+ * returns the LAN's index in net->lans; -1 (no calls) when ifc is not a
+ * LAN port. */
+int ns__lan_each_port(ns_iface *ifc, void (*fn)(void *ud, ns_iface *o), void *ud);
+/* The index in net->lans of ifc's LAN, or -1 when ifc is not a LAN port. */
+int ns__lan_index(const ns_iface *ifc);
 void ns__lan_free(ns_lan *lan);
 
 /* Starts ARP for the sim's network: frames of type ARP reach arp.c from

@@ -33,6 +33,8 @@ static void net_free(gpointer p)
     g_hash_table_destroy(net->host_by_name);
     g_array_free(net->fault_obs, TRUE);
     g_array_free(net->addr_obs, TRUE);
+    g_array_free(net->addr_log, TRUE);
+    g_ptr_array_free(net->leaf_tables, TRUE);
     if (net->diagram_msgs)
         g_hash_table_destroy(net->diagram_msgs);
     g_free(net);
@@ -57,6 +59,8 @@ struct ns_net *ns__net_get(ns_sim *sim)
     net->ifaces = g_ptr_array_new();
     net->fault_obs = g_array_new(FALSE, FALSE, sizeof(struct observer));
     net->addr_obs = g_array_new(FALSE, FALSE, sizeof(struct observer));
+    net->addr_log = g_array_new(FALSE, FALSE, sizeof(struct addr_change));
+    net->leaf_tables = g_ptr_array_new();
     net->next_subnet = 1;
     ns_sim_attach(sim, NET_KEY, net, net_free);
     ns_net_register_proto(sim, &ns__icmp_proto, NULL);

@@ -45,6 +45,29 @@ struct route {
     uint32_t  gateway;            /* 0: directly connected */
     ns_iface *out;
     bool      manual;             /* set by ns_route_add */
+    int       dist;               /* computed subnet route: hops to the
+                                     nearest host on it; -1 otherwise */
+};
+
+/* How a host's last search reached the single-interface plain hosts
+ * ("leaves") of one LAN: what relax() would give any of them.  Kept so
+ * that a leaf's address change can be shown not to touch the table. */
+struct lan_reach {
+    int       dist;               /* -1: the LAN is not reached */
+    bool      direct;             /* the host itself is on it (the first
+                                     hop is then the leaf itself) */
+    uint32_t  hop_addr;           /* first hop, when not direct */
+    ns_iface *hop_out;
+};
+
+/* A leaf's address change (route.c), logged instead of invalidating
+ * every table: most (a DHCP client binding in a subnet its router
+ * already serves) change no other host's routes. */
+struct addr_change {
+    ns_host  *host;               /* the leaf */
+    uint32_t  lan;                /* index of its LAN in net->lans */
+    uint64_t  old_key;            /* subnet keys (net << 32 | mask); 0: none */
+    uint64_t  new_key;
 };
 
 /* A small direct-mapped cache of lookups: most traffic goes to few
@@ -78,6 +101,10 @@ struct ns_host {
     bool                  static_routes;
     uint32_t              routes_gen;     /* net->topo_gen its table is for */
     uint32_t              cache_gen;      /* bumped when its table changes */
+    struct lan_reach     *reach;          /* by LAN index, from its last search */
+    uint32_t              n_reach;        /* LANs when it searched */
+    uint64_t              log_seq;        /* net->addr_log position its table
+                                             accounts for */
     struct route_cache   *rcache;        /* allocated on first lookup */
     uint32_t              rcache_mask;    /* entries - 1 */
     GHashTable           *local;          /* addresses and broadcasts it
@@ -87,6 +114,8 @@ struct ns_host {
     uint16_t              ip_id;         /* next IPv4 identification */
     struct ns_host_stats  stats;
     GPtrArray            *attachments;   /* struct ns_attachment-like */
+    void                 *udp;           /* udp.c's state, also attached: looked
+                                             up once per datagram */
     /* CPU */
     unsigned              cores;
     unsigned              busy_cores;
@@ -113,6 +142,14 @@ struct ns_net {
     uint32_t                   next_subnet;   /* auto: 10.(n>>8).(n&255).0/24 */
     bool                       routes_valid;
     uint32_t                   topo_gen;      /* bumped when the topology changed */
+    uint32_t                   struct_gen;    /* topo_gen of the last change that
+                                                 was not a logged leaf address */
+    GArray                    *addr_log;      /* struct addr_change, oldest first */
+    uint64_t                   log_base;      /* sequence number of addr_log[0] */
+    bool                       log_pending;   /* logged since topo_gen was bumped */
+    uint32_t                   addr_gen;      /* bumped by every address change */
+    GPtrArray                 *leaf_tables;   /* ns_host*, by LAN index: the leaf
+                                                 that last searched there */
     struct ns_diagram         *diagram;
     GHashTable                *diagram_msgs;  /* pkt uid -> diagram msg id */
     /* ARP (arp.c), if a LAN runs it: frames of type ARP go here. */
@@ -152,6 +189,10 @@ void ns__net_drop(ns_sim *sim, ns_host *h, const char *where, ns_pkt *p,
 /* IPv4 input of a frame at host h. */
 void ns__ip_input(ns_host *h, ns_iface *in, ns_pkt *p);
 void ns__route_compute(struct ns_net *net);
+/* ifc's address was old/old_prefix: logs the change when it can only
+ * matter to tables through ifc's own subnet (see route.c), otherwise
+ * marks every table stale. */
+void ns__route_addr_changed(ns_iface *ifc, uint32_t old, int old_prefix);
 void ns__host_tell_fault(ns_host *h, enum ns_host_fault f);
 
 /* Stops the traffic generators sending from s (it is being closed). */

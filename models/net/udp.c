@@ -40,12 +40,13 @@ static void udp_host_free(gpointer p)
 
 static struct udp_host *udp_host(ns_host *h)
 {
-    struct udp_host *uh = ns_host_attached(h, UDP_KEY);
+    struct udp_host *uh = h->udp;
     if (!uh) {
         uh = g_new0(struct udp_host, 1);
         uh->ports = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
         uh->next_ephemeral = EPHEMERAL_FIRST;
         ns_host_attach(h, UDP_KEY, uh, udp_host_free);
+        h->udp = uh;
     }
     return uh;
 }
