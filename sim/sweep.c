@@ -412,6 +412,32 @@ bad:
     return false;
 }
 
+/* results.tsv has one column per parameter, per fixed field and per
+ * result: a result may not take a name already used for one of the
+ * others, or the table would have two columns of that name. */
+bool ns_sweep_row_check_results(const ns_sweep_table *t, const struct ns_sweep_row *row,
+                                GError **error)
+{
+    static const char *const fixed[] = { "point", "seed", "status", "events", "error" };
+    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
+        if (g_hash_table_contains(row->results, fixed[i])) {
+            g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                        "netsim.result: '%s' is a column of results.tsv; "
+                        "give the result another name", fixed[i]);
+            return false;
+        }
+    for (guint j = 0; j < t->param_names->len; j++) {
+        const char *p = g_ptr_array_index(t->param_names, j);
+        if (g_hash_table_contains(row->results, p)) {
+            g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                        "netsim.result: '%s' is the name of a swept parameter; "
+                        "give the result another name", p);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- writing ---- */
 
 static int cmp_rows(gconstpointer a, gconstpointer b)

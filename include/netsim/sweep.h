@@ -82,6 +82,10 @@ struct ns_sweep_row *ns_sweep_table_add(ns_sweep_table *t, uint64_t point, uint6
 /* Fills row->results from a flat JSON object ({"a": 1, "b": "x"}), as
  * netsim.result writes it. */
 bool ns_sweep_row_set_results(struct ns_sweep_row *row, const char *json, GError **error);
+/* Whether row's result names leave results.tsv's columns unique: none may
+ * be a parameter of t or one of point, seed, status, events, error. */
+bool ns_sweep_row_check_results(const ns_sweep_table *t, const struct ns_sweep_row *row,
+                                GError **error);
 
 /* Writes DIR/results.tsv, DIR/timings.tsv and DIR/summary.tsv from the
  * finished rows (pending ones are left out), sorted by point and seed,

@@ -189,10 +189,13 @@ static bool run_one(struct sweep *sw, struct ns_sweep_row *row, const char *tmp_
     }
     g_clear_error(&err);
     if (ok && run.results_json) {
-        if (ns_sweep_row_set_results(row, run.results_json, &err))
+        if (ns_sweep_row_set_results(row, run.results_json, &err) &&
+            ns_sweep_row_check_results(sw->table, row, &err)) {
             row->status = NS_SWEEP_OK;
-        else
+        } else {
             set_row_error(row, err->message);
+            g_hash_table_remove_all(row->results);   /* no column for a bad result */
+        }
         g_clear_error(&err);
     } else if (ok) {
         row->status = NS_SWEEP_OK;
