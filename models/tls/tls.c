@@ -1,5 +1,6 @@
 /* tls.c — TLS endpoints on TCP connections: the API, the record layer,
- * and the glue to TCP and the CPU model.
+ * and the glue to TCP and the CPU model (what the sim owns and the
+ * buffers records pass through: tls_mem.c).
  *
  * Invariants: records are parsed in arrival order, and parsing stops while
  * the CPU works on the previous step (t->busy), so crypto costs delay
@@ -133,170 +134,9 @@ bad_version:
     return false;
 }
 
-/* ---- ownership: every ns_tls and listener belongs to the sim ---- */
-
-struct tls_spare {                /* a buffer no connection holds */
-    uint8_t *data;                /* owned by tls_all.spares */
-    size_t   cap;                 /* bytes allocated */
-};
-
-/* At most this many spare buffers are kept (a few MB at most): enough for
- * every connection that is mid-record or mid-flight in a busy run. */
-#define TLS_SPARES_MAX 256
-
-struct tls_all {
-    GPtrArray  *conns;            /* ns_tls*, owned */
-    GPtrArray  *listeners;        /* ns_tls_listener*, owned */
-    GHashTable *certs;            /* packed (size, index, client) -> GByteArray*, owned */
-    GArray     *spares;           /* struct tls_spare, last freed on top */
-};
-
-static void buf_release(struct tls_buf *b)
-{
-    g_free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
-static void tls_free(gpointer p)
-{
-    ns_tls *t = p;
-    buf_release(&t->rx);
-    buf_release(&t->hs);
-    buf_release(&t->out);
-    g_string_free(t->label, TRUE);
-    g_free(t->sni);
-    g_free(t->alpn);
-    g_free(t->early);
-    g_free(t->name);
-    g_free(t);
-}
-
-static void listener_free(gpointer p)
-{
-    ns_tls_listener *l = p;
-    g_array_free(l->tickets, TRUE);
-    g_free(l->sni);
-    g_free(l->alpn);
-    g_free(l);
-}
-
-static void all_free(gpointer p)
-{
-    struct tls_all *a = p;
-    g_ptr_array_free(a->conns, TRUE);
-    g_ptr_array_free(a->listeners, TRUE);
-    g_hash_table_destroy(a->certs);
-    for (guint i = 0; i < a->spares->len; i++)
-        g_free(g_array_index(a->spares, struct tls_spare, i).data);
-    g_array_free(a->spares, TRUE);
-    g_free(a);
-}
-
-static void cert_free(gpointer p) { g_byte_array_free(p, TRUE); }
-
-static struct tls_all *all(ns_sim *sim)
-{
-    struct tls_all *a = ns_sim_attached(sim, "tls");
-    if (!a) {
-        a = g_new0(struct tls_all, 1);
-        a->conns = g_ptr_array_new_with_free_func(tls_free);
-        a->listeners = g_ptr_array_new_with_free_func(listener_free);
-        a->certs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, cert_free);
-        a->spares = g_array_new(FALSE, FALSE, sizeof(struct tls_spare));
-        ns_sim_attach(sim, "tls", a, all_free);
-    }
-    return a;
-}
-
 ns_tls_listener *ns__tls_listener_of(ns_tls *t) { return t->listener; }
 
-/* A certificate depends on nothing but (size, index, client), and building
- * one to an exact size takes several DER encodings (tls_cert.c), so each
- * is built once per sim and shared by every connection. */
-const GByteArray *ns__tls_cert(ns_tls *t, unsigned index, bool client)
-{
-    struct tls_all *a = all(t->sim);
-    gint64 key = (gint64)t->o.cert_size << 16 | (gint64)index << 1 | client;
-    GByteArray *c = g_hash_table_lookup(a->certs, &key);
-    if (!c) {
-        c = ns__tls_make_cert(t->o.cert_size, index, client);
-        g_hash_table_insert(a->certs, g_memdup2(&key, sizeof key), c);
-    }
-    return c;
-}
-
 /* ---- the record layer ---- */
-
-/* Room for n more bytes at the end of b, counted as written; returns
- * where they go.  An empty buffer takes the sim's last spare; pending
- * bytes move to the front only when the buffer would otherwise grow, so
- * in steady state appending neither allocates nor copies anything but the
- * new bytes.  Pointers into b are invalid afterwards. */
-static uint8_t *buf_put(ns_tls *t, struct tls_buf *b, size_t n)
-{
-    GArray *spares = t->all->spares;
-    if (!b->data && spares->len > 0) {
-        struct tls_spare sp = g_array_index(spares, struct tls_spare, spares->len - 1);
-        g_array_set_size(spares, spares->len - 1);
-        b->data = sp.data;
-        b->cap = sp.cap;
-    }
-    if (b->len + n > b->cap && b->off > 0) {
-        memmove(b->data, b->data + b->off, b->len - b->off);
-        b->len -= b->off;
-        b->off = 0;
-    }
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 512;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->data = g_realloc(b->data, cap);
-        b->cap = cap;
-    }
-    uint8_t *p = b->data + b->len;
-    b->len += n;
-    return p;
-}
-
-/* Marks n pending bytes consumed.  The bytes stay where they are until the
- * next buf_put, so a record or message is used in place after this. */
-static void buf_take(struct tls_buf *b, size_t n)
-{
-    b->off += n;
-    if (b->off == b->len)
-        b->off = b->len = 0;
-}
-
-static size_t buf_pending(const struct tls_buf *b) { return b->len - b->off; }
-
-/* An empty buffer goes back to the sim's spares (or is freed when there
- * are enough), so a connection holds memory only while bytes are pending:
- * an idle or closed one holds none, and the next one to need a buffer
- * reuses this one instead of allocating. */
-static void buf_return(ns_tls *t, struct tls_buf *b)
-{
-    if (!b->data || b->len > b->off)
-        return;
-    GArray *spares = t->all->spares;
-    if (spares->len < TLS_SPARES_MAX) {
-        struct tls_spare sp = { b->data, b->cap };
-        g_array_append_val(spares, sp);
-    } else {
-        g_free(b->data);
-    }
-    memset(b, 0, sizeof *b);
-}
-
-/* Returns what is empty; rx and hs not while process() holds pointers
- * into them. */
-static void trim(ns_tls *t)
-{
-    buf_return(t, &t->out);
-    if (t->parsing)
-        return;
-    buf_return(t, &t->rx);
-    buf_return(t, &t->hs);
-}
 
 static void label_add(ns_tls *t, const char *what)
 {
@@ -348,7 +188,7 @@ static void write_one(ns_tls *t, uint8_t type, const struct plain *pl, size_t fr
     if (!t->tx_enc || type == CT_CCS) {
         hdr[0] = type;
         ns_put16(hdr + 3, (uint16_t)len);
-        uint8_t *p = buf_put(t, &t->out, 5 + len);
+        uint8_t *p = ns__tls_buf_put(t, &t->out, 5 + len);
         memcpy(p, hdr, 5);
         plain_copy(pl, from, p + 5, len);
         t->st.records_out++;
@@ -359,7 +199,7 @@ static void write_one(ns_tls *t, uint8_t type, const struct plain *pl, size_t fr
     size_t total = len + over;
     hdr[0] = v13 ? CT_APP : type;
     ns_put16(hdr + 3, (uint16_t)total);
-    uint8_t *p = buf_put(t, &t->out, 5 + total);
+    uint8_t *p = ns__tls_buf_put(t, &t->out, 5 + total);
     memcpy(p, hdr, 5);
     p += 5;
     size_t nonce = (!v13 && t->cipher != NS_TLS_CHACHA20) ? 8 : 0;
@@ -551,7 +391,7 @@ static void write_out(ns_tls *t)
         t->close_after = false;
         ns_tcp_close(t->tcp);
     }
-    trim(t);
+    ns__tls_trim(t);
 }
 
 static void cpu_done(ns_sim *sim, void *arg)
@@ -611,7 +451,7 @@ static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
     switch (type) {
     case CT_HANDSHAKE:
         t->skip_early = false;
-        memcpy(buf_put(t, &t->hs, len), body, len);
+        memcpy(ns__tls_buf_put(t, &t->hs, len), body, len);
         break;
     case CT_CCS:
         if (t->version == NS_TLS_13)
@@ -656,38 +496,38 @@ static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
 /* Parses what has arrived until the CPU is needed or nothing is left.
  * Records and messages are used where they lie in rx and hs (records are
  * decrypted in place): while t->parsing nothing appends to rx, nothing
- * but record_in appends to hs, and trim() takes neither away. */
+ * but record_in appends to hs, and ns__tls_trim() takes neither away. */
 static void process(ns_tls *t)
 {
     bool outer = !t->parsing;
     t->parsing = true;
     while (!t->busy && t->state != ST_CLOSED) {
-        size_t have = buf_pending(&t->hs);
+        size_t have = ns__tls_buf_pending(&t->hs);
         if (have >= 4) {
             uint8_t *msg = t->hs.data + t->hs.off;
             size_t n = 4 + ((size_t)msg[1] << 16 | (size_t)msg[2] << 8 | msg[3]);
             if (have >= n) {
-                buf_take(&t->hs, n);
+                ns__tls_buf_take(&t->hs, n);
                 enum tls_event ev = ns__tls_classify(t, msg, n);
                 ns__tls_step(t, ev, msg, n);
                 flush(t);
                 continue;
             }
         }
-        have = buf_pending(&t->rx);
+        have = ns__tls_buf_pending(&t->rx);
         if (have < 5)
             break;
         uint8_t *rec = t->rx.data + t->rx.off;
         size_t len = ns_get16(rec + 3);
         if (have < 5 + len)
             break;
-        buf_take(&t->rx, 5 + len);
+        ns__tls_buf_take(&t->rx, 5 + len);
         record_in(t, rec[0], rec + 5, len);
         flush(t);
     }
     if (outer) {
         t->parsing = false;
-        trim(t);
+        ns__tls_trim(t);
     }
 }
 
@@ -708,7 +548,7 @@ static void tcp_data(ns_tcp *c, const uint8_t *bytes, uint32_t len, void *ud)
     ns_tls *t = ud;
     if (!bytes)
         return;                                        /* TLS writes real bytes only */
-    memcpy(buf_put(t, &t->rx, len), bytes, len);
+    memcpy(ns__tls_buf_put(t, &t->rx, len), bytes, len);
     process(t);
 }
 
@@ -781,8 +621,7 @@ static ns_tls *tls_new(ns_host *h, ns_tcp *c, const struct ns_tls_opts *o, bool 
     t->st.started_at = ns_sim_now(sim);
     t->st.tcp_established_at = t->st.established_at = -1;
     t->st.first_app_tx_at = t->st.first_app_rx_at = -1;
-    t->all = all(sim);
-    g_ptr_array_add(t->all->conns, t);
+    ns__tls_adopt(t);
     ns_tcp_set_callbacks(c, &tcp_cb, t);
     if (o->handshake_timeout > 0)
         t->timer = ns_event_after(sim, o->handshake_timeout, on_timeout, t);
@@ -837,10 +676,10 @@ ns_tls_listener *ns_tls_listen(ns_host *h, uint16_t port, const struct ns_tcp_op
     struct ns_tcp_opts tdef;
     l->tcp = ns_tcp_listen(h, port, tcp ? tcp : tcp_defaults(&tdef), tcp_accept, l, error);
     if (!l->tcp) {
-        listener_free(l);
+        ns__tls_listener_free(l);
         return NULL;
     }
-    g_ptr_array_add(all(l->sim)->listeners, l);
+    ns__tls_adopt_listener(l);
     return l;
 }
 

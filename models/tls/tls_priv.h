@@ -79,7 +79,7 @@ enum tls_event { TLS_EVENTS(NS_X_ENUM) NEVENTS };
  * those before off are consumed.  Appending moves the pending bytes to the
  * front only when the buffer would otherwise grow, so a record or message
  * is never copied out.  data is NULL while nothing is pending: the memory
- * then waits among the sim's spares for the next connection (tls.c). */
+ * then waits among the sim's spares for the next connection (tls_mem.c). */
 struct tls_buf {
     uint8_t *data;                /* owned */
     size_t   off;                 /* bytes consumed */
@@ -87,7 +87,7 @@ struct tls_buf {
     size_t   cap;                 /* bytes allocated */
 };
 
-struct tls_all;                   /* tls.c: what the sim owns */
+struct tls_all;                   /* tls_mem.c: what the sim owns */
 
 struct tls_ticket {               /* a session a listener can resume */
     uint64_t            id;
@@ -182,8 +182,33 @@ void ns__tls_write_app(ns_tls *t, const uint8_t *bytes, uint32_t len);
 void ns__tls_established(ns_tls *t);
 void ns__tls_note(ns_tls *t, const char *label);
 ns_tls_listener *ns__tls_listener_of(ns_tls *t);
+
+/* tls_mem.c: the sim owns every connection and listener from adoption on
+ * and frees them with itself. */
+void ns__tls_adopt(ns_tls *t);
+void ns__tls_adopt_listener(ns_tls_listener *l);
+/* Frees a listener the sim has not adopted. */
+void ns__tls_listener_free(ns_tls_listener *l);
 /* Certificate `index` of the chain, cert_size bytes; owned by the sim. */
 const GByteArray *ns__tls_cert(ns_tls *t, unsigned index, bool client);
+/* Room for n more bytes at the end of b, counted as written (an empty
+ * buffer takes one of the sim's spares); pointers into b are invalid
+ * afterwards. */
+uint8_t *ns__tls_buf_put(ns_tls *t, struct tls_buf *b, size_t n);
+/* Returns t's empty buffers to the sim's spares; rx and hs not while
+ * process() (tls.c) holds pointers into them. */
+void ns__tls_trim(ns_tls *t);
+
+/* Marks n pending bytes consumed.  The bytes stay where they are until the
+ * next ns__tls_buf_put, so a record or message is used in place after this. */
+static inline void ns__tls_buf_take(struct tls_buf *b, size_t n)
+{
+    b->off += n;
+    if (b->off == b->len)
+        b->off = b->len = 0;
+}
+
+static inline size_t ns__tls_buf_pending(const struct tls_buf *b) { return b->len - b->off; }
 
 /* tls_fsm.c */
 const char *ns__tls_state_name(enum tls_state s);
