@@ -38,9 +38,12 @@ static void (*const registrations[])(void) = {
     test_cc_register,
     test_dhcp_register,
     test_tcp_register,
+    test_tcp_data_register,
     test_tcp_lua_register,
     test_tls_register,
+    test_tls_resume_register,
     test_lock_register,
+    test_lock_faults_register,
     test_tcp_fidelity_register,
 };
 

@@ -54,9 +54,12 @@ void test_net_lua_register(void);
 void test_cc_register(void);
 void test_dhcp_register(void);
 void test_tcp_register(void);
+void test_tcp_data_register(void);
 void test_tcp_lua_register(void);
 void test_tls_register(void);
+void test_tls_resume_register(void);
 void test_lock_register(void);
+void test_lock_faults_register(void);
 void test_tcp_fidelity_register(void);
 
 #endif

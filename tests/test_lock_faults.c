@@ -1,0 +1,173 @@
+/* test_lock_faults.c — the distributed locking model under faults: a
+ * crashed holder freed by lease expiry one TTL after its grant (and
+ * blocking forever without leases), fencing: a paused holder's stale
+ * write rejected with quorum tokens and a safety violation without
+ * fencing, naive per-server tokens rejecting legitimate newer holders.
+ *
+ * The world (lockworld.h): a cluster on a 1 Gbit/s LAN with 1 ms port
+ * delays, about 2 ms host to host. */
+#include <string.h>
+
+#include "netsim/lock.h"
+#include "netsim/rng.h"
+#include "tests.h"
+#include "lockworld.h"
+
+/* ---- crashed holders and leases ---- */
+
+/* a crashes at its 2nd grant (a majority of 3): b, queued, gets R1 once
+ * a's leases expire, one TTL after a's grants. */
+static void test_crashed_holder_lease(void)
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.ttl = 500 * NS_MSEC;
+    struct world w;
+    world_init(&w, 1, 3, &co);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.crash_after_grants = 2;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    add_client(&w, 1, "b", "wait", r1, NS_MSEC, NULL);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_state(w.c[0]), NS_LOCK_CRASHED);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 1);
+    /* b's wait: a's grants at ~2 ms, expiry TTL later, then a 2 ms grant */
+    ns_time_t waited = ns_lock_client_stats(w.c[1])->longest_wait;
+    CU_ASSERT_TRUE(waited >= co.ttl);
+    CU_ASSERT_TRUE(waited <= co.ttl + 10 * NS_MSEC);
+    CU_ASSERT_EQUAL(ns_lock_n_violations(w.cl), 0);
+    world_free(&w);
+}
+
+/* Without leases the crashed holder blocks b forever; the report says so. */
+static void test_crashed_holder_no_lease(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.crash_after_grants = 2;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    add_client(&w, 1, "b", "wait", r1, NS_MSEC, NULL);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 0);
+    CU_ASSERT_EQUAL(ns_lock_n_blocked(w.cl), 1);
+    CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 1);
+    char *rep = ns_lock_waiting_report(w.cl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "b waits for a [crashed] (R1 on ls1 ls2"));
+    g_free(rep);
+    world_free(&w);
+}
+
+/* ---- fencing ---- */
+
+/* a holds R1 and pauses past its lease; b takes R1 and enters; a wakes
+ * and writes.  Returns the cluster's violations and a's rejected writes. */
+static void pause_case(bool storage_fencing, size_t *violations, uint64_t *fenced,
+                       uint64_t *b_token, uint64_t *a_token)
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.ttl = 50 * NS_MSEC;
+    co.storage_fencing = storage_fencing;
+    struct world w;
+    world_init(&w, 3, 3, &co);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.hold = 100 * NS_MSEC;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    add_client(&w, 1, "b", "wait", r1, 5 * NS_MSEC, &o);
+    ns_sim_run(w.sim, 20 * NS_MSEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_state(w.c[0]), NS_LOCK_WORKING);
+    ns_host_pause(w.h[0], 300 * NS_MSEC);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    *violations = ns_lock_n_violations(w.cl);
+    *fenced = ns_lock_client_stats(w.c[0])->fenced;
+    *b_token = ns_lock_client_stats(w.c[1])->last_token;
+    *a_token = 0;
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 1);
+    if (*violations) {
+        const struct ns_lock_violation *v = ns_lock_violation_nth(w.cl, 0);
+        CU_ASSERT_STRING_EQUAL(v->inside, "a");
+        CU_ASSERT_STRING_EQUAL(v->entering, "b");
+        CU_ASSERT_EQUAL(v->seed, 3);
+        char *s = ns_lock_violation_format(v);
+        CU_ASSERT_PTR_NOT_NULL(strstr(s, "R1: b entered while a was inside (seed 3)"));
+        g_free(s);
+    }
+    world_free(&w);
+}
+
+static void test_pause_fencing(void)
+{
+    size_t v;
+    uint64_t fenced, bt, at;
+    pause_case(true, &v, &fenced, &bt, &at);
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_EQUAL(fenced, 1);          /* a's END write, token 1 < 2 */
+    CU_ASSERT_EQUAL(bt, 2);
+    pause_case(false, &v, &fenced, &bt, &at);
+    CU_ASSERT_EQUAL(v, 1);
+    CU_ASSERT_EQUAL(fenced, 0);
+}
+
+/* Many holders on 5 servers with a majority under contention: quorum
+ * tokens never make the storage reject a legitimate holder (a later
+ * holder always has a larger token), naive per-server counters do. */
+static uint64_t contention_rejected(enum ns_lock_fencing f, uint64_t seed, size_t *viol)
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.fencing = f;
+    struct world w;
+    world_init(&w, seed, 5, &co);
+    ns_rng r;
+    ns_rng_init(&r, seed, "test.starts");
+    const char *names[] = { "a", "b", "c", "d" };
+    for (unsigned i = 0; i < 4; i++) {
+        struct ns_lock_client_opts o;
+        ns_lock_client_opts_defaults(&o);
+        o.transactions = 5;
+        o.hold = NS_MSEC;
+        o.timeout = 5 * NS_MSEC;
+        o.backoff = 2 * NS_MSEC;
+        o.backoff_max = 50 * NS_MSEC;
+        o.think = (ns_time_t)ns_rng_below(&r, 5 * NS_MSEC);
+        o.first_server = i;             /* each client nearest another server */
+        add_client(&w, i, names[i], "release_all", r1, (ns_time_t)ns_rng_below(&r, 4 * NS_MSEC), &o);
+    }
+    ns_sim_run(w.sim, 60 * NS_SEC, 0);
+    for (unsigned i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[i])->acquisitions, 5);
+    uint64_t rej = ns_lock_storage_rejected(w.cl);
+    *viol = ns_lock_n_violations(w.cl);
+    /* quorum tokens: each of the 20 critical sections wrote a larger one */
+    if (f == NS_LOCK_FENCE_QUORUM)
+        CU_ASSERT_TRUE(ns_lock_storage_token(w.cl, "R1") >= 20);
+    world_free(&w);
+    return rej;
+}
+
+static void test_quorum_vs_naive_tokens(void)
+{
+    uint64_t naive = 0;
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        size_t v;
+        CU_ASSERT_EQUAL(contention_rejected(NS_LOCK_FENCE_QUORUM, seed, &v), 0);
+        CU_ASSERT_EQUAL(v, 0);
+        naive += contention_rejected(NS_LOCK_FENCE_NAIVE, seed, &v);
+        CU_ASSERT_EQUAL(v, 0);
+    }
+    CU_ASSERT_TRUE(naive > 0);          /* legitimate holders misordered */
+}
+
+
+void test_lock_faults_register(void)
+{
+    CU_pSuite s = ns_test_suite("lock-faults", NULL, NULL);
+    ns_test_add(s, "crashed holder freed one TTL later", test_crashed_holder_lease);
+    ns_test_add(s, "crashed holder without lease blocks", test_crashed_holder_no_lease);
+    ns_test_add(s, "pause: fencing rejects, no fencing violates", test_pause_fencing);
+    ns_test_add(s, "quorum tokens order holders, naive do not", test_quorum_vs_naive_tokens);
+}
