@@ -746,3 +746,44 @@ bool ns_sweep_table_read(ns_sweep_table *t, const char *path, GError **error)
     g_strfreev(lines);
     return ok;
 }
+
+bool ns_sweep_table_read_timings(ns_sweep_table *t, const char *path, GError **error)
+{
+    char **lines = read_lines(path, error);
+    if (!lines)
+        return false;
+    char **head = g_strsplit(lines[0], "\t", -1);
+    int sc = seed_column(head);
+    bool ok = strcmp(head[0], "point") == 0 && sc == (int)t->param_names->len + 1 &&
+              head[sc + 1] && strcmp(head[sc + 1], "wall_s") == 0 && !head[sc + 2];
+    if (!ok)
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "%s: not a timings.tsv of this sweep",
+                    path);
+    GHashTable *rows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; ok && i < t->rows->len; i++) {
+        struct ns_sweep_row *r = g_ptr_array_index(t->rows, i);
+        g_hash_table_insert(rows, g_strdup_printf("%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT,
+                                                  r->point, r->seed), r);
+    }
+    for (guint l = 1; ok && lines[l]; l++) {
+        if (!*lines[l])
+            continue;
+        char **f = g_strsplit(lines[l], "\t", -1);
+        char *end = NULL;
+        double wall = g_strv_length(f) == (guint)sc + 2 ? g_ascii_strtod(f[sc + 1], &end) : 0;
+        if (!end || *end || !*f[0]) {
+            g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "%s:%u: malformed row", path, l + 1);
+            ok = false;
+        } else {
+            g_autofree char *key = g_strdup_printf("%s/%s", f[0], f[sc]);
+            struct ns_sweep_row *r = g_hash_table_lookup(rows, key);
+            if (r)                       /* rows of other shards are not ours */
+                r->wall_s = wall;
+        }
+        g_strfreev(f);
+    }
+    g_hash_table_destroy(rows);
+    g_strfreev(head);
+    g_strfreev(lines);
+    return ok;
+}

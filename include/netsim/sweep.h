@@ -96,6 +96,10 @@ bool ns_sweep_table_write(ns_sweep_table *t, const char *dir, bool timings, GErr
  * parameter names must match the file's); a (point, seed) already in `t`
  * is an error ("overlapping").  Rows come back finished. */
 bool ns_sweep_table_read(ns_sweep_table *t, const char *path, GError **error);
+/* Sets the wall times of t's rows from a timings.tsv written beside a
+ * results.tsv; rows the file lacks keep theirs.  False on a missing or
+ * malformed file. */
+bool ns_sweep_table_read_timings(ns_sweep_table *t, const char *path, GError **error);
 /* Parameter names of a results.tsv (char*, caller frees the array). */
 GPtrArray *ns_sweep_read_param_names(const char *path, GError **error);
 

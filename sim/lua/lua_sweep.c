@@ -388,9 +388,16 @@ static int merge_main(const char *out_dir, GPtrArray *dirs)
         if (!ns_sweep_table_read(t, p, &err))
             return gerror_usage(err);
     }
+    /* timings.tsv too, when every shard has one (a row's wall time is
+     * looked up by point and seed, so each shard's file fills its rows). */
+    bool timings = true;
+    for (guint i = 0; i < dirs->len && timings; i++) {
+        g_autofree char *p = g_build_filename(g_ptr_array_index(dirs, i), "timings.tsv", NULL);
+        timings = ns_sweep_table_read_timings(t, p, NULL);
+    }
     if (g_mkdir_with_parents(out_dir, 0777) != 0)
         return usage_error("--out %s: cannot create the folder: %s", out_dir, g_strerror(errno));
-    if (!ns_sweep_table_write(t, out_dir, false, &err)) {
+    if (!ns_sweep_table_write(t, out_dir, timings, &err)) {
         fprintf(stderr, "netsim: %s\n", err->message);
         g_error_free(err);
         return EXIT_FAILED;
@@ -411,6 +418,9 @@ static int load_previous(struct sweep *sw, GHashTable *have)
     GError *err = NULL;
     if (!ns_sweep_table_read(sw->table, path, &err))
         return gerror_usage(err);
+    /* Kept rows keep their wall times where the earlier timings.tsv has them. */
+    g_autofree char *tpath = g_build_filename(sw->out_dir, "timings.tsv", NULL);
+    ns_sweep_table_read_timings(sw->table, tpath, NULL);
     uint64_t npoints = ns_sweep_grid_points(sw->grid);
     for (guint i = 0; i < sw->table->rows->len; i++) {
         const struct ns_sweep_row *r = g_ptr_array_index(sw->table->rows, i);
