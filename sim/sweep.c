@@ -413,29 +413,25 @@ bad:
 }
 
 /* results.tsv has one column per parameter, per fixed field and per
- * result: a result may not take a name already used for one of the
- * others, or the table would have two columns of that name. */
-bool ns_sweep_row_check_results(const ns_sweep_table *t, const struct ns_sweep_row *row,
-                                GError **error)
+ * result, each name once: a result named like one of the others (often a
+ * parameter echoed back, as `strategy = p.strategy`) is renamed
+ * NAME_result rather than failing the run or duplicating a column. */
+static void rename_result(struct ns_sweep_row *row, const char *name)
+{
+    gpointer key, val;
+    if (!g_hash_table_steal_extended(row->results, name, &key, &val))
+        return;
+    g_hash_table_replace(row->results, g_strconcat(name, "_result", NULL), val);
+    g_free(key);
+}
+
+void ns_sweep_row_rename_clashes(const ns_sweep_table *t, struct ns_sweep_row *row)
 {
     static const char *const fixed[] = { "point", "seed", "status", "events", "error" };
     for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
-        if (g_hash_table_contains(row->results, fixed[i])) {
-            g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
-                        "netsim.result: '%s' is a column of results.tsv; "
-                        "give the result another name", fixed[i]);
-            return false;
-        }
-    for (guint j = 0; j < t->param_names->len; j++) {
-        const char *p = g_ptr_array_index(t->param_names, j);
-        if (g_hash_table_contains(row->results, p)) {
-            g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
-                        "netsim.result: '%s' is the name of a swept parameter; "
-                        "give the result another name", p);
-            return false;
-        }
-    }
-    return true;
+        rename_result(row, fixed[i]);
+    for (guint j = 0; j < t->param_names->len; j++)
+        rename_result(row, g_ptr_array_index(t->param_names, j));
 }
 
 /* ---- writing ---- */

@@ -82,10 +82,10 @@ struct ns_sweep_row *ns_sweep_table_add(ns_sweep_table *t, uint64_t point, uint6
 /* Fills row->results from a flat JSON object ({"a": 1, "b": "x"}), as
  * netsim.result writes it. */
 bool ns_sweep_row_set_results(struct ns_sweep_row *row, const char *json, GError **error);
-/* Whether row's result names leave results.tsv's columns unique: none may
- * be a parameter of t or one of point, seed, status, events, error. */
-bool ns_sweep_row_check_results(const ns_sweep_table *t, const struct ns_sweep_row *row,
-                                GError **error);
+/* Renames row's results named like a parameter of t or like point, seed,
+ * status, events or error to NAME_result, so results.tsv's columns stay
+ * unique. */
+void ns_sweep_row_rename_clashes(const ns_sweep_table *t, struct ns_sweep_row *row);
 
 /* Writes DIR/results.tsv, DIR/timings.tsv and DIR/summary.tsv from the
  * finished rows (pending ones are left out), sorted by point and seed,

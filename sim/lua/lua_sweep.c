@@ -189,12 +189,11 @@ static bool run_one(struct sweep *sw, struct ns_sweep_row *row, const char *tmp_
     }
     g_clear_error(&err);
     if (ok && run.results_json) {
-        if (ns_sweep_row_set_results(row, run.results_json, &err) &&
-            ns_sweep_row_check_results(sw->table, row, &err)) {
+        if (ns_sweep_row_set_results(row, run.results_json, &err)) {
+            ns_sweep_row_rename_clashes(sw->table, row);
             row->status = NS_SWEEP_OK;
         } else {
             set_row_error(row, err->message);
-            g_hash_table_remove_all(row->results);   /* no column for a bad result */
         }
         g_clear_error(&err);
     } else if (ok) {
