@@ -110,6 +110,9 @@ ns_time_t ns_lua_check_time(lua_State *L, int arg);
 /* A rate in bit/s or a size in bytes: number or string with unit, >= 0. */
 double    ns_lua_check_rate(lua_State *L, int arg);
 double    ns_lua_check_size(lua_State *L, int arg);
+/* What conn:send takes: a string (real bytes, returned with their length)
+ * or a size (length-only data: NULL, *len set); raises past 4 GiB - 1. */
+const char *ns_lua_check_payload(lua_State *L, int arg, uint32_t *len);
 /* Any quantity of a given kind (number or string). */
 double    ns_lua_check_quantity(lua_State *L, int arg, enum ns_unit_kind kind);
 
@@ -153,6 +156,9 @@ void    ns_lua_push_handle_sim(lua_State *L, int idx);
 int     ns_lua_ref_function(lua_State *L, int idx);
 /* Releases a reference taken with ns_lua_ref_function. */
 void    ns_lua_unref(ns_sim *sim, int ref);
+/* conn:on_data(fn) and kin: the function at idx replaces the callback
+ * whose reference is in *slot (the old one is released). */
+void    ns_lua_replace_callback(lua_State *L, int idx, ns_sim *sim, int *slot);
 /* Starts a call of the function `ref` from C model code running inside
  * sim:run: pushes the function on the Lua thread running the sim and
  * returns that thread for the caller to push arguments on; NULL when the

@@ -255,9 +255,7 @@ static int client_on_bound(lua_State *L)
 static int client_on_state(lua_State *L)
 {
     struct lclient *lc = lclient_of(L, check_client(L, 1));
-    int ref = ns_lua_ref_function(L, 2);
-    ns_lua_unref(lc->sim, lc->on_state);
-    lc->on_state = ref;
+    ns_lua_replace_callback(L, 2, lc->sim, &lc->on_state);
     return 0;
 }
 

@@ -53,9 +53,7 @@ static void udp_received(ns_udp *s, const ns_pkt *p, uint32_t src, uint16_t spor
 static int udp_on_receive(lua_State *L)
 {
     struct ludp *u = check_udp(L, 1);
-    int ref = ns_lua_ref_function(L, 2);
-    ns_lua_unref(u->sim, u->on_receive);
-    u->on_receive = ref;
+    ns_lua_replace_callback(L, 2, u->sim, &u->on_receive);
     if (u->self == LUA_NOREF) {
         lua_pushvalue(L, 1);
         u->self = luaL_ref(L, LUA_REGISTRYINDEX);

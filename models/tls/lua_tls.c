@@ -350,9 +350,7 @@ static int host_tls_listen(lua_State *L)
 static int listener_on_accept(lua_State *L)
 {
     struct llistener *ll = *(struct llistener **)ns_lua_check_handle(L, 1, T_LISTENER);
-    int ref = ns_lua_ref_function(L, 2);
-    ns_lua_unref(ll->sim, ll->on_accept);
-    ll->on_accept = ref;
+    ns_lua_replace_callback(L, 2, ll->sim, &ll->on_accept);
     return 0;
 }
 
@@ -388,9 +386,7 @@ static int host_tls_connect(lua_State *L)
 static int set_cb(lua_State *L, int which)
 {
     struct lconn *lc = check_conn(L, 1);
-    int ref = ns_lua_ref_function(L, 2);
-    ns_lua_unref(lc->sim, lc->cb[which]);
-    lc->cb[which] = ref;
+    ns_lua_replace_callback(L, 2, lc->sim, &lc->cb[which]);
     return 0;
 }
 
@@ -405,19 +401,10 @@ static int conn_on_finished(lua_State *L) { return set_cb(L, CB_FINISHED); }
 static int conn_send(lua_State *L)
 {
     struct lconn *lc = check_conn(L, 1);
+    uint32_t len;
+    const char *data = ns_lua_check_payload(L, 2, &len);
     GError *err = NULL;
-    bool ok;
-    if (lua_type(L, 2) == LUA_TSTRING) {
-        size_t len;
-        const char *s = lua_tolstring(L, 2, &len);
-        luaL_argcheck(L, len <= UINT32_MAX, 2, "too long");
-        ok = ns_tls_send(lc->t, s, (uint32_t)len, &err);
-    } else {
-        double n = ns_lua_check_size(L, 2);
-        luaL_argcheck(L, n <= UINT32_MAX, 2, "too large");
-        ok = ns_tls_send(lc->t, NULL, (uint32_t)n, &err);
-    }
-    if (!ok) {
+    if (!ns_tls_send(lc->t, data, len, &err)) {
         lua_pushstring(L, err->message);
         g_error_free(err);
         return luaL_error(L, "conn:send: %s", lua_tostring(L, -1));

@@ -87,6 +87,21 @@ double ns_lua_check_size(lua_State *L, int arg)
     return check_quantity(L, arg, arg, NULL, NS_UNIT_SIZE);
 }
 
+const char *ns_lua_check_payload(lua_State *L, int arg, uint32_t *len)
+{
+    if (lua_type(L, arg) == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, arg, &n);
+        luaL_argcheck(L, n <= UINT32_MAX, arg, "too long");
+        *len = (uint32_t)n;
+        return s;
+    }
+    double n = ns_lua_check_size(L, arg);
+    luaL_argcheck(L, n <= UINT32_MAX, arg, "too large");
+    *len = (uint32_t)n;
+    return NULL;
+}
+
 static size_t edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -318,6 +333,13 @@ int ns_lua_ref_function(lua_State *L, int idx)
     luaL_checktype(L, idx, LUA_TFUNCTION);
     lua_pushvalue(L, idx);
     return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void ns_lua_replace_callback(lua_State *L, int idx, ns_sim *sim, int *slot)
+{
+    int ref = ns_lua_ref_function(L, idx);
+    ns_lua_unref(sim, *slot);
+    *slot = ref;
 }
 
 void ns_lua_new_type(lua_State *L, const char *tname, const luaL_Reg *methods)
