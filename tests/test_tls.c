@@ -208,6 +208,40 @@ static void test_unknown_ca(void) { fail_case(NS_TLS_CERT_UNKNOWN_CA, NS_TLS_13,
 static void test_expired(void) { fail_case(NS_TLS_CERT_EXPIRED, NS_TLS_12, NS_TLS_12, "certificate_expired", true); }
 static void test_no_version(void) { fail_case(NS_TLS_CERT_OK, NS_TLS_12, NS_TLS_13, "protocol_version", false); }
 
+/* A server that accepts the TCP connection but never speaks TLS: the
+ * client gives up exactly handshake_timeout after it connected, with the
+ * reason "handshake timeout" and no alert, and resets the connection. */
+static void silent_accept(ns_tcp_listener *l, ns_tcp *c, void *ud)
+{
+    (void)l;
+    *(ns_tcp **)ud = c;
+}
+
+static void test_handshake_timeout(void)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    ns_tcp *srv = NULL;
+    GError *err = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_tcp_listen(w.b, PORT, NULL, silent_accept, &srv, &err));
+    struct ns_tls_opts co;
+    opts(&co);
+    co.handshake_timeout = 2 * NS_SEC;
+    world_connect(&w, &w.cli, &co);
+    ns_sim_run(w.sim, 2 * NS_SEC - 1, 0);
+    CU_ASSERT_PTR_NOT_NULL(srv);                 /* TCP is up, TLS is not */
+    CU_ASSERT_STRING_EQUAL(w.cli.error, "");
+    ns_sim_run(w.sim, 2 * NS_SEC, 0);
+    CU_ASSERT_STRING_EQUAL(w.cli.error, "handshake timeout");
+    CU_ASSERT_STRING_EQUAL(w.cli.alerts, "");
+    CU_ASSERT_EQUAL(w.cli.est_at, -1);
+    world_run(&w);
+    CU_ASSERT_EQUAL(ns_tcp_state(ns_tls_tcp(w.cli.t)), NS_TCP_CLOSED);
+    if (srv)
+        CU_ASSERT_EQUAL(ns_tcp_state(srv), NS_TCP_CLOSED);   /* reset by the client */
+    world_free(&w);
+}
+
 /* ---- CPU costs: the exact sum on the critical path ---- */
 
 static ns_time_t first_tx_with(const struct ns_tls_costs *k, enum ns_tls_version v)
@@ -566,6 +600,7 @@ void test_tls_register(void)
     ns_test_add(s, "unknown CA", test_unknown_ca);
     ns_test_add(s, "expired certificate", test_expired);
     ns_test_add(s, "no common version", test_no_version);
+    ns_test_add(s, "handshake timeout against a silent server", test_handshake_timeout);
     ns_test_add(s, "crypto costs on the critical path", test_cpu_costs);
     ns_test_add(s, "record sizes per suite", test_record_sizes);
     ns_test_add(s, "certificate sizes", test_cert_sizes);
