@@ -73,23 +73,6 @@ static void define_free(gpointer p)
     g_free(d);
 }
 
-/* Takes the value of an option given as "--opt VALUE" or "--opt=VALUE". */
-static const char *option_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (*i + 1 >= argc)
-        return NULL;
-    return argv[++*i];
-}
-
-static bool is_option(const char *arg, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
 static int parse_define(ns_lua_run *run, const char *text)
 {
     const char *eq = strchr(text, '=');
@@ -121,8 +104,8 @@ static int parse_args(int argc, char **argv, ns_lua_run *run, char **out_dir)
             return -1;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             run->quiet = true;
-        } else if (is_option(a, "--seed")) {
-            if (!(v = option_value(argc, argv, &i, "--seed")))
+        } else if (ns_cli_is_option(a, "--seed")) {
+            if (!(v = ns_cli_option_value(argc, argv, &i, "--seed")))
                 return usage_error("--seed needs a value");
             guint64 seed;
             if (!g_ascii_string_to_unsigned(v, 10, 0, G_MAXUINT64, &seed, NULL))
@@ -139,13 +122,13 @@ static int parse_args(int argc, char **argv, ns_lua_run *run, char **out_dir)
                 return usage_error("-D needs NAME=VALUE");
             if (parse_define(run, v) != EXIT_OK)
                 return EXIT_USAGE;
-        } else if (is_option(a, "--out")) {
-            if (!(v = option_value(argc, argv, &i, "--out")) || !*v)
+        } else if (ns_cli_is_option(a, "--out")) {
+            if (!(v = ns_cli_option_value(argc, argv, &i, "--out")) || !*v)
                 return usage_error("--out needs a folder");
             g_free(*out_dir);
             *out_dir = g_strdup(v);
-        } else if (is_option(a, "--until")) {
-            if (!(v = option_value(argc, argv, &i, "--until")))
+        } else if (ns_cli_is_option(a, "--until")) {
+            if (!(v = ns_cli_option_value(argc, argv, &i, "--until")))
                 return usage_error("--until needs a time");
             double s;
             GError *err = NULL;
@@ -155,8 +138,8 @@ static int parse_args(int argc, char **argv, ns_lua_run *run, char **out_dir)
                 return rc;
             }
             run->until = ns_time_from_sec(s);
-        } else if (is_option(a, "--max-events")) {
-            if (!(v = option_value(argc, argv, &i, "--max-events")))
+        } else if (ns_cli_is_option(a, "--max-events")) {
+            if (!(v = ns_cli_option_value(argc, argv, &i, "--max-events")))
                 return usage_error("--max-events needs a number");
             guint64 n;
             if (!g_ascii_string_to_unsigned(v, 10, 1, G_MAXUINT64, &n, NULL))

@@ -65,6 +65,20 @@ char *ns_lua_run_summary(const ns_lua_run *run);
 /* Frees the run's sims; call before lua_close(L). */
 void ns_lua_run_close(lua_State *L);
 
+/* ---- the command line, shared by `netsim` and `netsim sweep` ---- */
+/* Whether arg is option `name`, alone or as "name=VALUE". */
+bool        ns_cli_is_option(const char *arg, const char *name);
+/* The value of option `name` at argv[*i], given as "name VALUE" (advances
+ * *i) or "name=VALUE"; NULL when the value is missing. */
+const char *ns_cli_option_value(int argc, char **argv, int *i, const char *name);
+/* The shell command that replays one run: netsim --seed SEED -D NAME=VALUE...
+ * [--until T] [--max-events N] [--out DIR] SCENARIO, words quoted only
+ * where needed.  defines: char* "NAME=VALUE"; until NS_TIME_MAX and
+ * max_events 0 mean not given; out_dir may be NULL.  Free with g_free. */
+char       *ns_cli_replay_command(uint64_t seed, const GPtrArray *defines, ns_time_t until,
+                                  uint64_t max_events, const char *out_dir,
+                                  const char *scenario);
+
 /* Replaces math.random/math.randomseed with a netsim stream and makes
  * os.time/os.clock/os.date raise, so nothing in a scenario depends on the
  * wall clock or on Lua's time-seeded generator. */

@@ -25,20 +25,6 @@ ns_lua_run *ns_lua_run_get(lua_State *L)
     return run;
 }
 
-static void append_arg(GString *cmd, const char *arg)
-{
-    bool plain = *arg != '\0';
-    for (const char *p = arg; *p && plain; p++)
-        plain = g_ascii_isalnum(*p) || strchr("-_./=:,+@%", *p);
-    g_string_append_c(cmd, ' ');
-    if (plain) {
-        g_string_append(cmd, arg);
-    } else {
-        char *q = g_shell_quote(arg);
-        g_string_append(cmd, q);
-        g_free(q);
-    }
-}
 
 static void json_string(GString *js, const char *s)
 {
@@ -58,34 +44,15 @@ static void json_string(GString *js, const char *s)
 /* The command that replays this run exactly. */
 static char *replay_command(const ns_lua_run *run, const struct ns_lua_sim *ls)
 {
-    GString *cmd = g_string_new("netsim");
-    char buf[64];
-    g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, ns_sim_seed(ls->sim));
-    append_arg(cmd, "--seed");
-    append_arg(cmd, buf);
+    GPtrArray *defs = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < run->defines->len; i++) {
         const struct ns_lua_define *d = g_ptr_array_index(run->defines, i);
-        char *a = g_strdup_printf("%s=%s", d->name, d->value);
-        append_arg(cmd, "-D");
-        append_arg(cmd, a);
-        g_free(a);
+        g_ptr_array_add(defs, g_strdup_printf("%s=%s", d->name, d->value));
     }
-    if (run->until != NS_TIME_MAX) {
-        char t[NS_TIME_STRLEN + 1];
-        ns_time_format(run->until, t);
-        strcat(t, "s");
-        append_arg(cmd, "--until");
-        append_arg(cmd, t);
-    }
-    if (run->max_events) {
-        g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, run->max_events);
-        append_arg(cmd, "--max-events");
-        append_arg(cmd, buf);
-    }
-    append_arg(cmd, "--out");
-    append_arg(cmd, ls->out_dir);
-    append_arg(cmd, run->scenario);
-    return g_string_free(cmd, FALSE);
+    char *cmd = ns_cli_replay_command(ns_sim_seed(ls->sim), defs, run->until,
+                                      run->max_events, ls->out_dir, run->scenario);
+    g_ptr_array_free(defs, TRUE);
+    return cmd;
 }
 
 static bool write_run_json(const ns_lua_run *run, const struct ns_lua_sim *ls,
@@ -189,4 +156,70 @@ void ns_lua_run_close(lua_State *L)
     for (guint i = 0; i < run->sims->len; i++)
         ns__lua_sim_destroy(L, g_ptr_array_index(run->sims, i));
     g_ptr_array_set_size(run->sims, 0);
+}
+
+/* ---- the command line ---- */
+
+bool ns_cli_is_option(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+const char *ns_cli_option_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+/* One word of a command line, shell-quoted unless it is plainly safe. */
+static void append_arg(GString *cmd, const char *arg)
+{
+    bool plain = *arg != '\0';
+    for (const char *p = arg; *p && plain; p++)
+        plain = g_ascii_isalnum(*p) || strchr("-_./=:,+@%", *p);
+    g_string_append_c(cmd, ' ');
+    if (plain) {
+        g_string_append(cmd, arg);
+    } else {
+        char *q = g_shell_quote(arg);
+        g_string_append(cmd, q);
+        g_free(q);
+    }
+}
+
+char *ns_cli_replay_command(uint64_t seed, const GPtrArray *defines, ns_time_t until,
+                            uint64_t max_events, const char *out_dir, const char *scenario)
+{
+    GString *cmd = g_string_new("netsim");
+    char buf[64];
+    g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, seed);
+    append_arg(cmd, "--seed");
+    append_arg(cmd, buf);
+    for (guint i = 0; i < defines->len; i++) {
+        append_arg(cmd, "-D");
+        append_arg(cmd, g_ptr_array_index(defines, i));
+    }
+    if (until != NS_TIME_MAX) {
+        char t[NS_TIME_STRLEN + 1];
+        ns_time_format(until, t);
+        strcat(t, "s");
+        append_arg(cmd, "--until");
+        append_arg(cmd, t);
+    }
+    if (max_events) {
+        g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, max_events);
+        append_arg(cmd, "--max-events");
+        append_arg(cmd, buf);
+    }
+    if (out_dir) {
+        append_arg(cmd, "--out");
+        append_arg(cmd, out_dir);
+    }
+    append_arg(cmd, scenario);
+    return g_string_free(cmd, FALSE);
 }

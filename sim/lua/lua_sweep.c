@@ -333,22 +333,6 @@ static int gerror_usage(GError *err)
     return rc;
 }
 
-static const char *option_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (*i + 1 >= argc)
-        return NULL;
-    return argv[++*i];
-}
-
-static bool is_option(const char *arg, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
 static const char sweep_usage[] =
 "Usage: netsim sweep SCENARIO.lua [-D NAME=VALUES]... [--seeds A..B] [OPTIONS]\n"
 "       netsim sweep --merge DIR... [--out DIR]\n"
@@ -436,50 +420,19 @@ static int load_previous(struct sweep *sw, GHashTable *have)
     return EXIT_OK;
 }
 
-static void append_arg(GString *cmd, const char *arg)
-{
-    bool plain = *arg != '\0';
-    for (const char *p = arg; *p && plain; p++)
-        plain = g_ascii_isalnum(*p) || strchr("-_./=:,+@%", *p);
-    g_string_append_c(cmd, ' ');
-    if (plain) {
-        g_string_append(cmd, arg);
-    } else {
-        char *q = g_shell_quote(arg);
-        g_string_append(cmd, q);
-        g_free(q);
-    }
-}
-
 /* The single-run command that replays seed `seed` of an exploration. */
 static char *replay_command(const struct sweep *sw, uint64_t seed)
 {
-    GString *cmd = g_string_new("netsim");
-    char buf[64];
-    g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, seed);
-    append_arg(cmd, "--seed");
-    append_arg(cmd, buf);
+    GPtrArray *defs = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < sw->grid->params->len; i++) {
         const struct ns_sweep_param *p = g_ptr_array_index(sw->grid->params, i);
-        g_autofree char *a = g_strdup_printf("%s=%s", p->name,
-                                             (const char *)g_ptr_array_index(p->values, 0));
-        append_arg(cmd, "-D");
-        append_arg(cmd, a);
+        g_ptr_array_add(defs, g_strdup_printf("%s=%s", p->name,
+                                              (const char *)g_ptr_array_index(p->values, 0)));
     }
-    if (sw->until != NS_TIME_MAX) {
-        char t[NS_TIME_STRLEN + 1];
-        ns_time_format(sw->until, t);
-        strcat(t, "s");
-        append_arg(cmd, "--until");
-        append_arg(cmd, t);
-    }
-    if (sw->max_events) {
-        g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, sw->max_events);
-        append_arg(cmd, "--max-events");
-        append_arg(cmd, buf);
-    }
-    append_arg(cmd, sw->scenario);
-    return g_string_free(cmd, FALSE);
+    char *cmd = ns_cli_replay_command(seed, defs, sw->until, sw->max_events, NULL,
+                                      sw->scenario);
+    g_ptr_array_free(defs, TRUE);
+    return cmd;
 }
 
 static int parse(struct sweep *sw, int argc, char **argv, GPtrArray *merge, bool *merging,
@@ -512,8 +465,8 @@ static int parse(struct sweep *sw, int argc, char **argv, GPtrArray *merge, bool
                 return usage_error("-D needs NAME=VALUES");
             if (!ns_sweep_grid_add(sw->grid, v, &err))
                 return gerror_usage(err);
-        } else if (is_option(a, "--seeds")) {
-            if (!(v = option_value(argc, argv, &i, "--seeds")))
+        } else if (ns_cli_is_option(a, "--seeds")) {
+            if (!(v = ns_cli_option_value(argc, argv, &i, "--seeds")))
                 return usage_error("--seeds needs FIRST..LAST");
             if (!ns_sweep_parse_seeds(v, &sw->seed_first, &sw->seed_last, &err))
                 return gerror_usage(err);
@@ -525,26 +478,26 @@ static int parse(struct sweep *sw, int argc, char **argv, GPtrArray *merge, bool
                 return usage_error("-j %s: expected a number of parallel runs (1..4096)",
                                    v ? v : "");
             sw->jobs_n = (unsigned)n;
-        } else if (!explore && is_option(a, "--shard")) {
-            if (!(v = option_value(argc, argv, &i, "--shard")))
+        } else if (!explore && ns_cli_is_option(a, "--shard")) {
+            if (!(v = ns_cli_option_value(argc, argv, &i, "--shard")))
                 return usage_error("--shard needs I/N");
             if (!ns_sweep_parse_shard(v, &sw->shard_i, &sw->shard_n, &err))
                 return gerror_usage(err);
-        } else if (is_option(a, "--out")) {
-            if (!(v = option_value(argc, argv, &i, "--out")) || !*v)
+        } else if (ns_cli_is_option(a, "--out")) {
+            if (!(v = ns_cli_option_value(argc, argv, &i, "--out")) || !*v)
                 return usage_error("--out needs a folder");
             g_free(*out_dir);
             *out_dir = g_strdup(v);
-        } else if (is_option(a, "--until")) {
+        } else if (ns_cli_is_option(a, "--until")) {
             double s;
-            if (!(v = option_value(argc, argv, &i, "--until")))
+            if (!(v = ns_cli_option_value(argc, argv, &i, "--until")))
                 return usage_error("--until needs a time");
             if (!ns_units_parse_as(v, NS_UNIT_TIME, &s, &err))
                 return gerror_usage(err);
             sw->until = ns_time_from_sec(s);
-        } else if (is_option(a, "--max-events")) {
+        } else if (ns_cli_is_option(a, "--max-events")) {
             guint64 n;
-            if (!(v = option_value(argc, argv, &i, "--max-events")) ||
+            if (!(v = ns_cli_option_value(argc, argv, &i, "--max-events")) ||
                 !g_ascii_string_to_unsigned(v, 10, 1, G_MAXUINT64, &n, NULL))
                 return usage_error("--max-events needs a positive integer");
             sw->max_events = n;
