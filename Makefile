@@ -28,7 +28,7 @@ ENGINE_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c)) \
 LUA_SRC    := $(wildcard sim/lua/*.c) $(wildcard models/*/lua_*.c)
 # Lua helpers shipped inside the module, compiled in as a string.
 LUA_EMBED  := $(BUILD)/gen/shapes_lua.c
-TEST_SRC   := $(wildcard tests/test_*.c) tests/main.c tests/testlua.c tests/tcpworld.c
+TEST_SRC   := $(wildcard tests/test_*.c) tests/main.c tests/testlua.c tests/testfiles.c tests/tcpworld.c
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

@@ -11,19 +11,6 @@
 
 #include "tests.h"
 
-struct result {
-    int   status;                    /* exit code, or 128 + signal */
-    char *out;
-    char *err;
-};
-
-static void result_clear(struct result *r)
-{
-    g_free(r->out);
-    g_free(r->err);
-    memset(r, 0, sizeof *r);
-}
-
 /* A fresh working folder for one test. */
 static char *workdir(const char *name)
 {
@@ -32,59 +19,19 @@ static char *workdir(const char *name)
     return d;
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-    char *p = g_build_filename(dir, name, NULL);
-    CU_ASSERT_TRUE_FATAL(g_file_set_contents(p, text, -1, NULL));
-    g_free(p);
-}
-
-static char *read_file(const char *dir, const char *name)
-{
-    char *p = g_build_filename(dir, name, NULL);
-    char *text = NULL;
-    if (!g_file_get_contents(p, &text, NULL, NULL))
-        text = g_strdup("(missing)");
-    g_free(p);
-    return text;
-}
-
-static int wait_code(int status)
-{
-    return WIFEXITED(status) ? WEXITSTATUS(status)
-         : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-}
-
 /* Runs netsim ARGS... (NULL-terminated) in `dir`. */
-static struct result netsim(const char *dir, ...)
+static struct ns_test_run netsim(const char *dir, ...)
 {
-    GPtrArray *argv = g_ptr_array_new();
-    char *bin = g_canonicalize_filename(ns_test_netsim_bin(), NULL);
-    g_ptr_array_add(argv, bin);
+    GPtrArray *args = g_ptr_array_new();
     va_list ap;
     va_start(ap, dir);
     const char *a;
     while ((a = va_arg(ap, const char *)))
-        g_ptr_array_add(argv, (char *)a);
+        g_ptr_array_add(args, (char *)a);
     va_end(ap);
-    g_ptr_array_add(argv, NULL);
-
-    struct result r = { 0 };
-    int status = 0;
-    GError *err = NULL;
-    if (!g_spawn_sync(dir, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                      &r.out, &r.err, &status, &err)) {
-        CU_FAIL("cannot spawn netsim");
-        fprintf(stderr, "\nspawn %s: %s\n", bin, err->message);
-        g_error_free(err);
-        r.status = -1;
-        r.out = g_strdup("");
-        r.err = g_strdup("");
-    } else {
-        r.status = wait_code(status);
-    }
-    g_ptr_array_free(argv, TRUE);
-    g_free(bin);
+    g_ptr_array_add(args, NULL);
+    struct ns_test_run r = ns_test_netsim(dir, (const char *const *)args->pdata);
+    g_ptr_array_free(args, TRUE);
     return r;
 }
 
@@ -96,7 +43,7 @@ static void check_str(const char *got, const char *want)
 }
 
 /* Exit status `code` and exactly the line `line` on stderr. */
-static void expect_failure(const struct result *r, int code, const char *line)
+static void expect_failure(const struct ns_test_run *r, int code, const char *line)
 {
     CU_ASSERT_EQUAL(r->status, code);
     if (r->status != code)
@@ -106,49 +53,10 @@ static void expect_failure(const struct result *r, int code, const char *line)
     g_free(want);
 }
 
-/* Every file under dir, relative, sorted, joined by spaces ("" if none). */
-static void list_into(GPtrArray *out, const char *root, const char *rel)
-{
-    char *path = rel ? g_build_filename(root, rel, NULL) : g_strdup(root);
-    GDir *d = g_dir_open(path, 0, NULL);
-    if (d) {
-        const char *n;
-        while ((n = g_dir_read_name(d))) {
-            char *r = rel ? g_build_filename(rel, n, NULL) : g_strdup(n);
-            char *p = g_build_filename(root, r, NULL);
-            if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK)) {
-                list_into(out, root, r);
-                g_free(r);
-            } else {
-                g_ptr_array_add(out, r);
-            }
-            g_free(p);
-        }
-        g_dir_close(d);
-    }
-    g_free(path);
-}
-
-static int cmp_str(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *listing(const char *root)
-{
-    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-    list_into(a, root, NULL);
-    g_ptr_array_sort(a, cmp_str);
-    g_ptr_array_add(a, NULL);
-    char *s = g_strjoinv(" ", (char **)a->pdata);
-    g_ptr_array_free(a, TRUE);
-    return s;
-}
-
 static void expect_listing(const char *dir, const char *sub, const char *want)
 {
     char *p = g_build_filename(dir, sub, NULL);
-    char *got = listing(p);
+    char *got = ns_test_listing(p);
     check_str(got, want);
     g_free(got);
     g_free(p);
@@ -176,12 +84,12 @@ static const char ticker[] =
 static void test_missing_script(void)
 {
     char *d = workdir("missing");
-    struct result r = netsim(d, "nosuch.lua", NULL);
+    struct ns_test_run r = netsim(d, "nosuch.lua", NULL);
     expect_failure(&r, 2, "netsim: cannot read scenario 'nosuch.lua': No such file or directory");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, NULL);
     expect_failure(&r, 2, "netsim: no scenario given (see netsim --help)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
@@ -190,9 +98,9 @@ static void test_folder_script(void)
     char *d = workdir("folder");
     char *sub = g_build_filename(d, "dir.lua", NULL);
     g_mkdir(sub, 0777);
-    struct result r = netsim(d, "dir.lua", NULL);
+    struct ns_test_run r = netsim(d, "dir.lua", NULL);
     expect_failure(&r, 2, "netsim: cannot read scenario 'dir.lua': is a folder");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(sub);
     g_free(d);
 }
@@ -200,131 +108,131 @@ static void test_folder_script(void)
 static void test_syntax_error(void)
 {
     char *d = workdir("syntax");
-    write_file(d, "x.lua", "local netsim = require 'netsim'\n\nlocal x = = 1\n");
-    struct result r = netsim(d, "--out", "out", "x.lua", NULL);
+    ns_test_write_file(d, "x.lua", "local netsim = require 'netsim'\n\nlocal x = = 1\n");
+    struct ns_test_run r = netsim(d, "--out", "out", "x.lua", NULL);
     expect_failure(&r, 1, "netsim: x.lua:3: unexpected symbol near '='");
     check_str(r.out, "");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
 static void test_callback_error(void)
 {
     char *d = workdir("callback");
-    write_file(d, "cb.lua",
+    ns_test_write_file(d, "cb.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new {}\n"
                "sim:after('1s', function()\n"
                "  error('boom')\n"
                "end)\n"
                "sim:run()\n");
-    struct result r = netsim(d, "--out", "out", "cb.lua", NULL);
+    struct ns_test_run r = netsim(d, "--out", "out", "cb.lua", NULL);
     expect_failure(&r, 1, "netsim: cb.lua:4: boom");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
 static void test_wrong_argument_type(void)
 {
     char *d = workdir("argtype");
-    write_file(d, "a.lua",
+    ns_test_write_file(d, "a.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new {}\n"
                "sim:after({}, function() end)\n");
-    write_file(d, "b.lua",
+    ns_test_write_file(d, "b.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new { sede = 3 }\n");
-    write_file(d, "c.lua",
+    ns_test_write_file(d, "c.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new { trace = 1 }\n");
-    struct result r = netsim(d, "--out", "out", "a.lua", NULL);
+    struct ns_test_run r = netsim(d, "--out", "out", "a.lua", NULL);
     expect_failure(&r, 1, "netsim: a.lua:3: bad argument #1 to 'after' (time expected, got table)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "b.lua", NULL);
     expect_failure(&r, 1, "netsim: b.lua:2: unknown option 'sede' to 'new' (did you mean 'seed'?)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "c.lua", NULL);
     expect_failure(&r, 1, "netsim: c.lua:2: bad argument #1 to 'new' (option 'trace': boolean "
                           "expected, got number)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
 static void test_bad_times(void)
 {
     char *d = workdir("times");
-    write_file(d, "neg.lua",
+    ns_test_write_file(d, "neg.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new {}\n"
                "sim:after(-0.5, function() end)\n");
-    write_file(d, "negs.lua",
+    ns_test_write_file(d, "negs.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new {}\n"
                "sim:at('-5ms', function() end)\n");
-    write_file(d, "bad.lua",
+    ns_test_write_file(d, "bad.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new {}\n"
                "sim:after('20xs', function() end)\n");
-    struct result r = netsim(d, "--out", "out", "neg.lua", NULL);
+    struct ns_test_run r = netsim(d, "--out", "out", "neg.lua", NULL);
     expect_failure(&r, 1, "netsim: neg.lua:3: bad argument #1 to 'after' (time must be a finite "
                           "number >= 0, got -0.5)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "negs.lua", NULL);
     expect_failure(&r, 1, "netsim: negs.lua:3: bad argument #1 to 'at' ('-5ms' is a negative time)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "bad.lua", NULL);
     expect_failure(&r, 1, "netsim: bad.lua:3: bad argument #1 to 'after' (malformed quantity "
                           "'20xs' (unknown unit 'xs'))");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     /* The same mistakes on the command line are usage errors. */
-    write_file(d, "t.lua", ticker);
+    ns_test_write_file(d, "t.lua", ticker);
     r = netsim(d, "--out", "out", "--until", "20xs", "t.lua", NULL);
     expect_failure(&r, 2, "netsim: --until 20xs: malformed quantity '20xs' (unknown unit 'xs') "
                           "(see netsim --help)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "--until=-1s", "t.lua", NULL);
     expect_failure(&r, 2, "netsim: --until -1s: '-1s' is a negative time (see netsim --help)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
 static void test_bad_defines(void)
 {
     char *d = workdir("defines");
-    write_file(d, "t.lua", ticker);
-    write_file(d, "nop.lua",
+    ns_test_write_file(d, "t.lua", ticker);
+    ns_test_write_file(d, "nop.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new {}\n"
                "sim:run()\n");
-    struct result r = netsim(d, "--out", "out", "-D", "flows", "t.lua", NULL);
+    struct ns_test_run r = netsim(d, "--out", "out", "-D", "flows", "t.lua", NULL);
     expect_failure(&r, 2, "netsim: -D flows: expected NAME=VALUE (see netsim --help)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "-Dfl-ows=3", "t.lua", NULL);
     expect_failure(&r, 2, "netsim: -D fl-ows=3: 'fl-ows' is not a parameter name "
                           "(see netsim --help)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "-D", "flows=abc", "t.lua", NULL);
     expect_failure(&r, 2, "netsim: -D flows=abc: malformed quantity 'abc' (no number)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "-D", "rtt=10Mbps", "t.lua", NULL);
     expect_failure(&r, 2, "netsim: -D rtt=10Mbps: '10Mbps' is a rate, expected a time");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "-D", "flow=3", "t.lua", NULL);
     expect_failure(&r, 2, "netsim: -D flow: the scenario declares no parameter 'flow' "
                           "(did you mean 'flows'?)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "-D", "x=1", "nop.lua", NULL);
     expect_failure(&r, 2, "netsim: -D x: the scenario declares no parameters "
                           "(it does not call netsim.params)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "-D", "flows=2", "-D", "rtt=1s", "--quiet", "t.lua", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
     check_str(r.err, "");
     check_str(r.out, "");
-    char *js = read_file(d, "out/run.json");
+    char *js = ns_test_read_file(d, "out/run.json");
     CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"parameters\": {\"flows\": 2, \"rtt\": 1},"));
     g_free(js);
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
@@ -332,66 +240,66 @@ static void test_bad_seeds(void)
 {
     static const char *const bad[] = { "-1", "18446744073709551616", "abc", "1.5", "" };
     char *d = workdir("seeds");
-    write_file(d, "t.lua", ticker);
+    ns_test_write_file(d, "t.lua", ticker);
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-        struct result r = netsim(d, "--out", "out", "--seed", bad[i], "t.lua", NULL);
+        struct ns_test_run r = netsim(d, "--out", "out", "--seed", bad[i], "t.lua", NULL);
         char *line = g_strdup_printf("netsim: --seed %s: expected an integer between 0 and "
                                      "18446744073709551615 (see netsim --help)", bad[i]);
         expect_failure(&r, 2, line);
         g_free(line);
-        result_clear(&r);
+        ns_test_run_clear(&r);
     }
     /* Nothing ran: no output folder. */
     char *out = g_build_filename(d, "out", NULL);
     CU_ASSERT_FALSE(g_file_test(out, G_FILE_TEST_EXISTS));
     g_free(out);
-    struct result r = netsim(d, "--out", "out", "--seed=18446744073709551615", "--quiet",
+    struct ns_test_run r = netsim(d, "--out", "out", "--seed=18446744073709551615", "--quiet",
                              "t.lua", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
-    char *js = read_file(d, "out/run.json");
+    char *js = ns_test_read_file(d, "out/run.json");
     CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"seed\": 18446744073709551615,"));
     g_free(js);
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "out", "--seed", NULL);
     expect_failure(&r, 2, "netsim: --seed needs a value (see netsim --help)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
 static void test_unknown_option(void)
 {
     char *d = workdir("unknown");
-    write_file(d, "t.lua", ticker);
-    struct result r = netsim(d, "--bogus", "t.lua", NULL);
+    ns_test_write_file(d, "t.lua", ticker);
+    struct ns_test_run r = netsim(d, "--bogus", "t.lua", NULL);
     expect_failure(&r, 2, "netsim: unknown option '--bogus' (see netsim --help)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "t.lua", "u.lua", NULL);
     expect_failure(&r, 2, "netsim: unexpected argument 'u.lua': one scenario per run "
                           "(see netsim --help)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--max-events", "0", "t.lua", NULL);
     expect_failure(&r, 2, "netsim: --max-events 0: expected a positive integer "
                           "(see netsim --help)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
 static void test_unwritable_out(void)
 {
     char *d = workdir("unwritable");
-    write_file(d, "t.lua", ticker);
-    write_file(d, "afile", "x");
-    struct result r = netsim(d, "--out", "/proc/netsim-test", "t.lua", NULL);
+    ns_test_write_file(d, "t.lua", ticker);
+    ns_test_write_file(d, "afile", "x");
+    struct ns_test_run r = netsim(d, "--out", "/proc/netsim-test", "t.lua", NULL);
     CU_ASSERT_EQUAL(r.status, 2);
     CU_ASSERT_TRUE(g_str_has_prefix(r.err, "netsim: --out /proc/netsim-test: cannot create "
                                            "the folder: "));
     CU_ASSERT_TRUE(g_str_has_suffix(r.err, " (see netsim --help)\n"));
     CU_ASSERT_PTR_EQUAL(strchr(r.err, '\n'), r.err + strlen(r.err) - 1);
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "afile", "t.lua", NULL);
     expect_failure(&r, 2, "netsim: --out afile: cannot create the folder: Not a directory "
                           "(see netsim --help)");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
@@ -400,66 +308,66 @@ static void test_unwritable_out(void)
 static void test_help_version(void)
 {
     char *d = workdir("help");
-    struct result r = netsim(d, "--help", NULL);
+    struct ns_test_run r = netsim(d, "--help", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT_TRUE(g_str_has_prefix(r.out, "Usage: netsim [OPTIONS] SCENARIO.lua\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "--until TIME"));
     check_str(r.err, "");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "-h", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT_TRUE(g_str_has_prefix(r.out, "Usage: netsim"));
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--version", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
     check_str(r.out, "netsim " NETSIM_VERSION "\n");
     check_str(r.err, "");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
 static void test_until_caps(void)
 {
     char *d = workdir("until");
-    write_file(d, "t.lua", ticker);
-    struct result r = netsim(d, "--out", "out", "--until", "1s", "t.lua", NULL);
+    ns_test_write_file(d, "t.lua", ticker);
+    struct ns_test_run r = netsim(d, "--out", "out", "--until", "1s", "t.lua", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
     check_str(r.err, "netsim: stopped at --until 1.000000000 s\n");
     check_str(r.out, "outputs in out/: events.tsv ticks.tsv run.json\n");
-    char *js = read_file(d, "out/run.json");
+    char *js = ns_test_read_file(d, "out/run.json");
     CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"end\": {\"time_s\": \"1.000000000\", \"events\": 11, "
                                       "\"reason\": \"until\"}"));
     CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"replay\": \"netsim --seed 1 --until 1.000000000s "
                                       "--out out t.lua\""));
     g_free(js);
-    char *ticks = read_file(d, "out/ticks.tsv");
+    char *ticks = ns_test_read_file(d, "out/ticks.tsv");
     CU_ASSERT_TRUE(g_str_has_suffix(ticks, "\n1.000000000\t11\n"));
     g_free(ticks);
-    result_clear(&r);
+    ns_test_run_clear(&r);
     /* A cap the scenario never reaches says nothing. */
     r = netsim(d, "--out", "out2", "--until", "1h", "--quiet", "t.lua", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
     check_str(r.err, "");
-    js = read_file(d, "out2/run.json");
+    js = ns_test_read_file(d, "out2/run.json");
     CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"time_s\": \"10.000000000\""));
     g_free(js);
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
 static void test_max_events_caps(void)
 {
     char *d = workdir("maxev");
-    write_file(d, "t.lua", ticker);
-    struct result r = netsim(d, "--out", "out", "--max-events", "5", "--quiet", "t.lua", NULL);
+    ns_test_write_file(d, "t.lua", ticker);
+    struct ns_test_run r = netsim(d, "--out", "out", "--max-events", "5", "--quiet", "t.lua", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
     check_str(r.err, "netsim: stopped after --max-events 5 events\n");
     check_str(r.out, "");
-    char *js = read_file(d, "out/run.json");
+    char *js = ns_test_read_file(d, "out/run.json");
     CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"end\": {\"time_s\": \"0.400000000\", \"events\": 5, "
                                       "\"reason\": \"max-events\"}"));
     g_free(js);
-    char *ev = read_file(d, "out/events.tsv");
+    char *ev = ns_test_read_file(d, "out/events.tsv");
     check_str(ev, "time\tkind\tnode\tdetails\n"
                   "0.000000000\ttick\ta\tn=1\n"
                   "0.100000000\ttick\ta\tn=2\n"
@@ -467,7 +375,7 @@ static void test_max_events_caps(void)
                   "0.300000000\ttick\ta\tn=4\n"
                   "0.400000000\ttick\ta\tn=5\n");
     g_free(ev);
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
@@ -475,14 +383,14 @@ static void test_max_events_caps(void)
 static void test_failed_run_leaves_nothing(void)
 {
     char *d = workdir("failed");
-    write_file(d, "late.lua",
+    ns_test_write_file(d, "late.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new {}\n"
                "local t = sim:table('q', { 'v' })\n"
                "sim:after(1, function() t:row(1); sim:log('k', 'n') end)\n"
                "sim:after(2, function() error('late') end)\n"
                "sim:run()\n");
-    write_file(d, "assert.lua",
+    ns_test_write_file(d, "assert.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new {}\n"
                "local t = sim:table('q', { 'v' })\n"
@@ -490,7 +398,7 @@ static void test_failed_run_leaves_nothing(void)
                "sim:run()\n"
                "netsim.result { rows = 1 }\n"
                "netsim.assert(sim:now() > 5, 'ran past 5 s')\n");
-    write_file(d, "watchdog.lua",
+    ns_test_write_file(d, "watchdog.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new { callback_limit = 100000 }\n"
                "local t = sim:table('q', { 'v' })\n"
@@ -499,23 +407,23 @@ static void test_failed_run_leaves_nothing(void)
                "  while true do end\n"
                "end)\n"
                "sim:run()\n");
-    struct result r = netsim(d, "--out", "o1", "late.lua", NULL);
+    struct ns_test_run r = netsim(d, "--out", "o1", "late.lua", NULL);
     expect_failure(&r, 1, "netsim: late.lua:5: late");
     check_str(r.out, "");
     expect_listing(d, "o1", "");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "o2", "assert.lua", NULL);
     expect_failure(&r, 1, "netsim: assert.lua:7: assertion failed: ran past 5 s");
     expect_listing(d, "o2", "");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "--out", "o3", "watchdog.lua", NULL);
     expect_failure(&r, 1, "netsim: watchdog.lua:6: callback ran more than 100000 instructions "
                           "(an endless loop?); raise the limit with "
                           "netsim.new{ callback_limit = N }");
     expect_listing(d, "o3", "");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     /* Two sims would share --out: refused before either writes. */
-    write_file(d, "two.lua",
+    ns_test_write_file(d, "two.lua",
                "local netsim = require 'netsim'\n"
                "local a = netsim.new {}\n"
                "a:at(1, function() a:log('x', 'a') end)\n"
@@ -526,9 +434,9 @@ static void test_failed_run_leaves_nothing(void)
                           "writes its outputs to 'o5' (under the netsim command a run has one "
                           "simulation)");
     expect_listing(d, "o5", "");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     /* The same scenario that succeeds leaves exactly its outputs. */
-    write_file(d, "ok.lua",
+    ns_test_write_file(d, "ok.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new {}\n"
                "local t = sim:table('q', { 'v' })\n"
@@ -537,7 +445,7 @@ static void test_failed_run_leaves_nothing(void)
     r = netsim(d, "--out", "o4", "--quiet", "ok.lua", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
     expect_listing(d, "o4", "events.tsv q.tsv run.json");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(d);
 }
 
@@ -545,7 +453,7 @@ static void test_failed_run_leaves_nothing(void)
 static void test_interrupt(void)
 {
     char *d = workdir("interrupt");
-    write_file(d, "forever.lua",
+    ns_test_write_file(d, "forever.lua",
                "local netsim = require 'netsim'\n"
                "local sim = netsim.new {}\n"
                "local function tick() sim:log('tick', 'a'); sim:after('1ms', tick) end\n"
@@ -566,7 +474,7 @@ static void test_interrupt(void)
     kill(pid, SIGINT);
     int status;
     CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
-    CU_ASSERT_EQUAL(wait_code(status), 130);
+    CU_ASSERT_EQUAL(ns_test_exit_code(status), 130);
     GString *e = g_string_new(NULL);
     while ((n = read(err_fd, buf, sizeof buf)) > 0)
         g_string_append_len(e, buf, n);
@@ -612,20 +520,20 @@ static const char two_components[] =
 static char *det_run(const char *name, const char *seed, const char *define)
 {
     char *d = workdir(name);
-    write_file(d, "s.lua", two_components);
-    struct result r = define
+    ns_test_write_file(d, "s.lua", two_components);
+    struct ns_test_run r = define
         ? netsim(d, "--quiet", "--seed", seed, "-D", define, "--out", "out", "s.lua", NULL)
         : netsim(d, "--quiet", "--seed", seed, "--out", "out", "s.lua", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
     check_str(r.err, "");
-    result_clear(&r);
+    ns_test_run_clear(&r);
     return d;
 }
 
 static void expect_same_file(const char *a, const char *b, const char *name)
 {
     char *path = g_build_filename("out", name, NULL);
-    char *x = read_file(a, path), *y = read_file(b, path);
+    char *x = ns_test_read_file(a, path), *y = ns_test_read_file(b, path);
     CU_ASSERT_FALSE(g_str_has_prefix(x, "(missing)"));
     CU_ASSERT_STRING_EQUAL(x, y);
     if (strcmp(x, y) != 0)
@@ -650,7 +558,7 @@ static void test_same_seed_same_bytes(void)
 static void test_other_seed_other_trace(void)
 {
     char *a = det_run("seed-a", "42", NULL), *b = det_run("seed-b", "43", NULL);
-    char *x = read_file(a, "out/events.tsv"), *y = read_file(b, "out/events.tsv");
+    char *x = ns_test_read_file(a, "out/events.tsv"), *y = ns_test_read_file(b, "out/events.tsv");
     CU_ASSERT_TRUE(g_str_has_prefix(x, "time\tkind\tnode\tdetails\n0.000000000\tstep\tA\tk=1 "));
     CU_ASSERT_TRUE(g_str_has_prefix(y, "time\tkind\tnode\tdetails\n0.000000000\tstep\tA\tk=1 "));
     CU_ASSERT_STRING_NOT_EQUAL(x, y);
@@ -682,7 +590,7 @@ static char *rows_of(const char *text, const char *node, unsigned *count)
 static void test_extra_component_keeps_rows(void)
 {
     char *a = det_run("comp-a", "7", NULL), *b = det_run("comp-b", "7", "extra=true");
-    char *x = read_file(a, "out/events.tsv"), *y = read_file(b, "out/events.tsv");
+    char *x = ns_test_read_file(a, "out/events.tsv"), *y = ns_test_read_file(b, "out/events.tsv");
     unsigned na, nb, nbb, nab;
     char *ra = rows_of(x, "A", &na), *rb = rows_of(y, "A", &nb);
     char *b_in_a = rows_of(x, "B", &nab), *b_in_b = rows_of(y, "B", &nbb);

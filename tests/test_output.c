@@ -19,48 +19,9 @@ static char *scratch(const char *test)
     return d;
 }
 
-static int cmp_str(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void list_into(GPtrArray *out, const char *root, const char *rel)
-{
-    char *path = rel ? g_build_filename(root, rel, NULL) : g_strdup(root);
-    GDir *d = g_dir_open(path, 0, NULL);
-    if (d) {
-        const char *n;
-        while ((n = g_dir_read_name(d))) {
-            char *r = rel ? g_build_filename(rel, n, NULL) : g_strdup(n);
-            char *p = g_build_filename(root, r, NULL);
-            if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK)) {
-                list_into(out, root, r);
-                g_free(r);
-            } else {
-                g_ptr_array_add(out, r);
-            }
-            g_free(p);
-        }
-        g_dir_close(d);
-    }
-    g_free(path);
-}
-
-/* Every non-folder entry under root, relative, sorted, joined by spaces. */
-static char *listing(const char *root)
-{
-    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-    list_into(a, root, NULL);
-    g_ptr_array_sort(a, cmp_str);
-    g_ptr_array_add(a, NULL);
-    char *s = g_strjoinv(" ", (char **)a->pdata);
-    g_ptr_array_free(a, TRUE);
-    return s;
-}
-
 static void assert_listing(const char *root, const char *want)
 {
-    char *got = listing(root);
+    char *got = ns_test_listing(root);
     CU_ASSERT_STRING_EQUAL(got, want);
     if (strcmp(got, want) != 0)
         fprintf(stderr, "\nlisting of %s: got '%s', want '%s'\n", root, got, want);

@@ -123,12 +123,6 @@ static void test_seeds_shards(void)
 
 /* ---- the command ---- */
 
-struct result {
-    int   status;
-    char *out;
-    char *err;
-};
-
 static char *workdir(const char *name)
 {
     char *d = g_build_filename(ns_test_tmpdir(), "sweep", name, NULL);
@@ -136,57 +130,16 @@ static char *workdir(const char *name)
     return d;
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-    char *p = g_build_filename(dir, name, NULL);
-    CU_ASSERT_TRUE_FATAL(g_file_set_contents(p, text, -1, NULL));
-    g_free(p);
-}
-
-static char *read_file(const char *dir, const char *name)
-{
-    char *p = g_build_filename(dir, name, NULL);
-    char *text = NULL;
-    if (!g_file_get_contents(p, &text, NULL, NULL))
-        text = g_strdup("(missing)");
-    g_free(p);
-    return text;
-}
-
 /* Runs netsim with the space-separated words of `args` in `dir`. */
-static struct result netsim(const char *dir, const char *args)
+static struct ns_test_run netsim(const char *dir, const char *args)
 {
-    char *bin = g_canonicalize_filename(ns_test_netsim_bin(), NULL);
     char **words = g_strsplit(args, " ", -1);
-    GPtrArray *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, bin);
-    for (char **w = words; *w; w++)
-        g_ptr_array_add(argv, *w);
-    g_ptr_array_add(argv, NULL);
-    struct result r = { -1, NULL, NULL };
-    int status = 0;
-    if (g_spawn_sync(dir, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                     &r.out, &r.err, &status, NULL))
-        r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    else
-        CU_FAIL("cannot spawn netsim");
-    if (!r.out)
-        r.out = g_strdup("");
-    if (!r.err)
-        r.err = g_strdup("");
-    g_ptr_array_free(argv, TRUE);
+    struct ns_test_run r = ns_test_netsim(dir, (const char *const *)words);
     g_strfreev(words);
-    g_free(bin);
     return r;
 }
 
-static void result_clear(struct result *r)
-{
-    g_free(r->out);
-    g_free(r->err);
-}
-
-static void expect_status(const struct result *r, int code)
+static void expect_status(const struct ns_test_run *r, int code)
 {
     CU_ASSERT_EQUAL(r->status, code);
     if (r->status != code)
@@ -212,8 +165,8 @@ static const char scenario[] =
 static char *setup(const char *name)
 {
     char *d = workdir(name);
-    write_file(d, "s.lua", scenario);
-    write_file(d, "noresult.lua",
+    ns_test_write_file(d, "s.lua", scenario);
+    ns_test_write_file(d, "noresult.lua",
                "local netsim = require 'netsim'\nlocal p = netsim.params { x = 1 }\n"
                "local sim = netsim.new {}\nsim:run()\n");
     return d;
@@ -222,12 +175,12 @@ static char *setup(const char *name)
 static void test_sweep_tables(void)
 {
     g_autofree char *d = setup("tables");
-    struct result r = netsim(d, "sweep s.lua -D cc=reno,cubic -D x=1:3:3 --seeds 1..4 -j 2 "
+    struct ns_test_run r = netsim(d, "sweep s.lua -D cc=reno,cubic -D x=1:3:3 --seeds 1..4 -j 2 "
                                 "--out o --quiet");
     expect_status(&r, 0);
     CU_ASSERT_STRING_EQUAL(r.out, "");          /* quiet, and print() muted */
-    result_clear(&r);
-    g_autofree char *res = read_file(d, "o/results.tsv");
+    ns_test_run_clear(&r);
+    g_autofree char *res = ns_test_read_file(d, "o/results.tsv");
     char **lines = g_strsplit(res, "\n", -1);
     CU_ASSERT_EQUAL(g_strv_length(lines), 1 + 2 * 3 * 4 + 1);
     CU_ASSERT_STRING_EQUAL(lines[0], "point\tcc\tx\tseed\tstatus\tevents\tlabel\ty\terror");
@@ -236,10 +189,10 @@ static void test_sweep_tables(void)
     CU_ASSERT_TRUE(g_str_has_prefix(lines[5], "1\treno\t2\t1\tok\t"));
     CU_ASSERT_TRUE(g_str_has_prefix(lines[24], "5\tcubic\t3\t4\tok\t"));
     g_strfreev(lines);
-    g_autofree char *sum = read_file(d, "o/summary.tsv");
+    g_autofree char *sum = ns_test_read_file(d, "o/summary.tsv");
     CU_ASSERT_TRUE(g_str_has_prefix(sum, "point\tcc\tx\truns\tfailed\ty_mean\ty_sd\ty_ci95\n"
                                          "0\treno\t1\t4\t0\t"));
-    g_autofree char *tim = read_file(d, "o/timings.tsv");
+    g_autofree char *tim = ns_test_read_file(d, "o/timings.tsv");
     CU_ASSERT_TRUE(g_str_has_prefix(tim, "point\tcc\tx\tseed\twall_s\n0\treno\t1\t1\t"));
     /* Outputs were discarded, nothing else in o/. */
     g_autofree char *runs = g_build_filename(d, "o", "runs", NULL);
@@ -249,32 +202,32 @@ static void test_sweep_tables(void)
 static void test_same_bytes_any_j(void)
 {
     g_autofree char *d = setup("anyj");
-    struct result r1 = netsim(d, "sweep s.lua -D cc=reno,cubic,newreno -D x=0.5:4:log4 "
+    struct ns_test_run r1 = netsim(d, "sweep s.lua -D cc=reno,cubic,newreno -D x=0.5:4:log4 "
                                  "--seeds 1..5 -j 1 --out j1 -q");
-    struct result r2 = netsim(d, "sweep s.lua -D cc=reno,cubic,newreno -D x=0.5:4:log4 "
+    struct ns_test_run r2 = netsim(d, "sweep s.lua -D cc=reno,cubic,newreno -D x=0.5:4:log4 "
                                  "--seeds 1..5 -j 2 --out j2 -q");
     expect_status(&r1, 0);
     expect_status(&r2, 0);
-    g_autofree char *a = read_file(d, "j1/results.tsv");
-    g_autofree char *b = read_file(d, "j2/results.tsv");
-    g_autofree char *sa = read_file(d, "j1/summary.tsv");
-    g_autofree char *sb = read_file(d, "j2/summary.tsv");
+    g_autofree char *a = ns_test_read_file(d, "j1/results.tsv");
+    g_autofree char *b = ns_test_read_file(d, "j2/results.tsv");
+    g_autofree char *sa = ns_test_read_file(d, "j1/summary.tsv");
+    g_autofree char *sb = ns_test_read_file(d, "j2/summary.tsv");
     CU_ASSERT_TRUE(strlen(a) > 500);
     CU_ASSERT_STRING_EQUAL(a, b);
     CU_ASSERT_STRING_EQUAL(sa, sb);
-    result_clear(&r1);
-    result_clear(&r2);
+    ns_test_run_clear(&r1);
+    ns_test_run_clear(&r2);
 }
 
 static void test_failures(void)
 {
     g_autofree char *d = setup("failures");
     /* A Lua error: its row records it, the others run, exit 1. */
-    struct result r = netsim(d, "sweep s.lua -D cc=reno,bad --seeds 1..4 --out f -q");
+    struct ns_test_run r = netsim(d, "sweep s.lua -D cc=reno,bad --seeds 1..4 --out f -q");
     expect_status(&r, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "s.lua:8: boom at seed 3"));
-    result_clear(&r);
-    g_autofree char *res = read_file(d, "f/results.tsv");
+    ns_test_run_clear(&r);
+    g_autofree char *res = ns_test_read_file(d, "f/results.tsv");
     char **lines = g_strsplit(res, "\n", -1);
     CU_ASSERT_EQUAL(g_strv_length(lines), 10);
     CU_ASSERT_TRUE(g_str_has_prefix(lines[7], "1\tbad\t3\tfailed\t20\t\t\ts.lua:8: boom at seed 3"));
@@ -284,19 +237,19 @@ static void test_failures(void)
     /* No result reported: a clear error per row. */
     r = netsim(d, "sweep noresult.lua -D x=1,2 --out nr -q");
     expect_status(&r, 1);
-    result_clear(&r);
-    g_autofree char *nr = read_file(d, "nr/results.tsv");
+    ns_test_run_clear(&r);
+    g_autofree char *nr = ns_test_read_file(d, "nr/results.tsv");
     CU_ASSERT_PTR_NOT_NULL(strstr(nr, "failed\t0\tthe scenario reported no result"));
 
     /* A result named like a parameter or a fixed column becomes NAME_result:
      * the run succeeds and each column name appears once. */
-    write_file(d, "clash.lua",
+    ns_test_write_file(d, "clash.lua",
                "local netsim = require 'netsim'\nlocal p = netsim.params { x = 1 }\n"
                "netsim.result { x = p.x * 2, events = 7, ok = 1 }\n");
     r = netsim(d, "sweep clash.lua -D x=1,2 --out c1 -q");
     expect_status(&r, 0);
-    result_clear(&r);
-    g_autofree char *c1 = read_file(d, "c1/results.tsv");
+    ns_test_run_clear(&r);
+    g_autofree char *c1 = ns_test_read_file(d, "c1/results.tsv");
     CU_ASSERT_STRING_EQUAL(c1, "point\tx\tseed\tstatus\tevents\tevents_result\tok\tx_result\terror\n"
                                "0\t1\t1\tok\t0\t7\t1\t2\t\n"
                                "1\t2\t1\tok\t0\t7\t1\t4\t\n");
@@ -306,7 +259,7 @@ static void test_failures(void)
     expect_status(&r, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "'cx'"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "did you mean 'cc'?"));
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_autofree char *u = g_build_filename(d, "u", "results.tsv", NULL);
     CU_ASSERT_FALSE(g_file_test(u, G_FILE_TEST_EXISTS));
 
@@ -327,18 +280,18 @@ static void test_failures(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(r.err, bad[i].msg));
         if (!strstr(r.err, bad[i].msg))
             fprintf(stderr, "\n  %s: %s", bad[i].args, r.err);
-        result_clear(&r);
+        ns_test_run_clear(&r);
     }
 }
 
 static void test_keep_outputs(void)
 {
     g_autofree char *d = setup("keep");
-    struct result r = netsim(d, "sweep s.lua -D cc=reno,cubic --seeds 1..2 --keep-outputs "
+    struct ns_test_run r = netsim(d, "sweep s.lua -D cc=reno,cubic --seeds 1..2 --keep-outputs "
                                 "--out k -q");
     expect_status(&r, 0);
-    result_clear(&r);
-    g_autofree char *json = read_file(d, "k/runs/cc=cubic/seed-2/run.json");
+    ns_test_run_clear(&r);
+    g_autofree char *json = ns_test_read_file(d, "k/runs/cc=cubic/seed-2/run.json");
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"seed\": 2"));
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"label\": \"cubic\""));
 }
@@ -347,29 +300,29 @@ static void test_explore(void)
 {
     g_autofree char *d = setup("explore");
     /* Seeds divisible by 37 fail: the lowest in 5..200 is 37, whatever -j. */
-    struct result r1 = netsim(d, "explore s.lua --seeds 5..200 -D failevery=37 -j 1");
-    struct result r2 = netsim(d, "explore s.lua --seeds 5..200 -D failevery=37 -j 2");
+    struct ns_test_run r1 = netsim(d, "explore s.lua --seeds 5..200 -D failevery=37 -j 1");
+    struct ns_test_run r2 = netsim(d, "explore s.lua --seeds 5..200 -D failevery=37 -j 2");
     expect_status(&r1, 1);
     expect_status(&r2, 1);
     CU_ASSERT_STRING_EQUAL(r1.out, "explore: seed 37 fails: s.lua:9: unlucky seed\n"
                                    "replay: netsim --seed 37 -D failevery=37 s.lua\n");
     CU_ASSERT_STRING_EQUAL(r1.out, r2.out);
-    result_clear(&r1);
-    result_clear(&r2);
+    ns_test_run_clear(&r1);
+    ns_test_run_clear(&r2);
     /* The replay command reproduces it. */
-    struct result rp = netsim(d, "--seed 37 -D failevery=37 s.lua --out rp -q");
+    struct ns_test_run rp = netsim(d, "--seed 37 -D failevery=37 s.lua --out rp -q");
     expect_status(&rp, 1);
-    result_clear(&rp);
+    ns_test_run_clear(&rp);
 
-    struct result all = netsim(d, "explore s.lua --seeds 5..200 -D failevery=37 -j 2 --all");
+    struct ns_test_run all = netsim(d, "explore s.lua --seeds 5..200 -D failevery=37 -j 2 --all");
     expect_status(&all, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(all.out, "explore: 5 of 196 seeds fail\n"));
-    result_clear(&all);
+    ns_test_run_clear(&all);
 
-    struct result none = netsim(d, "explore s.lua --seeds 1..30 -D failevery=37 -j 2");
+    struct ns_test_run none = netsim(d, "explore s.lua --seeds 1..30 -D failevery=37 -j 2");
     expect_status(&none, 0);
     CU_ASSERT_STRING_EQUAL(none.out, "explore: no failing seed in 1..30 (30 runs)\n");
-    result_clear(&none);
+    ns_test_run_clear(&none);
 }
 
 static void test_shard_merge_resume(void)
@@ -377,33 +330,33 @@ static void test_shard_merge_resume(void)
     g_autofree char *d = setup("shard");
     const char *grid = "sweep s.lua -D cc=reno,cubic,newreno -D x=1:2:2 --seeds 1..5 -q";
     char *cmd;
-    struct result r;
+    struct ns_test_run r;
     r = netsim(d, (cmd = g_strconcat(grid, " --out all", NULL)));
     expect_status(&r, 0);
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(cmd);
     for (int i = 1; i <= 3; i++) {
         char *out = g_strdup_printf(" --shard %d/3 --out sh%d", i, i);
         r = netsim(d, (cmd = g_strconcat(grid, out, NULL)));
         expect_status(&r, 0);
-        result_clear(&r);
+        ns_test_run_clear(&r);
         g_free(cmd);
         g_free(out);
     }
-    g_autofree char *s1 = read_file(d, "sh1/results.tsv");
-    g_autofree char *full = read_file(d, "all/results.tsv");
+    g_autofree char *s1 = ns_test_read_file(d, "sh1/results.tsv");
+    g_autofree char *full = ns_test_read_file(d, "all/results.tsv");
     CU_ASSERT_TRUE(strlen(s1) < strlen(full) / 2);
     r = netsim(d, "sweep --merge sh3 sh1 sh2 --out merged");
     expect_status(&r, 0);
-    result_clear(&r);
-    g_autofree char *merged = read_file(d, "merged/results.tsv");
+    ns_test_run_clear(&r);
+    g_autofree char *merged = ns_test_read_file(d, "merged/results.tsv");
     CU_ASSERT_STRING_EQUAL(merged, full);
-    g_autofree char *msum = read_file(d, "merged/summary.tsv");
-    g_autofree char *fsum = read_file(d, "all/summary.tsv");
+    g_autofree char *msum = ns_test_read_file(d, "merged/summary.tsv");
+    g_autofree char *fsum = ns_test_read_file(d, "all/summary.tsv");
     CU_ASSERT_STRING_EQUAL(msum, fsum);
     /* The shards' timings, joined and sorted like results.tsv: every row
      * of each shard's timings.tsv is in the merged one. */
-    g_autofree char *mtim = read_file(d, "merged/timings.tsv");
+    g_autofree char *mtim = ns_test_read_file(d, "merged/timings.tsv");
     char **mlines = g_strsplit(mtim, "\n", -1);
     CU_ASSERT_EQUAL(g_strv_length(mlines), 1 + 3 * 2 * 5 + 1);
     CU_ASSERT_STRING_EQUAL(mlines[0], "point\tcc\tx\tseed\twall_s");
@@ -411,7 +364,7 @@ static void test_shard_merge_resume(void)
     g_strfreev(mlines);
     for (int i = 1; i <= 3; i++) {
         g_autofree char *name = g_strdup_printf("sh%d/timings.tsv", i);
-        g_autofree char *st = read_file(d, name);
+        g_autofree char *st = ns_test_read_file(d, name);
         char **sl = g_strsplit(st, "\n", -1);
         CU_ASSERT_TRUE(g_strv_length(sl) > 2);
         for (char **l = sl + 1; *l; l++)
@@ -424,21 +377,21 @@ static void test_shard_merge_resume(void)
     r = netsim(d, "sweep --merge sh1 sh2 sh1 --out bad");
     expect_status(&r, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "overlapping"));
-    result_clear(&r);
+    ns_test_run_clear(&r);
 
     /* --resume completes a shard's folder into the full table, running
      * only what is missing. */
-    g_autofree char *before = read_file(d, "sh1/timings.tsv");
+    g_autofree char *before = ns_test_read_file(d, "sh1/timings.tsv");
     char *row = strstr(before, "\n0\treno\t1\t1\t");
     CU_ASSERT_PTR_NOT_NULL_FATAL(row);
     g_autofree char *kept = g_strndup(row, strchr(row + 1, '\n') + 1 - row);
     r = netsim(d, (cmd = g_strconcat(grid, " --resume --out sh1", NULL)));
     expect_status(&r, 0);
-    result_clear(&r);
+    ns_test_run_clear(&r);
     g_free(cmd);
-    g_autofree char *resumed = read_file(d, "sh1/results.tsv");
+    g_autofree char *resumed = ns_test_read_file(d, "sh1/results.tsv");
     CU_ASSERT_STRING_EQUAL(resumed, full);
-    g_autofree char *tim = read_file(d, "sh1/timings.tsv");
+    g_autofree char *tim = ns_test_read_file(d, "sh1/timings.tsv");
     /* Rows kept from before keep the wall time measured then; the new
      * ones have theirs. */
     CU_ASSERT_PTR_NOT_NULL(strstr(tim, kept));
@@ -451,7 +404,7 @@ static void test_shard_merge_resume(void)
 static void test_interrupt_and_resume(void)
 {
     g_autofree char *d = setup("interrupt");
-    write_file(d, "slow.lua",
+    ns_test_write_file(d, "slow.lua",
                "local netsim = require 'netsim'\n"
                "local p = netsim.params { x = 1 }\n"
                "local sim = netsim.new { trace = false }\n"
@@ -473,7 +426,7 @@ static void test_interrupt_and_resume(void)
     g_spawn_close_pid(pid);
     g_free(bin);
     CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130);
-    g_autofree char *part = read_file(d, "o/results.tsv");
+    g_autofree char *part = ns_test_read_file(d, "o/results.tsv");
     char **lines = g_strsplit(part, "\n", -1);
     guint n = g_strv_length(lines);
     /* header + some rows + final empty string; fewer than all 40 runs */
@@ -489,14 +442,14 @@ static void test_interrupt_and_resume(void)
     }
     CU_ASSERT_TRUE(sorted);
     g_strfreev(lines);
-    struct result r = netsim(d, "sweep slow.lua -D x=1,2 --seeds 1..20 -j 2 --out o --resume --quiet");
+    struct ns_test_run r = netsim(d, "sweep slow.lua -D x=1,2 --seeds 1..20 -j 2 --out o --resume --quiet");
     expect_status(&r, 0);
-    result_clear(&r);
+    ns_test_run_clear(&r);
     r = netsim(d, "sweep slow.lua -D x=1,2 --seeds 1..20 -j 2 --out full --quiet");
     expect_status(&r, 0);
-    result_clear(&r);
-    g_autofree char *resumed = read_file(d, "o/results.tsv");
-    g_autofree char *full = read_file(d, "full/results.tsv");
+    ns_test_run_clear(&r);
+    g_autofree char *resumed = ns_test_read_file(d, "o/results.tsv");
+    g_autofree char *full = ns_test_read_file(d, "full/results.tsv");
     CU_ASSERT_STRING_EQUAL(resumed, full);
 }
 

@@ -31,6 +31,25 @@ char *ns_test_lua_chunk(struct lua_State *L, const char *code);
 /* Path of the netsim binary under test (NETSIM_BIN, default ./build/netsim). */
 const char *ns_test_netsim_bin(void);
 
+/* ---- files and the netsim command (testfiles.c) ---- */
+void  ns_test_write_file(const char *dir, const char *name, const char *text);
+/* dir/name's contents, or "(missing)"; free with g_free. */
+char *ns_test_read_file(const char *dir, const char *name);
+/* Every non-folder entry under root, relative, sorted, joined by spaces
+ * ("" if none); free with g_free. */
+char *ns_test_listing(const char *root);
+
+struct ns_test_run {
+    int   status;                    /* exit code, or 128 + signal */
+    char *out;
+    char *err;
+};
+/* Runs the netsim binary with args (NULL-terminated) in dir. */
+struct ns_test_run ns_test_netsim(const char *dir, const char *const *args);
+void ns_test_run_clear(struct ns_test_run *r);
+/* A waitpid status as a shell reports it: the exit code, or 128 + signal. */
+int  ns_test_exit_code(int status);
+
 void test_sched_register(void);
 void test_rng_register(void);
 void test_units_register(void);
