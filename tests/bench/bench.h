@@ -53,6 +53,12 @@ double bench_now(void);
 long bench_rss_kb(void);
 long bench_peak_rss_kb(void);
 
+/* Runs fn(arg, out) in a forked child, so that a memory measurement starts
+ * from a fresh heap and leaves none behind, and copies the child's `out`
+ * (size bytes) back into the caller's.  False, with out untouched, if the
+ * child could not run, exited non-zero or died. */
+bool bench_in_child(void (*fn)(void *arg, void *out), void *arg, void *out, size_t size);
+
 /* Parses opts->sizes into a GArray of guint64 (owned by the caller), or
  * returns the `n` defaults when sizes is NULL.  NULL on a malformed list. */
 GArray *bench_sizes(const struct bench_opts *opts, const uint64_t *defaults,

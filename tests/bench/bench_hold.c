@@ -181,46 +181,35 @@ static __attribute__((noinline)) double hold_ref(uint64_t n, uint64_t events,
 
 /* --- memory ---------------------------------------------------------- */
 
+struct fill_arg {
+    uint64_t n;
+    bool     reference;
+};
+
+static void fill_and_measure(void *arg, void *out)
+{
+    const struct fill_arg *a = arg;
+    long *kb = out;
+    if (a->reference) {
+        struct ref_heap h;
+        ns_rng rng;
+        ref_fill(&h, &rng, a->n);
+        *kb = bench_rss_kb();
+    } else {
+        struct hold h;
+        ns_sim *sim = hold_fill(&h, a->n);
+        *kb = bench_rss_kb();
+        (void)sim;              /* the child exits next: nothing to free */
+    }
+}
+
 /* VmRSS in kB of a fresh child after it filled a queue of n events (the
  * netsim scheduler, or the reference heap); -1 on failure. */
 static long filled_rss_kb(uint64_t n, bool reference)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
-    fflush(stdout);             /* the child must not repeat buffered output */
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fd[0]);
-        close(fd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(fd[0]);
-        long kb;
-        if (reference) {
-            struct ref_heap h;
-            ns_rng rng;
-            ref_fill(&h, &rng, n);
-            kb = bench_rss_kb();
-        } else {
-            struct hold h;
-            ns_sim *sim = hold_fill(&h, n);
-            kb = bench_rss_kb();
-            (void)sim;          /* the child exits next: nothing to free */
-        }
-        ssize_t w = write(fd[1], &kb, sizeof kb);
-        _exit(w == (ssize_t)sizeof kb ? 0 : 1);
-    }
-    close(fd[1]);
+    struct fill_arg a = { n, reference };
     long kb = -1;
-    if (read(fd[0], &kb, sizeof kb) != (ssize_t)sizeof kb)
-        kb = -1;
-    close(fd[0]);
-    int st;
-    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        kb = -1;
-    return kb;
+    return bench_in_child(fill_and_measure, &a, &kb, sizeof kb) ? kb : -1;
 }
 
 static double bytes_per_event(long small_kb, long large_kb)

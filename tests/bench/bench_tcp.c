@@ -303,45 +303,38 @@ struct idle_result {
     double   wall_s;
 };
 
+static void open_idle_and_measure(void *arg, void *out)
+{
+    uint64_t n = *(const uint64_t *)arg;
+    struct idle_result *res = out;
+    double t0 = bench_now();
+    ns_sim *sim = ns_sim_new(1);
+    ns_host *srv = host(sim, "server", 0, false), *r = host(sim, "r", 0, true);
+    add_link(sim, r, srv, 10e9, 100 * NS_USEC, 0);
+    ns_host *cli[IDLE_CLIENTS];
+    for (unsigned i = 0; i < IDLE_CLIENTS; i++) {
+        cli[i] = host(sim, "c%u", i, false);
+        add_link(sim, cli[i], r, 10e9, 100 * NS_USEC, 0);
+    }
+    uint64_t accepted = 0;
+    ns_tcp_listen(srv, PORT, NULL, count_accept, &accepted, NULL);
+    struct dialer d = { cli, ns_host_addr(srv), 0, n };
+    ns_event_after(sim, 0, dial, &d);
+    ns_sim_run(sim, NS_TIME_MAX, 0);
+    res->wall_s = bench_now() - t0;
+    res->events = ns_sim_events_run(sim);
+    res->rss_kb = accepted == n ? bench_rss_kb() : -1;
+    res->peak_rss_kb = bench_peak_rss_kb();
+}
+
 /* Runs n connections (n a multiple of IDLE_CLIENTS) in a child until every
  * handshake and timer is over, so that each measurement starts from a
  * fresh heap. */
 static struct idle_result idle_run(uint64_t n)
 {
     struct idle_result res = { -1, -1, 0, 0 };
-    int fd[2];
-    if (pipe(fd) != 0)
-        return res;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        double t0 = bench_now();
-        ns_sim *sim = ns_sim_new(1);
-        ns_host *srv = host(sim, "server", 0, false), *r = host(sim, "r", 0, true);
-        add_link(sim, r, srv, 10e9, 100 * NS_USEC, 0);
-        ns_host *cli[IDLE_CLIENTS];
-        for (unsigned i = 0; i < IDLE_CLIENTS; i++) {
-            cli[i] = host(sim, "c%u", i, false);
-            add_link(sim, cli[i], r, 10e9, 100 * NS_USEC, 0);
-        }
-        uint64_t accepted = 0;
-        ns_tcp_listen(srv, PORT, NULL, count_accept, &accepted, NULL);
-        struct dialer d = { cli, ns_host_addr(srv), 0, n };
-        ns_event_after(sim, 0, dial, &d);
-        ns_sim_run(sim, NS_TIME_MAX, 0);
-        res.wall_s = bench_now() - t0;
-        res.events = ns_sim_events_run(sim);
-        res.rss_kb = accepted == n ? bench_rss_kb() : -1;
-        res.peak_rss_kb = bench_peak_rss_kb();
-        if (write(fd[1], &res, sizeof res) != sizeof res)
-            _exit(1);
-        _exit(0);
-    }
-    close(fd[1]);
-    if (read(fd[0], &res, sizeof res) != sizeof res)
+    if (!bench_in_child(open_idle_and_measure, &n, &res, sizeof res))
         res.rss_kb = -1;
-    close(fd[0]);
-    waitpid(pid, NULL, 0);
     return res;
 }
 

@@ -182,48 +182,45 @@ static void count_accept(ns_tcp_listener *l, ns_tcp *c, void *ud)
     (*(uint64_t *)ud)++;
 }
 
+struct idle_arg {
+    uint64_t n;
+    bool     tls;
+};
+
+static void hold_idle_and_measure(void *arg, void *out)
+{
+    uint64_t n = ((const struct idle_arg *)arg)->n;
+    bool tls = ((const struct idle_arg *)arg)->tls;
+    apps = g_ptr_array_new_with_free_func(g_free);
+    struct world w;
+    world_init(&w, n);
+    w.idle = true;
+    uint64_t ok = 0;
+    if (tls) {
+        w.mean_gap_s = 10e-6;
+        world_start(&w);
+        ns_sim_run(w.sim, NS_TIME_MAX, 0);
+        ok = w.done;
+    } else {
+        uint64_t accepted = 0;
+        ns_tcp_listen(w.srv, PORT, NULL, count_accept, &accepted, NULL);
+        for (uint64_t i = 0; i < n; i++) {
+            ns_tcp_connect(w.cli[i % CLIENTS], ns_host_addr(w.srv), PORT, NULL, NULL);
+            ns_sim_run(w.sim, ns_sim_now(w.sim) + 10 * NS_USEC, 0);
+        }
+        ns_sim_run(w.sim, NS_TIME_MAX, 0);
+        ok = accepted;
+    }
+    *(long *)out = ok == n && w.failed == 0 ? bench_rss_kb() : -1;
+}
+
 /* RSS (kB) of a child holding n idle connections, TLS or bare TCP; -1
  * if any failed.  Arrivals one every 10 us keep queues short. */
 static long idle_rss(uint64_t n, bool tls)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        apps = g_ptr_array_new_with_free_func(g_free);
-        struct world w;
-        world_init(&w, n);
-        w.idle = true;
-        uint64_t ok = 0;
-        if (tls) {
-            w.mean_gap_s = 10e-6;
-            world_start(&w);
-            ns_sim_run(w.sim, NS_TIME_MAX, 0);
-            ok = w.done;
-        } else {
-            uint64_t accepted = 0;
-            ns_tcp_listen(w.srv, PORT, NULL, count_accept, &accepted, NULL);
-            for (uint64_t i = 0; i < n; i++) {
-                ns_tcp_connect(w.cli[i % CLIENTS], ns_host_addr(w.srv), PORT, NULL, NULL);
-                ns_sim_run(w.sim, ns_sim_now(w.sim) + 10 * NS_USEC, 0);
-            }
-            ns_sim_run(w.sim, NS_TIME_MAX, 0);
-            ok = accepted;
-        }
-        long rss = ok == n && w.failed == 0 ? bench_rss_kb() : -1;
-        if (write(fd[1], &rss, sizeof rss) != sizeof rss)
-            _exit(1);
-        _exit(0);
-    }
-    close(fd[1]);
+    struct idle_arg a = { n, tls };
     long rss = -1;
-    if (read(fd[0], &rss, sizeof rss) != sizeof rss)
-        rss = -1;
-    close(fd[0]);
-    waitpid(pid, NULL, 0);
-    return rss;
+    return bench_in_child(hold_idle_and_measure, &a, &rss, sizeof rss) ? rss : -1;
 }
 
 static bool bench_tls_handshakes_run(const struct bench_opts *opts)

@@ -104,39 +104,29 @@ static bool bench_udp_chain_run(const struct bench_opts *opts)
     return hops > 10000000;
 }
 
+static void queue_and_measure(void *arg, void *out)
+{
+    uint64_t n = *(const uint64_t *)arg;
+    ns_sim *sim = ns_sim_new(1);
+    struct ns_link_opts o;
+    ns_link_opts_defaults(&o);
+    o.rate_bps = 1;                       /* nothing leaves */
+    o.qcfg.limit_pkts = 0;
+    o.qcfg.limit_bytes = 0;
+    ns_host *a = ns_host_new(sim, "a", NULL);
+    ns_host *b = ns_host_new(sim, "b", NULL);
+    ns_link_new(sim, a, b, &o, NULL);
+    ns_udp *s = ns_udp_bind(a, 0, NULL);
+    for (uint64_t i = 0; i < n; i++)
+        ns_udp_send(s, ns_host_addr(b), 9, NULL, 0);
+    *(long *)out = bench_rss_kb();
+}
+
 /* RSS after queueing n packets on a slow link, in a child process. */
 static long queued_rss(uint64_t n)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        ns_sim *sim = ns_sim_new(1);
-        struct ns_link_opts o;
-        ns_link_opts_defaults(&o);
-        o.rate_bps = 1;                       /* nothing leaves */
-        o.qcfg.limit_pkts = 0;
-        o.qcfg.limit_bytes = 0;
-        ns_host *a = ns_host_new(sim, "a", NULL);
-        ns_host *b = ns_host_new(sim, "b", NULL);
-        ns_link_new(sim, a, b, &o, NULL);
-        ns_udp *s = ns_udp_bind(a, 0, NULL);
-        for (uint64_t i = 0; i < n; i++)
-            ns_udp_send(s, ns_host_addr(b), 9, NULL, 0);
-        long rss = bench_rss_kb();
-        if (write(fd[1], &rss, sizeof rss) != sizeof rss)
-            _exit(1);
-        _exit(0);
-    }
-    close(fd[1]);
     long rss = -1;
-    if (read(fd[0], &rss, sizeof rss) != sizeof rss)
-        rss = -1;
-    close(fd[0]);
-    waitpid(pid, NULL, 0);
-    return rss;
+    return bench_in_child(queue_and_measure, &n, &rss, sizeof rss) ? rss : -1;
 }
 
 static bool bench_queue_mem_run(const struct bench_opts *opts)

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -59,6 +61,37 @@ static long status_kb(const char *key)
 
 long bench_rss_kb(void) { return status_kb("VmRSS"); }
 long bench_peak_rss_kb(void) { return status_kb("VmHWM"); }
+
+bool bench_in_child(void (*fn)(void *arg, void *out), void *arg, void *out, size_t size)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return false;
+    fflush(stdout);             /* the child must not repeat buffered output */
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return false;
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        void *buf = g_malloc0(size);
+        fn(arg, buf);
+        ssize_t w = write(fd[1], buf, size);
+        _exit(w == (ssize_t)size ? 0 : 1);     /* the heap goes with the child */
+    }
+    close(fd[1]);
+    void *buf = g_malloc0(size);
+    bool ok = read(fd[0], buf, size) == (ssize_t)size;
+    close(fd[0]);
+    int st;
+    ok = waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 && ok;
+    if (ok)
+        memcpy(out, buf, size);
+    g_free(buf);
+    return ok;
+}
 
 GArray *bench_sizes(const struct bench_opts *opts, const uint64_t *defaults,
                     size_t n)
