@@ -23,7 +23,20 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
              -Iinclude -DNETSIM_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
 LDLIBS     = $(PKG_LIBS) -lm
 
-ENGINE_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c)) \
+# Open MPI is optional (netsim sweep --mpi): used when pkg-config finds it,
+# or never with `make MPI=0`.  Only the netsim binary links it; everything
+# else (tests, netsim.so, the ASan build) is the same either way.
+MPI       ?= $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1 || echo 0)
+ifeq ($(MPI),1)
+CLUSTER_SRC := sim/cluster_mpi.c
+MPI_LIBS    := $(shell pkg-config --libs ompi-c)
+$(BUILD)/sim/cluster_mpi.o: ALL_CFLAGS += $(shell pkg-config --cflags ompi-c)
+else
+CLUSTER_SRC := sim/cluster_nompi.c
+MPI_LIBS    :=
+endif
+
+ENGINE_SRC := $(filter-out sim/main.c sim/cluster_mpi.c sim/cluster_nompi.c,$(wildcard sim/*.c)) \
               $(filter-out $(wildcard models/*/lua_*.c),$(wildcard models/*/*.c))
 LUA_SRC    := $(wildcard sim/lua/*.c) $(wildcard models/*/lua_*.c)
 # Lua helpers shipped inside the module, compiled in as a string.
@@ -84,8 +97,8 @@ $(BUILD)/libnetsim_lua.a: $(LUA_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/netsim: $(BUILD)/sim/main.o $(BUILD)/libnetsim_lua.a $(BUILD)/libnetsim.a
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+$(BUILD)/netsim: $(BUILD)/sim/main.o $(call obj,$(CLUSTER_SRC)) $(BUILD)/libnetsim_lua.a $(BUILD)/libnetsim.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
 
 # The user-facing binary at the top of the tree (a copy: works from any cwd).
 netsim: $(BUILD)/netsim
@@ -118,7 +131,7 @@ check-quick:
 
 # Sanitizer build in its own folder (used by tests/tools/check.sh).
 asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 MPI=0 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    build-asan/unit build-asan/netsim
 

@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 #include <lualib.h>
 
+#include "netsim/cluster.h"
 #include "netsim/luabind.h"
 #include "netsim/output.h"
 
@@ -100,7 +101,8 @@ static int parse_args(int argc, char **argv, ns_lua_run *run, char **out_dir)
             fputs(usage_text, stdout);
             return -1;
         } else if (strcmp(a, "--version") == 0) {
-            printf("netsim %s\n", NETSIM_VERSION);
+            printf("netsim %s\nOpen MPI (sweep --mpi): %s\n", NETSIM_VERSION,
+                   ns_cluster_mpi_built() ? "yes" : "no (install libopenmpi-dev, make again)");
             return -1;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             run->quiet = true;
@@ -255,11 +257,32 @@ static void catch_interrupts(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* `netsim sweep|explore ...`, joining the MPI job first when --mpi asks
+ * (before any thread starts, as MPI wants). */
+static int sweep_main(int argc, char **argv)
+{
+    ns_cluster *cluster = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--mpi") != 0)
+            continue;
+        GError *err = NULL;
+        if (!(cluster = ns_cluster_mpi_open(&argc, &argv, &err))) {
+            fprintf(stderr, "netsim: %s\n", err->message);
+            g_error_free(err);
+            return EXIT_USAGE;
+        }
+        break;
+    }
+    int rc = ns_lua_sweep_main(argc - 1, argv + 1, &interrupted, cluster);
+    ns_cluster_close(cluster);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "sweep") == 0 || strcmp(argv[1], "explore") == 0)) {
         catch_interrupts();
-        return ns_lua_sweep_main(argc - 1, argv + 1, &interrupted);
+        return sweep_main(argc, argv);
     }
     ns_lua_run run = { 0 };
     run.until = NS_TIME_MAX;

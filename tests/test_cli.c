@@ -320,7 +320,9 @@ static void test_help_version(void)
     ns_test_run_clear(&r);
     r = netsim(d, "--version", NULL);
     CU_ASSERT_EQUAL(r.status, 0);
-    check_str(r.out, "netsim " NETSIM_VERSION "\n");
+    /* The version, then whether --mpi is built in (either answer). */
+    CU_ASSERT_TRUE(g_str_has_prefix(r.out, "netsim " NETSIM_VERSION "\nOpen MPI (sweep --mpi): "));
+    CU_ASSERT_TRUE(g_str_has_suffix(r.out, ": yes\n") || strstr(r.out, ": no (install") != NULL);
     check_str(r.err, "");
     ns_test_run_clear(&r);
     g_free(d);

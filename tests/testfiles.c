@@ -70,8 +70,16 @@ int ns_test_exit_code(int status)
 
 struct ns_test_run ns_test_netsim(const char *dir, const char *const *args)
 {
+    return ns_test_netsim_under(dir, NULL, args);
+}
+
+struct ns_test_run ns_test_netsim_under(const char *dir, const char *const *launcher,
+                                        const char *const *args)
+{
     GPtrArray *argv = g_ptr_array_new();
     char *bin = g_canonicalize_filename(ns_test_netsim_bin(), NULL);
+    for (const char *const *a = launcher; a && *a; a++)
+        g_ptr_array_add(argv, (char *)*a);
     g_ptr_array_add(argv, bin);
     for (const char *const *a = args; *a; a++)
         g_ptr_array_add(argv, (char *)*a);
@@ -79,10 +87,11 @@ struct ns_test_run ns_test_netsim(const char *dir, const char *const *args)
     struct ns_test_run r = { 0 };
     int status = 0;
     GError *err = NULL;
-    if (!g_spawn_sync(dir, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+    GSpawnFlags flags = launcher ? G_SPAWN_SEARCH_PATH : G_SPAWN_DEFAULT;
+    if (!g_spawn_sync(dir, (char **)argv->pdata, NULL, flags, NULL, NULL,
                       &r.out, &r.err, &status, &err)) {
         CU_FAIL("cannot spawn netsim");
-        fprintf(stderr, "\nspawn %s: %s\n", bin, err->message);
+        fprintf(stderr, "\nspawn %s: %s\n", (char *)argv->pdata[0], err->message);
         g_error_free(err);
         r.status = -1;
         r.out = g_strdup("");

@@ -46,6 +46,10 @@ struct ns_test_run {
 };
 /* Runs the netsim binary with args (NULL-terminated) in dir. */
 struct ns_test_run ns_test_netsim(const char *dir, const char *const *args);
+/* The same under a launcher: launcher (NULL-terminated, searched in PATH)
+ * comes before the netsim binary, e.g. { "mpirun", "-np", "2", NULL }. */
+struct ns_test_run ns_test_netsim_under(const char *dir, const char *const *launcher,
+                                        const char *const *args);
 void ns_test_run_clear(struct ns_test_run *r);
 /* A waitpid status as a shell reports it: the exit code, or 128 + signal. */
 int  ns_test_exit_code(int status);
@@ -58,6 +62,7 @@ void test_output_register(void);
 void test_lua_register(void);
 void test_cli_register(void);
 void test_sweep_register(void);
+void test_sweep_dist_register(void);
 void test_process_register(void);
 void test_pcap_register(void);
 void test_diagram_register(void);

@@ -90,8 +90,12 @@ void ns_lua_sandbox(lua_State *L, uint64_t seed);
 void ns_lua_watchdog_install(lua_State *L);
 
 /* `netsim sweep ...` / `netsim explore ...` (argv[0] is "sweep" or
- * "explore"); returns the exit status.  sim/lua/lua_sweep.c. */
-int ns_lua_sweep_main(int argc, char **argv, volatile int *interrupt);
+ * "explore"); returns the exit status.  sim/lua/lua_sweep.c.  `cluster`
+ * (NULL for one process) spreads the runs over its ranks: every rank
+ * calls this with the same arguments, rank 0 writes the results. */
+struct ns_cluster;
+int ns_lua_sweep_main(int argc, char **argv, volatile int *interrupt,
+                      struct ns_cluster *cluster);
 
 /* The module opener: require "netsim". */
 int luaopen_netsim(lua_State *L);

@@ -14,37 +14,7 @@
 #include <glib/gstdio.h>
 #include <lualib.h>
 
-#include "lua_sim.h"
-#include "netsim/sweep.h"
-
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
-
-struct sweep {
-    /* The command line (read-only once workers start). */
-    const char    *scenario;
-    ns_sweep_grid *grid;
-    uint64_t       seed_first, seed_last;
-    unsigned       jobs_n;             /* -j */
-    const char    *out_dir;
-    bool           keep_outputs, resume, quiet, explore, all;
-    unsigned       shard_i, shard_n;   /* 0/0: no shard */
-    ns_time_t      until;
-    uint64_t       max_events;
-    volatile int  *interrupt;          /* the SIGINT flag */
-    /* The work. */
-    ns_sweep_table *table;
-    GPtrArray     *jobs;               /* struct ns_sweep_row*, in run order */
-    gint           next;               /* next job index (atomic) */
-    gint           done;               /* finished jobs (atomic) */
-    gint           stop;               /* a usage error: take no more jobs */
-    GMutex         lock;               /* guards what follows */
-    GCond          finished;
-    unsigned       alive;              /* workers still running */
-    char          *usage_msg;          /* first usage error, owned */
-    bool           found;              /* explore: a failing seed */
-    uint64_t       min_fail;           /* explore: lowest failing seed */
-    uint64_t       failures;
-};
+#include "lua_sweep.h"
 
 static void define_free(gpointer p)
 {
@@ -105,10 +75,17 @@ static void set_row_error(struct ns_sweep_row *row, const char *msg)
     row->error = g_strdup(msg ? msg : "error object is not a string");
 }
 
+void ns__sweep_fill_params(const struct sweep *sw, struct ns_sweep_row *row)
+{
+    g_ptr_array_set_size(row->params, 0);
+    for (guint i = 0; i < sw->grid->params->len; i++)
+        g_ptr_array_add(row->params, g_strdup(ns_sweep_grid_value(sw->grid, row->point, i)));
+}
+
 /* One run of the scenario for row's point and seed, in a fresh lua_State;
- * fills the row.  Returns false only for a usage error (message in *usage). */
-static bool run_one(struct sweep *sw, struct ns_sweep_row *row, const char *tmp_dir,
-                    char **usage)
+ * fills the row. */
+bool ns__sweep_run_one(struct sweep *sw, struct ns_sweep_row *row, const char *tmp_dir,
+                       char **usage)
 {
     gint64 t0 = g_get_monotonic_time();
     ns_lua_run run = { 0 };
@@ -127,8 +104,8 @@ static bool run_one(struct sweep *sw, struct ns_sweep_row *row, const char *tmp_
         d->name = g_strdup(p->name);
         d->value = g_strdup(ns_sweep_grid_value(sw->grid, row->point, i));
         g_ptr_array_add(run.defines, d);
-        g_ptr_array_add(row->params, g_strdup(d->value));
     }
+    ns__sweep_fill_params(sw, row);
     char *keep_dir = NULL;
     if (sw->keep_outputs) {
         char *pd = point_dir(sw, row->point);
@@ -216,53 +193,81 @@ free_run:
     return usage_ok;
 }
 
-static gpointer worker(gpointer data)
+struct ns_sweep_row *ns__sweep_next_job(struct sweep *sw, guint *k)
 {
-    struct sweep *sw = data;
-    char *tmp = NULL;
-    if (!sw->keep_outputs && !(tmp = g_dir_make_tmp("netsim-sweep-XXXXXX", NULL)))
-        tmp = g_strdup(g_get_tmp_dir());       /* outputs are aborted anyway */
-    for (;;) {
-        if (*sw->interrupt || g_atomic_int_get(&sw->stop))
-            break;
-        guint k = (guint)g_atomic_int_add(&sw->next, 1);
-        if (k >= sw->jobs->len)
-            break;
-        struct ns_sweep_row *row = g_ptr_array_index(sw->jobs, k);
-        if (sw->explore && !sw->all) {
-            /* Jobs go out in seed order: every seed below a failure found is
-             * already taken, so stopping here keeps the lowest one. */
-            g_mutex_lock(&sw->lock);
-            bool past = sw->found && row->seed > sw->min_fail;
-            g_mutex_unlock(&sw->lock);
-            if (past)
-                break;
-        }
-        char *usage = NULL;
-        if (!run_one(sw, row, tmp, &usage)) {
-            g_mutex_lock(&sw->lock);
-            if (!sw->usage_msg)
-                sw->usage_msg = usage;
-            else
-                g_free(usage);
-            g_mutex_unlock(&sw->lock);
-            g_atomic_int_set(&sw->stop, 1);
-            break;
-        }
-        if (row->status == NS_SWEEP_FAILED) {
-            g_mutex_lock(&sw->lock);
-            sw->failures++;
-            if (!sw->found || row->seed < sw->min_fail) {
-                sw->found = true;
-                sw->min_fail = row->seed;
-            }
-            g_mutex_unlock(&sw->lock);
-        }
-        g_atomic_int_inc(&sw->done);
+    if (*sw->interrupt || g_atomic_int_get(&sw->stop))
+        return NULL;
+    *k = (guint)g_atomic_int_add(&sw->next, 1);
+    if (*k >= sw->jobs->len)
+        return NULL;
+    struct ns_sweep_row *row = g_ptr_array_index(sw->jobs, *k);
+    if (sw->explore && !sw->all) {
+        /* Jobs go out in seed order: every seed below a failure found is
+         * already taken, so stopping here keeps the lowest one. */
+        g_mutex_lock(&sw->lock);
+        bool past = sw->found && row->seed > sw->min_fail;
+        g_mutex_unlock(&sw->lock);
+        if (past)
+            return NULL;
     }
+    return row;
+}
+
+void ns__sweep_count(struct sweep *sw, const struct ns_sweep_row *row)
+{
+    if (row->status == NS_SWEEP_FAILED) {
+        g_mutex_lock(&sw->lock);
+        sw->failures++;
+        if (!sw->found || row->seed < sw->min_fail) {
+            sw->found = true;
+            sw->min_fail = row->seed;
+        }
+        g_mutex_unlock(&sw->lock);
+    }
+    g_atomic_int_inc(&sw->done);
+}
+
+void ns__sweep_usage(struct sweep *sw, char *msg)
+{
+    g_mutex_lock(&sw->lock);
+    if (!sw->usage_msg)
+        sw->usage_msg = msg;
+    else
+        g_free(msg);
+    g_mutex_unlock(&sw->lock);
+    g_atomic_int_set(&sw->stop, 1);
+}
+
+char *ns__sweep_scratch_dir(const struct sweep *sw)
+{
+    if (sw->keep_outputs)
+        return NULL;
+    char *tmp = g_dir_make_tmp("netsim-sweep-XXXXXX", NULL);
+    return tmp ? tmp : g_strdup(g_get_tmp_dir());     /* outputs are aborted anyway */
+}
+
+void ns__sweep_scratch_free(const struct sweep *sw, char *tmp)
+{
     if (tmp && !sw->keep_outputs && strcmp(tmp, g_get_tmp_dir()) != 0)
         remove_tree(tmp);
     g_free(tmp);
+}
+
+static gpointer worker(gpointer data)
+{
+    struct sweep *sw = data;
+    char *tmp = ns__sweep_scratch_dir(sw);
+    guint k;
+    struct ns_sweep_row *row;
+    while ((row = ns__sweep_next_job(sw, &k))) {
+        char *usage = NULL;
+        if (!ns__sweep_run_one(sw, row, tmp, &usage)) {
+            ns__sweep_usage(sw, usage);
+            break;
+        }
+        ns__sweep_count(sw, row);
+    }
+    ns__sweep_scratch_free(sw, tmp);
     g_mutex_lock(&sw->lock);
     sw->alive--;
     g_cond_signal(&sw->finished);
@@ -270,7 +275,7 @@ static gpointer worker(gpointer data)
     return NULL;
 }
 
-static void progress(const struct sweep *sw, gint64 t0, bool last)
+void ns__sweep_progress(const struct sweep *sw, gint64 t0, bool last)
 {
     guint done = (guint)g_atomic_int_get((gint *)&sw->done), total = sw->jobs->len;
     double el = (double)(g_get_monotonic_time() - t0) / 1e6;
@@ -283,7 +288,8 @@ static void progress(const struct sweep *sw, gint64 t0, bool last)
     fflush(stderr);
 }
 
-/* Runs every job on sw->jobs_n threads; shows progress on a terminal. */
+/* Runs every job on sw->jobs_n threads, and on the cluster's other ranks
+ * when there is one; shows progress on a terminal. */
 static void run_jobs(struct sweep *sw)
 {
     bool show = !sw->quiet && isatty(STDERR_FILENO);
@@ -295,12 +301,14 @@ static void run_jobs(struct sweep *sw)
     sw->alive = n;
     for (unsigned i = 0; i < n; i++)
         threads[i] = g_thread_new("netsim-run", worker, sw);
+    if (sw->cluster && sw->cluster->size > 1)
+        ns__sweep_coordinate(sw, t0, show);
     g_mutex_lock(&sw->lock);
     while (sw->alive) {
         gint64 until = g_get_monotonic_time() + G_TIME_SPAN_SECOND / 2;
         if (!g_cond_wait_until(&sw->finished, &sw->lock, until) && show) {
             g_mutex_unlock(&sw->lock);
-            progress(sw, t0, false);
+            ns__sweep_progress(sw, t0, false);
             g_mutex_lock(&sw->lock);
         }
     }
@@ -309,7 +317,7 @@ static void run_jobs(struct sweep *sw)
         g_thread_join(threads[i]);
     g_free(threads);
     if (show)
-        progress(sw, t0, true);
+        ns__sweep_progress(sw, t0, true);
 }
 
 /* ---- the command line ---- */
@@ -350,6 +358,9 @@ static const char sweep_usage[] =
 "  --shard I/N        run only the I-th of N shares of the runs\n"
 "  --merge DIR...     join shards' results.tsv into --out\n"
 "  --all              explore: run every seed and count failures\n"
+"  --mpi              spread the runs over the ranks of an MPI job:\n"
+"                     mpirun -np N netsim sweep ... --mpi (rank 0 writes the\n"
+"                     results; -j is then threads per rank, default 1)\n"
 "  --until TIME, --max-events N, --quiet   as for a single run\n"
 "\n"
 "Exit status: 0 every run succeeded (explore: no failing seed), 1 some run\n"
@@ -453,6 +464,8 @@ static int parse(struct sweep *sw, int argc, char **argv, GPtrArray *merge, bool
             sw->keep_outputs = true;
         } else if (!explore && strcmp(a, "--resume") == 0) {
             sw->resume = true;
+        } else if (strcmp(a, "--mpi") == 0) {
+            sw->mpi = true;                /* main() joined the MPI job */
         } else if (explore && strcmp(a, "--all") == 0) {
             sw->all = true;
         } else if (!explore && strcmp(a, "--merge") == 0) {
@@ -509,6 +522,8 @@ static int parse(struct sweep *sw, int argc, char **argv, GPtrArray *merge, bool
             return usage_error("%s: unexpected argument '%s': one scenario", cmd, a);
         }
     }
+    if (*merging && sw->mpi)
+        return usage_error("--merge runs in one process: drop --mpi");
     if (*merging)
         return sw->scenario ? usage_error("--merge takes result folders, not a scenario")
                             : EXIT_OK;
@@ -524,6 +539,11 @@ static int parse(struct sweep *sw, int argc, char **argv, GPtrArray *merge, bool
                                    "parameter (use sweep for grids)", p->name, p->values->len);
         }
     }
+    /* The other ranks of a cluster take rank 0's word: their parse must
+     * fail exactly when rank 0's does, so it reads nothing but argv (a
+     * scenario they cannot read fails each of their runs instead). */
+    if (sw->cluster && sw->cluster->rank != 0)
+        return EXIT_OK;
     bool is_dir = g_file_test(sw->scenario, G_FILE_TEST_IS_DIR);
     if (is_dir || access(sw->scenario, R_OK) != 0) {
         fprintf(stderr, "netsim: cannot read scenario '%s': %s\n", sw->scenario,
@@ -531,6 +551,17 @@ static int parse(struct sweep *sw, int argc, char **argv, GPtrArray *merge, bool
         return EXIT_USAGE;
     }
     return EXIT_OK;
+}
+
+/* An empty results table with the grid's parameter columns. */
+static ns_sweep_table *new_table(const struct sweep *sw)
+{
+    GPtrArray *names = g_ptr_array_new();
+    for (guint i = 0; i < sw->grid->params->len; i++)
+        g_ptr_array_add(names, ((struct ns_sweep_param *)g_ptr_array_index(sw->grid->params, i))->name);
+    ns_sweep_table *t = ns_sweep_table_new(names);
+    g_ptr_array_free(names, TRUE);
+    return t;
 }
 
 /* Builds the job list: every (point, seed) of this shard not already done. */
@@ -541,11 +572,7 @@ static int make_jobs(struct sweep *sw)
     if (npoints > G_MAXINT / nseeds)
         return usage_error("%" G_GUINT64_FORMAT " points x %" G_GUINT64_FORMAT
                            " seeds is too many runs", npoints, nseeds);
-    GPtrArray *names = g_ptr_array_new();
-    for (guint i = 0; i < sw->grid->params->len; i++)
-        g_ptr_array_add(names, ((struct ns_sweep_param *)g_ptr_array_index(sw->grid->params, i))->name);
-    sw->table = ns_sweep_table_new(names);
-    g_ptr_array_free(names, TRUE);
+    sw->table = new_table(sw);
     GHashTable *have = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     int rc = sw->resume ? load_previous(sw, have) : EXIT_OK;
     sw->jobs = g_ptr_array_new();
@@ -604,13 +631,13 @@ static int finish_explore(struct sweep *sw)
     return EXIT_FAILED;
 }
 
-int ns_lua_sweep_main(int argc, char **argv, volatile int *interrupt)
+int ns_lua_sweep_main(int argc, char **argv, volatile int *interrupt, ns_cluster *cluster)
 {
     struct sweep sw = { 0 };
     sw.explore = strcmp(argv[0], "explore") == 0;
     sw.grid = ns_sweep_grid_new();
     sw.seed_first = sw.seed_last = 1;
-    sw.jobs_n = g_get_num_processors();
+    sw.cluster = cluster;
     sw.until = NS_TIME_MAX;
     sw.interrupt = interrupt;
     g_mutex_init(&sw.lock);
@@ -621,6 +648,7 @@ int ns_lua_sweep_main(int argc, char **argv, volatile int *interrupt)
     GPtrArray *merge = g_ptr_array_new();
     bool merging = false;
     char *out_dir = NULL;
+    bool release = false;
     int rc = parse(&sw, argc, argv, merge, &merging, &out_dir);
     if (rc == -1) {
         rc = EXIT_OK;
@@ -632,9 +660,20 @@ int ns_lua_sweep_main(int argc, char **argv, volatile int *interrupt)
         rc = merge_main(out_dir ? out_dir : "out/merged", merge);
         goto done;
     }
+    bool spread = cluster && cluster->size > 1;
+    if (!sw.jobs_n)                    /* MPI users start one rank per core */
+        sw.jobs_n = spread ? 1 : g_get_num_processors();
     if (!out_dir)
         out_dir = default_out(sw.scenario);
     sw.out_dir = out_dir;
+    if (cluster && cluster->rank != 0) {
+        sw.table = new_table(&sw);
+        rc = ns__sweep_serve(&sw);
+        goto done;
+    }
+    /* From here the other ranks are waiting for work: every way out of
+     * rank 0 must tell them to stop. */
+    release = spread;
     if (!sw.explore && g_mkdir_with_parents(out_dir, 0777) != 0) {
         rc = usage_error("--out %s: cannot create the folder: %s", out_dir, g_strerror(errno));
         goto done;
@@ -642,6 +681,7 @@ int ns_lua_sweep_main(int argc, char **argv, volatile int *interrupt)
     if ((rc = make_jobs(&sw)) != EXIT_OK)
         goto done;
     run_jobs(&sw);
+    release = false;
     if (sw.usage_msg) {
         fprintf(stderr, "netsim: %s\n", sw.usage_msg);
         rc = EXIT_USAGE;
@@ -675,6 +715,10 @@ int ns_lua_sweep_main(int argc, char **argv, volatile int *interrupt)
                sw.table->rows->len, out_dir);
     rc = *interrupt ? EXIT_INTERRUPTED : failed ? EXIT_FAILED : EXIT_OK;
 done:
+    if (release) {
+        g_atomic_int_set(&sw.stop, 1);
+        ns__sweep_coordinate(&sw, 0, false);
+    }
     if (sw.jobs)
         g_ptr_array_free(sw.jobs, TRUE);
     ns_sweep_table_free(sw.table);

@@ -3,7 +3,12 @@
 # missing, non-interactively.  Used by `make deps` (and so by `make demo`,
 # `make check` and .ci/run).  Needs root (or sudo) only when something is
 # missing.
+#
+#   --with-mpi   also Open MPI (optional: netsim sweep --mpi, and the
+#                mpirun test of make check); .ci/run asks for it
 set -eu
+with_mpi=0
+[ "${1:-}" = --with-mpi ] && with_mpi=1
 
 missing=""
 need_pc() { pkg-config --exists "$1" 2>/dev/null || missing="$missing $2"; }
@@ -20,6 +25,14 @@ fi
 need_cmd lua5.4 lua5.4
 need_cmd gnuplot gnuplot-nox
 need_cmd tshark tshark
+if [ $with_mpi = 1 ]; then
+    need_cmd mpirun openmpi-bin
+    if command -v pkg-config >/dev/null 2>&1; then
+        need_pc ompi-c libopenmpi-dev
+    else
+        missing="$missing libopenmpi-dev"
+    fi
+fi
 
 [ -z "$missing" ] && exit 0
 
