@@ -20,7 +20,7 @@ local p = netsim.params {
   pause = "300ms",
 }
 
-local sim = netsim.new { seed = 1 }
+local sim = netsim.new { seed = 1, violations = p.fencing and "fail" or "allow" }
 local cl = sim:lock_cluster { servers = 3, delay = "1ms", ttl = p.ttl,
                               fencing = p.tokens, storage_fencing = p.fencing }
 local ha, hb = sim:host "a", sim:host "b"

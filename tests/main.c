@@ -27,6 +27,7 @@ static void (*const registrations[])(void) = {
     test_cli_register,
     test_sweep_register,
     test_sweep_dist_register,
+    test_oracle_register,
     test_queue_register,
     test_loss_register,
     test_lan_register,

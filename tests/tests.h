@@ -63,6 +63,7 @@ void test_lua_register(void);
 void test_cli_register(void);
 void test_sweep_register(void);
 void test_sweep_dist_register(void);
+void test_oracle_register(void);
 void test_process_register(void);
 void test_pcap_register(void);
 void test_diagram_register(void);

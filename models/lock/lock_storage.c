@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lock_priv.h"
+#include "netsim/oracle.h"
 
 static struct storage_res *sres_get(ns_lock_cluster *cl, const char *name)
 {
@@ -61,6 +62,9 @@ static void violation(ns_lock_cluster *cl, const struct storage_res *r, uint32_t
                "resource=%s inside=%s entering=%s seed=%" G_GUINT64_FORMAT, r->name,
                v.inside, v.entering, v.seed);
     ns_net_diagram_note(cl->storage, "SAFETY VIOLATION");
+    char *text = ns_lock_violation_format(&v);
+    ns_oracle_violation(cl->sim, "lock safety", "%s", text);
+    g_free(text);
 }
 
 static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, void *ud)

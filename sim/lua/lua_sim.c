@@ -13,6 +13,7 @@
 
 #include "lua_sim.h"
 #include "netsim/event.h"
+#include "netsim/oracle.h"
 #include "netsim/output.h"
 #include "netsim/trace.h"
 
@@ -83,7 +84,7 @@ void ns__lua_sim_destroy(lua_State *L, struct ns_lua_sim *ls)
 /* ---- netsim.new ---------------------------------------------------- */
 
 static const char *const new_options[] = {
-    "seed", "out", "trace", "callback_limit", NULL
+    "seed", "out", "trace", "callback_limit", "violations", NULL
 };
 
 static uint64_t check_seed(lua_State *L, int idx)
@@ -100,6 +101,21 @@ static uint64_t check_seed(lua_State *L, int idx)
     return 0;
 }
 
+/* netsim.new{violations = "fail" | "allow"}: whether an oracle's
+ * violation fails the run (oracle.h). */
+static bool check_violations(lua_State *L, int idx)
+{
+    static const char *const names[] = { "fail", "allow", NULL };
+    if (lua_type(L, idx) != LUA_TSTRING)
+        ns__lua_option_typeerror(L, idx, 1, "violations", "string");
+    const char *v = lua_tostring(L, idx);
+    for (int i = 0; names[i]; i++)
+        if (strcmp(v, names[i]) == 0)
+            return i == 1;
+    return luaL_error(L, "netsim.new: violations = '%s': expected 'fail' (an oracle's "
+                         "violation fails the run) or 'allow'", v);
+}
+
 int ns__lua_sim_new(lua_State *L)
 {
     ns_lua_run *run = ns_lua_run_get(L);
@@ -107,6 +123,7 @@ int ns__lua_sim_new(lua_State *L)
     const char *out = ".";
     bool trace = true;
     uint64_t limit = DEFAULT_CALLBACK_LIMIT;
+    bool allow_violations = false;
 
     if (!lua_isnoneornil(L, 1)) {
         ns_lua_check_options(L, 1, "new", new_options);
@@ -129,6 +146,8 @@ int ns__lua_sim_new(lua_State *L)
             luaL_argcheck(L, n >= 0, 1, "callback_limit must be >= 0");
             limit = (uint64_t)n;
         }
+        if (lua_getfield(L, 1, "violations") != LUA_TNIL)
+            allow_violations = check_violations(L, -1);
     }
     if (run) {
         if (run->has_seed)
@@ -159,6 +178,8 @@ int ns__lua_sim_new(lua_State *L)
     lua_pop(L, 1);
     ls->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, cb_free);
     ls->callback_limit = limit;
+    if (allow_violations)
+        ns_oracle_allow(ls->sim, true);
     ls->out_dir = g_strdup(out);
     ls->last_stop = NS_STOP_EMPTY;
     ls->handle = ud;
@@ -381,6 +402,9 @@ static int sim_run(lua_State *L)
         lua_pushstring(L, ls->error);
         return lua_error(L);
     }
+    if (ns_oracle_failed(ls->sim))
+        return luaL_error(L, "%s (a what-if that shows this on purpose sets "
+                             "netsim.new{violations = \"allow\"})", ns_oracle_first(ls->sim));
     if (why == NS_STOP_INTERRUPT) {
         if (run)
             run->interrupted = true;
