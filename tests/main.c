@@ -42,6 +42,7 @@ static void (*const registrations[])(void) = {
     test_tcp_lua_register,
     test_tls_register,
     test_tls_resume_register,
+    test_tls_diagram_register,
     test_lock_register,
     test_lock_faults_register,
     test_tcp_fidelity_register,

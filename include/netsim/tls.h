@@ -115,6 +115,8 @@ bool ns_tls_version_parse(const char *s, enum ns_tls_version *out);
 bool ns_tls_cipher_parse(const char *s, enum ns_tls_cipher *out);
 bool ns_tls_group_parse(const char *s, enum ns_tls_group *out);
 const char *ns_tls_cipher_name(enum ns_tls_cipher c);
+/* "1.2", "1.3", or "none" (0: not negotiated yet). */
+const char *ns_tls_version_name(enum ns_tls_version v);
 const char *ns_tls_group_name(enum ns_tls_group g);
 
 /* What an application hears.  Every hook is optional. */

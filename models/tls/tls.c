@@ -50,6 +50,11 @@ bool ns_tls_group_parse(const char *s, enum ns_tls_group *out)
     return false;
 }
 
+const char *ns_tls_version_name(enum ns_tls_version v)
+{
+    return v == NS_TLS_13 ? "1.3" : v == NS_TLS_12 ? "1.2" : "none";
+}
+
 bool ns_tls_version_parse(const char *s, enum ns_tls_version *out)
 {
     if (strcmp(s, "1.2") == 0)
@@ -87,8 +92,8 @@ bool ns_tls_opts_check(const struct ns_tls_opts *o, bool server, GError **error)
     if (o->max_version != NS_TLS_12 && o->max_version != NS_TLS_13)
         goto bad_version;
     if (o->min_version > o->max_version) {
-        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: min_version 1.%d is above max_version 1.%d",
-                    o->min_version & 0xff, o->max_version & 0xff);
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: min_version %s is above max_version %s",
+                    ns_tls_version_name(o->min_version), ns_tls_version_name(o->max_version));
         return false;
     }
     if ((unsigned)o->cipher >= NS_TLS_NCIPHERS || (unsigned)o->group >= NS_TLS_NGROUPS) {
@@ -294,6 +299,7 @@ static void report_error(ns_tls *t, const char *reason)
     if (t->fail_reason[0])
         return;
     g_strlcpy(t->fail_reason, reason, sizeof t->fail_reason);
+    ns__tls_diagram_failed(t, reason);
     if (t->timer.slot)
         ns_event_cancel(t->sim, t->timer);
     if (t->cb.error)
@@ -333,8 +339,12 @@ void ns__tls_established(ns_tls *t)
         ns_event_cancel(t->sim, t->timer);
     t->notify_established = true;
     ns_trace_event(t->sim, "tls.handshake", ns_host_name(t->host),
-                   "conn=%s version=1.%d mode=%s hrr=%u bytes_out=%" G_GUINT64_FORMAT,
-                   t->name, t->version & 0xff, mode_name(t), t->hrr, t->st.handshake_bytes);
+                   "conn=%s version=%s mode=%s hrr=%u bytes_out=%" G_GUINT64_FORMAT,
+                   t->name, ns_tls_version_name(t->version), mode_name(t), t->hrr, t->st.handshake_bytes);
+    char note[40];
+    g_snprintf(note, sizeof note, "TLS %s %s", ns_tls_version_name(t->version),
+               t->resumed ? "resumed" : "established");
+    ns__tls_note(t, note);
 }
 
 void ns__tls_note(ns_tls *t, const char *label)
@@ -367,16 +377,16 @@ static void write_out(ns_tls *t)
         ns_time_t rtt = t->st.tcp_established_at - t->st.started_at;
         if (!t->server && rtt > 0) {
             ns_trace_event(t->sim, "tls.first_byte", ns_host_name(t->host),
-                           "conn=%s version=1.%d mode=%s rtts=%.2f",
-                           t->name, t->version & 0xff, mode_name(t),
+                           "conn=%s version=%s mode=%s rtts=%.2f",
+                           t->name, ns_tls_version_name(t->version), mode_name(t),
                            (double)(now - t->st.started_at) / (double)rtt);
+            ns__tls_diagram_first_byte(t, mode_name(t));
         }
     }
     t->st.flights++;
-    char note[256];
     guint bytes = (guint)t->out.len;
-    g_snprintf(note, sizeof note, "TLS %s (%u B)", t->label->str, bytes);
-    ns__tls_note(t, note);
+    t->wire_out += bytes;
+    ns__tls_diagram_flight(t, t->label->str, bytes);
     ns_trace_event(t->sim, "tls.flight", ns_host_name(t->host), "conn=%s bytes=%u msgs=%s",
                    t->name, bytes, t->label->str);
     GError *err = NULL;
@@ -549,6 +559,8 @@ static void tcp_data(ns_tcp *c, const uint8_t *bytes, uint32_t len, void *ud)
     if (!bytes)
         return;                                        /* TLS writes real bytes only */
     memcpy(ns__tls_buf_put(t, &t->rx, len), bytes, len);
+    t->wire_in += len;
+    ns__tls_diagram_arrived(t);
     process(t);
 }
 

@@ -160,6 +160,7 @@ struct ns_tls {
     bool             tx_enc, rx_enc;         /* records are protected */
     uint64_t         tx_seq, rx_seq;         /* protected records per direction */
     uint64_t         key;                    /* keystream key: client random */
+    uint64_t         wire_out, wire_in;      /* TCP stream bytes written / received */
     ns_time_t        cost;                   /* CPU work before `out` leaves */
     bool             busy;                   /* waiting for the CPU */
     bool             holding;                /* app sends join `out` */
@@ -182,6 +183,17 @@ void ns__tls_write_app(ns_tls *t, const uint8_t *bytes, uint32_t len);
 void ns__tls_established(ns_tls *t);
 void ns__tls_note(ns_tls *t, const char *label);
 ns_tls_listener *ns__tls_listener_of(ns_tls *t);
+
+/* tls_diagram.c: arrows per flight and summary lines in the sim's
+ * sequence diagram, if one is open with t's host in it. */
+/* A flight of `bytes` (msgs: its messages) left; t->wire_out counts it. */
+void ns__tls_diagram_flight(ns_tls *t, const char *msgs, uint32_t bytes);
+/* Bytes arrived from TCP; t->wire_in counts them. */
+void ns__tls_diagram_arrived(ns_tls *t);
+/* The client's first application byte left (t->st.first_app_tx_at). */
+void ns__tls_diagram_first_byte(ns_tls *t, const char *mode);
+/* The client's handshake failed before any application byte. */
+void ns__tls_diagram_failed(ns_tls *t, const char *reason);
 
 /* tls_mem.c: the sim owns every connection and listener from adoption on
  * and frees them with itself. */
