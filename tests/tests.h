@@ -78,6 +78,7 @@ void test_tcp_lua_register(void);
 void test_tls_register(void);
 void test_tls_resume_register(void);
 void test_tls_diagram_register(void);
+void test_tls_ciphers_register(void);
 void test_lock_register(void);
 void test_lock_faults_register(void);
 void test_tcp_fidelity_register(void);

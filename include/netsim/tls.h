@@ -57,6 +57,7 @@ enum ns_tls_group { NS_TLS_GROUPS(NS_X_ENUM) NS_TLS_NGROUPS };
     X(NS_TLS_BAD_CERTIFICATE,      42,  "bad_certificate")  \
     X(NS_TLS_CERTIFICATE_EXPIRED,  45,  "certificate_expired") \
     X(NS_TLS_UNKNOWN_CA,           48,  "unknown_ca")       \
+    X(NS_TLS_ILLEGAL_PARAMETER,    47,  "illegal_parameter") \
     X(NS_TLS_DECODE_ERROR,         50,  "decode_error")     \
     X(NS_TLS_PROTOCOL_VERSION,     70,  "protocol_version") \
     X(NS_TLS_INTERNAL_ERROR,       80,  "internal_error")   \
@@ -80,6 +81,12 @@ struct ns_tls_costs {
 struct ns_tls_opts {
     enum ns_tls_version min_version, max_version;   /* 1.2 .. 1.3 */
     enum ns_tls_cipher  cipher;   /* preferred suite; aes128gcm */
+    /* The suites in order: a client offers these, a server picks the first
+     * of them the client offered (its preference, as servers configure;
+     * none in common: handshake_failure).  n_ciphers 0: `cipher` first,
+     * then every other suite. */
+    uint8_t     ciphers[NS_TLS_NCIPHERS];   /* enum ns_tls_cipher values */
+    uint8_t     n_ciphers;
     enum ns_tls_group   group;    /* client: its key-share guess; server: the
                                    * group it insists on (HelloRetryRequest
                                    * when they differ); x25519 */
@@ -156,7 +163,9 @@ void ns_tls_close(ns_tls *t);
 /* ---- observing ---- */
 ns_tcp     *ns_tls_tcp(const ns_tls *t);
 bool        ns_tls_is_established(const ns_tls *t);
-enum ns_tls_version ns_tls_version(const ns_tls *t);   /* negotiated; 0 before */
+enum ns_tls_version ns_tls_version(const ns_tls *t);
+/* The negotiated cipher suite (meaningful once ServerHello is through). */
+enum ns_tls_cipher ns_tls_cipher(const ns_tls *t);   /* negotiated; 0 before */
 bool        ns_tls_resumed(const ns_tls *t);
 bool        ns_tls_has_session(const ns_tls *t);       /* can be resumed */
 /* 0-RTT: -1 no early data, 0 rejected or not allowed by the session

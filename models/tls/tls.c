@@ -42,6 +42,21 @@ bool ns_tls_cipher_parse(const char *s, enum ns_tls_cipher *out)
     return false;
 }
 
+unsigned ns__tls_cipher_order(const struct ns_tls_opts *o, enum ns_tls_cipher out[NS_TLS_NCIPHERS])
+{
+    if (o->n_ciphers) {
+        for (unsigned i = 0; i < o->n_ciphers; i++)
+            out[i] = o->ciphers[i];
+        return o->n_ciphers;
+    }
+    unsigned n = 0;
+    out[n++] = o->cipher;
+    for (int c = 0; c < NS_TLS_NCIPHERS; c++)
+        if (c != (int)o->cipher)
+            out[n++] = c;
+    return n;
+}
+
 bool ns_tls_group_parse(const char *s, enum ns_tls_group *out)
 {
     for (int i = 0; i < NS_TLS_NGROUPS; i++)
@@ -99,6 +114,24 @@ bool ns_tls_opts_check(const struct ns_tls_opts *o, bool server, GError **error)
     if ((unsigned)o->cipher >= NS_TLS_NCIPHERS || (unsigned)o->group >= NS_TLS_NGROUPS) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: unknown cipher or group");
         return false;
+    }
+    if (o->n_ciphers > NS_TLS_NCIPHERS) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: %u cipher suites, at most %d",
+                    o->n_ciphers, NS_TLS_NCIPHERS);
+        return false;
+    }
+    for (unsigned i = 0; i < o->n_ciphers; i++) {
+        if (o->ciphers[i] >= NS_TLS_NCIPHERS) {
+            g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: unknown cipher suite #%u", i + 1);
+            return false;
+        }
+        for (unsigned j = 0; j < i; j++)
+            if (o->ciphers[j] == o->ciphers[i]) {
+                g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                            "tls: cipher suite '%s' is listed twice",
+                            ns_tls_cipher_name(o->ciphers[i]));
+                return false;
+            }
     }
     if (server && o->chain_len == 0) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: a server needs a chain of at least one certificate");
@@ -761,6 +794,7 @@ void ns_tls_close(ns_tls *t)
 ns_tcp *ns_tls_tcp(const ns_tls *t) { return t->tcp; }
 bool ns_tls_is_established(const ns_tls *t) { return t->state == ST_CONNECTED; }
 enum ns_tls_version ns_tls_version(const ns_tls *t) { return t->version; }
+enum ns_tls_cipher ns_tls_cipher(const ns_tls *t) { return t->cipher; }
 bool ns_tls_resumed(const ns_tls *t) { return t->resumed; }
 bool ns_tls_has_session(const ns_tls *t) { return t->has_session; }
 int ns_tls_early_data_status(const ns_tls *t) { return t->early_status; }

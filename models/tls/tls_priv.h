@@ -175,6 +175,8 @@ struct ns_tls {
 };
 
 /* tls.c */
+/* o's cipher suites in preference order (see ns_tls_opts.ciphers). */
+unsigned ns__tls_cipher_order(const struct ns_tls_opts *o, enum ns_tls_cipher out[NS_TLS_NCIPHERS]);
 void ns__tls_write_record(ns_tls *t, uint8_t type, const uint8_t *body, size_t len);
 void ns__tls_write_handshake(ns_tls *t, uint8_t type, const uint8_t *body, size_t len);
 void ns__tls_send_alert(ns_tls *t, int alert);
