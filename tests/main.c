@@ -44,6 +44,7 @@ static void (*const registrations[])(void) = {
     test_tls_resume_register,
     test_tls_diagram_register,
     test_tls_ciphers_register,
+    test_tls_compat_register,
     test_lock_register,
     test_lock_faults_register,
     test_tcp_fidelity_register,

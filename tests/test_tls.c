@@ -403,20 +403,6 @@ static void test_cert_sizes(void)
 
 /* ---- tshark ---- */
 
-static char *tshark_V(const char *file)
-{
-    char *tshark = g_find_program_in_path("tshark");
-    if (!tshark)
-        return NULL;
-    char *argv[] = { tshark, "-o", "tcp.check_checksum:TRUE", "-r", (char *)file, "-V", NULL };
-    char *out = NULL;
-    int status = -1;
-    CU_ASSERT_TRUE(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
-                                NULL, &status, NULL));
-    g_free(tshark);
-    return out;
-}
-
 static void pcap_case(enum ns_tls_version v, const char *const *want, size_t nwant)
 {
     struct world w;

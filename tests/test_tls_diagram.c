@@ -124,10 +124,10 @@ static void test_tls13_arrows(void)
     CU_ASSERT_TRUE(sh_at > s + R / 2 && sh_at <= s + R / 2 + SER(path.max_bytes) + unit);
     /* The server's flight leaves when it has the ClientHello and is whole
      * at the client when the client completes the handshake. */
-    check_arrow(mmd, "b", "a", "ServerHello+EncryptedExtensions+Certificate(2.4KB)+"
-                "CertificateVerify+Finished", sh_at, ci.established_at);
+    check_arrow(mmd, "b", "a", "ServerHello+ChangeCipherSpec+EncryptedExtensions+"
+                "Certificate(2.4KB)+CertificateVerify+Finished", sh_at, ci.established_at);
     /* The client's Finished and request: at the server's data callback. */
-    check_arrow(mmd, "a", "b", "Finished+ApplicationData", ci.first_app_tx_at,
+    check_arrow(mmd, "a", "b", "ChangeCipherSpec+Finished+ApplicationData", ci.first_app_tx_at,
                 w.srv.first_rx_at);
     CU_ASSERT_PTR_NOT_NULL(strstr(mmd, "Note over a: TLS 1.3 established\n"));
     /* No TCP segment drawn by default, but said so. */

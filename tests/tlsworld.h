@@ -273,4 +273,19 @@ static inline void opts(struct ns_tls_opts *o)
     zero_costs(o);
 }
 
+/* tshark -V of a capture, or NULL when tshark is not installed. */
+static inline char *tshark_V(const char *file)
+{
+    char *tshark = g_find_program_in_path("tshark");
+    if (!tshark)
+        return NULL;
+    char *argv[] = { tshark, "-o", "tcp.check_checksum:TRUE", "-r", (char *)file, "-V", NULL };
+    char *out = NULL;
+    int status = -1;
+    CU_ASSERT_TRUE(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+                                NULL, &status, NULL));
+    g_free(tshark);
+    return out;
+}
+
 #endif

@@ -78,6 +78,10 @@ struct ns_tls_costs {
     double    aead_ns_per_byte;   /* record protection: 0.5 ns/B */
 };
 
+/* The longest HRR cookie: the extension's 2-byte length covers it and
+ * its own 2-byte length (RFC 8446 4.2.2). */
+#define NS_TLS_MAX_COOKIE 65533
+
 struct ns_tls_opts {
     enum ns_tls_version min_version, max_version;   /* 1.2 .. 1.3 */
     enum ns_tls_cipher  cipher;   /* preferred suite; aes128gcm */
@@ -111,6 +115,17 @@ struct ns_tls_opts {
     const uint8_t *early_data;    /* NULL with early_len > 0: zero bytes */
     uint32_t    early_len;
     bool        accept_early_data;/* server; on */
+    /* Server: a HelloRetryRequest carries a cookie extension of this many
+     * bytes (RFC 8446 4.2.2), which the client echoes in its second
+     * ClientHello; 0: none (default).  Stateful here: the server does not
+     * need it back, so it only costs bytes, as it does on the wire. */
+    uint16_t    hrr_cookie;       /* at most NS_TLS_MAX_COOKIE */
+    /* TLS 1.3 middlebox compatibility (RFC 8446 D.4): a client sends one
+     * 6-byte ChangeCipherSpec record before its second flight (after the
+     * ClientHello when it sends early data), a server after its first
+     * handshake message when the client's legacy_session_id is non-empty.
+     * On, as in OpenSSL, BoringSSL and NSS. */
+    bool        middlebox_compat;
     ns_time_t   handshake_timeout;/* 10 s; 0: none */
     struct ns_tls_costs costs;
 };

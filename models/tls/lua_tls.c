@@ -180,7 +180,8 @@ static struct lconn *new_lconn(lua_State *L, int sim_idx, ns_tls *t)
 static const char *const options[] = {
     "version", "min_version", "cipher", "ciphers", "group", "sni", "alpn", "chain_len", "cert_size",
     "client_certs", "require_client_cert", "cert_status", "record_size", "resume",
-    "tickets", "early_data", "accept_early_data", "handshake_timeout", "ecdhe_cost",
+    "tickets", "early_data", "accept_early_data", "hrr_cookie", "middlebox_compat",
+    "handshake_timeout", "ecdhe_cost",
     "sign_cost", "verify_cost", "aead_ns_per_byte", "nodelay", "init_cwnd", "mss",
     "on_established", "on_data", "on_close", "on_error", "on_alert", "on_finished",
     "on_accept", NULL
@@ -293,6 +294,12 @@ static void read_opts(lua_State *L, int tbl, int arg, const char *fname,
     }
     lua_pop(L, 1);
     o->accept_early_data = ns_lua_opt_bool(L, tbl, arg, "accept_early_data", o->accept_early_data);
+    double cookie = ns_lua_opt_size(L, tbl, arg, "hrr_cookie", 0);
+    if (cookie < 0 || cookie > NS_TLS_MAX_COOKIE)
+        ns_lua_opt_error(L, arg, "hrr_cookie", lua_pushfstring(L, "must be in [0, %d] bytes",
+                                                                NS_TLS_MAX_COOKIE));
+    o->hrr_cookie = (uint16_t)cookie;
+    o->middlebox_compat = ns_lua_opt_bool(L, tbl, arg, "middlebox_compat", o->middlebox_compat);
     o->handshake_timeout = ns_lua_opt_time(L, tbl, arg, "handshake_timeout", o->handshake_timeout);
     o->costs.ecdhe = ns_lua_opt_time(L, tbl, arg, "ecdhe_cost", o->costs.ecdhe);
     o->costs.sign = ns_lua_opt_time(L, tbl, arg, "sign_cost", o->costs.sign);

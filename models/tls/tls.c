@@ -93,6 +93,7 @@ void ns_tls_opts_defaults(struct ns_tls_opts *o)
     o->record_size = 16384;
     o->tickets = true;
     o->accept_early_data = true;
+    o->middlebox_compat = true;
     o->handshake_timeout = 10 * NS_SEC;
     o->costs.ecdhe = 60 * NS_USEC;
     o->costs.sign = 40 * NS_USEC;
@@ -132,6 +133,11 @@ bool ns_tls_opts_check(const struct ns_tls_opts *o, bool server, GError **error)
                             ns_tls_cipher_name(o->ciphers[i]));
                 return false;
             }
+    }
+    if (o->hrr_cookie > NS_TLS_MAX_COOKIE) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: hrr_cookie %u is above %d bytes",
+                    o->hrr_cookie, NS_TLS_MAX_COOKIE);
+        return false;
     }
     if (server && o->chain_len == 0) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: a server needs a chain of at least one certificate");

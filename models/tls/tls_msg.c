@@ -198,6 +198,12 @@ void ns__tls_send_client_hello(ns_tls *t)
         put16(b, 0x0304);
         if (offers12(t))
             put16(b, 0x0303);
+        if (t->cookie) {                                /* cookie (RFC 8446 4.2.2) */
+            put16(b, 44);
+            put16(b, 2u + t->cookie_len);
+            put16(b, t->cookie_len);
+            putn(b, t->cookie, t->cookie_len);
+        }
         put16(b, 45); put16(b, 2); put8(b, 1); put8(b, 1);   /* psk_dhe_ke */
         if (resuming(t, NS_TLS_13)) {
             if (t->early_status == 1 && t->hrr == 0) {
@@ -248,6 +254,12 @@ void ns__tls_send_server_hello(ns_tls *t, bool hrr)
     if (hrr) {
         put16(b, 2);
         put16(b, ns__tls_group_id(t->group));
+        if (t->o.hrr_cookie) {                         /* cookie (RFC 8446 4.2.2) */
+            put16(b, 44);
+            put16(b, 2u + t->o.hrr_cookie);
+            put16(b, t->o.hrr_cookie);
+            put_random(t, b, t->o.hrr_cookie);
+        }
     } else {
         uint32_t kl = ns__tls_group_len(t->group);
         put16(b, 4 + kl);
@@ -444,6 +456,17 @@ void ns__tls_send_ccs(ns_tls *t)
 {
     static const uint8_t one = 1;
     ns__tls_write_record(t, CT_CCS, &one, 1);
+}
+
+/* RFC 8446 D.4: a client in compatibility mode (it sent a non-empty
+ * legacy_session_id, which ours always does with 1.3) sends the record
+ * once; a server answers one only to such a client. */
+void ns__tls_send_compat_ccs(ns_tls *t)
+{
+    if (!t->o.middlebox_compat || t->ccs13_sent || (t->server && t->session_id_len == 0))
+        return;
+    t->ccs13_sent = true;
+    ns__tls_send_ccs(t);
 }
 
 /* ---- reading ---- */
@@ -647,6 +670,17 @@ static enum tls_event classify_client_hello(ns_tls *t, struct rd *r)
     return EV_CH_NOVERSION;
 }
 
+/* The HelloRetryRequest's cookie, kept to echo in the second ClientHello. */
+static void take_cookie(ns_tls *t, struct rd *e)
+{
+    unsigned n = get16(e);
+    struct rd c = sub(e, n);
+    if (e->bad || n == 0)
+        return;
+    t->cookie = g_memdup2(c.p, n);
+    t->cookie_len = (uint16_t)n;
+}
+
 /* A client takes the server's suite only if it offered it (RFC 8446
  * 4.1.3, RFC 5246 7.4.1.3): else illegal_parameter. */
 static bool suite_offered(ns_tls *t, unsigned suite, enum ns_tls_version v)
@@ -683,6 +717,8 @@ static enum tls_event classify_server_hello(ns_tls *t, struct rd *r)
             psk = true;
         else if (type == 35)
             tick_ext = true;
+        else if (type == 44 && is_hrr && !t->cookie)
+            take_cookie(t, &e);
     }
     if (r->bad || ex.bad)
         return EV_BAD_MSG;

@@ -135,6 +135,9 @@ struct ns_tls {
     bool             skip_early;             /* server: discard rejected 0-RTT */
     bool             peer_early;             /* server: CH carried early_data */
     uint32_t         hrr;                    /* HelloRetryRequests */
+    uint16_t         cookie_len;             /* client: the HRR's cookie ... */
+    uint8_t         *cookie;                 /* ... to echo; owned, NULL if none */
+    bool             ccs13_sent;             /* the compatibility CCS (RFC 8446 D.4) */
     unsigned         peer_certs;             /* in the last Certificate */
     GString         *label;                  /* the flight's messages, for diagrams */
     uint64_t         offered_ticket;         /* server: id from the client's PSK */
@@ -244,6 +247,8 @@ void ns__tls_send_client_key_exchange(ns_tls *t);
 void ns__tls_send_finished(ns_tls *t);
 void ns__tls_send_new_session_ticket(ns_tls *t);
 void ns__tls_send_ccs(ns_tls *t);
+/* The TLS 1.3 compatibility CCS, once per connection, if t sends one. */
+void ns__tls_send_compat_ccs(ns_tls *t);
 enum tls_event ns__tls_classify(ns_tls *t, const uint8_t *msg, size_t len);
 void ns__tls_take_ticket(ns_tls *t, const uint8_t *msg, size_t len);
 /* A DER X.509 certificate of exactly `size` bytes (>= its minimum). */
