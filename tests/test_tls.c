@@ -53,9 +53,9 @@ static void first_byte(enum ns_tls_version cv, int rtts)
 
 static void test_tls13_full(void) { first_byte(NS_TLS_13, 2); }
 
-/* The same with the default crypto costs: the round trips stay, moved
- * by the work on the critical path (as test_cpu_costs counts it: ECDHE
- * 60 us, sign 40 us, verify 80 us; AEAD 0.5 ns a byte of the request). */
+/* The same with the default handshake crypto costs: the round trips stay,
+ * moved by the work on the critical path (as test_cpu_costs counts it:
+ * ECDHE 60 us, sign 40 us, verify 80 us). */
 static void first_byte_with_costs(enum ns_tls_version v, int rtts, ns_time_t cpu)
 {
     struct world w;
@@ -63,6 +63,9 @@ static void first_byte_with_costs(enum ns_tls_version v, int rtts, ns_time_t cpu
     struct ns_tls_opts so, co;
     ns_tls_opts_defaults(&so);
     ns_tls_opts_defaults(&co);
+    /* per-record costs are counted to the nanosecond in test_record_costs */
+    so.costs.record = co.costs.record = 0;
+    so.costs.aead_ns_per_byte = co.costs.aead_ns_per_byte = 0;
     co.max_version = v;
     world_listen(&w, &so);
     ns_tls *c = world_connect(&w, &w.cli, &co);
@@ -73,7 +76,7 @@ static void first_byte_with_costs(enum ns_tls_version v, int rtts, ns_time_t cpu
     p.cpu = cpu;
     check_rtts(i.first_app_tx_at, 0, rtts, p);
     struct path q = path_to_rx(&w.srv, &w.cli);
-    q.cpu = cpu + 3;                               /* + AEAD of "GET /" */
+    q.cpu = cpu;
     check_rtts(w.srv.first_rx_at, R / 2, rtts, q);
     CU_ASSERT_TRUE(rx_is(&w.srv, "GET /"));
     world_free(&w);
@@ -316,7 +319,7 @@ static void check_cost(ns_time_t d, ns_time_t sum, ns_time_t overlap_max)
 
 static void test_cpu_costs(void)
 {
-    struct ns_tls_costs zero = { 0 }, k = { 60 * NS_USEC, 40 * NS_USEC, 80 * NS_USEC, 0 };
+    struct ns_tls_costs zero = { 0 }, k = { 60 * NS_USEC, 40 * NS_USEC, 80 * NS_USEC, 0, 0 };
     ns_time_t d13 = first_tx_with(&k, NS_TLS_13) - first_tx_with(&zero, NS_TLS_13);
     ns_time_t d12 = first_tx_with(&k, NS_TLS_12) - first_tx_with(&zero, NS_TLS_12);
     /* 1.3: client key share; server key share + secret + CertificateVerify
@@ -326,6 +329,83 @@ static void test_cpu_costs(void)
      * signature; client two certificates, the SKE signature, key pair and
      * secret; server secret (ClientKeyExchange) before its Finished */
     check_cost(d12, (60000 + 40000) + (2 * 80000 + 80000 + 2 * 60000) + 60000, 15000);
+}
+
+/* Record protection costs CPU at both ends, per record (fixed) and per
+ * plaintext byte: the sender's before the record leaves, the receiver's
+ * when it decrypts (charged with the next CPU pass of that connection:
+ * delivery does not wait for it, what the connection sends next does).
+ * n bytes sent 1 s after the handshake in records of record_size, all in
+ * one segment: each host's CPU busy time grows by exactly records x
+ * (record + aead x bytes each), and the server's on_data moves by the
+ * sender's share alone. */
+struct send_later {
+    struct world *w;
+    uint32_t  n;
+    ns_time_t busy_cli, busy_srv;        /* CPU busy time at the send */
+};
+
+static void send_n(ns_sim *sim, void *arg)
+{
+    struct send_later *s = arg;
+    GError *err = NULL;
+    s->busy_cli = ns_cpu_busy_time(s->w->a);
+    s->busy_srv = ns_cpu_busy_time(s->w->b);
+    CU_ASSERT_TRUE(ns_tls_send(s->w->cli.t, NULL, s->n, &err));
+    g_clear_error(&err);
+}
+
+struct record_run { ns_time_t delay, cpu_cli, cpu_srv; };
+
+static struct record_run data_costs(ns_time_t record, double aead, uint32_t n, uint32_t record_size)
+{
+    struct world w;
+    world_init(&w, 1, NULL);
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    so.costs.record = co.costs.record = record;
+    so.costs.aead_ns_per_byte = co.costs.aead_ns_per_byte = aead;
+    co.record_size = record_size;
+    world_listen(&w, &so);
+    world_connect(&w, &w.cli, &co);
+    w.cli.send_on_est = NULL;
+    struct send_later s = { &w, n, 0, 0 };
+    ns_event_after(w.sim, NS_SEC, send_n, &s);        /* at 1 s: the sim starts at 0 */
+    world_run(&w);
+    CU_ASSERT_EQUAL(w.srv.rx->len, n);
+    struct record_run r = { w.srv.first_rx_at - NS_SEC, ns_cpu_busy_time(w.a) - s.busy_cli,
+                            ns_cpu_busy_time(w.b) - s.busy_srv };
+    world_free(&w);
+    return r;
+}
+
+static void check_record_costs(ns_time_t record, double aead, uint32_t record_size,
+                               ns_time_t per_side)
+{
+    struct record_run base = data_costs(0, 0, 1000, record_size);
+    struct record_run r = data_costs(record, aead, 1000, record_size);
+    CU_ASSERT_EQUAL(base.cpu_cli, 0);
+    CU_ASSERT_EQUAL(r.cpu_cli, per_side);                /* encryption */
+    CU_ASSERT_EQUAL(r.cpu_srv, per_side);                /* decryption */
+    CU_ASSERT_EQUAL(r.delay - base.delay, per_side);
+    if (r.cpu_cli != per_side || r.cpu_srv != per_side || r.delay - base.delay != per_side)
+        fprintf(stderr, "\n  record %ld ns, aead %.1f ns/B, records of %u: CPU %ld/%ld ns, "
+                "delay +%ld ns, want %ld\n", (long)record, aead, record_size, (long)r.cpu_cli,
+                (long)r.cpu_srv, (long)(r.delay - base.delay), (long)per_side);
+}
+
+static void test_record_costs(void)
+{
+    check_record_costs(1000, 2.0, 16384, 1000 + 2 * 1000);      /* one record */
+    check_record_costs(1000, 2.0, 250, 4 * (1000 + 2 * 250));   /* four */
+    check_record_costs(0, 0.5, 16384, 500);                     /* fractional ns/B */
+    check_record_costs(300, 0, 16384, 300);                     /* fixed part alone */
+    /* the defaults, documented in tls.h */
+    struct ns_tls_opts o;
+    ns_tls_opts_defaults(&o);
+    CU_ASSERT_EQUAL(o.costs.record, 200);
+    CU_ASSERT_TRUE(o.costs.aead_ns_per_byte == 0.5);
 }
 
 /* ---- record sizes ---- */
@@ -629,6 +709,7 @@ void test_tls_register(void)
     ns_test_add(s, "no common version", test_no_version);
     ns_test_add(s, "handshake timeout against a silent server", test_handshake_timeout);
     ns_test_add(s, "crypto costs on the critical path", test_cpu_costs);
+    ns_test_add(s, "record protection costs at both ends, to the ns", test_record_costs);
     ns_test_add(s, "record sizes per suite", test_record_sizes);
     ns_test_add(s, "certificate sizes", test_cert_sizes);
     ns_test_add(s, "tshark decodes TLS 1.3", test_pcap13);

@@ -75,7 +75,11 @@ struct ns_tls_costs {
     ns_time_t ecdhe;              /* key generation or shared secret: 60 us */
     ns_time_t sign;               /* one signature (ECDSA P-256): 40 us */
     ns_time_t verify;             /* one signature check: 80 us */
-    double    aead_ns_per_byte;   /* record protection: 0.5 ns/B */
+    /* Application-data records, at the sender before the record leaves
+     * and again at the receiver (with its next CPU pass; delivery does
+     * not wait for it).  Handshake records are in the costs above. */
+    double    aead_ns_per_byte;   /* per plaintext byte: 0.5 ns/B */
+    ns_time_t record;             /* per record (nonce, header, tag): 200 ns */
 };
 
 /* The longest HRR cookie: the extension's 2-byte length covers it and

@@ -182,7 +182,7 @@ static const char *const options[] = {
     "client_certs", "require_client_cert", "cert_status", "record_size", "resume",
     "tickets", "early_data", "accept_early_data", "hrr_cookie", "middlebox_compat",
     "handshake_timeout", "ecdhe_cost",
-    "sign_cost", "verify_cost", "aead_ns_per_byte", "nodelay", "init_cwnd", "mss",
+    "sign_cost", "verify_cost", "aead_ns_per_byte", "record_cost", "nodelay", "init_cwnd", "mss",
     "on_established", "on_data", "on_close", "on_error", "on_alert", "on_finished",
     "on_accept", NULL
 };
@@ -306,6 +306,7 @@ static void read_opts(lua_State *L, int tbl, int arg, const char *fname,
     o->costs.verify = ns_lua_opt_time(L, tbl, arg, "verify_cost", o->costs.verify);
     o->costs.aead_ns_per_byte = ns_lua_opt_number(L, tbl, arg, "aead_ns_per_byte",
                                                   o->costs.aead_ns_per_byte);
+    o->costs.record = ns_lua_opt_time(L, tbl, arg, "record_cost", o->costs.record);
     to->nodelay = ns_lua_opt_bool(L, tbl, arg, "nodelay", true);
     to->init_cwnd = (uint32_t)ns_lua_opt_integer(L, tbl, arg, "init_cwnd", to->init_cwnd);
     to->mss = (uint32_t)ns_lua_opt_size(L, tbl, arg, "mss", to->mss);

@@ -99,6 +99,7 @@ void ns_tls_opts_defaults(struct ns_tls_opts *o)
     o->costs.sign = 40 * NS_USEC;
     o->costs.verify = 80 * NS_USEC;
     o->costs.aead_ns_per_byte = 0.5;
+    o->costs.record = 200;
 }
 
 bool ns_tls_opts_check(const struct ns_tls_opts *o, bool server, GError **error)
@@ -159,7 +160,7 @@ bool ns_tls_opts_check(const struct ns_tls_opts *o, bool server, GError **error)
                     o->record_size);
         return false;
     }
-    if (o->costs.ecdhe < 0 || o->costs.sign < 0 || o->costs.verify < 0 ||
+    if (o->costs.ecdhe < 0 || o->costs.sign < 0 || o->costs.verify < 0 || o->costs.record < 0 ||
         !(o->costs.aead_ns_per_byte >= 0)) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: crypto costs must be >= 0");
         return false;
@@ -215,6 +216,15 @@ static void plain_copy(const struct plain *pl, size_t from, uint8_t *dst, size_t
         memset(dst, 0, n);
 }
 
+/* CPU time to protect or to open one application-data record of `len`
+ * plaintext bytes.  Handshake records are not charged: a few hundred
+ * bytes, their cost is the ECDHE and signature work counted apart, and
+ * charging them would give a NewSessionTicket a CPU pass of its own. */
+static ns_time_t record_cost(const ns_tls *t, size_t len)
+{
+    return t->o.costs.record + (ns_time_t)(t->o.costs.aead_ns_per_byte * (double)len);
+}
+
 /* One record of at most 2^14 plaintext bytes (RFC 8446 5.1), protected
  * once keys are in use (tls_record.c): plaintext, inner type and tag are
  * laid out in t->out and the keystream is XORed over them there. */
@@ -241,6 +251,8 @@ static void write_one(ns_tls *t, uint8_t type, const struct plain *pl, size_t fr
     bool v13 = t->version == NS_TLS_13 || t->version == 0;
     uint32_t over = ns__tls_overhead(v13 ? NS_TLS_13 : NS_TLS_12, t->cipher);
     size_t total = len + over;
+    if (type == CT_APP)
+        t->cost += record_cost(t, len);             /* encryption, before it leaves */
     hdr[0] = v13 ? CT_APP : type;
     ns_put16(hdr + 3, (uint16_t)total);
     uint8_t *p = ns__tls_buf_put(t, &t->out, 5 + total);
@@ -323,7 +335,6 @@ void ns__tls_write_app(ns_tls *t, const uint8_t *bytes, uint32_t len)
         write_one(t, CT_APP, &pl, done, n);
         done += n;
     }
-    t->cost += (ns_time_t)(t->o.costs.aead_ns_per_byte * len);
     t->st.app_bytes_out += len;
     if (t->early_status == 1 && !ns_tls_is_established(t))
         label_add(t, "EarlyData");
@@ -451,16 +462,29 @@ static void cpu_done(ns_sim *sim, void *arg)
     process(t);
 }
 
-/* Sends what the last step built, after its CPU work. */
+/* Hands the CPU `work` plus the decryption owed; t waits for it. */
+static void submit(ns_tls *t, ns_time_t work)
+{
+    work += t->rx_cost;
+    t->rx_cost = 0;
+    t->busy = true;
+    ns_cpu_submit(t->host, work, cpu_done, t);
+}
+
+/* Sends what the last step built, after its CPU work.  Decryption owed
+ * (rx_cost) joins the first CPU pass that comes: the step's own work, the
+ * flight about to leave (a response follows the decryption of what it
+ * answers), or the end of the read (process), so a flight read from TCP
+ * in one piece costs one pass, as on a real host, not one per record. */
 static void flush(ns_tls *t)
 {
     if (t->busy)
         return;
-    if (t->cost > 0) {
+    bool sending = t->out.len > 0 || t->notify_established;
+    if (t->cost > 0 || (sending && t->rx_cost > 0)) {
         ns_time_t work = t->cost;
         t->cost = 0;
-        t->busy = true;
-        ns_cpu_submit(t->host, work, cpu_done, t);
+        submit(t, work);
         return;
     }
     write_out(t);
@@ -496,6 +520,8 @@ static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
         len -= over;
         if (v13)
             type = c[len];
+        if (type == CT_APP)
+            t->rx_cost += record_cost(t, len);         /* decryption */
     }
     switch (type) {
     case CT_HANDSHAKE:
@@ -577,6 +603,8 @@ static void process(ns_tls *t)
     if (outer) {
         t->parsing = false;
         ns__tls_trim(t);
+        if (!t->busy && t->rx_cost > 0 && t->state != ST_CLOSED)
+            submit(t, 0);                              /* what this read decrypted */
     }
 }
 

@@ -165,6 +165,7 @@ struct ns_tls {
     uint64_t         key;                    /* keystream key: client random */
     uint64_t         wire_out, wire_in;      /* TCP stream bytes written / received */
     ns_time_t        cost;                   /* CPU work before `out` leaves */
+    ns_time_t        rx_cost;                /* decryption not yet on the CPU */
     bool             busy;                   /* waiting for the CPU */
     bool             holding;                /* app sends join `out` */
     bool             notify_established;     /* call established at flush */
