@@ -7,6 +7,7 @@
  * round trips unchanged, tshark decoding both, options from Lua. */
 #include <lualib.h>
 
+#include "netsim/host.h"
 #include "netsim/luabind.h"
 #include "tlsworld.h"
 
@@ -132,6 +133,45 @@ static void test_pcap(void)
     g_free(out);
 }
 
+/* With 0-RTT data the client's CCS goes right after the ClientHello,
+ * before the early data (RFC 8446 D.4), and not again later: seen in the
+ * flights' labels in the sequence diagram. */
+static void test_compat_ccs_early_data(void)
+{
+    struct world w;
+    world_init(&w, 1, "compat_early");
+    static const char *const ab[] = { "a", "b", NULL };
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_net_open_diagram(w.sim, "d", ab, NULL));
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    world_listen(&w, &so);
+    ns_tls *c1 = world_connect(&w, &w.cli, &co);
+    world_run(&w);
+    CU_ASSERT_TRUE_FATAL(ns_tls_has_session(c1));
+    struct side cli2;
+    co.resume = c1;
+    co.early_data = (const uint8_t *)"GET /early";
+    co.early_len = 10;
+    ns_tls *c2 = world_connect(&w, &cli2, &co);
+    cli2.send_on_est = NULL;
+    world_run(&w);
+    CU_ASSERT_EQUAL(ns_tls_early_data_status(c2), 1);
+    char *p = g_build_filename(w.dir, "d.mmd", NULL);
+    side_free(&cli2);
+    world_free(&w);
+    char *mmd = NULL;
+    CU_ASSERT_TRUE(g_file_get_contents(p, &mmd, NULL, NULL));
+    g_free(p);
+    const char *first = mmd ? strstr(mmd, "a->>b: ClientHello+ChangeCipherSpec+EarlyData (") : NULL;
+    CU_ASSERT_PTR_NOT_NULL(first);
+    /* its second flight has no CCS of its own */
+    CU_ASSERT_PTR_NOT_NULL(first ? strstr(first, "a->>b: EndOfEarlyData+Finished (") : NULL);
+    /* the first connection's CCS came with its Finished */
+    CU_ASSERT_PTR_NOT_NULL(mmd ? strstr(mmd, "a->>b: ChangeCipherSpec+Finished+ApplicationData (") : NULL);
+    g_free(mmd);
+}
+
 /* ---- from Lua ---- */
 
 static void lua_expect(const char *code, const char *want)
@@ -186,5 +226,6 @@ void test_tls_compat_register(void)
     ns_test_add(s, "HRR cookie: sizes and round trips", test_cookie_sizes);
     ns_test_add(s, "compatibility CCS: sizes and round trips", test_compat_ccs_sizes);
     ns_test_add(s, "tshark decodes the cookie and the CCS", test_pcap);
+    ns_test_add(s, "compatibility CCS before early data", test_compat_ccs_early_data);
     ns_test_add(s, "cookie and compatibility from Lua", test_lua);
 }
