@@ -376,6 +376,15 @@ char *ns__diagram_fmt_time(ns_time_t t, int digits)
 
 /* --- the text chart --- */
 
+/* What an arrow without an end says: a packet was still on its way; an
+ * application message may have arrived in pieces its reader never took
+ * (a peer that closed first), so it says what is known. */
+const char *ns__diagram_unfinished(const struct entry *e)
+{
+    return e->layer == NS_DIAGRAM_APP ? "not all read by the receiver at the end"
+                                      : "still in flight at the end";
+}
+
 /* Packets are left out of a chart that tells the application messages'
  * story, unless the chart was asked to draw both. */
 static bool is_hidden(const ns_diagram *d, const struct entry *e)
@@ -634,7 +643,7 @@ static void render_text(const ns_diagram *d, const GPtrArray *rows, GString *out
                 g_free(at);
             } else {
                 flying++;
-                remark = g_strdup("still in flight at the end");
+                remark = g_strdup(ns__diagram_unfinished(e));
             }
         }
         row_emit(&r, &l, out, remark);

@@ -112,7 +112,7 @@ void ns__diagram_mermaid(const ns_diagram *d, const GPtrArray *rows, GString *ou
             g_string_printf(tail, " (t=%s s, lost at %s s%s%s)", sent, end,
                             e->cause ? ": " : "", e->cause ? e->cause : "");
         else
-            g_string_printf(tail, " (t=%s s, still in flight at the end)", sent);
+            g_string_printf(tail, " (t=%s s, %s)", sent, ns__diagram_unfinished(e));
         mermaid_text(out, e->text);
         mermaid_text(out, tail->str);
         g_string_append_c(out, '\n');

@@ -47,6 +47,8 @@ char *ns__diagram_clean(const char *s);
 int   ns__diagram_time_digits(const GPtrArray *rows);
 /* Seconds with `digits` fractional digits, rounded half up.  Newly allocated. */
 char *ns__diagram_fmt_time(ns_time_t t, int digits);
+/* The remark for a message with no end (in flight, or not all read). */
+const char *ns__diagram_unfinished(const struct entry *e);
 /* The Mermaid chart of `rows` (sorted, the entries drawn) into out. */
 void  ns__diagram_mermaid(const ns_diagram *d, const GPtrArray *rows, GString *out);
 
