@@ -8,12 +8,14 @@
 --                                       the server's alert (certificate_required
 --                                       in 1.3, handshake_failure in 1.2)
 -- Open out/tls_handshake/handshake.pcap in Wireshark; handshake.txt is the
--- sequence diagram with every flight labelled.
+-- sequence diagram: one arrow per TLS flight, labelled with its messages,
+-- and the round trips to the first application byte at the end
+-- (-D packets=true draws the TCP segments under the flights too).
 local netsim = require "netsim"
 
 local p = netsim.params {
   version = "1.3", mtls = false, client_cert = true, rtt = "40ms",
-  rate = "100Mbps", chain_len = 2, cert_size = "1200B",
+  rate = "100Mbps", chain_len = 2, cert_size = "1200B", packets = false,
 }
 
 local sim = netsim.new { seed = 1 }
@@ -21,7 +23,7 @@ local client = sim:host "client"
 local server = sim:host "server"
 sim:link(client, server, { rate = p.rate, delay = p.rtt / 2 })
 sim:pcap { host = client, file = "handshake.pcap" }
-sim:diagram { hosts = { client, server }, file = "handshake" }
+sim:diagram { hosts = { client, server }, file = "handshake", packets = p.packets or nil }
 
 local got, alert_seen, err_seen = nil, nil, nil
 server:tls_listen(443, {

@@ -1,4 +1,5 @@
-/* diagram.c — message sequence charts, rendered as text and as Mermaid.
+/* diagram.c — message sequence charts: recording, and the text chart (the
+ * Mermaid one is in diagram_mermaid.c).
  *
  * Invariant: recording only appends to `entries` (messages and notes, in
  * recording order) and updates a message's fate in place; the charts are
@@ -19,39 +20,12 @@
  */
 #include <string.h>
 
-#include "netsim/diagram.h"
-#include "netsim/output.h"
+#include "diagram_priv.h"
 
 #define DIAG_REGISTRY  "netsim.diagram"
 #define DIAG_COL_MIN   24               /* characters per participant */
 #define DIAG_COL_MAX   60
 #define DIAG_LOST_GAP  3                /* blanks between a lost arrow's X and its target */
-
-enum entry_kind { ENTRY_MSG, ENTRY_NOTE };
-enum msg_fate { FATE_IN_FLIGHT, FATE_DELIVERED, FATE_LOST };
-
-/* One recorded message or note.  Its message id is its index + 1. */
-struct entry {
-    enum entry_kind kind;
-    enum msg_fate   fate;               /* messages only */
-    ns_time_t       t;                  /* send time, or the note's time */
-    ns_time_t       end;                /* arrival or loss time (if not in flight) */
-    guint           from;               /* participant index; a note's column */
-    guint           to;                 /* messages only */
-    uint64_t        seq;                /* recording order: the tie-breaker */
-    char           *text;               /* label or note, cleaned, owned */
-    char           *cause;              /* loss cause, cleaned, owned, or NULL */
-};
-
-struct ns_diagram {
-    char       *name;                   /* owned */
-    GPtrArray  *names;                  /* participants as given, owned, in column order */
-    GHashTable *index;                  /* name (borrowed from names) -> column + 1 */
-    GArray     *entries;                /* struct entry, recording order */
-    ns_output  *txt;                    /* "<name>.txt", owned by the outputs */
-    ns_output  *mmd;                    /* "<name>.mmd", idem */
-    bool        rendered;               /* the commit happened: recording is over */
-};
 
 struct diagram_registry {
     GPtrArray *diagrams;                /* ns_diagram*, owned, opening order */
@@ -68,6 +42,9 @@ static void diagram_free(gpointer p)
         g_free(e->cause);
     }
     g_array_free(d->entries, TRUE);
+    if (d->streams)
+        g_hash_table_destroy(d->streams);
+    g_ptr_array_free(d->summary, TRUE);
     g_hash_table_destroy(d->index);
     g_ptr_array_free(d->names, TRUE);
     g_free(d->name);
@@ -174,6 +151,7 @@ ns_diagram *ns_diagram_open(ns_sim *sim, const char *name,
         g_hash_table_insert(d->index, p, GUINT_TO_POINTER((guint)i + 1));
     }
     d->entries = g_array_new(FALSE, TRUE, sizeof(struct entry));
+    d->summary = g_ptr_array_new_with_free_func(g_free);
     d->txt = txt;
     d->mmd = mmd;
     g_ptr_array_add(registry_get(sim)->diagrams, d);
@@ -200,7 +178,7 @@ bool ns_diagram_has(const ns_diagram *d, const char *who)
 
 /* Text that keeps the chart on its grid: valid UTF-8, and control
  * characters (newline, tab...) turned into spaces so a row stays a row. */
-static char *clean_text(const char *s)
+char *ns__diagram_clean(const char *s)
 {
     char *v = g_utf8_make_valid(s ? s : "", -1);
     for (char *p = v; *p; p++)
@@ -216,8 +194,9 @@ static struct entry *append(ns_diagram *d, enum entry_kind kind, ns_time_t t)
     return &g_array_index(d->entries, struct entry, d->entries->len - 1);
 }
 
-uint64_t ns_diagram_send(ns_diagram *d, ns_time_t t, const char *from,
-                         const char *to, const char *label)
+uint64_t ns_diagram_send_layer(ns_diagram *d, enum ns_diagram_layer layer,
+                               ns_time_t t, const char *from, const char *to,
+                               const char *label)
 {
     g_return_val_if_fail(d != NULL && t >= 0, 0);
     int a = column_of(d, from), b = column_of(d, to);
@@ -225,10 +204,25 @@ uint64_t ns_diagram_send(ns_diagram *d, ns_time_t t, const char *from,
         return 0;
     struct entry *e = append(d, ENTRY_MSG, t);
     e->fate = FATE_IN_FLIGHT;
+    e->layer = layer;
     e->from = (guint)a;
     e->to = (guint)b;
-    e->text = clean_text(label);
+    e->text = ns__diagram_clean(label);
+    if (layer == NS_DIAGRAM_APP)
+        d->has_app = true;
     return d->entries->len;
+}
+
+uint64_t ns_diagram_send(ns_diagram *d, ns_time_t t, const char *from,
+                         const char *to, const char *label)
+{
+    return ns_diagram_send_layer(d, NS_DIAGRAM_PACKET, t, from, to, label);
+}
+
+void ns_diagram_show_packets(ns_diagram *d, enum ns_diagram_packets show)
+{
+    g_return_if_fail(d != NULL);
+    d->show = show;
 }
 
 /* The in-flight message `id`, or NULL after reporting a programming error. */
@@ -264,7 +258,7 @@ void ns_diagram_drop(ns_diagram *d, uint64_t id, ns_time_t t, const char *cause)
         return;
     e->fate = FATE_LOST;
     e->end = t;
-    e->cause = cause && *cause ? clean_text(cause) : NULL;
+    e->cause = cause && *cause ? ns__diagram_clean(cause) : NULL;
 }
 
 void ns_diagram_note(ns_diagram *d, ns_time_t t, const char *who, const char *text)
@@ -275,7 +269,55 @@ void ns_diagram_note(ns_diagram *d, ns_time_t t, const char *who, const char *te
         return;
     struct entry *e = append(d, ENTRY_NOTE, t);
     e->from = (guint)a;
-    e->text = clean_text(text);
+    e->text = ns__diagram_clean(text);
+}
+
+/* --- messages carried by byte streams --- */
+
+struct stream_msg {
+    uint64_t end;                       /* stream position just past its last byte */
+    uint64_t id;                        /* the diagram message */
+};
+
+void ns_diagram_stream_send(ns_diagram *d, ns_time_t t, const char *key,
+                            uint64_t end, const char *from, const char *to,
+                            const char *label)
+{
+    g_return_if_fail(d != NULL && key != NULL);
+    uint64_t id = ns_diagram_send_layer(d, NS_DIAGRAM_APP, t, from, to, label);
+    if (id == 0)
+        return;
+    if (!d->streams)
+        d->streams = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify)g_array_unref);
+    GArray *q = g_hash_table_lookup(d->streams, key);
+    if (!q) {
+        q = g_array_new(FALSE, FALSE, sizeof(struct stream_msg));
+        g_hash_table_insert(d->streams, g_strdup(key), q);
+    }
+    struct stream_msg m = { end, id };
+    g_array_append_val(q, m);
+}
+
+/* Streams deliver in order, so the messages that arrive are a prefix of
+ * the queue. */
+void ns_diagram_stream_recv(ns_diagram *d, ns_time_t t, const char *key, uint64_t upto)
+{
+    g_return_if_fail(d != NULL && key != NULL);
+    GArray *q = d->streams ? g_hash_table_lookup(d->streams, key) : NULL;
+    if (!q)
+        return;
+    guint n = 0;
+    while (n < q->len && g_array_index(q, struct stream_msg, n).end <= upto)
+        ns_diagram_recv(d, g_array_index(q, struct stream_msg, n++).id, t);
+    g_array_remove_range(q, 0, n);
+}
+
+void ns_diagram_summary(ns_diagram *d, const char *text)
+{
+    g_return_if_fail(d != NULL && text != NULL);
+    if (!d->rendered)
+        g_ptr_array_add(d->summary, ns__diagram_clean(text));
 }
 
 /* --- time formatting --- */
@@ -291,13 +333,13 @@ static ns_time_t round_to(ns_time_t t, ns_time_t unit)
     return (t + unit / 2) / unit;       /* t >= 0: half rounds up */
 }
 
-/* Fractional digits (3, 6 or 9) for the chart's times: the fewest that
- * keep every two distinct instants distinct. */
-static int time_digits(const GArray *entries)
+/* The fewest fractional digits (3, 6 or 9) that keep every two distinct
+ * instants of the chart distinct. */
+int ns__diagram_time_digits(const GPtrArray *rows)
 {
     GArray *ts = g_array_new(FALSE, FALSE, sizeof(ns_time_t));
-    for (guint i = 0; i < entries->len; i++) {
-        const struct entry *e = &g_array_index(entries, struct entry, i);
+    for (guint i = 0; i < rows->len; i++) {
+        const struct entry *e = g_ptr_array_index(rows, i);
         g_array_append_val(ts, e->t);
         if (e->kind == ENTRY_MSG && e->fate != FATE_IN_FLIGHT)
             g_array_append_val(ts, e->end);
@@ -320,7 +362,7 @@ static int time_digits(const GArray *entries)
 }
 
 /* Seconds with `digits` fractional digits, rounded half up. */
-static char *fmt_time(ns_time_t t, int digits)
+char *ns__diagram_fmt_time(ns_time_t t, int digits)
 {
     ns_time_t unit = 1, scale = 1;
     for (int i = 0; i < 9 - digits; i++)
@@ -333,6 +375,25 @@ static char *fmt_time(ns_time_t t, int digits)
 }
 
 /* --- the text chart --- */
+
+/* What an arrow without an end says: a packet was still on its way; an
+ * application message may have arrived in pieces its reader never took
+ * (a peer that closed first), so it says what is known. */
+const char *ns__diagram_unfinished(const struct entry *e)
+{
+    return e->layer == NS_DIAGRAM_APP ? "not all read by the receiver at the end"
+                                      : "still in flight at the end";
+}
+
+/* Packets are left out of a chart that tells the application messages'
+ * story, unless the chart was asked to draw both. */
+static bool is_hidden(const ns_diagram *d, const struct entry *e)
+{
+    if (e->kind != ENTRY_MSG || e->layer != NS_DIAGRAM_PACKET)
+        return false;
+    return d->show == NS_DIAGRAM_PACKETS_HIDE ||
+           (d->show == NS_DIAGRAM_PACKETS_AUTO && d->has_app);
+}
 
 struct layout {
     int n;                              /* participants */
@@ -439,13 +500,13 @@ static void row_emit(struct row *r, const struct layout *l, GString *out,
 /* Column width: wide enough for every name, note and label (a label needs
  * room for two spaces, a head, two dashes on each side and, when lost, the
  * X and its gap), spread over the columns its arrow spans. */
-static int column_width(const ns_diagram *d)
+static int column_width(const ns_diagram *d, const GPtrArray *rows)
 {
     int col = DIAG_COL_MIN;
     for (guint i = 0; i < d->names->len; i++)
         col = MAX(col, text_len(g_ptr_array_index(d->names, i)) + 2);
-    for (guint i = 0; i < d->entries->len; i++) {
-        const struct entry *e = &g_array_index(d->entries, struct entry, i);
+    for (guint i = 0; i < rows->len; i++) {
+        const struct entry *e = g_ptr_array_index(rows, i);
         int need;
         if (e->kind == ENTRY_NOTE) {
             need = text_len(e->text) + 4;
@@ -502,20 +563,20 @@ static void draw_message(struct row *r, const struct layout *l, const struct ent
 
 static void render_text(const ns_diagram *d, const GPtrArray *rows, GString *out)
 {
-    struct layout l = { .n = (int)d->names->len, .digits = time_digits(d->entries) };
-    l.col = column_width(d);
+    struct layout l = { .n = (int)d->names->len, .digits = ns__diagram_time_digits(rows) };
+    l.col = column_width(d, rows);
 
     /* The time column: "sent -> arrives" per message, the time per note. */
     GPtrArray *times = g_ptr_array_new_with_free_func(g_free);
     int tw = 0;
     for (guint i = 0; i < rows->len; i++) {
         const struct entry *e = g_ptr_array_index(rows, i);
-        char *sent = fmt_time(e->t, l.digits);
+        char *sent = ns__diagram_fmt_time(e->t, l.digits);
         tw = MAX(tw, text_len(sent));
         g_ptr_array_add(times, sent);
         char *end = NULL;
         if (e->kind == ENTRY_MSG)
-            end = e->fate == FATE_DELIVERED ? fmt_time(e->end, l.digits)
+            end = e->fate == FATE_DELIVERED ? ns__diagram_fmt_time(e->end, l.digits)
                 : g_strdup(e->fate == FATE_LOST ? "lost" : "...");
         g_ptr_array_add(times, end);
     }
@@ -542,7 +603,7 @@ static void render_text(const ns_diagram *d, const GPtrArray *rows, GString *out
     row_put(&r, 0, head);
     g_free(head);
     for (int i = 0; i < l.n; i++) {
-        char *name = clean_text(g_ptr_array_index(d->names, i));
+        char *name = ns__diagram_clean(g_ptr_array_index(d->names, i));
         row_centre_at(&r, centre(&l, (guint)i), l.col - 2, name);
         g_free(name);
     }
@@ -575,14 +636,14 @@ static void render_text(const ns_diagram *d, const GPtrArray *rows, GString *out
                 delivered++;
             } else if (e->fate == FATE_LOST) {
                 lost++;
-                char *at = fmt_time(e->end, l.digits);
+                char *at = ns__diagram_fmt_time(e->end, l.digits);
                 remark = g_strdup_printf("lost at %s s%s%s", at,
                                          e->cause ? ": " : "",
                                          e->cause ? e->cause : "");
                 g_free(at);
             } else {
                 flying++;
-                remark = g_strdup("still in flight at the end");
+                remark = g_strdup(ns__diagram_unfinished(e));
             }
         }
         row_emit(&r, &l, out, remark);
@@ -598,123 +659,15 @@ static void render_text(const ns_diagram *d, const GPtrArray *rows, GString *out
                            delivered, lost, flying);
     g_string_append(out, "Arrows: ---> delivered, ---X lost on the way, "
                     "...> still in flight when the run ended.\n");
-}
-
-/* --- the Mermaid chart --- */
-
-/* Words Mermaid's sequence-diagram grammar reserves: such a name, or one
- * with characters beyond [A-Za-z0-9_], gets an alias. */
-static bool mermaid_safe_id(const char *s)
-{
-    static const char *const reserved[] = {
-        "participant", "actor", "as", "loop", "alt", "else", "opt", "par",
-        "and", "rect", "end", "note", "over", "left", "right", "of",
-        "activate", "deactivate", "autonumber", "title", "critical",
-        "break", "box", "create", "destroy", "link", "links", NULL,
-    };
-    if (!g_ascii_isalpha(*s))
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!g_ascii_isalnum(*p) && *p != '_')
-            return false;
-    for (size_t i = 0; reserved[i]; i++)
-        if (g_ascii_strcasecmp(s, reserved[i]) == 0)
-            return false;
-    return true;
-}
-
-/* Mermaid reads "#...;" as an entity and ";" "<" ">" as syntax: written
- * as numeric entities they show as themselves. */
-static void mermaid_text(GString *out, const char *s)
-{
-    for (const char *p = s; *p; p++) {
-        switch (*p) {
-        case ';': g_string_append(out, "#59;"); break;
-        case '#': g_string_append(out, "#35;"); break;
-        case '<': g_string_append(out, "#60;"); break;
-        case '>': g_string_append(out, "#62;"); break;
-        default:  g_string_append_c(out, *p);   break;
-        }
-    }
-}
-
-/* Participant ids: the name itself when Mermaid accepts it, else "P<n>"
- * (with "_" appended until it clashes with no other id). */
-static GPtrArray *mermaid_ids(const ns_diagram *d)
-{
-    GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < d->names->len; i++) {
-        const char *name = g_ptr_array_index(d->names, i);
-        if (mermaid_safe_id(name)) {
-            g_ptr_array_add(ids, g_strdup(name));
-            continue;
-        }
-        GString *id = g_string_new(NULL);
-        g_string_printf(id, "P%u", i + 1);
-        for (bool clash = true; clash;) {
-            clash = false;
-            for (guint j = 0; j < d->names->len && !clash; j++)
-                clash = strcmp(g_ptr_array_index(d->names, j), id->str) == 0;
-            for (guint j = 0; j < ids->len && !clash; j++)
-                clash = strcmp(g_ptr_array_index(ids, j), id->str) == 0;
-            if (clash)
-                g_string_append_c(id, '_');
-        }
-        g_ptr_array_add(ids, g_string_free(id, FALSE));
-    }
-    return ids;
-}
-
-static void render_mermaid(const ns_diagram *d, const GPtrArray *rows, GString *out)
-{
-    int digits = time_digits(d->entries);
-    GPtrArray *ids = mermaid_ids(d);
-    g_string_append(out, "sequenceDiagram\n");
-    for (guint i = 0; i < d->names->len; i++) {
-        const char *name = g_ptr_array_index(d->names, i);
-        const char *id = g_ptr_array_index(ids, i);
-        g_string_append_printf(out, "    participant %s", id);
-        if (strcmp(id, name) != 0) {
-            char *clean = clean_text(name);
-            g_string_append(out, " as ");
-            mermaid_text(out, clean);
-            g_free(clean);
-        }
-        g_string_append_c(out, '\n');
-    }
-    for (guint i = 0; i < rows->len; i++) {
-        const struct entry *e = g_ptr_array_index(rows, i);
-        const char *from = g_ptr_array_index(ids, e->from);
-        if (e->kind == ENTRY_NOTE) {
-            g_string_append_printf(out, "    Note over %s: ", from);
-            mermaid_text(out, e->text);
-            g_string_append_c(out, '\n');
-            continue;
-        }
-        static const char *const arrows[] = {
-            [FATE_IN_FLIGHT] = "-->>", [FATE_DELIVERED] = "->>",
-            [FATE_LOST] = "--x",
-        };
-        g_string_append_printf(out, "    %s%s%s: ", from, arrows[e->fate],
-                               (const char *)g_ptr_array_index(ids, e->to));
-        char *sent = fmt_time(e->t, digits);
-        char *end = e->fate == FATE_IN_FLIGHT ? NULL : fmt_time(e->end, digits);
-        GString *tail = g_string_new(NULL);
-        if (e->fate == FATE_DELIVERED)
-            g_string_printf(tail, " (t=%s s, arrives %s s)", sent, end);
-        else if (e->fate == FATE_LOST)
-            g_string_printf(tail, " (t=%s s, lost at %s s%s%s)", sent, end,
-                            e->cause ? ": " : "", e->cause ? e->cause : "");
-        else
-            g_string_printf(tail, " (t=%s s, still in flight at the end)", sent);
-        mermaid_text(out, e->text);
-        mermaid_text(out, tail->str);
-        g_string_append_c(out, '\n');
-        g_string_free(tail, TRUE);
-        g_free(sent);
-        g_free(end);
-    }
-    g_ptr_array_free(ids, TRUE);
+    guint hidden = d->entries->len;
+    for (guint i = 0; i < d->entries->len; i++)
+        if (!is_hidden(d, &g_array_index(d->entries, struct entry, i)))
+            hidden--;
+    if (hidden)
+        g_string_append_printf(out, "%u packet%s under these messages %s not drawn.\n",
+                               hidden, hidden == 1 ? "" : "s", hidden == 1 ? "is" : "are");
+    for (guint i = 0; i < d->summary->len; i++)
+        g_string_append_printf(out, "%s\n", (const char *)g_ptr_array_index(d->summary, i));
 }
 
 /* --- commit --- */
@@ -740,15 +693,18 @@ static bool render(ns_sim *sim, void *ud, GError **error)
 {
     ns_diagram *d = ud;
     GPtrArray *rows = g_ptr_array_new();
-    for (guint i = 0; i < d->entries->len; i++)
-        g_ptr_array_add(rows, &g_array_index(d->entries, struct entry, i));
+    for (guint i = 0; i < d->entries->len; i++) {
+        struct entry *e = &g_array_index(d->entries, struct entry, i);
+        if (!is_hidden(d, e))
+            g_ptr_array_add(rows, e);
+    }
     g_ptr_array_sort(rows, cmp_rows);
 
     GString *s = g_string_new(NULL);
     render_text(d, rows, s);
     write_string(d->txt, s);
     g_string_truncate(s, 0);
-    render_mermaid(d, rows, s);
+    ns__diagram_mermaid(d, rows, s);
     write_string(d->mmd, s);
     g_string_free(s, TRUE);
     g_ptr_array_free(rows, TRUE);

@@ -301,6 +301,71 @@ static void test_open_errors(void)
     g_free(dir);
 }
 
+/* Application messages over packets: a message of a byte stream arrives
+ * when the receiver holds its last byte (not before, whatever else of the
+ * stream came), so two messages in one read arrive together; the packets
+ * under them are drawn only when asked, and a chart without application
+ * messages keeps its packets. */
+static void record_layers(ns_diagram *d)
+{
+    ns_diagram_note(d, MS(0), "client", "ESTABLISHED");
+    uint64_t p = ns_diagram_send(d, MS(0), "client", "server", "DATA len=300");
+    ns_diagram_stream_send(d, MS(0), "s1", 300, "client", "server", "Hello");
+    ns_diagram_stream_send(d, MS(1), "s1", 500, "client", "server", "Finished");
+    ns_diagram_stream_send(d, MS(1), "s1", 600, "client", "server", "Data");
+    ns_diagram_stream_recv(d, MS(9), "other", 600);     /* unknown stream: ignored */
+    ns_diagram_stream_recv(d, MS(10), "s1", 299);       /* one byte short */
+    ns_diagram_recv(d, p, MS(10));
+    ns_diagram_stream_recv(d, MS(11), "s1", 550);       /* Hello and Finished */
+    ns_diagram_summary(d, "TLS 1.3 full: first app byte at 2.00 RTT after SYN");
+}
+
+static void test_layers(void)
+{
+    static const struct { enum ns_diagram_packets show; bool app; const char *name; } cases[] = {
+        { NS_DIAGRAM_PACKETS_AUTO, true, "auto" },
+        { NS_DIAGRAM_PACKETS_SHOW, true, "show" },
+        { NS_DIAGRAM_PACKETS_HIDE, true, "hide" },
+        { NS_DIAGRAM_PACKETS_AUTO, false, "auto_packets_only" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *dir;
+        ns_sim *sim = sim_in(cases[i].name, &dir);
+        ns_diagram *d = ns_diagram_open(sim, "l", two, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+        ns_diagram_show_packets(d, cases[i].show);
+        if (cases[i].app) {
+            record_layers(d);
+        } else {
+            uint64_t p = ns_diagram_send(d, MS(0), "client", "server", "DATA len=300");
+            ns_diagram_recv(d, p, MS(10));
+        }
+        commit_and_free(sim);
+        char *txt = slurp(dir, "l.txt"), *mmd = slurp(dir, "l.mmd");
+        bool packets = cases[i].show == NS_DIAGRAM_PACKETS_SHOW || !cases[i].app;
+        CU_ASSERT_EQUAL(strstr(mmd, "client->>server: DATA len=300 (t=0.000 s, arrives 0.010 s)") != NULL,
+                        packets);
+        CU_ASSERT_EQUAL(strstr(txt, "DATA len=300") != NULL, packets);
+        if (cases[i].app) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(mmd, "client->>server: Hello (t=0.000 s, arrives 0.011 s)\n"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(mmd, "client->>server: Finished (t=0.001 s, arrives 0.011 s)\n"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(mmd, "client-->>server: Data (t=0.001 s, not all read by the receiver at the end)\n"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(mmd, "Note over client: ESTABLISHED\n"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(mmd, "    Note over client,server: TLS 1.3 full: "
+                                               "first app byte at 2.00 RTT after SYN\n"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(txt, " 0.000 -> 0.011 ") );
+            CU_ASSERT_TRUE(g_str_has_suffix(txt, "TLS 1.3 full: first app byte at 2.00 RTT after SYN\n"));
+            CU_ASSERT_EQUAL(strstr(txt, "1 packet under these messages is not drawn.\n") != NULL,
+                            !packets);
+            CU_ASSERT_PTR_NOT_NULL(strstr(txt, packets ? "4 messages: 3 delivered, 0 lost, 1 still"
+                                                       : "3 messages: 2 delivered, 0 lost, 1 still"));
+        }
+        g_free(txt);
+        g_free(mmd);
+        g_free(dir);
+    }
+}
+
 void test_diagram_register(void)
 {
     CU_pSuite s = ns_test_suite("diagram", NULL, NULL);
@@ -311,4 +376,5 @@ void test_diagram_register(void)
     ns_test_add(s, "rows by (time, recording order), equal bytes", test_determinism);
     ns_test_add(s, "times precise enough to keep instants apart", test_precision);
     ns_test_add(s, "open refuses bad participants and names", test_open_errors);
+    ns_test_add(s, "application messages over packets, summary lines", test_layers);
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "netsim/diagram.h"
 #include "netsim/event.h"
 #include "netsim/pcap.h"
 #include "netsim/pkt.h"
@@ -133,5 +134,14 @@ const struct ns_proto_ops *ns_net_proto(ns_sim *sim, uint8_t proto);
 /* A remark (a model's state change, "ESTABLISHED") at h's column of the
  * sim's sequence diagram, if one is open and h is in it. */
 void ns_net_diagram_note(ns_host *h, const char *text);
+/* Opens the sim's sequence diagram (one per sim: NS_ERROR_EXISTS for a
+ * second) over the hosts named: the network layer draws the packets
+ * between them, and models their messages and notes.  See diagram.h. */
+ns_diagram *ns_net_open_diagram(ns_sim *sim, const char *name,
+                                const char *const *hosts, GError **error);
+/* The sim's sequence diagram when one is open and h is one of its columns,
+ * else NULL: for models that draw their own messages (a TLS flight) over
+ * the packets the network layer draws. */
+ns_diagram *ns_net_diagram(ns_host *h);
 
 #endif

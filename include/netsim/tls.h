@@ -57,6 +57,7 @@ enum ns_tls_group { NS_TLS_GROUPS(NS_X_ENUM) NS_TLS_NGROUPS };
     X(NS_TLS_BAD_CERTIFICATE,      42,  "bad_certificate")  \
     X(NS_TLS_CERTIFICATE_EXPIRED,  45,  "certificate_expired") \
     X(NS_TLS_UNKNOWN_CA,           48,  "unknown_ca")       \
+    X(NS_TLS_ILLEGAL_PARAMETER,    47,  "illegal_parameter") \
     X(NS_TLS_DECODE_ERROR,         50,  "decode_error")     \
     X(NS_TLS_PROTOCOL_VERSION,     70,  "protocol_version") \
     X(NS_TLS_INTERNAL_ERROR,       80,  "internal_error")   \
@@ -74,12 +75,26 @@ struct ns_tls_costs {
     ns_time_t ecdhe;              /* key generation or shared secret: 60 us */
     ns_time_t sign;               /* one signature (ECDSA P-256): 40 us */
     ns_time_t verify;             /* one signature check: 80 us */
-    double    aead_ns_per_byte;   /* record protection: 0.5 ns/B */
+    /* Application-data records, at the sender before the record leaves
+     * and again at the receiver (with its next CPU pass; delivery does
+     * not wait for it).  Handshake records are in the costs above. */
+    double    aead_ns_per_byte;   /* per plaintext byte: 0.5 ns/B */
+    ns_time_t record;             /* per record (nonce, header, tag): 200 ns */
 };
+
+/* The longest HRR cookie: the extension's 2-byte length covers it and
+ * its own 2-byte length (RFC 8446 4.2.2). */
+#define NS_TLS_MAX_COOKIE 65533
 
 struct ns_tls_opts {
     enum ns_tls_version min_version, max_version;   /* 1.2 .. 1.3 */
     enum ns_tls_cipher  cipher;   /* preferred suite; aes128gcm */
+    /* The suites in order: a client offers these, a server picks the first
+     * of them the client offered (its preference, as servers configure;
+     * none in common: handshake_failure).  n_ciphers 0: `cipher` first,
+     * then every other suite. */
+    uint8_t     ciphers[NS_TLS_NCIPHERS];   /* enum ns_tls_cipher values */
+    uint8_t     n_ciphers;
     enum ns_tls_group   group;    /* client: its key-share guess; server: the
                                    * group it insists on (HelloRetryRequest
                                    * when they differ); x25519 */
@@ -104,6 +119,17 @@ struct ns_tls_opts {
     const uint8_t *early_data;    /* NULL with early_len > 0: zero bytes */
     uint32_t    early_len;
     bool        accept_early_data;/* server; on */
+    /* Server: a HelloRetryRequest carries a cookie extension of this many
+     * bytes (RFC 8446 4.2.2), which the client echoes in its second
+     * ClientHello; 0: none (default).  Stateful here: the server does not
+     * need it back, so it only costs bytes, as it does on the wire. */
+    uint16_t    hrr_cookie;       /* at most NS_TLS_MAX_COOKIE */
+    /* TLS 1.3 middlebox compatibility (RFC 8446 D.4): a client sends one
+     * 6-byte ChangeCipherSpec record before its second flight (after the
+     * ClientHello when it sends early data), a server after its first
+     * handshake message when the client's legacy_session_id is non-empty.
+     * On, as in OpenSSL, BoringSSL and NSS. */
+    bool        middlebox_compat;
     ns_time_t   handshake_timeout;/* 10 s; 0: none */
     struct ns_tls_costs costs;
 };
@@ -115,6 +141,8 @@ bool ns_tls_version_parse(const char *s, enum ns_tls_version *out);
 bool ns_tls_cipher_parse(const char *s, enum ns_tls_cipher *out);
 bool ns_tls_group_parse(const char *s, enum ns_tls_group *out);
 const char *ns_tls_cipher_name(enum ns_tls_cipher c);
+/* "1.2", "1.3", or "none" (0: not negotiated yet). */
+const char *ns_tls_version_name(enum ns_tls_version v);
 const char *ns_tls_group_name(enum ns_tls_group g);
 
 /* What an application hears.  Every hook is optional. */
@@ -154,7 +182,9 @@ void ns_tls_close(ns_tls *t);
 /* ---- observing ---- */
 ns_tcp     *ns_tls_tcp(const ns_tls *t);
 bool        ns_tls_is_established(const ns_tls *t);
-enum ns_tls_version ns_tls_version(const ns_tls *t);   /* negotiated; 0 before */
+enum ns_tls_version ns_tls_version(const ns_tls *t);
+/* The negotiated cipher suite (meaningful once ServerHello is through). */
+enum ns_tls_cipher ns_tls_cipher(const ns_tls *t);   /* negotiated; 0 before */
 bool        ns_tls_resumed(const ns_tls *t);
 bool        ns_tls_has_session(const ns_tls *t);       /* can be resumed */
 /* 0-RTT: -1 no early data, 0 rejected or not allowed by the session

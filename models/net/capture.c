@@ -222,6 +222,24 @@ void ns_net_diagram_note(ns_host *h, const char *text)
         ns_diagram_note(h->net->diagram, ns_sim_now(h->sim), h->name, text);
 }
 
+ns_diagram *ns_net_open_diagram(ns_sim *sim, const char *name,
+                                const char *const *hosts, GError **error)
+{
+    struct ns_net *net = ns__net_get(sim);
+    if (net->diagram) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS, "a simulation has one diagram");
+        return NULL;
+    }
+    net->diagram = ns_diagram_open(sim, name, hosts, error);
+    return net->diagram;
+}
+
+ns_diagram *ns_net_diagram(ns_host *h)
+{
+    ns_diagram *d = h->net->diagram;
+    return d && ns_diagram_has(d, h->name) ? d : NULL;
+}
+
 /* ---- the counters summary ---- */
 
 static void put_row(FILE *f, const char *kind, const char *name, uint64_t txp, uint64_t txb,

@@ -376,10 +376,12 @@ static int sim_pcap(lua_State *L)
     return 0;
 }
 
-static const char *const diagram_options[] = { "hosts", "file", NULL };
+static const char *const diagram_options[] = { "hosts", "file", "packets", NULL };
 
 /* sim:diagram{ hosts = { a, b }, file = "handshake" } writes
- * handshake.txt and handshake.mmd: the packets between those hosts. */
+ * handshake.txt and handshake.mmd: the packets between those hosts, or the
+ * application messages (TLS flights) they carry; packets = true draws
+ * both, packets = false never the packets. */
 static int sim_diagram(lua_State *L)
 {
     ns_sim *sim = ns_lua_check_sim(L, 1);
@@ -403,13 +405,17 @@ static int sim_diagram(lua_State *L)
     }
     names[n] = NULL;
     GError *err = NULL;
-    struct ns_net *net = ns__net_get(sim);
-    if (net->diagram)
+    if (ns__net_get(sim)->diagram)
         return luaL_error(L, "a simulation has one diagram");
-    ns_diagram *d = ns_diagram_open(sim, base, names, &err);
+    enum ns_diagram_packets show = NS_DIAGRAM_PACKETS_AUTO;
+    if (lua_getfield(L, 2, "packets") != LUA_TNIL)
+        show = ns_lua_opt_bool(L, 2, 2, "packets", false) ? NS_DIAGRAM_PACKETS_SHOW
+                                                          : NS_DIAGRAM_PACKETS_HIDE;
+    lua_pop(L, 1);
+    ns_diagram *d = ns_net_open_diagram(sim, base, names, &err);
     if (!d)
         return raise_err(L, err);
-    net->diagram = d;
+    ns_diagram_show_packets(d, show);
     return 0;
 }
 

@@ -178,10 +178,11 @@ static struct lconn *new_lconn(lua_State *L, int sim_idx, ns_tls *t)
 /* ---- options ---- */
 
 static const char *const options[] = {
-    "version", "min_version", "cipher", "group", "sni", "alpn", "chain_len", "cert_size",
+    "version", "min_version", "cipher", "ciphers", "group", "sni", "alpn", "chain_len", "cert_size",
     "client_certs", "require_client_cert", "cert_status", "record_size", "resume",
-    "tickets", "early_data", "accept_early_data", "handshake_timeout", "ecdhe_cost",
-    "sign_cost", "verify_cost", "aead_ns_per_byte", "nodelay", "init_cwnd", "mss",
+    "tickets", "early_data", "accept_early_data", "hrr_cookie", "middlebox_compat",
+    "handshake_timeout", "ecdhe_cost",
+    "sign_cost", "verify_cost", "aead_ns_per_byte", "record_cost", "nodelay", "init_cwnd", "mss",
     "on_established", "on_data", "on_close", "on_error", "on_alert", "on_finished",
     "on_accept", NULL
 };
@@ -194,6 +195,43 @@ static enum ns_tls_version opt_version(lua_State *L, int tbl, int arg, const cha
     if (s && !ns_tls_version_parse(s, &v))
         ns_lua_opt_error(L, arg, key, lua_pushfstring(L, "unknown TLS version '%s' (1.2 or 1.3)", s));
     return v;
+}
+
+/* ciphers = { "chacha20", "aes128gcm" }: the suites in preference order. */
+static void opt_ciphers(lua_State *L, int tbl, int arg, struct ns_tls_opts *o)
+{
+    tbl = lua_absindex(L, tbl);
+    int type = lua_getfield(L, tbl, "ciphers");
+    if (type == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (type != LUA_TTABLE)
+        ns_lua_opt_error(L, arg, "ciphers", "a list of cipher suite names expected");
+    if (lua_getfield(L, tbl, "cipher") != LUA_TNIL)
+        ns_lua_opt_error(L, arg, "ciphers", "give 'cipher' or 'ciphers', not both");
+    lua_pop(L, 1);
+    lua_Integer n = luaL_len(L, -1);
+    if (n < 1 || n > NS_TLS_NCIPHERS)
+        ns_lua_opt_error(L, arg, "ciphers", lua_pushfstring(L, "a list of 1 to %d suites expected",
+                                                            NS_TLS_NCIPHERS));
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, -1, i);
+        const char *name = lua_tostring(L, -1);
+        enum ns_tls_cipher c;
+        if (!name || !ns_tls_cipher_parse(name, &c))
+            ns_lua_opt_error(L, arg, "ciphers", lua_pushfstring(L,
+                             "unknown cipher suite '%s' (aes128gcm, aes256gcm, chacha20)",
+                             name ? name : luaL_typename(L, -1)));
+        for (lua_Integer j = 0; j < i - 1; j++)
+            if (o->ciphers[j] == c)
+                ns_lua_opt_error(L, arg, "ciphers", lua_pushfstring(L,
+                                 "cipher suite '%s' is listed twice", name));
+        o->ciphers[i - 1] = (uint8_t)c;
+        lua_pop(L, 1);
+    }
+    o->n_ciphers = (uint8_t)n;
+    lua_pop(L, 1);
 }
 
 static void read_opts(lua_State *L, int tbl, int arg, const char *fname,
@@ -211,6 +249,7 @@ static void read_opts(lua_State *L, int tbl, int arg, const char *fname,
     if (s && !ns_tls_cipher_parse(s, &o->cipher))
         ns_lua_opt_error(L, arg, "cipher", lua_pushfstring(L,
                          "unknown cipher suite '%s' (aes128gcm, aes256gcm, chacha20)", s));
+    opt_ciphers(L, tbl, arg, o);
     s = ns_lua_opt_string(L, tbl, arg, "group", NULL);
     if (s && !ns_tls_group_parse(s, &o->group))
         ns_lua_opt_error(L, arg, "group", lua_pushfstring(L,
@@ -255,12 +294,19 @@ static void read_opts(lua_State *L, int tbl, int arg, const char *fname,
     }
     lua_pop(L, 1);
     o->accept_early_data = ns_lua_opt_bool(L, tbl, arg, "accept_early_data", o->accept_early_data);
+    double cookie = ns_lua_opt_size(L, tbl, arg, "hrr_cookie", 0);
+    if (cookie < 0 || cookie > NS_TLS_MAX_COOKIE)
+        ns_lua_opt_error(L, arg, "hrr_cookie", lua_pushfstring(L, "must be in [0, %d] bytes",
+                                                                NS_TLS_MAX_COOKIE));
+    o->hrr_cookie = (uint16_t)cookie;
+    o->middlebox_compat = ns_lua_opt_bool(L, tbl, arg, "middlebox_compat", o->middlebox_compat);
     o->handshake_timeout = ns_lua_opt_time(L, tbl, arg, "handshake_timeout", o->handshake_timeout);
     o->costs.ecdhe = ns_lua_opt_time(L, tbl, arg, "ecdhe_cost", o->costs.ecdhe);
     o->costs.sign = ns_lua_opt_time(L, tbl, arg, "sign_cost", o->costs.sign);
     o->costs.verify = ns_lua_opt_time(L, tbl, arg, "verify_cost", o->costs.verify);
     o->costs.aead_ns_per_byte = ns_lua_opt_number(L, tbl, arg, "aead_ns_per_byte",
                                                   o->costs.aead_ns_per_byte);
+    o->costs.record = ns_lua_opt_time(L, tbl, arg, "record_cost", o->costs.record);
     to->nodelay = ns_lua_opt_bool(L, tbl, arg, "nodelay", true);
     to->init_cwnd = (uint32_t)ns_lua_opt_integer(L, tbl, arg, "init_cwnd", to->init_cwnd);
     to->mss = (uint32_t)ns_lua_opt_size(L, tbl, arg, "mss", to->mss);
@@ -435,7 +481,7 @@ static void set_time(lua_State *L, const char *k, ns_time_t v)
     lua_setfield(L, -2, k);
 }
 
-/* conn:info() -> { version = "1.3", resumed, early_data ("accepted",
+/* conn:info() -> { version = "1.3", cipher = "aes128gcm", resumed, early_data ("accepted",
  *   "rejected" or false), hello_retries, started_at, tcp_established_at,
  *   established_at, first_byte_at (false when not yet), rtt (the TCP
  *   handshake's), rtts (first byte after the SYN, in RTTs),
@@ -453,6 +499,11 @@ static int conn_info(lua_State *L)
     else
         lua_pushboolean(L, false);
     lua_setfield(L, -2, "version");
+    if (v)
+        lua_pushstring(L, ns_tls_cipher_name(ns_tls_cipher(lc->t)));
+    else
+        lua_pushboolean(L, false);
+    lua_setfield(L, -2, "cipher");
     lua_pushboolean(L, ns_tls_resumed(lc->t));
     lua_setfield(L, -2, "resumed");
     int e = ns_tls_early_data_status(lc->t);

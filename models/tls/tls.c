@@ -42,12 +42,32 @@ bool ns_tls_cipher_parse(const char *s, enum ns_tls_cipher *out)
     return false;
 }
 
+unsigned ns__tls_cipher_order(const struct ns_tls_opts *o, enum ns_tls_cipher out[NS_TLS_NCIPHERS])
+{
+    if (o->n_ciphers) {
+        for (unsigned i = 0; i < o->n_ciphers; i++)
+            out[i] = o->ciphers[i];
+        return o->n_ciphers;
+    }
+    unsigned n = 0;
+    out[n++] = o->cipher;
+    for (int c = 0; c < NS_TLS_NCIPHERS; c++)
+        if (c != (int)o->cipher)
+            out[n++] = c;
+    return n;
+}
+
 bool ns_tls_group_parse(const char *s, enum ns_tls_group *out)
 {
     for (int i = 0; i < NS_TLS_NGROUPS; i++)
         if (strcmp(s, group_names[i]) == 0)
             return *out = i, true;
     return false;
+}
+
+const char *ns_tls_version_name(enum ns_tls_version v)
+{
+    return v == NS_TLS_13 ? "1.3" : v == NS_TLS_12 ? "1.2" : "none";
 }
 
 bool ns_tls_version_parse(const char *s, enum ns_tls_version *out)
@@ -73,11 +93,13 @@ void ns_tls_opts_defaults(struct ns_tls_opts *o)
     o->record_size = 16384;
     o->tickets = true;
     o->accept_early_data = true;
+    o->middlebox_compat = true;
     o->handshake_timeout = 10 * NS_SEC;
     o->costs.ecdhe = 60 * NS_USEC;
     o->costs.sign = 40 * NS_USEC;
     o->costs.verify = 80 * NS_USEC;
     o->costs.aead_ns_per_byte = 0.5;
+    o->costs.record = 200;
 }
 
 bool ns_tls_opts_check(const struct ns_tls_opts *o, bool server, GError **error)
@@ -87,12 +109,35 @@ bool ns_tls_opts_check(const struct ns_tls_opts *o, bool server, GError **error)
     if (o->max_version != NS_TLS_12 && o->max_version != NS_TLS_13)
         goto bad_version;
     if (o->min_version > o->max_version) {
-        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: min_version 1.%d is above max_version 1.%d",
-                    o->min_version & 0xff, o->max_version & 0xff);
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: min_version %s is above max_version %s",
+                    ns_tls_version_name(o->min_version), ns_tls_version_name(o->max_version));
         return false;
     }
     if ((unsigned)o->cipher >= NS_TLS_NCIPHERS || (unsigned)o->group >= NS_TLS_NGROUPS) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: unknown cipher or group");
+        return false;
+    }
+    if (o->n_ciphers > NS_TLS_NCIPHERS) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: %u cipher suites, at most %d",
+                    o->n_ciphers, NS_TLS_NCIPHERS);
+        return false;
+    }
+    for (unsigned i = 0; i < o->n_ciphers; i++) {
+        if (o->ciphers[i] >= NS_TLS_NCIPHERS) {
+            g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: unknown cipher suite #%u", i + 1);
+            return false;
+        }
+        for (unsigned j = 0; j < i; j++)
+            if (o->ciphers[j] == o->ciphers[i]) {
+                g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                            "tls: cipher suite '%s' is listed twice",
+                            ns_tls_cipher_name(o->ciphers[i]));
+                return false;
+            }
+    }
+    if (o->hrr_cookie > NS_TLS_MAX_COOKIE) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: hrr_cookie %u is above %d bytes",
+                    o->hrr_cookie, NS_TLS_MAX_COOKIE);
         return false;
     }
     if (server && o->chain_len == 0) {
@@ -115,7 +160,7 @@ bool ns_tls_opts_check(const struct ns_tls_opts *o, bool server, GError **error)
                     o->record_size);
         return false;
     }
-    if (o->costs.ecdhe < 0 || o->costs.sign < 0 || o->costs.verify < 0 ||
+    if (o->costs.ecdhe < 0 || o->costs.sign < 0 || o->costs.verify < 0 || o->costs.record < 0 ||
         !(o->costs.aead_ns_per_byte >= 0)) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "tls: crypto costs must be >= 0");
         return false;
@@ -171,6 +216,15 @@ static void plain_copy(const struct plain *pl, size_t from, uint8_t *dst, size_t
         memset(dst, 0, n);
 }
 
+/* CPU time to protect or to open one application-data record of `len`
+ * plaintext bytes.  Handshake records are not charged: a few hundred
+ * bytes, their cost is the ECDHE and signature work counted apart, and
+ * charging them would give a NewSessionTicket a CPU pass of its own. */
+static ns_time_t record_cost(const ns_tls *t, size_t len)
+{
+    return t->o.costs.record + (ns_time_t)(t->o.costs.aead_ns_per_byte * (double)len);
+}
+
 /* One record of at most 2^14 plaintext bytes (RFC 8446 5.1), protected
  * once keys are in use (tls_record.c): plaintext, inner type and tag are
  * laid out in t->out and the keystream is XORed over them there. */
@@ -197,6 +251,8 @@ static void write_one(ns_tls *t, uint8_t type, const struct plain *pl, size_t fr
     bool v13 = t->version == NS_TLS_13 || t->version == 0;
     uint32_t over = ns__tls_overhead(v13 ? NS_TLS_13 : NS_TLS_12, t->cipher);
     size_t total = len + over;
+    if (type == CT_APP)
+        t->cost += record_cost(t, len);             /* encryption, before it leaves */
     hdr[0] = v13 ? CT_APP : type;
     ns_put16(hdr + 3, (uint16_t)total);
     uint8_t *p = ns__tls_buf_put(t, &t->out, 5 + total);
@@ -279,7 +335,6 @@ void ns__tls_write_app(ns_tls *t, const uint8_t *bytes, uint32_t len)
         write_one(t, CT_APP, &pl, done, n);
         done += n;
     }
-    t->cost += (ns_time_t)(t->o.costs.aead_ns_per_byte * len);
     t->st.app_bytes_out += len;
     if (t->early_status == 1 && !ns_tls_is_established(t))
         label_add(t, "EarlyData");
@@ -294,6 +349,7 @@ static void report_error(ns_tls *t, const char *reason)
     if (t->fail_reason[0])
         return;
     g_strlcpy(t->fail_reason, reason, sizeof t->fail_reason);
+    ns__tls_diagram_failed(t, reason);
     if (t->timer.slot)
         ns_event_cancel(t->sim, t->timer);
     if (t->cb.error)
@@ -333,8 +389,12 @@ void ns__tls_established(ns_tls *t)
         ns_event_cancel(t->sim, t->timer);
     t->notify_established = true;
     ns_trace_event(t->sim, "tls.handshake", ns_host_name(t->host),
-                   "conn=%s version=1.%d mode=%s hrr=%u bytes_out=%" G_GUINT64_FORMAT,
-                   t->name, t->version & 0xff, mode_name(t), t->hrr, t->st.handshake_bytes);
+                   "conn=%s version=%s mode=%s hrr=%u bytes_out=%" G_GUINT64_FORMAT,
+                   t->name, ns_tls_version_name(t->version), mode_name(t), t->hrr, t->st.handshake_bytes);
+    char note[40];
+    g_snprintf(note, sizeof note, "TLS %s %s", ns_tls_version_name(t->version),
+               t->resumed ? "resumed" : "established");
+    ns__tls_note(t, note);
 }
 
 void ns__tls_note(ns_tls *t, const char *label)
@@ -367,16 +427,16 @@ static void write_out(ns_tls *t)
         ns_time_t rtt = t->st.tcp_established_at - t->st.started_at;
         if (!t->server && rtt > 0) {
             ns_trace_event(t->sim, "tls.first_byte", ns_host_name(t->host),
-                           "conn=%s version=1.%d mode=%s rtts=%.2f",
-                           t->name, t->version & 0xff, mode_name(t),
+                           "conn=%s version=%s mode=%s rtts=%.2f",
+                           t->name, ns_tls_version_name(t->version), mode_name(t),
                            (double)(now - t->st.started_at) / (double)rtt);
+            ns__tls_diagram_first_byte(t, mode_name(t));
         }
     }
     t->st.flights++;
-    char note[256];
     guint bytes = (guint)t->out.len;
-    g_snprintf(note, sizeof note, "TLS %s (%u B)", t->label->str, bytes);
-    ns__tls_note(t, note);
+    t->wire_out += bytes;
+    ns__tls_diagram_flight(t, t->label->str, bytes);
     ns_trace_event(t->sim, "tls.flight", ns_host_name(t->host), "conn=%s bytes=%u msgs=%s",
                    t->name, bytes, t->label->str);
     GError *err = NULL;
@@ -402,16 +462,29 @@ static void cpu_done(ns_sim *sim, void *arg)
     process(t);
 }
 
-/* Sends what the last step built, after its CPU work. */
+/* Hands the CPU `work` plus the decryption owed; t waits for it. */
+static void submit(ns_tls *t, ns_time_t work)
+{
+    work += t->rx_cost;
+    t->rx_cost = 0;
+    t->busy = true;
+    ns_cpu_submit(t->host, work, cpu_done, t);
+}
+
+/* Sends what the last step built, after its CPU work.  Decryption owed
+ * (rx_cost) joins the first CPU pass that comes: the step's own work, the
+ * flight about to leave (a response follows the decryption of what it
+ * answers), or the end of the read (process), so a flight read from TCP
+ * in one piece costs one pass, as on a real host, not one per record. */
 static void flush(ns_tls *t)
 {
     if (t->busy)
         return;
-    if (t->cost > 0) {
+    bool sending = t->out.len > 0 || t->notify_established;
+    if (t->cost > 0 || (sending && t->rx_cost > 0)) {
         ns_time_t work = t->cost;
         t->cost = 0;
-        t->busy = true;
-        ns_cpu_submit(t->host, work, cpu_done, t);
+        submit(t, work);
         return;
     }
     write_out(t);
@@ -447,6 +520,8 @@ static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
         len -= over;
         if (v13)
             type = c[len];
+        if (type == CT_APP)
+            t->rx_cost += record_cost(t, len);         /* decryption */
     }
     switch (type) {
     case CT_HANDSHAKE:
@@ -528,6 +603,8 @@ static void process(ns_tls *t)
     if (outer) {
         t->parsing = false;
         ns__tls_trim(t);
+        if (!t->busy && t->rx_cost > 0 && t->state != ST_CLOSED)
+            submit(t, 0);                              /* what this read decrypted */
     }
 }
 
@@ -549,6 +626,8 @@ static void tcp_data(ns_tcp *c, const uint8_t *bytes, uint32_t len, void *ud)
     if (!bytes)
         return;                                        /* TLS writes real bytes only */
     memcpy(ns__tls_buf_put(t, &t->rx, len), bytes, len);
+    t->wire_in += len;
+    ns__tls_diagram_arrived(t);
     process(t);
 }
 
@@ -749,6 +828,7 @@ void ns_tls_close(ns_tls *t)
 ns_tcp *ns_tls_tcp(const ns_tls *t) { return t->tcp; }
 bool ns_tls_is_established(const ns_tls *t) { return t->state == ST_CONNECTED; }
 enum ns_tls_version ns_tls_version(const ns_tls *t) { return t->version; }
+enum ns_tls_cipher ns_tls_cipher(const ns_tls *t) { return t->cipher; }
 bool ns_tls_resumed(const ns_tls *t) { return t->resumed; }
 bool ns_tls_has_session(const ns_tls *t) { return t->has_session; }
 int ns_tls_early_data_status(const ns_tls *t) { return t->early_status; }

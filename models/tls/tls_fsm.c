@@ -58,6 +58,7 @@ static void c_hello(ns_tls *t, const uint8_t *m, size_t n)
         t->early_status = 0;                          /* not allowed: sent after */
     ns__tls_send_client_hello(t);
     if (t->early_status == 1) {
+        ns__tls_send_compat_ccs(t);                   /* RFC 8446 D.4: before early data */
         t->tx_enc = true;
         ns__tls_write_app(t, t->early, t->o.early_len);
     }
@@ -72,6 +73,7 @@ static void c_retry(ns_tls *t, const uint8_t *m, size_t n)
         t->early_status = 0;
     t->tx_enc = false;
     t->cost += t->o.costs.ecdhe;
+    ns__tls_send_compat_ccs(t);                       /* before the second flight */
     ns__tls_send_client_hello(t);
 }
 
@@ -111,6 +113,7 @@ static void client_cert(ns_tls *t)
  * CertificateVerify], Finished; the handshake is done on our side. */
 static void c_finish13(ns_tls *t, const uint8_t *m, size_t n)
 {
+    ns__tls_send_compat_ccs(t);                       /* unless sent already */
     if (t->early_status == 1)
         ns__tls_send_empty(t, HS_END_OF_EARLY_DATA);
     t->tx_enc = true;
@@ -191,6 +194,7 @@ static void s_retry(ns_tls *t, const uint8_t *m, size_t n)
     if (t->peer_early)
         t->skip_early = true;                         /* RFC 8446 4.2.10 */
     ns__tls_send_server_hello(t, true);
+    ns__tls_send_compat_ccs(t);                       /* after the first message */
 }
 
 /* ServerHello, EncryptedExtensions, [CertificateRequest], [Certificate,
@@ -199,6 +203,7 @@ static void s_flight13(ns_tls *t, const uint8_t *m, size_t n)
 {
     t->cost += 2 * t->o.costs.ecdhe;
     ns__tls_send_server_hello(t, false);
+    ns__tls_send_compat_ccs(t);                       /* unless the HRR had it */
     t->tx_enc = true;
     t->rx_enc = true;
     if (t->peer_early && t->early_status != 1)

@@ -139,17 +139,14 @@ void ns__tls_send_client_hello(ns_tls *t)
     put8(b, t->session_id_len);
     putn(b, t->session_id, t->session_id_len);
     size_t cs = open_len(b, 2);
-    if (offers13(t)) {
-        put16(b, ns__tls_cipher_id(t->o.cipher, NS_TLS_13));
-        for (int c = 0; c < NS_TLS_NCIPHERS; c++)
-            if (c != (int)t->o.cipher)
-                put16(b, ns__tls_cipher_id(c, NS_TLS_13));
-    }
+    enum ns_tls_cipher order[NS_TLS_NCIPHERS];
+    unsigned nsuites = ns__tls_cipher_order(&t->o, order);
+    if (offers13(t))
+        for (unsigned i = 0; i < nsuites; i++)
+            put16(b, ns__tls_cipher_id(order[i], NS_TLS_13));
     if (offers12(t)) {
-        put16(b, ns__tls_cipher_id(t->o.cipher, NS_TLS_12));
-        for (int c = 0; c < NS_TLS_NCIPHERS; c++)
-            if (c != (int)t->o.cipher)
-                put16(b, ns__tls_cipher_id(c, NS_TLS_12));
+        for (unsigned i = 0; i < nsuites; i++)
+            put16(b, ns__tls_cipher_id(order[i], NS_TLS_12));
         put16(b, 0xc02f);                               /* ECDHE-RSA-AES128-GCM */
         put16(b, 0xc030);
     }
@@ -201,6 +198,12 @@ void ns__tls_send_client_hello(ns_tls *t)
         put16(b, 0x0304);
         if (offers12(t))
             put16(b, 0x0303);
+        if (t->cookie) {                                /* cookie (RFC 8446 4.2.2) */
+            put16(b, 44);
+            put16(b, 2u + t->cookie_len);
+            put16(b, t->cookie_len);
+            putn(b, t->cookie, t->cookie_len);
+        }
         put16(b, 45); put16(b, 2); put8(b, 1); put8(b, 1);   /* psk_dhe_ke */
         if (resuming(t, NS_TLS_13)) {
             if (t->early_status == 1 && t->hrr == 0) {
@@ -251,6 +254,12 @@ void ns__tls_send_server_hello(ns_tls *t, bool hrr)
     if (hrr) {
         put16(b, 2);
         put16(b, ns__tls_group_id(t->group));
+        if (t->o.hrr_cookie) {                         /* cookie (RFC 8446 4.2.2) */
+            put16(b, 44);
+            put16(b, 2u + t->o.hrr_cookie);
+            put16(b, t->o.hrr_cookie);
+            put_random(t, b, t->o.hrr_cookie);
+        }
     } else {
         uint32_t kl = ns__tls_group_len(t->group);
         put16(b, 4 + kl);
@@ -449,6 +458,17 @@ void ns__tls_send_ccs(ns_tls *t)
     ns__tls_write_record(t, CT_CCS, &one, 1);
 }
 
+/* RFC 8446 D.4: a client in compatibility mode (it sent a non-empty
+ * legacy_session_id, which ours always does with 1.3) sends the record
+ * once; a server answers one only to such a client. */
+void ns__tls_send_compat_ccs(ns_tls *t)
+{
+    if (!t->o.middlebox_compat || t->ccs13_sent || (t->server && t->session_id_len == 0))
+        return;
+    t->ccs13_sent = true;
+    ns__tls_send_ccs(t);
+}
+
 /* ---- reading ---- */
 
 struct rd { const uint8_t *p; size_t n; bool bad; };
@@ -496,6 +516,28 @@ static bool ticket_known(ns_tls *t, uint64_t id, enum ns_tls_version v)
     return false;
 }
 
+/* The first of t's suites (its preference order) in `offered`. */
+static bool pick_cipher(const ns_tls *t, unsigned offered, enum ns_tls_cipher *out)
+{
+    enum ns_tls_cipher order[NS_TLS_NCIPHERS];
+    unsigned n = ns__tls_cipher_order(&t->o, order);
+    for (unsigned i = 0; i < n; i++)
+        if (offered & (1u << order[i]))
+            return *out = order[i], true;
+    return false;
+}
+
+/* Whether t (a client) offered suite c. */
+static bool offered_cipher(const ns_tls *t, enum ns_tls_cipher c)
+{
+    enum ns_tls_cipher order[NS_TLS_NCIPHERS];
+    unsigned n = ns__tls_cipher_order(&t->o, order);
+    for (unsigned i = 0; i < n; i++)
+        if (order[i] == c)
+            return true;
+    return false;
+}
+
 static enum tls_event classify_client_hello(ns_tls *t, struct rd *r)
 {
     unsigned legacy = get16(r);
@@ -514,14 +556,21 @@ static enum tls_event classify_client_hello(ns_tls *t, struct rd *r)
         t->session_id_len = (uint8_t)sidl;
     }
     struct rd cs = sub(r, get16(r));
-    bool suite13 = false, suite12 = false;
+    unsigned offered13 = 0, offered12 = 0;              /* bit c: suite c offered */
     while (cs.n >= 2 && !cs.bad) {
         unsigned s = get16(&cs);
-        if (s >> 8 == 0x13)
-            suite13 = true;
-        else
-            suite12 = true;
+        for (int c = 0; c < NS_TLS_NCIPHERS; c++) {
+            if (s == ns__tls_cipher_id(c, NS_TLS_13))
+                offered13 |= 1u << c;
+            if (s == ns__tls_cipher_id(c, NS_TLS_12))
+                offered12 |= 1u << c;
+        }
     }
+    /* The server's preference decides among the suites offered (as
+     * servers are configured to; RFC 8446 4.1.1 leaves it to the server). */
+    enum ns_tls_cipher pick13 = 0, pick12 = 0;
+    bool suite13 = pick_cipher(t, offered13, &pick13);
+    bool suite12 = pick_cipher(t, offered12, &pick12);
     sub(r, get8(r));                                    /* compression */
     bool has13 = false, has12 = legacy >= 0x0303, sv = false, early = false;
     bool share = false, psk = false, tick12 = false, tick_ext = false;
@@ -582,7 +631,7 @@ static enum tls_event classify_client_hello(ns_tls *t, struct rd *r)
     t->peer_ticket_ext = tick_ext;
     if (has13 && suite13 && t->o.max_version == NS_TLS_13) {
         t->version = NS_TLS_13;
-        t->cipher = t->o.cipher;
+        t->cipher = pick13;
         t->group = t->o.group;
         if (!share) {
             if (t->state == ST_S_WAIT_CH)
@@ -603,7 +652,7 @@ static enum tls_event classify_client_hello(ns_tls *t, struct rd *r)
     }
     if (has12 && suite12 && t->o.min_version == NS_TLS_12) {
         t->version = NS_TLS_12;
-        t->cipher = t->o.cipher;
+        t->cipher = pick12;
         t->group = t->o.group;
         struct rd sr = { t->session_id, t->session_id_len, false };
         bool sid_ok = sidl == 32 && ticket_known(t, get_u64(&sr), NS_TLS_12);
@@ -619,6 +668,30 @@ static enum tls_event classify_client_hello(ns_tls *t, struct rd *r)
     t->pending_alert = (has13 || has12) && !(suite13 || suite12)
         ? NS_TLS_HANDSHAKE_FAILURE : NS_TLS_PROTOCOL_VERSION;
     return EV_CH_NOVERSION;
+}
+
+/* The HelloRetryRequest's cookie, kept to echo in the second ClientHello. */
+static void take_cookie(ns_tls *t, struct rd *e)
+{
+    unsigned n = get16(e);
+    struct rd c = sub(e, n);
+    if (e->bad || n == 0)
+        return;
+    t->cookie = g_memdup2(c.p, n);
+    t->cookie_len = (uint16_t)n;
+}
+
+/* A client takes the server's suite only if it offered it (RFC 8446
+ * 4.1.3, RFC 5246 7.4.1.3): else illegal_parameter. */
+static bool suite_offered(ns_tls *t, unsigned suite, enum ns_tls_version v)
+{
+    for (int c = 0; c < NS_TLS_NCIPHERS; c++)
+        if (ns__tls_cipher_id(c, v) == suite && offered_cipher(t, c)) {
+            t->cipher = c;
+            return true;
+        }
+    t->pending_alert = NS_TLS_ILLEGAL_PARAMETER;
+    return false;
 }
 
 static enum tls_event classify_server_hello(ns_tls *t, struct rd *r)
@@ -644,6 +717,8 @@ static enum tls_event classify_server_hello(ns_tls *t, struct rd *r)
             psk = true;
         else if (type == 35)
             tick_ext = true;
+        else if (type == 44 && is_hrr && !t->cookie)
+            take_cookie(t, &e);
     }
     if (r->bad || ex.bad)
         return EV_BAD_MSG;
@@ -653,9 +728,8 @@ static enum tls_event classify_server_hello(ns_tls *t, struct rd *r)
             return EV_SH_BAD;
         }
         t->version = NS_TLS_13;
-        for (int c = 0; c < NS_TLS_NCIPHERS; c++)
-            if (ns__tls_cipher_id(c, NS_TLS_13) == suite)
-                t->cipher = c;
+        if (!suite_offered(t, suite, NS_TLS_13))
+            return EV_SH_BAD;
         for (int g = 0; g < NS_TLS_NGROUPS; g++)
             if (ns__tls_group_id(g) == group)
                 t->group = g;
@@ -669,9 +743,8 @@ static enum tls_event classify_server_hello(ns_tls *t, struct rd *r)
         return EV_SH_BAD;
     }
     t->version = NS_TLS_12;
-    for (int c = 0; c < NS_TLS_NCIPHERS; c++)
-        if (ns__tls_cipher_id(c, NS_TLS_12) == suite)
-            t->cipher = c;
+    if (!suite_offered(t, suite, NS_TLS_12))
+        return EV_SH_BAD;
     if (tick_ext && !(t->o.tickets && offers12(t))) {
         t->pending_alert = NS_TLS_UNEXPECTED_MESSAGE;  /* RFC 5077 3.2: unsolicited */
         return EV_SH_BAD;

@@ -135,6 +135,9 @@ struct ns_tls {
     bool             skip_early;             /* server: discard rejected 0-RTT */
     bool             peer_early;             /* server: CH carried early_data */
     uint32_t         hrr;                    /* HelloRetryRequests */
+    uint16_t         cookie_len;             /* client: the HRR's cookie ... */
+    uint8_t         *cookie;                 /* ... to echo; owned, NULL if none */
+    bool             ccs13_sent;             /* the compatibility CCS (RFC 8446 D.4) */
     unsigned         peer_certs;             /* in the last Certificate */
     GString         *label;                  /* the flight's messages, for diagrams */
     uint64_t         offered_ticket;         /* server: id from the client's PSK */
@@ -160,7 +163,9 @@ struct ns_tls {
     bool             tx_enc, rx_enc;         /* records are protected */
     uint64_t         tx_seq, rx_seq;         /* protected records per direction */
     uint64_t         key;                    /* keystream key: client random */
+    uint64_t         wire_out, wire_in;      /* TCP stream bytes written / received */
     ns_time_t        cost;                   /* CPU work before `out` leaves */
+    ns_time_t        rx_cost;                /* decryption not yet on the CPU */
     bool             busy;                   /* waiting for the CPU */
     bool             holding;                /* app sends join `out` */
     bool             notify_established;     /* call established at flush */
@@ -174,6 +179,8 @@ struct ns_tls {
 };
 
 /* tls.c */
+/* o's cipher suites in preference order (see ns_tls_opts.ciphers). */
+unsigned ns__tls_cipher_order(const struct ns_tls_opts *o, enum ns_tls_cipher out[NS_TLS_NCIPHERS]);
 void ns__tls_write_record(ns_tls *t, uint8_t type, const uint8_t *body, size_t len);
 void ns__tls_write_handshake(ns_tls *t, uint8_t type, const uint8_t *body, size_t len);
 void ns__tls_send_alert(ns_tls *t, int alert);
@@ -182,6 +189,17 @@ void ns__tls_write_app(ns_tls *t, const uint8_t *bytes, uint32_t len);
 void ns__tls_established(ns_tls *t);
 void ns__tls_note(ns_tls *t, const char *label);
 ns_tls_listener *ns__tls_listener_of(ns_tls *t);
+
+/* tls_diagram.c: arrows per flight and summary lines in the sim's
+ * sequence diagram, if one is open with t's host in it. */
+/* A flight of `bytes` (msgs: its messages) left; t->wire_out counts it. */
+void ns__tls_diagram_flight(ns_tls *t, const char *msgs, uint32_t bytes);
+/* Bytes arrived from TCP; t->wire_in counts them. */
+void ns__tls_diagram_arrived(ns_tls *t);
+/* The client's first application byte left (t->st.first_app_tx_at). */
+void ns__tls_diagram_first_byte(ns_tls *t, const char *mode);
+/* The client's handshake failed before any application byte. */
+void ns__tls_diagram_failed(ns_tls *t, const char *reason);
 
 /* tls_mem.c: the sim owns every connection and listener from adoption on
  * and frees them with itself. */
@@ -230,6 +248,8 @@ void ns__tls_send_client_key_exchange(ns_tls *t);
 void ns__tls_send_finished(ns_tls *t);
 void ns__tls_send_new_session_ticket(ns_tls *t);
 void ns__tls_send_ccs(ns_tls *t);
+/* The TLS 1.3 compatibility CCS, once per connection, if t sends one. */
+void ns__tls_send_compat_ccs(ns_tls *t);
 enum tls_event ns__tls_classify(ns_tls *t, const uint8_t *msg, size_t len);
 void ns__tls_take_ticket(ns_tls *t, const uint8_t *msg, size_t len);
 /* A DER X.509 certificate of exactly `size` bytes (>= its minimum). */
