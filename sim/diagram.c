@@ -413,7 +413,10 @@ static int text_len(const char *s)
     return (int)g_utf8_strlen(s, -1);
 }
 
-/* s cut to at most max characters, "..." marking the cut. */
+/* s cut to at most max characters, "..." marking the cut.  A trailing
+ * " (...)" (a message's size: "ServerHello+...+Finished (2768 B)") is kept
+ * when there is room for it and some of the head: the size is what tells
+ * flights apart when their names are cut. */
 static char *fit(const char *s, int max)
 {
     if (max < 0)
@@ -422,8 +425,15 @@ static char *fit(const char *s, int max)
         return g_strdup(s);
     if (max < 4)
         return g_utf8_substring(s, 0, max);
-    char *head = g_utf8_substring(s, 0, max - 3);
-    char *r = g_strconcat(head, "...", NULL);
+    size_t n = strlen(s);
+    while (n && s[n - 1] == ' ')           /* arrow labels come padded */
+        n--;
+    const char *tail = n && s[n - 1] == ')' ? g_strrstr_len(s, (gssize)n, "(") : NULL;
+    int keep = tail && tail > s && tail[-1] == ' ' ? text_len(tail - 1) : 0;
+    if (keep == 0 || max - 3 - keep < 8)
+        keep = 0;
+    char *head = g_utf8_substring(s, 0, max - 3 - keep);
+    char *r = g_strconcat(head, "...", keep ? tail - 1 : "", NULL);
     g_free(head);
     return r;
 }

@@ -112,6 +112,33 @@ static void test_text_chart(void)
     g_free(dir);
 }
 
+/* A label too long for its column is cut with "...", keeping a trailing
+ * " (size)" so flights cut alike stay apart; other labels lose their end. */
+static void test_long_labels(void)
+{
+    char *dir;
+    ns_sim *sim = sim_in("long", &dir);
+    ns_diagram *d = ns_diagram_open(sim, "long", two, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    GString *name = g_string_new("ServerHello");
+    for (int i = 0; i < 12; i++)
+        g_string_append(name, "+EncryptedExtensions");
+    char *sized = g_strconcat(name->str, " (2768 B)", NULL);
+    ns_diagram_recv(d, ns_diagram_send(d, MS(0), "server", "client", sized), MS(20));
+    ns_diagram_recv(d, ns_diagram_send(d, MS(30), "server", "client", name->str), MS(50));
+    commit_and_free(sim);
+    char *txt = slurp(dir, "long.txt");
+    CU_ASSERT_PTR_NOT_NULL(strstr(txt, "|<-- ServerHello+EncryptedExtensions+"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(txt, "+Encrypte... (2768 B) --|"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(txt, "+EncryptedExtension...--|"));
+    if (!strstr(txt, "+Encrypte... (2768 B) --|"))
+        fprintf(stderr, "\n%s", txt);
+    g_free(txt);
+    g_free(sized);
+    g_string_free(name, TRUE);
+    g_free(dir);
+}
+
 static void test_mermaid(void)
 {
     char *dir;
@@ -369,6 +396,7 @@ static void test_layers(void)
 void test_diagram_register(void)
 {
     CU_pSuite s = ns_test_suite("diagram", NULL, NULL);
+    ns_test_add(s, "a long label keeps its size", test_long_labels);
     ns_test_add(s, "text chart of a lossy handshake", test_text_chart);
     ns_test_add(s, "Mermaid chart of a lossy handshake", test_mermaid);
     ns_test_add(s, "Mermaid aliases and escapes", test_mermaid_aliases);
