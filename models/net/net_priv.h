@@ -116,6 +116,9 @@ struct ns_host {
     GPtrArray            *attachments;   /* struct ns_attachment-like */
     void                 *udp;           /* udp.c's state, also attached: looked
                                              up once per datagram */
+    void                 *arp;           /* arp.c's state, also attached: looked
+                                             up once per ARP frame, and every
+                                             host on a LAN hears each request */
     /* CPU */
     unsigned              cores;
     unsigned              busy_cores;
