@@ -30,6 +30,46 @@ bool ns__dhcp_send(ns_udp *sock, ns_iface *ifc, uint32_t dst, uint16_t port,
 /* Decodes a received datagram; false for anything that is not DHCP. */
 bool ns__dhcp_recv(const ns_pkt *p, struct ns_dhcp_msg *m);
 
+/* ---- the lease database (dhcp_lease.c) ---- */
+
+enum ns__dhcp_lease_state { NS__DHCP_OFFERED, NS__DHCP_BOUND, NS__DHCP_DECLINED };
+
+/* One address's record.  Expiry is applied by whoever looks at it next. */
+struct ns__dhcp_lease {
+    ns_dhcp_db      *db;          /* the table holding it */
+    uint32_t         addr;
+    uint8_t          mac[6];      /* the client (chaddr) */
+    enum ns__dhcp_lease_state st;
+    ns_time_t        expires;     /* set through ns__dhcp_db_set_expiry */
+    ns_dhcp_server  *owner;       /* who offered it (offers are per server) */
+};
+
+/* What the database knows of an address range (a pool), for scans. */
+struct ns__dhcp_range {
+    uint32_t  first, last;        /* inclusive */
+    uint32_t  next;               /* [first, next) all hold records */
+    ns_time_t min_expiry;         /* no record in the range expires earlier */
+};
+
+uint64_t ns__dhcp_mac_key(const uint8_t mac[6]);
+ns_dhcp_db *ns__dhcp_db_new(void);
+void     ns__dhcp_db_ref(ns_dhcp_db *db);
+void     ns__dhcp_db_unref(ns_dhcp_db *db);
+unsigned ns__dhcp_db_refs(const ns_dhcp_db *db);
+/* The record of addr, expired or not; NULL when there is none. */
+struct ns__dhcp_lease *ns__dhcp_db_find(ns_dhcp_db *db, uint32_t addr);
+/* Creates or overwrites addr's record. */
+struct ns__dhcp_lease *ns__dhcp_db_put(ns_dhcp_db *db, uint32_t addr, const uint8_t mac[6],
+                                       enum ns__dhcp_lease_state st, ns_time_t expires);
+void     ns__dhcp_db_set_expiry(struct ns__dhcp_lease *l, ns_time_t expires);
+void     ns__dhcp_db_remove(ns_dhcp_db *db, uint32_t addr);
+void     ns__dhcp_db_clear(ns_dhcp_db *db);
+size_t   ns__dhcp_db_size(const ns_dhcp_db *db);
+/* Whether any record (even an expired one) names the client. */
+bool     ns__dhcp_db_knows_client(const ns_dhcp_db *db, const uint8_t mac[6]);
+/* The summary of [first, last], made on first use (owned by the db). */
+struct ns__dhcp_range *ns__dhcp_db_range(ns_dhcp_db *db, uint32_t first, uint32_t last);
+
 /* Fault hooks, called by the per-sim observer. */
 void ns__dhcp_client_fault(ns_dhcp_client *c, enum ns_host_fault f);
 void ns__dhcp_server_fault(ns_dhcp_server *s, enum ns_host_fault f);
