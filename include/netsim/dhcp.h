@@ -9,10 +9,12 @@
  * share one lease database (a failover pair).  A relay on a router fills
  * giaddr so one server serves several subnets.
  *
- * Limitations: clients always set the BROADCAST flag (servers and relays
- * broadcast replies to clients without an address); INFORM is not sent by
- * the client (the server answers it); no option overload, no client-id
- * option (clients are known by chaddr).
+ * Replies to a client without an address are unicast to its chaddr and
+ * yiaddr unless it set the BROADCAST flag (RFC 2131 4.1, a client
+ * option).
+ *
+ * Limitations: INFORM is not sent by the client (the server answers it);
+ * no option overload, no client-id option (clients are known by chaddr).
  */
 #ifndef NETSIM_DHCP_H
 #define NETSIM_DHCP_H
@@ -112,6 +114,13 @@ struct ns_dhcp_client_opts {
                                         back to INIT; 4 */
     bool      reboot;                /* after a restart, INIT-REBOOT with
                                         the remembered address; true */
+    bool      broadcast;             /* set the BROADCAST flag: a client
+                                        that cannot receive unicast before
+                                        it has an address (RFC 2131 4.1);
+                                        false: netsim's client can, as a
+                                        packet socket does, so servers and
+                                        relays unicast OFFER and ACK to
+                                        chaddr / yiaddr */
 };
 void ns_dhcp_client_opts_defaults(struct ns_dhcp_client_opts *o);
 

@@ -276,7 +276,7 @@ static void base_msg(ns_dhcp_client *c, struct ns_dhcp_msg *m, uint8_t type)
     m->xid = c->xid;
     ns_time_t secs = (ns_sim_now(c->sim) - c->exchange_start) / NS_SEC;
     m->secs = (uint16_t)(secs > 65535 ? 65535 : secs);
-    m->flags = NS_DHCP_FLAG_BROADCAST;
+    m->flags = c->opts.broadcast ? NS_DHCP_FLAG_BROADCAST : 0;
     memcpy(m->chaddr, ns_iface_mac(c->ifc), 6);
     m->type = type;
 }
@@ -630,6 +630,7 @@ ns_dhcp_client *ns_dhcp_client_new(ns_iface *ifc, const struct ns_dhcp_client_op
     c->state = NS_DHCP_INIT;
     ns_host_attach(h, CLIENT_KEY, c, client_free);
     ns_udp_on_receive(sock, on_receive, c);
+    ns_iface_set_accept_unconfigured(ifc, !c->opts.broadcast);
     if (ns_iface_addr(ifc) != 0)
         ns_iface_set_addr(ifc, 0, 0, NULL);
     if (ns_host_is_up(h))

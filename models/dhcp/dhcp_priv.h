@@ -27,6 +27,14 @@ void ns__dhcp_timeline_row(ns_dhcp_client *c, enum ns_dhcp_state to, const char 
  * port; broadcasts leave by ifc.  Returns what UDP returned. */
 bool ns__dhcp_send(ns_udp *sock, ns_iface *ifc, uint32_t dst, uint16_t port,
                    const struct ns_dhcp_msg *m);
+/* Sends an encoded reply out of ifc to the client's hardware address and
+ * yiaddr: RFC 2131 4.1 for a client without an address that did not set
+ * the BROADCAST flag. */
+bool ns__dhcp_send_raw_unicast(ns_udp *sock, ns_iface *ifc, const uint8_t *buf, size_t len,
+                               uint32_t yiaddr, const uint8_t chaddr[6]);
+/* Whether a reply goes to chaddr / yiaddr rather than broadcast when the
+ * client has no address (ciaddr 0): RFC 2131 4.1. */
+bool ns__dhcp_reply_unicast(const struct ns_dhcp_msg *reply);
 /* Decodes a received datagram; false for anything that is not DHCP. */
 bool ns__dhcp_recv(const ns_pkt *p, struct ns_dhcp_msg *m);
 

@@ -190,12 +190,17 @@ static void reply(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *re
     m->server_id = server_id(s, ifc);
     if (m->type != NS_DHCP_NAK)
         m->ciaddr = req->ciaddr;
-    if (req->giaddr)
+    if (req->giaddr) {
         ns__dhcp_send(s->sock, NULL, req->giaddr, NS_DHCP_SERVER_PORT, m);
-    else if (req->ciaddr && m->type != NS_DHCP_NAK)
+    } else if (req->ciaddr && m->type != NS_DHCP_NAK) {
         ns__dhcp_send(s->sock, NULL, req->ciaddr, NS_DHCP_CLIENT_PORT, m);
-    else
+    } else if (ifc && ns__dhcp_reply_unicast(m)) {
+        uint8_t buf[NS_DHCP_MSG_MAX];
+        size_t len = ns_dhcp_encode(m, buf);
+        ns__dhcp_send_raw_unicast(s->sock, ifc, buf, len, m->yiaddr, m->chaddr);
+    } else {
         ns__dhcp_send(s->sock, ifc, NS_IP_BROADCAST, NS_DHCP_CLIENT_PORT, m);
+    }
 }
 
 static void fill_lease_options(ns_dhcp_server *s, const struct pool *p, struct ns_dhcp_msg *m)

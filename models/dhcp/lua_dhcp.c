@@ -149,12 +149,12 @@ static bool pick_offer(ns_dhcp_client *c, const struct ns_dhcp_msg *offer, void 
 }
 
 static const char *const client_options[] = {
-    "start_delay", "probe", "fuzz", "request_tries", "reboot", "prefer", "on_bound",
-    "on_state", NULL
+    "start_delay", "probe", "fuzz", "request_tries", "reboot", "broadcast", "prefer",
+    "on_bound", "on_state", NULL
 };
 
 /* host:dhcp_client{ start_delay = "2s" | { "1s", "10s" }, probe = "1s",
- *   fuzz = 0, request_tries = 4, reboot = true, prefer = server,
+ *   fuzz = 0, request_tries = 4, reboot = true, broadcast = false, prefer = server,
  *   on_bound = function(addr) end, on_state = function(from, to) end } */
 static int host_dhcp_client(lua_State *L)
 {
@@ -184,6 +184,7 @@ static int host_dhcp_client(lua_State *L)
             ns_lua_opt_error(L, 2, "request_tries", "at least 1 expected");
         o.request_tries = (unsigned)tries;
         o.reboot = ns_lua_opt_bool(L, 2, 2, "reboot", o.reboot);
+        o.broadcast = ns_lua_opt_bool(L, 2, 2, "broadcast", o.broadcast);
     }
     ns_iface *ifc = lan_iface(h);
     if (!ifc)

@@ -229,6 +229,7 @@ uint32_t ns_iface_addr(const ns_iface *ifc) { return ifc->addr; }
 int ns_iface_prefix(const ns_iface *ifc) { return ifc->prefix; }
 const uint8_t *ns_iface_mac(const ns_iface *ifc) { return ifc->mac; }
 void ns_iface_set_mac(ns_iface *ifc, const uint8_t mac[6]) { memcpy(ifc->mac, mac, 6); }
+void ns_iface_set_accept_unconfigured(ns_iface *ifc, bool on) { ifc->accept_unconfigured = on; }
 bool ns_iface_is_up(const ns_iface *ifc) { return ifc->ops->is_up(ifc); }
 void ns_iface_capture(ns_iface *ifc, ns_pcap *pc) { ifc->pcap = pc; }
 

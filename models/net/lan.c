@@ -353,6 +353,22 @@ void ns__lan_send(ns_iface *ifc, ns_pkt *p)
     dir_send(&port->up, p);
 }
 
+bool ns__lan_send_to_mac(ns_iface *ifc, ns_pkt *p, const uint8_t mac[6])
+{
+    ns_lan *lan = ((struct lan_port *)ifc->medium)->lan;
+    /* A linear search: used once per DHCP reply, not per frame. */
+    for (guint i = 0; i < lan->ports->len; i++) {
+        struct lan_port *o = g_ptr_array_index(lan->ports, i);
+        if (memcmp(o->ifc->mac, mac, 6) == 0) {
+            p->eth_dst_if = o->ifc->gid;
+            ns__lan_send(ifc, p);
+            return true;
+        }
+    }
+    ns__net_drop(lan->net->sim, ifc->host, ifc->host->name, p, NS_DROP_NO_ARP);
+    return false;
+}
+
 static bool is_ip_broadcast(const ns_iface *ifc, const ns_pkt *p, uint32_t next_hop)
 {
     if (next_hop == NS_IP_BROADCAST || (p->flags & NS_PKT_BROADCAST))

@@ -37,6 +37,7 @@ struct ns_iface {
     void                      *medium;       /* link direction or LAN port */
     ns_iface                  *peer;         /* p2p: the other end */
     struct ns_pcap            *pcap;         /* capture, or NULL */
+    bool                       accept_unconfigured; /* see ns_iface_set_accept_unconfigured */
 };
 
 struct route {
