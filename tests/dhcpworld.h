@@ -158,4 +158,9 @@ static inline void expect_lua(const char *code, const char *want)
     g_free(dir);
 }
 
+/* A Lua prelude: sim s, LAN "office" 10.0.0.0/24, host srv at 10.0.0.1. */
+#define OFFICE "local s = netsim.new{ out = OUT }\n" \
+               "local lan = s:lan('office', { subnet = '10.0.0.0/24' })\n" \
+               "local srv = s:host 'srv'; lan:attach(srv, '10.0.0.1')\n"
+
 #endif

@@ -475,10 +475,6 @@ static void test_bad_input(void)
 
 /* ---- bad input from Lua: the exact messages a script sees ---- */
 
-#define OFFICE "local s = netsim.new{ out = OUT }\n" \
-               "local lan = s:lan('office', { subnet = '10.0.0.0/24' })\n" \
-               "local srv = s:host 'srv'; lan:attach(srv, '10.0.0.1')\n"
-
 static void test_lua_errors(void)
 {
     expect_lua(OFFICE "local a, r = s:host 'a', s:router 'r'; s:link(a, r)\n"

@@ -78,9 +78,94 @@ static void test_broadcast_flag(void)
     CU_ASSERT_EQUAL(bound_at[1], bound_at[0]);
 }
 
+/* RFC 2131 3.4 / 4.3.5: a host configured by hand at 10.0.0.50 broadcasts
+ * an INFORM; the server ACKs to ciaddr (after resolving it: two 60-byte
+ * ARP hops) with mask and router, no yiaddr and no lease, and leases
+ * nothing.  Without a server the INFORM is sent `tries` times, backing
+ * off 4 s, 8 s (+-1 s). */
+#define ARP_HOP ((ns_time_t)2 * (480 + 1000000))
+
+static void test_inform(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.150", 3600);
+    ns_host *m = host(w.sim, "manual");
+    ns_iface *ifc = ns_lan_attach(w.lan, m, ip("10.0.0.50"), NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ifc);
+    ns_dhcp_inform *q = ns_dhcp_inform_new(ifc, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    struct ns_dhcp_inform_info info;
+    CU_ASSERT_FALSE(ns_dhcp_inform_result(q, &info));
+    ns_sim_run(w.sim, 60 * NS_SEC, 0);
+    CU_ASSERT_TRUE_FATAL(ns_dhcp_inform_result(q, &info));
+    CU_ASSERT_EQUAL(info.at, 2 * HOP + 2 * ARP_HOP);
+    CU_ASSERT_EQUAL(info.server, ip("10.0.0.1"));
+    CU_ASSERT_EQUAL(info.mask, ip("255.255.255.0"));
+    CU_ASSERT_EQUAL(info.router, ip("10.0.0.1"));
+    CU_ASSERT_EQUAL(info.lease_s, 0);
+    CU_ASSERT_EQUAL(info.yiaddr, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_inform_sent(q), 1);
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(w.ds)->informs, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_server_active(w.ds), 0);
+    CU_ASSERT_EQUAL(ns_iface_addr(ifc), ip("10.0.0.50"));
+
+    /* no server on this LAN: 3 tries, then silence */
+    struct ns_lan_opts lo;
+    ns_lan_opts_defaults(&lo);
+    lo.subnet = ip("10.0.9.0");
+    ns_lan *lonely = ns_lan_new(w.sim, "lonely", &lo, NULL);
+    ns_host *m2 = host(w.sim, "manual2");
+    ns_iface *ifc2 = ns_lan_attach(lonely, m2, ip("10.0.9.5"), NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ifc2);
+    struct ns_dhcp_inform_opts o;
+    ns_dhcp_inform_opts_defaults(&o);
+    o.tries = 3;
+    ns_time_t t0 = ns_sim_now(w.sim);
+    ns_dhcp_inform *q2 = ns_dhcp_inform_new(ifc2, &o, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q2);
+    ns_sim_run(w.sim, t0 + 2 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_inform_sent(q2), 1);
+    ns_sim_run(w.sim, t0 + 5 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_inform_sent(q2), 2);
+    ns_sim_run(w.sim, t0 + 9 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_inform_sent(q2), 2);
+    ns_sim_run(w.sim, t0 + 200 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_inform_sent(q2), 3);
+    CU_ASSERT_FALSE(ns_dhcp_inform_result(q2, &info));
+
+    /* errors: no address; UDP 68 already taken (by the first INFORM) */
+    GError *err = NULL;
+    ns_host *bare = host(w.sim, "bare");
+    ns_iface *bi = ns_lan_attach(w.lan, bare, NS_LAN_NO_ADDR, NULL);
+    CU_ASSERT_PTR_NULL(ns_dhcp_inform_new(bi, NULL, &err));
+    expect_error(&err, "host 'bare': DHCPINFORM needs an address on eth0");
+    CU_ASSERT_PTR_NULL(ns_dhcp_inform_new(ifc, NULL, &err));
+    expect_error(&err, "already sent a DHCPINFORM");
+    world_free(&w);
+}
+
+static void test_inform_lua(void)
+{
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150', router = srv }\n"
+               "local m = s:host 'm'; lan:attach(m, '10.0.0.7')\n"
+               "m:dhcp_inform{}\n"
+               "assert(m:dhcp_informed() == nil)\n"
+               "s:run '10s'\n"
+               "local i = m:dhcp_informed()\n"
+               "return ('%s %s %s %s'):format(i.server, i.mask, i.router, i.dns)",
+               "10.0.0.1 255.255.255.0 10.0.0.1 nil");
+    expect_lua(OFFICE "local b = s:host 'b'; lan:attach(b, false)\n"
+               "b:dhcp_inform{ server = srv }",
+               "error: t.lua:5: host 'b' has no address for a DHCPINFORM (set one by hand)");
+    expect_lua(OFFICE "srv:dhcp_inform{ tries = 0 }",
+               "error: t.lua:4: bad argument #1 to 'dhcp_inform' (option 'tries': at least 1 expected)");
+}
+
 void test_dhcp_proto_register(void)
 {
     CU_pSuite s = ns_test_suite("dhcp_proto", NULL, NULL);
     ns_test_add(s, "lowest free address: new, released, expired", test_lowest_free);
     ns_test_add(s, "BROADCAST flag: unicast or broadcast replies", test_broadcast_flag);
+    ns_test_add(s, "INFORM: ACK to ciaddr, no lease; retries", test_inform);
+    ns_test_add(s, "INFORM from Lua", test_inform_lua);
 }

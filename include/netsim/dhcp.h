@@ -13,8 +13,11 @@
  * yiaddr unless it set the BROADCAST flag (RFC 2131 4.1, a client
  * option).
  *
- * Limitations: INFORM is not sent by the client (the server answers it);
- * no option overload, no client-id option (clients are known by chaddr).
+ * A host configured by hand can ask for its other parameters with
+ * DHCPINFORM (ns_dhcp_inform_new).
+ *
+ * Limitations: no option overload, no client-id option (clients are known
+ * by chaddr).
  */
 #ifndef NETSIM_DHCP_H
 #define NETSIM_DHCP_H
@@ -160,6 +163,36 @@ void ns_dhcp_client_on_state(ns_dhcp_client *c, ns_dhcp_state_fn fn, void *ud);
 typedef bool (*ns_dhcp_offer_fn)(ns_dhcp_client *c, const struct ns_dhcp_msg *offer,
                                  void *ud);
 void ns_dhcp_client_on_offer(ns_dhcp_client *c, ns_dhcp_offer_fn fn, void *ud);
+
+/* ---- INFORM (dhcp_inform.c) ---- */
+
+/* A host with an address configured by hand asks a server for its other
+ * parameters (RFC 2131 3.4): one DHCPINFORM exchange on an interface,
+ * started at once, binding UDP 68 (so not on a host running a client). */
+typedef struct ns_dhcp_inform ns_dhcp_inform;
+
+struct ns_dhcp_inform_opts {
+    uint32_t server;              /* unicast to it; 0: broadcast */
+    unsigned tries;               /* INFORMs sent at most (4 s, 8 s, ...
+                                     apart, +-1 s); 4 */
+};
+void ns_dhcp_inform_opts_defaults(struct ns_dhcp_inform_opts *o);
+
+struct ns_dhcp_inform_info {
+    uint32_t  server;             /* option 54 of the ACK */
+    uint32_t  mask, router, dns;  /* 0: not given */
+    uint32_t  lease_s, yiaddr;    /* 0 from an RFC server: no lease */
+    ns_time_t at;                 /* when the ACK arrived */
+};
+
+/* Errors: ifc has no address, tries 0, UDP 68 taken on the host. */
+ns_dhcp_inform *ns_dhcp_inform_new(ns_iface *ifc, const struct ns_dhcp_inform_opts *o,
+                                   GError **error);
+ns_dhcp_inform *ns_dhcp_inform_of(const ns_host *h);    /* NULL if none */
+unsigned        ns_dhcp_inform_sent(const ns_dhcp_inform *q);
+/* The answer, once an ACK came; false before. */
+bool            ns_dhcp_inform_result(const ns_dhcp_inform *q,
+                                      struct ns_dhcp_inform_info *out);
 
 /* ---- server (dhcp_server.c) ---- */
 

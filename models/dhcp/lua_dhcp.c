@@ -559,6 +559,63 @@ static int host_dhcp_relay(lua_State *L)
     return 0;
 }
 
+/* ==== INFORM ========================================================== */
+
+static const char *const inform_options[] = { "server", "tries", NULL };
+
+/* host:dhcp_inform{ server = Host | "10.0.0.1", tries = 4 }: a DHCPINFORM
+ * from the host's first interface with an address (set by hand). */
+static int host_dhcp_inform(lua_State *L)
+{
+    ns_host *h = check_host(L, 1);
+    struct ns_dhcp_inform_opts o;
+    ns_dhcp_inform_opts_defaults(&o);
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        ns_lua_check_options(L, 2, "dhcp_inform", inform_options);
+        o.server = opt_addr(L, 2, 2, "server");
+        lua_Integer tries = ns_lua_opt_integer(L, 2, 2, "tries", o.tries);
+        if (tries < 1)
+            ns_lua_opt_error(L, 2, "tries", "at least 1 expected");
+        o.tries = (unsigned)tries;
+    }
+    ns_iface *ifc = NULL;
+    for (size_t i = 0; i < ns_host_n_ifaces(h) && !ifc; i++)
+        if (ns_iface_addr(ns_host_iface(h, i)))
+            ifc = ns_host_iface(h, i);
+    if (!ifc)
+        return luaL_error(L, "host '%s' has no address for a DHCPINFORM (set one by hand)",
+                          ns_host_name(h));
+    GError *err = NULL;
+    if (!ns_dhcp_inform_new(ifc, &o, &err))
+        return ns_lua_raise_gerror(L, err);
+    return 0;
+}
+
+/* host:dhcp_informed() -> { server, mask, router, dns, at } once the ACK
+ * came, else nil (also when the host never sent an INFORM). */
+static int host_dhcp_informed(lua_State *L)
+{
+    ns_dhcp_inform *q = ns_dhcp_inform_of(check_host(L, 1));
+    struct ns_dhcp_inform_info info;
+    if (!q || !ns_dhcp_inform_result(q, &info)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_createtable(L, 0, 5);
+    push_addr(L, info.server);
+    lua_setfield(L, -2, "server");
+    push_addr(L, info.mask);
+    lua_setfield(L, -2, "mask");
+    push_addr(L, info.router);
+    lua_setfield(L, -2, "router");
+    push_addr(L, info.dns);
+    lua_setfield(L, -2, "dns");
+    lua_pushnumber(L, ns_time_to_sec(info.at));
+    lua_setfield(L, -2, "at");
+    return 1;
+}
+
 /* ==== tables ========================================================== */
 
 static const char *const trace_options[] = { "every", NULL };
@@ -594,7 +651,8 @@ static const luaL_Reg server_methods[] = {
 
 static const luaL_Reg host_methods[] = {
     { "dhcp_client", host_dhcp_client }, { "dhcp_server", host_dhcp_server },
-    { "dhcp_relay", host_dhcp_relay }, { "on_bound", host_on_bound }, { NULL, NULL }
+    { "dhcp_relay", host_dhcp_relay }, { "on_bound", host_on_bound },
+    { "dhcp_inform", host_dhcp_inform }, { "dhcp_informed", host_dhcp_informed }, { NULL, NULL }
 };
 
 static const luaL_Reg sim_methods[] = { { "dhcp_trace", sim_dhcp_trace }, { NULL, NULL } };
