@@ -161,6 +161,107 @@ static void test_inform_lua(void)
                "error: t.lua:4: bad argument #1 to 'dhcp_inform' (option 'tries': at least 1 expected)");
 }
 
+/* Option 61 survives encoding; a 1-byte one (invalid, RFC 2132 9.14) is
+ * ignored when decoding. */
+static void test_client_id_bytes(void)
+{
+    struct ns_dhcp_msg m = { .op = NS_DHCP_BOOTREQUEST, .type = NS_DHCP_DISCOVER, .xid = 7 };
+    m.client_id_len = 7;
+    memcpy(m.client_id, "\0laptop", 7);
+    uint8_t buf[NS_DHCP_MSG_MAX];
+    size_t len = ns_dhcp_encode(&m, buf);
+    struct ns_dhcp_msg d;
+    CU_ASSERT_TRUE_FATAL(ns_dhcp_decode(buf, len, &d, NULL));
+    CU_ASSERT_EQUAL(d.client_id_len, 7);
+    CU_ASSERT_EQUAL(memcmp(d.client_id, "\0laptop", 7), 0);
+    /* find option 61 and make it 1 byte long (a PAD follows) */
+    for (size_t i = 240; i + 1 < len; i += 2u + buf[i + 1]) {
+        if (buf[i] == 61) {
+            buf[i + 1] = 1;
+            memset(buf + i + 3, 0, 6);
+            break;
+        }
+    }
+    CU_ASSERT_TRUE_FATAL(ns_dhcp_decode(buf, len, &d, NULL));
+    CU_ASSERT_EQUAL(d.client_id_len, 0);
+}
+
+static ns_dhcp_client *client_with_id(struct world *w, const char *name, ns_time_t start,
+                                      const char *id)
+{
+    ns_host *h = host(w->sim, name);
+    ns_iface *ifc = ns_lan_attach(w->lan, h, NS_LAN_NO_ADDR, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ifc);
+    struct ns_dhcp_client_opts o;
+    ns_dhcp_client_opts_defaults(&o);
+    o.start_min = o.start_max = start;
+    o.probe_wait = 0;
+    if (id) {
+        o.client_id_len = (uint8_t)(strlen(id) + 1);
+        memcpy(o.client_id + 1, id, strlen(id));
+    }
+    ns_dhcp_client *c = ns_dhcp_client_new(ifc, &o, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    return c;
+}
+
+/* RFC 2131 4.2: with a client identifier the server keys the lease by it,
+ * not by chaddr.  "laptop" binds .100 and dies; the same identifier on
+ * another host (another MAC) gets .100 back, while a client without one
+ * gets .101; a third client whose MAC is the first one's but with no
+ * identifier is another client, and gets .102. */
+static void test_client_id_lease(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.104", 3600);
+    ns_dhcp_client *a = client_with_id(&w, "a", 0, "laptop");
+    ns_event_at(w.sim, NS_SEC, crash_host, ns_dhcp_client_host(a), 0, NULL);
+    ns_dhcp_client *b = client_with_id(&w, "b", 5 * NS_SEC, "laptop");
+    ns_dhcp_client *c = client_with_id(&w, "c", 6 * NS_SEC, NULL);
+    ns_sim_run(w.sim, 2 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_state(a), NS_DHCP_INIT);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(b), ip("10.0.0.100"));
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c), ip("10.0.0.101"));
+    uint8_t mac[6];
+    CU_ASSERT_TRUE(ns_dhcp_server_holder(w.ds, ip("10.0.0.100"), mac));
+    CU_ASSERT_EQUAL(memcmp(mac, ns_iface_mac(ns_host_iface(ns_dhcp_client_host(b), 0)), 6), 0);
+
+    ns_host *h = host(w.sim, "d");
+    ns_iface *ifc = ns_lan_attach(w.lan, h, NS_LAN_NO_ADDR, NULL);
+    ns_iface_set_mac(ifc, ns_iface_mac(ns_host_iface(ns_dhcp_client_host(a), 0)));
+    struct ns_dhcp_client_opts o;
+    ns_dhcp_client_opts_defaults(&o);
+    o.start_min = o.start_max = 0;
+    o.probe_wait = 0;
+    o.broadcast = true;           /* a unicast to the shared MAC finds a first */
+    ns_dhcp_client *d = ns_dhcp_client_new(ifc, &o, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    ns_sim_run(w.sim, 20 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(d), ip("10.0.0.102"));
+
+    GError *err = NULL;
+    ns_host *e = host(w.sim, "e");
+    o.client_id_len = 1;
+    CU_ASSERT_PTR_NULL(ns_dhcp_client_new(ns_lan_attach(w.lan, e, NS_LAN_NO_ADDR, NULL), &o, &err));
+    expect_error(&err, "host 'e': DHCP client identifier of 1 bytes is outside [2, 32]");
+    world_free(&w);
+}
+
+static void test_client_id_lua(void)
+{
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150' }\n"
+               "local a = s:host 'a'; lan:attach(a, false)\n"
+               "local c = a:dhcp_client{ client_id = 'mac', probe = 0 }\n"
+               "s:run '20s'\n"
+               "return c:addr()",
+               "10.0.0.100");
+    expect_lua(OFFICE "local a = s:host 'a'; lan:attach(a, false)\n"
+               "a:dhcp_client{ client_id = '' }",
+               "error: t.lua:5: bad argument #1 to 'dhcp_client' (option 'client_id': '' is "
+               "not 1 to 31 bytes long)");
+}
+
 void test_dhcp_proto_register(void)
 {
     CU_pSuite s = ns_test_suite("dhcp_proto", NULL, NULL);
@@ -168,4 +269,7 @@ void test_dhcp_proto_register(void)
     ns_test_add(s, "BROADCAST flag: unicast or broadcast replies", test_broadcast_flag);
     ns_test_add(s, "INFORM: ACK to ciaddr, no lease; retries", test_inform);
     ns_test_add(s, "INFORM from Lua", test_inform_lua);
+    ns_test_add(s, "client identifier: bytes", test_client_id_bytes);
+    ns_test_add(s, "client identifier: leases keyed by it", test_client_id_lease);
+    ns_test_add(s, "client identifier from Lua", test_client_id_lua);
 }

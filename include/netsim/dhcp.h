@@ -16,8 +16,10 @@
  * A host configured by hand can ask for its other parameters with
  * DHCPINFORM (ns_dhcp_inform_new).
  *
- * Limitations: no option overload, no client-id option (clients are known
- * by chaddr).
+ * A client may send a client identifier (option 61); servers then key its
+ * lease by it instead of by chaddr (RFC 2131 4.2), and echo it (RFC 6842).
+ *
+ * Limitations: no option overload; reservations are by chaddr only.
  */
 #ifndef NETSIM_DHCP_H
 #define NETSIM_DHCP_H
@@ -52,6 +54,9 @@ const char *ns_dhcp_msg_type_name(int type);
 #define NS_DHCP_BOOTREPLY   2
 #define NS_DHCP_FLAG_BROADCAST 0x8000
 
+/* Option 61 (RFC 2132 9.14): a type byte and at least one more byte. */
+#define NS_DHCP_CLIENT_ID_MAX 32
+
 /* A decoded message: the fixed header fields netsim uses and the options
  * it knows (0 = absent). */
 struct ns_dhcp_msg {
@@ -71,6 +76,8 @@ struct ns_dhcp_msg {
     uint32_t mask;                /* option 1 */
     uint32_t router;              /* option 3 (first) */
     uint32_t dns;                 /* option 6 (first) */
+    uint8_t  client_id_len;       /* option 61: 0 = absent, else 2.. */
+    uint8_t  client_id[NS_DHCP_CLIENT_ID_MAX];   /* type byte, then the id */
 };
 
 /* The largest message netsim encodes: 236-byte header, cookie, options,
@@ -117,6 +124,9 @@ struct ns_dhcp_client_opts {
                                         back to INIT; 4 */
     bool      reboot;                /* after a restart, INIT-REBOOT with
                                         the remembered address; true */
+    uint8_t   client_id_len;         /* option 61 sent when > 0 (2..32
+                                        bytes: type, then id); 0 */
+    uint8_t   client_id[NS_DHCP_CLIENT_ID_MAX];
     bool      broadcast;             /* set the BROADCAST flag: a client
                                         that cannot receive unicast before
                                         it has an address (RFC 2131 4.1);

@@ -278,6 +278,8 @@ static void base_msg(ns_dhcp_client *c, struct ns_dhcp_msg *m, uint8_t type)
     m->secs = (uint16_t)(secs > 65535 ? 65535 : secs);
     m->flags = c->opts.broadcast ? NS_DHCP_FLAG_BROADCAST : 0;
     memcpy(m->chaddr, ns_iface_mac(c->ifc), 6);
+    m->client_id_len = c->opts.client_id_len;
+    memcpy(m->client_id, c->opts.client_id, c->opts.client_id_len);
     m->type = type;
 }
 
@@ -601,6 +603,13 @@ ns_dhcp_client *ns_dhcp_client_new(ns_iface *ifc, const struct ns_dhcp_client_op
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "host '%s': DHCP start delay range [%.3f s, %.3f s] is empty",
                     ns_host_name(h), ns_time_to_sec(o->start_min), ns_time_to_sec(o->start_max));
+        return NULL;
+    }
+    if (o->client_id_len == 1 || o->client_id_len > NS_DHCP_CLIENT_ID_MAX) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "host '%s': DHCP client identifier of %u bytes is outside [2, %d] "
+                    "(a type byte and an id)", ns_host_name(h), o->client_id_len,
+                    NS_DHCP_CLIENT_ID_MAX);
         return NULL;
     }
     if (o->fuzz < 0 || o->fuzz >= 0.5) {

@@ -42,11 +42,22 @@ bool ns__dhcp_recv(const ns_pkt *p, struct ns_dhcp_msg *m);
 
 enum ns__dhcp_lease_state { NS__DHCP_OFFERED, NS__DHCP_BOUND, NS__DHCP_DECLINED };
 
+/* Who a record belongs to (RFC 2131 4.2): the client identifier (option
+ * 61) when the client sent one, else its chaddr.  mac is kept either way,
+ * for traces. */
+struct ns__dhcp_who {
+    uint8_t mac[6];               /* chaddr */
+    uint8_t cid_len;              /* 0: known by chaddr */
+    uint8_t cid[NS_DHCP_CLIENT_ID_MAX];
+};
+void ns__dhcp_who_of(const struct ns_dhcp_msg *m, struct ns__dhcp_who *w);
+bool ns__dhcp_who_same(const struct ns__dhcp_who *a, const struct ns__dhcp_who *b);
+
 /* One address's record.  Expiry is applied by whoever looks at it next. */
 struct ns__dhcp_lease {
     ns_dhcp_db      *db;          /* the table holding it */
     uint32_t         addr;
-    uint8_t          mac[6];      /* the client (chaddr) */
+    struct ns__dhcp_who who;      /* the client */
     enum ns__dhcp_lease_state st;
     ns_time_t        expires;     /* set through ns__dhcp_db_set_expiry */
     ns_dhcp_server  *owner;       /* who offered it (offers are per server) */
@@ -67,14 +78,16 @@ unsigned ns__dhcp_db_refs(const ns_dhcp_db *db);
 /* The record of addr, expired or not; NULL when there is none. */
 struct ns__dhcp_lease *ns__dhcp_db_find(ns_dhcp_db *db, uint32_t addr);
 /* Creates or overwrites addr's record. */
-struct ns__dhcp_lease *ns__dhcp_db_put(ns_dhcp_db *db, uint32_t addr, const uint8_t mac[6],
+struct ns__dhcp_lease *ns__dhcp_db_put(ns_dhcp_db *db, uint32_t addr,
+                                       const struct ns__dhcp_who *who,
                                        enum ns__dhcp_lease_state st, ns_time_t expires);
 void     ns__dhcp_db_set_expiry(struct ns__dhcp_lease *l, ns_time_t expires);
 void     ns__dhcp_db_remove(ns_dhcp_db *db, uint32_t addr);
 void     ns__dhcp_db_clear(ns_dhcp_db *db);
 size_t   ns__dhcp_db_size(const ns_dhcp_db *db);
-/* Whether any record (even an expired one) names the client. */
-bool     ns__dhcp_db_knows_client(const ns_dhcp_db *db, const uint8_t mac[6]);
+/* Whether any record (even an expired one) may name the client: false
+ * means none does (true may be a hash collision). */
+bool     ns__dhcp_db_knows_client(const ns_dhcp_db *db, const struct ns__dhcp_who *who);
 /* The summary of [first, last], made on first use (owned by the db). */
 struct ns__dhcp_range *ns__dhcp_db_range(ns_dhcp_db *db, uint32_t first, uint32_t last);
 

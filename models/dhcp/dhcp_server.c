@@ -69,19 +69,34 @@ static struct ns__dhcp_lease *lease_get(ns_dhcp_server *s, uint32_t addr)
     struct ns__dhcp_lease *l = ns__dhcp_db_find(s->db, addr);
     if (l && l->expires <= ns_sim_now(s->sim)) {
         if (l->st == NS__DHCP_BOUND)
-            trace_lease(s, "expired", addr, l->mac);
+            trace_lease(s, "expired", addr, l->who.mac);
         ns__dhcp_db_remove(s->db, addr);
         l = NULL;
     }
     return l;
 }
 
-static struct ns__dhcp_lease *lease_put(ns_dhcp_server *s, uint32_t addr, const uint8_t mac[6],
-                               enum ns__dhcp_lease_state st, ns_time_t duration)
+/* Records addr for the client of m (NULL: for nobody, e.g. an address
+ * that answered the ping check). */
+static struct ns__dhcp_lease *lease_put(ns_dhcp_server *s, uint32_t addr,
+                                        const struct ns_dhcp_msg *m,
+                                        enum ns__dhcp_lease_state st, ns_time_t duration)
 {
-    struct ns__dhcp_lease *l = ns__dhcp_db_put(s->db, addr, mac, st, ns_sim_now(s->sim) + duration);
+    struct ns__dhcp_who who = { 0 };
+    if (m)
+        ns__dhcp_who_of(m, &who);
+    struct ns__dhcp_lease *l = ns__dhcp_db_put(s->db, addr, &who, st,
+                                               ns_sim_now(s->sim) + duration);
     l->owner = s;
     return l;
+}
+
+/* Whether l is the record of the client that sent m. */
+static bool is_for(const struct ns__dhcp_lease *l, const struct ns_dhcp_msg *m)
+{
+    struct ns__dhcp_who who;
+    ns__dhcp_who_of(m, &who);
+    return ns__dhcp_who_same(&l->who, &who);
 }
 
 static const struct pool *pool_for(ns_dhcp_server *s, uint32_t addr)
@@ -110,29 +125,31 @@ static bool reserved_for_other(ns_dhcp_server *s, uint32_t addr, const uint8_t m
     return false;
 }
 
-static bool usable(ns_dhcp_server *s, const struct pool *p, uint32_t addr, const uint8_t mac[6])
+static bool usable(ns_dhcp_server *s, const struct pool *p, uint32_t addr,
+                   const struct ns_dhcp_msg *m)
 {
     if (!in_range(p, addr) || g_hash_table_contains(s->excluded, GUINT_TO_POINTER(addr)))
         return false;
     struct ns__dhcp_lease *l = lease_get(s, addr);
-    if (l && memcmp(l->mac, mac, 6) != 0)
+    if (l && !is_for(l, m))
         return false;
     if (l && l->st == NS__DHCP_DECLINED)
         return false;
-    return g_hash_table_size(s->reserved) == 0 || !reserved_for_other(s, addr, mac);
+    return g_hash_table_size(s->reserved) == 0 || !reserved_for_other(s, addr, m->chaddr);
 }
 
 /* The client's binding or offer in p (the lowest), or 0.  Looks at every
  * record up to it, dropping expired ones; a sweep of the whole pool also
  * refreshes the pool's summary (dhcp_lease.c). */
-static uint32_t find_binding(ns_dhcp_server *s, const struct pool *p, const uint8_t mac[6])
+static uint32_t find_binding(ns_dhcp_server *s, const struct pool *p,
+                             const struct ns__dhcp_who *who)
 {
     struct ns__dhcp_range *r = p->range;
     ns_time_t min_expiry = NS_TIME_MAX;
     uint32_t next = p->cfg.last + 1;
     for (uint32_t a = p->cfg.first; a <= p->cfg.last && a != 0; a++) {
         struct ns__dhcp_lease *l = lease_get(s, a);
-        if (l && l->st != NS__DHCP_DECLINED && memcmp(l->mac, mac, 6) == 0)
+        if (l && l->st != NS__DHCP_DECLINED && ns__dhcp_who_same(&l->who, who))
             return a;
         if (l && l->expires < min_expiry)
             min_expiry = l->expires;
@@ -157,15 +174,17 @@ static uint32_t choose(ns_dhcp_server *s, const struct pool *p, const struct ns_
     if (res && in_range(p, GPOINTER_TO_UINT(res)))
         return GPOINTER_TO_UINT(res);
     struct ns__dhcp_range *r = p->range;
-    if (ns_sim_now(s->sim) >= r->min_expiry || ns__dhcp_db_knows_client(s->db, m->chaddr)) {
-        uint32_t a = find_binding(s, p, m->chaddr);
+    struct ns__dhcp_who who;
+    ns__dhcp_who_of(m, &who);
+    if (ns_sim_now(s->sim) >= r->min_expiry || ns__dhcp_db_knows_client(s->db, &who)) {
+        uint32_t a = find_binding(s, p, &who);
         if (a)
             return a;
     }
-    if (m->requested && usable(s, p, m->requested, m->chaddr))
+    if (m->requested && usable(s, p, m->requested, m))
         return m->requested;
     for (uint32_t a = r->next; a <= p->cfg.last && a != 0; a++) {
-        if (usable(s, p, a, m->chaddr))
+        if (usable(s, p, a, m))
             return a;
         if (a == r->next && ns__dhcp_db_find(s->db, a))
             r->next = a + 1;      /* usable() dropped it if it had expired */
@@ -187,6 +206,9 @@ static void reply(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *re
     m->flags = req->flags;
     m->giaddr = req->giaddr;
     memcpy(m->chaddr, req->chaddr, 6);
+    /* RFC 6842 (updating RFC 2131 table 3): echo the client identifier */
+    m->client_id_len = req->client_id_len;
+    memcpy(m->client_id, req->client_id, req->client_id_len);
     m->server_id = server_id(s, ifc);
     if (m->type != NS_DHCP_NAK)
         m->ciaddr = req->ciaddr;
@@ -216,7 +238,7 @@ static void fill_lease_options(ns_dhcp_server *s, const struct pool *p, struct n
 static void offer(ns_dhcp_server *s, ns_iface *ifc, const struct pool *p,
                   const struct ns_dhcp_msg *req, uint32_t addr)
 {
-    lease_put(s, addr, req->chaddr, NS__DHCP_OFFERED, s->opts.offer_hold);
+    lease_put(s, addr, req, NS__DHCP_OFFERED, s->opts.offer_hold);
     struct ns_dhcp_msg m = { .type = NS_DHCP_OFFER, .yiaddr = addr };
     fill_lease_options(s, p, &m);
     s->stats.offers++;
@@ -239,7 +261,7 @@ static void nak(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *req,
 static void ack(ns_dhcp_server *s, ns_iface *ifc, const struct pool *p,
                 const struct ns_dhcp_msg *req, uint32_t addr)
 {
-    lease_put(s, addr, req->chaddr, NS__DHCP_BOUND, (ns_time_t)s->opts.lease_s * NS_SEC);
+    lease_put(s, addr, req, NS__DHCP_BOUND, (ns_time_t)s->opts.lease_s * NS_SEC);
     struct ns_dhcp_msg m = { .type = NS_DHCP_ACK, .yiaddr = addr };
     fill_lease_options(s, p, &m);
     s->stats.acks++;
@@ -277,7 +299,7 @@ static void check_done(ns_sim *sim, void *arg)
     if (in_use) {
         /* RFC 2131 4.3.1: an address that answers is not offered */
         s->stats.ping_in_use++;
-        lease_put(s, addr, (const uint8_t[6]){ 0 }, NS__DHCP_DECLINED,
+        lease_put(s, addr, NULL, NS__DHCP_DECLINED,
                   (ns_time_t)s->opts.lease_s * NS_SEC);
         trace_lease(s, "in-use", addr, NULL);
         discover(s, ifc, &req);
@@ -314,7 +336,7 @@ static void discover(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg 
     struct ns__dhcp_lease *l = lease_get(s, addr);
     if (s->opts.ping_wait > 0 && !(l && l->st == NS__DHCP_BOUND)) {
         /* hold it while the echo check runs */
-        lease_put(s, addr, m->chaddr, NS__DHCP_OFFERED, s->opts.ping_wait + s->opts.offer_hold);
+        lease_put(s, addr, m, NS__DHCP_OFFERED, s->opts.ping_wait + s->opts.offer_hold);
         struct check *ck = g_new0(struct check, 1);
         ck->srv = s;
         ck->req = *m;
@@ -342,7 +364,7 @@ static void request(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *
             for (uint32_t a = p ? p->cfg.first : 1; p && a <= p->cfg.last && a != 0; a++) {
                 struct ns__dhcp_lease *l = lease_get(s, a);
                 if (l && l->st == NS__DHCP_OFFERED && l->owner == s &&
-                    memcmp(l->mac, m->chaddr, 6) == 0) {
+                    is_for(l, m)) {
                     trace_lease(s, "offer-freed", a, m->chaddr);
                     s->stats.offers_freed++;
                     ns__dhcp_db_remove(s->db, a);
@@ -351,7 +373,7 @@ static void request(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *
             return;
         }
         struct ns__dhcp_lease *l = m->requested ? lease_get(s, m->requested) : NULL;
-        if (p && l && l->st != NS__DHCP_DECLINED && memcmp(l->mac, m->chaddr, 6) == 0)
+        if (p && l && l->st != NS__DHCP_DECLINED && is_for(l, m))
             ack(s, ifc, p, m, m->requested);
         else
             nak(s, ifc, m, "no-offer");
@@ -365,7 +387,7 @@ static void request(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *
         struct ns__dhcp_lease *l = lease_get(s, m->requested);
         if (!l)
             return;               /* RFC 2131 4.3.2: no record, stay silent */
-        if (l->st == NS__DHCP_BOUND && memcmp(l->mac, m->chaddr, 6) == 0)
+        if (l->st == NS__DHCP_BOUND && is_for(l, m))
             ack(s, ifc, p, m, m->requested);
         else
             nak(s, ifc, m, "not-yours");
@@ -374,7 +396,7 @@ static void request(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *
     if (m->ciaddr) {                               /* RENEWING / REBINDING */
         const struct pool *cp = pool_for(s, m->ciaddr);
         struct ns__dhcp_lease *l = lease_get(s, m->ciaddr);
-        if (cp && l && l->st == NS__DHCP_BOUND && memcmp(l->mac, m->chaddr, 6) == 0)
+        if (cp && l && l->st == NS__DHCP_BOUND && is_for(l, m))
             ack(s, ifc, cp, m, m->ciaddr);
         else if (cp && in_range(cp, m->ciaddr))
             nak(s, ifc, m, "unknown-lease");
@@ -402,7 +424,7 @@ static void on_receive(ns_udp *sock, const ns_pkt *p, uint32_t src, uint16_t spo
     case NS_DHCP_DECLINE:
         s->stats.declines++;
         l = lease_get(s, m.requested);
-        if (l && memcmp(l->mac, m.chaddr, 6) == 0) {
+        if (l && is_for(l, &m)) {
             /* RFC 2131 4.3.3: mark the address as not available */
             l->st = NS__DHCP_DECLINED;
             ns__dhcp_db_set_expiry(l, ns_sim_now(s->sim) + (ns_time_t)s->opts.lease_s * NS_SEC);
@@ -412,7 +434,7 @@ static void on_receive(ns_udp *sock, const ns_pkt *p, uint32_t src, uint16_t spo
     case NS_DHCP_RELEASE:
         s->stats.releases++;
         l = lease_get(s, m.ciaddr);
-        if (l && l->st == NS__DHCP_BOUND && memcmp(l->mac, m.chaddr, 6) == 0) {
+        if (l && l->st == NS__DHCP_BOUND && is_for(l, &m)) {
             trace_lease(s, "released", m.ciaddr, m.chaddr);
             ns__dhcp_db_remove(s->db, m.ciaddr);
         }
@@ -677,7 +699,7 @@ bool ns_dhcp_server_holder(ns_dhcp_server *s, uint32_t addr, uint8_t mac[6])
     struct ns__dhcp_lease *l = lease_get(s, addr);
     if (!l || l->st != NS__DHCP_BOUND)
         return false;
-    memcpy(mac, l->mac, 6);
+    memcpy(mac, l->who.mac, 6);
     return true;
 }
 

@@ -148,13 +148,38 @@ static bool pick_offer(ns_dhcp_client *c, const struct ns_dhcp_msg *offer, void 
     return offer->server_id == lc->prefer;
 }
 
+/* client_id = "mac": option 61 is type 1 (Ethernet) and the MAC, as many
+ * clients send; any other string: type 0 and its bytes (RFC 2132 9.14). */
+static void opt_client_id(lua_State *L, ns_iface *ifc, struct ns_dhcp_client_opts *o)
+{
+    size_t len = 0;
+    const char *id = ns_lua_opt_string(L, 2, 2, "client_id", NULL);
+    if (!id)
+        return;
+    len = strlen(id);
+    if (strcmp(id, "mac") == 0) {
+        o->client_id[0] = 1;
+        memcpy(o->client_id + 1, ns_iface_mac(ifc), 6);
+        o->client_id_len = 7;
+        return;
+    }
+    if (len < 1 || len > NS_DHCP_CLIENT_ID_MAX - 1)
+        ns_lua_opt_error(L, 2, "client_id",
+                         lua_pushfstring(L, "'%s' is not 1 to %d bytes long", id,
+                                         NS_DHCP_CLIENT_ID_MAX - 1));
+    o->client_id[0] = 0;
+    memcpy(o->client_id + 1, id, len);
+    o->client_id_len = (uint8_t)(len + 1);
+}
+
 static const char *const client_options[] = {
-    "start_delay", "probe", "fuzz", "request_tries", "reboot", "broadcast", "prefer",
-    "on_bound", "on_state", NULL
+    "start_delay", "probe", "fuzz", "request_tries", "reboot", "broadcast", "client_id",
+    "prefer", "on_bound", "on_state", NULL
 };
 
 /* host:dhcp_client{ start_delay = "2s" | { "1s", "10s" }, probe = "1s",
- *   fuzz = 0, request_tries = 4, reboot = true, broadcast = false, prefer = server,
+ *   fuzz = 0, request_tries = 4, reboot = true, broadcast = false,
+ *   client_id = "mac" | "any name", prefer = server,
  *   on_bound = function(addr) end, on_state = function(from, to) end } */
 static int host_dhcp_client(lua_State *L)
 {
@@ -190,6 +215,8 @@ static int host_dhcp_client(lua_State *L)
     if (!ifc)
         return luaL_error(L, "host '%s' has no LAN interface for a DHCP client",
                           ns_host_name(h));
+    if (has_opts)
+        opt_client_id(L, ifc, &o);
     uint32_t prefer = has_opts ? opt_addr(L, 2, 2, "prefer") : 0;
     GError *err = NULL;
     ns_dhcp_client *c = ns_dhcp_client_new(ifc, &o, &err);
