@@ -262,6 +262,60 @@ static void test_client_id_lua(void)
                "not 1 to 31 bytes long)");
 }
 
+/* A server whose configuration fails is taken down completely: off its
+ * host, out of the sim's list, UDP 67 closed; a correct server can then
+ * be created on the same host (no "already runs", "same address" or
+ * "port 67 bound" error) and serves. */
+static void test_failed_server_torn_down(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.150", 3600);
+    ns_host *h = host(w.sim, "srv2");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(w.lan, h, ip("10.0.0.2"), NULL));
+    GError *err = NULL;
+    ns_dhcp_server *bad = ns_dhcp_server_new(h, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bad);
+    struct ns_dhcp_pool_cfg pc = { .first = ip("10.0.0.160"), .last = ip("10.0.0.170") };
+    CU_ASSERT_TRUE(ns_dhcp_server_add_pool(bad, &pc, NULL));
+    ns_dhcp_server_free(bad);
+    CU_ASSERT_PTR_NULL(ns_dhcp_server_of(h));
+    ns_dhcp_server *good = ns_dhcp_server_new(h, NULL, &err);
+    CU_ASSERT_PTR_NULL(err);
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(good);
+    CU_ASSERT_PTR_EQUAL(ns_dhcp_server_of(h), good);
+    CU_ASSERT_TRUE(ns_dhcp_server_add_pool(good, &pc, NULL));
+    /* the first server's pool is full: the client can only bind from srv2 */
+    ns_dhcp_server_exclude(w.ds, ip("10.0.0.100"), NULL);
+    for (uint32_t a = ip("10.0.0.101"); a <= ip("10.0.0.150"); a++)
+        CU_ASSERT_TRUE(ns_dhcp_server_exclude(w.ds, a, NULL));
+    ns_dhcp_client *c = client(&w, w.lan, "c", 0, 0);
+    ns_sim_run(w.sim, 20 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c), ip("10.0.0.160"));
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(good)->acks, 1);
+    world_free(&w);
+}
+
+static void test_failed_server_lua(void)
+{
+    /* refused by the server (reversed pool; malformed reservation MAC
+     * after a good pool), then by Lua (bad exclusion), then a good one */
+    expect_lua(OFFICE "local ok, e = pcall(srv.dhcp_server, srv, { pool = '10.0.0.150-10.0.0.100' })\n"
+               "assert(not ok and e:find 'reversed', e)\n"
+               "ok, e = pcall(srv.dhcp_server, srv, { pool = '10.0.0.100-10.0.0.150',\n"
+               "  reserve = { ['02:00:zz:00:00:01'] = '10.0.0.120' } })\n"
+               "assert(not ok and e:find 'malformed MAC', e)\n"
+               "ok, e = pcall(srv.dhcp_server, srv, { pool = '10.0.0.100-10.0.0.150',\n"
+               "  exclude = { 'bogus' } })\n"
+               "assert(not ok, e)\n"
+               "local server = srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150' }\n"
+               "local a = s:host 'a'; lan:attach(a, false)\n"
+               "local c = a:dhcp_client{ probe = 0 }\n"
+               "s:run '20s'\n"
+               "return c:addr() .. ' ' .. server:active()",
+               "10.0.0.100 1");
+}
+
 void test_dhcp_proto_register(void)
 {
     CU_pSuite s = ns_test_suite("dhcp_proto", NULL, NULL);
@@ -272,4 +326,6 @@ void test_dhcp_proto_register(void)
     ns_test_add(s, "client identifier: bytes", test_client_id_bytes);
     ns_test_add(s, "client identifier: leases keyed by it", test_client_id_lease);
     ns_test_add(s, "client identifier from Lua", test_client_id_lua);
+    ns_test_add(s, "failed server torn down", test_failed_server_torn_down);
+    ns_test_add(s, "failed server from Lua, then a good one", test_failed_server_lua);
 }

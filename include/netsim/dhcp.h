@@ -223,6 +223,11 @@ void ns_dhcp_server_opts_defaults(struct ns_dhcp_server_opts *o);
  * the sim with the same address is an error. */
 ns_dhcp_server *ns_dhcp_server_new(ns_host *h, const struct ns_dhcp_server_opts *o,
                                    GError **error);
+/* Takes a server off its host and frees it: its UDP port 67 closes, it
+ * leaves the sim's server list, its lease database is released (a shared
+ * one lives on in the partner).  For undoing a server whose configuration
+ * failed; a new server may then be created on the host. */
+void ns_dhcp_server_free(ns_dhcp_server *s);
 ns_dhcp_server *ns_dhcp_server_of(const ns_host *h);
 ns_host        *ns_dhcp_server_host(const ns_dhcp_server *s);
 ns_dhcp_db     *ns_dhcp_server_db(ns_dhcp_server *s);   /* to share it */

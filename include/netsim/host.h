@@ -59,6 +59,9 @@ struct ns_rng *ns_host_rng(ns_host *h, const char *what);
 /* Per-host model state, destroyed with the host (reverse order). */
 void  ns_host_attach(ns_host *h, const char *key, void *obj, GDestroyNotify destroy);
 void *ns_host_attached(const ns_host *h, const char *key);
+/* Removes the attachment under key without destroying its object, which
+ * it returns (NULL if none): for undoing a model set up half-way. */
+void *ns_host_detach(ns_host *h, const char *key);
 
 /* ---- interfaces ---- */
 ns_host    *ns_iface_host(const ns_iface *ifc);

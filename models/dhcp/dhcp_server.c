@@ -569,6 +569,23 @@ ns_dhcp_server *ns_dhcp_server_new(ns_host *h, const struct ns_dhcp_server_opts 
     return s;
 }
 
+void ns_dhcp_server_free(ns_dhcp_server *s)
+{
+    struct ns__dhcp_sim *ds = ns__dhcp_sim(s->sim);
+    for (guint k = 0; k < s->checks->len; k++)
+        ns_event_cancel(s->sim, ((struct check *)g_ptr_array_index(s->checks, k))->ev);
+    guint i;
+    if (g_ptr_array_find(ds->servers, s, &i)) {
+        g_ptr_array_remove_index(ds->servers, i);
+        /* dhcp_pool.tsv keeps one count per server, by position */
+        if (ds->pool_last && i < ds->pool_last->len)
+            g_array_remove_index(ds->pool_last, i);
+    }
+    ns_udp_close(s->sock);
+    ns_host_detach(s->host, SERVER_KEY);
+    server_free(s);
+}
+
 ns_dhcp_server *ns_dhcp_server_of(const ns_host *h) { return ns_host_attached(h, SERVER_KEY); }
 ns_host *ns_dhcp_server_host(const ns_dhcp_server *s) { return s->host; }
 ns_dhcp_db *ns_dhcp_server_db(ns_dhcp_server *s) { return s->db; }

@@ -386,19 +386,12 @@ static void parse_range(lua_State *L, int arg, const char *key, const char *text
                          "(expected \"10.0.0.100-10.0.0.150\")", text));
 }
 
-/* Takes &err, not err: the call filling it is another argument of the
- * same call, and C leaves the order of evaluating arguments open. */
-static void raise_if(lua_State *L, bool ok, GError **err)
-{
-    if (!ok)
-        ns_lua_raise_gerror(L, *err);
-}
-
 static const char *const pool_options[] = { "range", "subnet", "router", "dns", NULL };
 
 /* One pool table { range = "a-b", subnet = "10.0.1.0/24", router, dns }
- * at index t. */
-static void add_pool_table(lua_State *L, ns_dhcp_server *s, int t, int arg)
+ * at index t.  With s NULL it only checks the table (raising Lua errors);
+ * else it adds the pool, false with err when the server refuses it. */
+static bool add_pool_table(lua_State *L, ns_dhcp_server *s, int t, int arg, GError **err)
 {
     ns_lua_check_options(L, t, "dhcp_server pool", pool_options);
     struct ns_dhcp_pool_cfg pc = { 0 };
@@ -411,13 +404,84 @@ static void add_pool_table(lua_State *L, ns_dhcp_server *s, int t, int arg)
         ns_lua_opt_error(L, arg, "subnet", lua_pushfstring(L, "malformed subnet '%s'", subnet));
     pc.router = opt_addr(L, t, arg, "router");
     pc.dns = opt_addr(L, t, arg, "dns");
-    GError *err = NULL;
-    raise_if(L, ns_dhcp_server_add_pool(s, &pc, &err), &err);
+    return !s || ns_dhcp_server_add_pool(s, &pc, err);
 }
 
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The pools, exclusions and reservations of the options table at index
+ * 2, in that order.  With s NULL, only checks them (raising Lua errors:
+ * nothing is allocated that an error would leak); else applies them and
+ * returns false with err at the first the server refuses.  After a
+ * checking pass, the applying pass raises no Lua error. */
+static bool configure_server(lua_State *L, ns_dhcp_server *s, GError **err)
+{
+    bool ok = true;
+    const char *range = ns_lua_opt_string(L, 2, 2, "pool", NULL);
+    if (range) {
+        struct ns_dhcp_pool_cfg pc = { 0 };
+        parse_range(L, 2, "pool", range, &pc);
+        pc.router = opt_addr(L, 2, 2, "router");
+        pc.dns = opt_addr(L, 2, 2, "dns");
+        ok = !s || ns_dhcp_server_add_pool(s, &pc, err);
+    }
+    if (lua_getfield(L, 2, "pools") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        int pools = lua_gettop(L);
+        for (lua_Integer i = 1; ok && lua_rawgeti(L, pools, i) == LUA_TTABLE; i++) {
+            ok = add_pool_table(L, s, lua_gettop(L), 2, err);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "exclude") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        int ex = lua_gettop(L);
+        for (lua_Integer i = 1; ok && lua_rawgeti(L, ex, i) != LUA_TNIL; i++) {
+            uint32_t a = check_addr(L, lua_gettop(L), 2, "exclude");
+            ok = !s || ns_dhcp_server_exclude(s, a, err);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "reserve") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        int rs = lua_gettop(L);
+        size_t n = 0;
+        lua_pushnil(L);
+        while (lua_next(L, rs)) {
+            if (lua_type(L, -2) != LUA_TSTRING)
+                ns_lua_opt_error(L, 2, "reserve", "MAC address strings expected as keys");
+            check_addr(L, lua_gettop(L), 2, "reserve");
+            lua_pop(L, 1);
+            n++;
+        }
+        if (s && ok && n) {
+            /* sorted keys: the reservations do not depend on pairs() order */
+            const char **keys = g_new(const char *, n);
+            size_t k = 0;
+            lua_pushnil(L);
+            while (lua_next(L, rs)) {
+                lua_pop(L, 1);
+                keys[k++] = lua_tostring(L, -1);
+            }
+            qsort(keys, n, sizeof *keys, cmp_str);
+            for (size_t i = 0; i < n && ok; i++) {
+                lua_getfield(L, rs, keys[i]);
+                uint32_t a = check_addr(L, lua_gettop(L), 2, "reserve");
+                lua_pop(L, 1);
+                ok = ns_dhcp_server_reserve(s, keys[i], a, err);
+            }
+            g_free(keys);
+        }
+    }
+    lua_pop(L, 1);
+    return ok;
 }
 
 static const char *const server_options[] = {
@@ -456,67 +520,19 @@ static int host_dhcp_server(lua_State *L)
         o.db = ns_dhcp_server_db(sh->obj);
     }
     lua_pop(L, 1);
+    /* A first pass raises every error the script's table can cause,
+     * before anything exists; the second configures the new server and
+     * can fail only where the server refuses a value, and then the server
+     * is taken down again, leaving the host as it was. */
+    configure_server(L, NULL, NULL);
     GError *err = NULL;
     ns_dhcp_server *s = ns_dhcp_server_new(h, &o, &err);
     if (!s)
         return ns_lua_raise_gerror(L, err);
-    const char *range = ns_lua_opt_string(L, 2, 2, "pool", NULL);
-    if (range) {
-        struct ns_dhcp_pool_cfg pc = { 0 };
-        parse_range(L, 2, "pool", range, &pc);
-        pc.router = opt_addr(L, 2, 2, "router");
-        pc.dns = opt_addr(L, 2, 2, "dns");
-        raise_if(L, ns_dhcp_server_add_pool(s, &pc, &err), &err);
+    if (!configure_server(L, s, &err)) {
+        ns_dhcp_server_free(s);
+        return ns_lua_raise_gerror(L, err);
     }
-    if (lua_getfield(L, 2, "pools") != LUA_TNIL) {
-        luaL_checktype(L, -1, LUA_TTABLE);
-        int pools = lua_gettop(L);
-        for (lua_Integer i = 1; lua_rawgeti(L, pools, i) == LUA_TTABLE; i++) {
-            add_pool_table(L, s, lua_gettop(L), 2);
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 2, "exclude") != LUA_TNIL) {
-        luaL_checktype(L, -1, LUA_TTABLE);
-        int ex = lua_gettop(L);
-        for (lua_Integer i = 1; lua_rawgeti(L, ex, i) != LUA_TNIL; i++) {
-            uint32_t a = check_addr(L, lua_gettop(L), 2, "exclude");
-            raise_if(L, ns_dhcp_server_exclude(s, a, &err), &err);
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 2, "reserve") != LUA_TNIL) {
-        luaL_checktype(L, -1, LUA_TTABLE);
-        int rs = lua_gettop(L);
-        size_t n = 0;
-        const char **keys = NULL;
-        /* sorted keys: the reservations do not depend on pairs() order */
-        lua_pushnil(L);
-        while (lua_next(L, rs)) {
-            lua_pop(L, 1);
-            if (lua_type(L, -1) != LUA_TSTRING)
-                ns_lua_opt_error(L, 2, "reserve", "MAC address strings expected as keys");
-            keys = g_renew(const char *, keys, n + 1);
-            keys[n++] = lua_tostring(L, -1);
-        }
-        if (n > 1)
-            qsort(keys, n, sizeof *keys, cmp_str);
-        for (size_t i = 0; i < n; i++) {
-            lua_getfield(L, rs, keys[i]);
-            uint32_t a = check_addr(L, lua_gettop(L), 2, "reserve");
-            lua_pop(L, 1);
-            if (!ns_dhcp_server_reserve(s, keys[i], a, &err)) {
-                g_free(keys);
-                return ns_lua_raise_gerror(L, err);
-            }
-        }
-        g_free(keys);
-    }
-    lua_pop(L, 1);
     ns_lua_push_handle_sim(L, 1);
     struct handle *hd = ns_lua_new_handle(L, lua_gettop(L), sizeof *hd, T_SERVER);
     hd->obj = s;

@@ -179,6 +179,21 @@ void ns_host_attach(ns_host *h, const char *key, void *obj, GDestroyNotify destr
     g_ptr_array_add(h->attachments, a);
 }
 
+void *ns_host_detach(ns_host *h, const char *key)
+{
+    for (guint i = 0; i < h->attachments->len; i++) {
+        struct host_attachment *a = g_ptr_array_index(h->attachments, i);
+        if (strcmp(a->key, key) == 0) {
+            void *obj = a->obj;
+            g_ptr_array_remove_index(h->attachments, i);
+            g_free(a->key);
+            g_free(a);
+            return obj;
+        }
+    }
+    return NULL;
+}
+
 void *ns_host_attached(const ns_host *h, const char *key)
 {
     for (guint i = 0; i < h->attachments->len; i++) {
