@@ -47,7 +47,10 @@ struct lan_dir {
     ns_time_t        busy_since;      /* anchor of the current busy period */
     u128             bits_since;      /* bits started since the anchor */
     ns_time_t        tx_end;          /* when tx finishes */
-    GQueue           inflight;        /* ns_pkt*, propagating, arrival order */
+    ns_pkt          *inflight_head;   /* propagating, in arrival order,
+                                       * linked by next (no allocation per
+                                       * frame, as in link.c) */
+    ns_pkt          *inflight_tail;
 };
 
 struct lan_port {
@@ -141,6 +144,19 @@ static void dir_drop(void *ud, ns_pkt *p, enum ns_drop_cause cause)
     ns__net_drop(d->port->lan->net->sim, NULL, d->port->name, p, cause);
 }
 
+/* The first frame propagating on d, or NULL. */
+static ns_pkt *inflight_pop(struct lan_dir *d)
+{
+    ns_pkt *p = d->inflight_head;
+    if (p) {
+        d->inflight_head = p->next;
+        if (!d->inflight_head)
+            d->inflight_tail = NULL;
+        p->next = NULL;
+    }
+    return p;
+}
+
 /* ---- batches ---- */
 
 static struct lan_batch *batch_take(ns_lan *lan, ns_time_t at)
@@ -196,7 +212,7 @@ static void arrive(ns_sim *sim, void *arg)
 {
     struct lan_dir *d = arg;
     struct lan_port *port = d->port;
-    ns_pkt *p = g_queue_pop_head(&d->inflight);
+    ns_pkt *p = inflight_pop(d);
     if (d->uplink) {
         switch_receive(port, p);
         return;
@@ -230,7 +246,12 @@ static void finish_tx(struct lan_dir *d)
     ns_lan *lan = d->port->lan;
     ns_pkt *p = d->tx;
     d->tx = NULL;
-    g_queue_push_tail(&d->inflight, p);
+    p->next = NULL;
+    if (d->inflight_tail)
+        d->inflight_tail->next = p;
+    else
+        d->inflight_head = p;
+    d->inflight_tail = p;
     schedule_dir(d, ns_sim_now(lan->net->sim) + lan->delay, arrive, batch_arrive);
     /* A next frame schedules its own tx_done: later arrivals may no
      * longer join the open batch. */
@@ -461,7 +482,6 @@ static void dir_init(struct lan_dir *d, struct lan_port *port, bool uplink)
 {
     d->port = port;
     d->uplink = uplink;
-    g_queue_init(&d->inflight);
 }
 
 static void dir_clear(ns_sim *sim, struct lan_dir *d)
@@ -469,7 +489,7 @@ static void dir_clear(ns_sim *sim, struct lan_dir *d)
     if (d->tx)
         ns_pkt_free(sim, d->tx);
     ns_pkt *p;
-    while ((p = g_queue_pop_head(&d->inflight)))
+    while ((p = inflight_pop(d)))
         ns_pkt_free(sim, p);
     if (d->q)
         ns_queue_free(d->q);
