@@ -144,11 +144,11 @@ struct ns__dhcp_lease *ns__dhcp_db_put(ns_dhcp_db *db, uint32_t addr,
         l->who = *who;
         count_client(db, who, +1);
         g_hash_table_insert(db->by_addr, GUINT_TO_POINTER(addr), l);
-    } else {
+    } else if (!ns__dhcp_who_same(&l->who, who)) {
         count_client(db, &l->who, -1);
-        l->who = *who;
         count_client(db, who, +1);
     }
+    l->who = *who;                /* the same client may come with a new chaddr */
     l->st = st;
     ns__dhcp_db_set_expiry(l, expires);
     return l;
