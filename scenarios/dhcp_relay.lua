@@ -3,7 +3,8 @@
 -- clients' broadcasts on each LAN and sends them on to the server with
 -- giaddr = the address of the interface they came in on; the server picks
 -- the pool whose subnet holds giaddr, and its reply goes back through the
--- relay, which broadcasts it on that LAN.
+-- relay, which sends it to the client's MAC on that LAN (clients leave the
+-- BROADCAST flag clear by default; with it set the relay broadcasts).
 --
 --   dhcp (10.0.0.1) -- core 10.0.0.0/24 -- gw (10.0.0.254, relay)
 --                                           |-- floor1 10.0.1.0/24: pc1-1 ...

@@ -317,6 +317,57 @@ static void test_lan_broadcast(void)
     world_finish(&w);
 }
 
+/* Copies of one flood reach their hosts in attachment order at the same
+ * instant, for two events in all (one ends every downlink transmission,
+ * one delivers every copy), and a frame queued behind a copy on one port
+ * still leaves that port one serialisation later. */
+static int order_log[8], order_n;
+
+static void on_rx_order(ns_udp *s, const ns_pkt *p, uint32_t src, uint16_t sport, void *ud)
+{
+    on_rx(s, p, src, sport, ud);
+    if (order_n < (int)G_N_ELEMENTS(order_log))
+        order_log[order_n] = (int)(ns_host_name(ns_udp_host(s))[0] - 'a');
+    order_n++;
+}
+
+static void test_lan_broadcast_batched(void)
+{
+    struct world w;
+    world_init(&w, false);
+    order_n = 0;
+    for (int i = 0; i < 3; i++)
+        ns_udp_on_receive(w.u[i], on_rx_order, &w.rx[i]);
+    send_at(&w, 0, 0, NS_IP_BROADCAST);
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    /* send, uplink done, uplink arrival, downlinks done, copies arrive */
+    CU_ASSERT_EQUAL(ns_sim_events_run(w.sim), 5);
+    CU_ASSERT_EQUAL(order_n, 2);
+    CU_ASSERT_EQUAL(order_log[0], 1);
+    CU_ASSERT_EQUAL(order_log[1], 2);
+    CU_ASSERT_EQUAL(w.rx[1].at[0], UDP_CROSS);
+    CU_ASSERT_EQUAL(w.rx[2].at[0], UDP_CROSS);
+
+    /* b's unicast to c (unknown to the switch: flooded too) reaches the
+     * switch with a's broadcast, just after it: on c's port it waits one
+     * serialisation; a and b get their copies at once. */
+    order_n = 0;
+    send_at(&w, NS_MSEC, 0, NS_IP_BROADCAST);
+    send_at(&w, NS_MSEC, 1, NET(3));
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(w.rx[1].n, 2);
+    CU_ASSERT_EQUAL(w.rx[1].at[1], NS_MSEC + UDP_CROSS);
+    CU_ASSERT_EQUAL(w.rx[2].n, 3);
+    CU_ASSERT_EQUAL(w.rx[2].at[1], NS_MSEC + UDP_CROSS);
+    CU_ASSERT_EQUAL(w.rx[2].at[2], NS_MSEC + UDP_CROSS + 113600);
+    CU_ASSERT_EQUAL(ns_lan_port_stats(w.lan, w.ifc[0])->rx_filtered, 1);
+    CU_ASSERT_EQUAL(order_n, 3);
+    CU_ASSERT_EQUAL(order_log[0], 1);
+    CU_ASSERT_EQUAL(order_log[1], 2);
+    CU_ASSERT_EQUAL(order_log[2], 2);
+    world_finish(&w);
+}
+
 /* The switch floods a unicast frame while its destination is unknown and
  * forwards only to the learned port afterwards; c's interface ignores the
  * flooded copy. */
@@ -570,6 +621,7 @@ void test_lan_register(void)
     ns_test_add(s, "unicast timing without ARP", test_lan_unicast_timing_noarp);
     ns_test_add(s, "unicast timing with ARP", test_lan_unicast_timing_arp);
     ns_test_add(s, "broadcast", test_lan_broadcast);
+    ns_test_add(s, "broadcast batched", test_lan_broadcast_batched);
     ns_test_add(s, "switch learning", test_lan_learning);
     ns_test_add(s, "no ARP, unknown next hop", test_lan_noarp_unknown);
     ns_test_add(s, "ARP cache timeout", test_arp_timeout);

@@ -9,10 +9,17 @@
  * share one lease database (a failover pair).  A relay on a router fills
  * giaddr so one server serves several subnets.
  *
- * Limitations: clients always set the BROADCAST flag (servers and relays
- * broadcast replies to clients without an address); INFORM is not sent by
- * the client (the server answers it); no option overload, no client-id
- * option (clients are known by chaddr).
+ * Replies to a client without an address are unicast to its chaddr and
+ * yiaddr unless it set the BROADCAST flag (RFC 2131 4.1, a client
+ * option).
+ *
+ * A host configured by hand can ask for its other parameters with
+ * DHCPINFORM (ns_dhcp_inform_new).
+ *
+ * A client may send a client identifier (option 61); servers then key its
+ * lease by it instead of by chaddr (RFC 2131 4.2), and echo it (RFC 6842).
+ *
+ * Limitations: no option overload; reservations are by chaddr only.
  */
 #ifndef NETSIM_DHCP_H
 #define NETSIM_DHCP_H
@@ -47,6 +54,9 @@ const char *ns_dhcp_msg_type_name(int type);
 #define NS_DHCP_BOOTREPLY   2
 #define NS_DHCP_FLAG_BROADCAST 0x8000
 
+/* Option 61 (RFC 2132 9.14): a type byte and at least one more byte. */
+#define NS_DHCP_CLIENT_ID_MAX 32
+
 /* A decoded message: the fixed header fields netsim uses and the options
  * it knows (0 = absent). */
 struct ns_dhcp_msg {
@@ -66,6 +76,8 @@ struct ns_dhcp_msg {
     uint32_t mask;                /* option 1 */
     uint32_t router;              /* option 3 (first) */
     uint32_t dns;                 /* option 6 (first) */
+    uint8_t  client_id_len;       /* option 61: 0 = absent, else 2.. */
+    uint8_t  client_id[NS_DHCP_CLIENT_ID_MAX];   /* type byte, then the id */
 };
 
 /* The largest message netsim encodes: 236-byte header, cookie, options,
@@ -112,6 +124,16 @@ struct ns_dhcp_client_opts {
                                         back to INIT; 4 */
     bool      reboot;                /* after a restart, INIT-REBOOT with
                                         the remembered address; true */
+    uint8_t   client_id_len;         /* option 61 sent when > 0 (2..32
+                                        bytes: type, then id); 0 */
+    uint8_t   client_id[NS_DHCP_CLIENT_ID_MAX];
+    bool      broadcast;             /* set the BROADCAST flag: a client
+                                        that cannot receive unicast before
+                                        it has an address (RFC 2131 4.1);
+                                        false: netsim's client can, as a
+                                        packet socket does, so servers and
+                                        relays unicast OFFER and ACK to
+                                        chaddr / yiaddr */
 };
 void ns_dhcp_client_opts_defaults(struct ns_dhcp_client_opts *o);
 
@@ -152,6 +174,36 @@ typedef bool (*ns_dhcp_offer_fn)(ns_dhcp_client *c, const struct ns_dhcp_msg *of
                                  void *ud);
 void ns_dhcp_client_on_offer(ns_dhcp_client *c, ns_dhcp_offer_fn fn, void *ud);
 
+/* ---- INFORM (dhcp_inform.c) ---- */
+
+/* A host with an address configured by hand asks a server for its other
+ * parameters (RFC 2131 3.4): one DHCPINFORM exchange on an interface,
+ * started at once, binding UDP 68 (so not on a host running a client). */
+typedef struct ns_dhcp_inform ns_dhcp_inform;
+
+struct ns_dhcp_inform_opts {
+    uint32_t server;              /* unicast to it; 0: broadcast */
+    unsigned tries;               /* INFORMs sent at most (4 s, 8 s, ...
+                                     apart, +-1 s); 4 */
+};
+void ns_dhcp_inform_opts_defaults(struct ns_dhcp_inform_opts *o);
+
+struct ns_dhcp_inform_info {
+    uint32_t  server;             /* option 54 of the ACK */
+    uint32_t  mask, router, dns;  /* 0: not given */
+    uint32_t  lease_s, yiaddr;    /* 0 from an RFC server: no lease */
+    ns_time_t at;                 /* when the ACK arrived */
+};
+
+/* Errors: ifc has no address, tries 0, UDP 68 taken on the host. */
+ns_dhcp_inform *ns_dhcp_inform_new(ns_iface *ifc, const struct ns_dhcp_inform_opts *o,
+                                   GError **error);
+ns_dhcp_inform *ns_dhcp_inform_of(const ns_host *h);    /* NULL if none */
+unsigned        ns_dhcp_inform_sent(const ns_dhcp_inform *q);
+/* The answer, once an ACK came; false before. */
+bool            ns_dhcp_inform_result(const ns_dhcp_inform *q,
+                                      struct ns_dhcp_inform_info *out);
+
 /* ---- server (dhcp_server.c) ---- */
 
 typedef struct ns_dhcp_server ns_dhcp_server;
@@ -171,6 +223,11 @@ void ns_dhcp_server_opts_defaults(struct ns_dhcp_server_opts *o);
  * the sim with the same address is an error. */
 ns_dhcp_server *ns_dhcp_server_new(ns_host *h, const struct ns_dhcp_server_opts *o,
                                    GError **error);
+/* Takes a server off its host and frees it: its UDP port 67 closes, it
+ * leaves the sim's server list, its lease database is released (a shared
+ * one lives on in the partner).  For undoing a server whose configuration
+ * failed; a new server may then be created on the host. */
+void ns_dhcp_server_free(ns_dhcp_server *s);
 ns_dhcp_server *ns_dhcp_server_of(const ns_host *h);
 ns_host        *ns_dhcp_server_host(const ns_dhcp_server *s);
 ns_dhcp_db     *ns_dhcp_server_db(ns_dhcp_server *s);   /* to share it */

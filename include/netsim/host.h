@@ -60,6 +60,9 @@ struct ns_rng *ns_host_rng(ns_host *h, const char *what);
 /* Per-host model state, destroyed with the host (reverse order). */
 void  ns_host_attach(ns_host *h, const char *key, void *obj, GDestroyNotify destroy);
 void *ns_host_attached(const ns_host *h, const char *key);
+/* Removes the attachment under key without destroying its object, which
+ * it returns (NULL if none): for undoing a model set up half-way. */
+void *ns_host_detach(ns_host *h, const char *key);
 
 /* ---- interfaces ---- */
 ns_host    *ns_iface_host(const ns_iface *ifc);
@@ -69,6 +72,11 @@ uint32_t    ns_iface_addr(const ns_iface *ifc);     /* 0 if none */
 int         ns_iface_prefix(const ns_iface *ifc);
 uint32_t    ns_iface_broadcast(const ns_iface *ifc);/* subnet broadcast */
 const uint8_t *ns_iface_mac(const ns_iface *ifc);
+/* While ifc has no address, deliver unicast IPv4 datagrams that reach
+ * its MAC whatever their destination address: what a DHCP client's packet
+ * socket sees, so that a server can unicast to a client that is not
+ * configured yet (RFC 2131 4.1).  Off by default. */
+void ns_iface_set_accept_unconfigured(ns_iface *ifc, bool on);
 void        ns_iface_set_mac(ns_iface *ifc, const uint8_t mac[6]);
 /* Sets (or with addr 0 removes) the address; checks duplicates on the
  * host and overlapping subnets; tells address observers. */

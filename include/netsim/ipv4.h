@@ -31,6 +31,13 @@ bool ns_ip_output(ns_host *h, ns_pkt *p, uint32_t src, uint32_t dst,
 bool ns_ip_output_iface(ns_iface *ifc, ns_pkt *p, uint32_t src, uint32_t dst,
                         uint8_t proto, uint8_t tos);
 
+/* Sends out of ifc to the interface with MAC `mac` on its medium, without
+ * ARP (a DHCP server's reply to a client with no address yet, RFC 2131
+ * 4.1).  Takes ownership; false (dropped, traced) when no interface on
+ * the LAN has that MAC. */
+bool ns_ip_output_iface_mac(ns_iface *ifc, ns_pkt *p, uint32_t src, uint32_t dst,
+                            uint8_t proto, uint8_t tos, const uint8_t mac[6]);
+
 /* Hand-set routes: dst/prefix via gateway (0 = directly connected) out of
  * iface. Marks the host's routes static (no recomputation). */
 bool ns_route_add(ns_host *h, uint32_t dst, int prefix, uint32_t gateway,

@@ -30,6 +30,10 @@ bool ns_udp_send(ns_udp *s, uint32_t dst, uint16_t dport,
 /* Out of one interface (broadcast before it has an address). */
 bool ns_udp_send_iface(ns_udp *s, ns_iface *ifc, uint32_t dst, uint16_t dport,
                        const void *bytes, uint32_t len);
+/* Out of one interface to the interface with MAC `mac`, without ARP
+ * (see ns_ip_output_iface_mac). */
+bool ns_udp_send_iface_mac(ns_udp *s, ns_iface *ifc, uint32_t dst, const uint8_t mac[6],
+                           uint16_t dport, const void *bytes, uint32_t len);
 uint64_t ns_udp_closed_port_drops(ns_host *h);
 /* The interface the datagram being delivered arrived on: valid only
  * inside the receive callback (DHCP servers and relays need it to tell

@@ -82,6 +82,19 @@ bool ns__dhcp_send(ns_udp *sock, ns_iface *ifc, uint32_t dst, uint16_t port,
     return ns_udp_send(sock, dst, port, buf, (uint32_t)len);
 }
 
+bool ns__dhcp_send_raw_unicast(ns_udp *sock, ns_iface *ifc, const uint8_t *buf, size_t len,
+                               uint32_t yiaddr, const uint8_t chaddr[6])
+{
+    return ns_udp_send_iface_mac(sock, ifc, yiaddr, chaddr, NS_DHCP_CLIENT_PORT, buf,
+                                 (uint32_t)len);
+}
+
+bool ns__dhcp_reply_unicast(const struct ns_dhcp_msg *reply)
+{
+    return reply->type != NS_DHCP_NAK && reply->yiaddr != 0 &&
+           !(reply->flags & NS_DHCP_FLAG_BROADCAST);
+}
+
 bool ns__dhcp_recv(const ns_pkt *p, struct ns_dhcp_msg *m)
 {
     uint8_t buf[NS_DHCP_MSG_MAX];

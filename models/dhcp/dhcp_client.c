@@ -276,8 +276,10 @@ static void base_msg(ns_dhcp_client *c, struct ns_dhcp_msg *m, uint8_t type)
     m->xid = c->xid;
     ns_time_t secs = (ns_sim_now(c->sim) - c->exchange_start) / NS_SEC;
     m->secs = (uint16_t)(secs > 65535 ? 65535 : secs);
-    m->flags = NS_DHCP_FLAG_BROADCAST;
+    m->flags = c->opts.broadcast ? NS_DHCP_FLAG_BROADCAST : 0;
     memcpy(m->chaddr, ns_iface_mac(c->ifc), 6);
+    m->client_id_len = c->opts.client_id_len;
+    memcpy(m->client_id, c->opts.client_id, c->opts.client_id_len);
     m->type = type;
 }
 
@@ -603,6 +605,13 @@ ns_dhcp_client *ns_dhcp_client_new(ns_iface *ifc, const struct ns_dhcp_client_op
                     ns_host_name(h), ns_time_to_sec(o->start_min), ns_time_to_sec(o->start_max));
         return NULL;
     }
+    if (o->client_id_len == 1 || o->client_id_len > NS_DHCP_CLIENT_ID_MAX) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "host '%s': DHCP client identifier of %u bytes is outside [2, %d] "
+                    "(a type byte and an id)", ns_host_name(h), o->client_id_len,
+                    NS_DHCP_CLIENT_ID_MAX);
+        return NULL;
+    }
     if (o->fuzz < 0 || o->fuzz >= 0.5) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "host '%s': DHCP timer fuzz %g is outside [0, 0.5)", ns_host_name(h), o->fuzz);
@@ -630,6 +639,7 @@ ns_dhcp_client *ns_dhcp_client_new(ns_iface *ifc, const struct ns_dhcp_client_op
     c->state = NS_DHCP_INIT;
     ns_host_attach(h, CLIENT_KEY, c, client_free);
     ns_udp_on_receive(sock, on_receive, c);
+    ns_iface_set_accept_unconfigured(ifc, !c->opts.broadcast);
     if (ns_iface_addr(ifc) != 0)
         ns_iface_set_addr(ifc, 0, 0, NULL);
     if (ns_host_is_up(h))

@@ -19,7 +19,7 @@
 enum {                            /* RFC 2132 option codes */
     OPT_PAD = 0, OPT_MASK = 1, OPT_ROUTER = 3, OPT_DNS = 6,
     OPT_REQUESTED = 50, OPT_LEASE = 51, OPT_TYPE = 53, OPT_SERVER_ID = 54,
-    OPT_PARAMS = 55, OPT_T1 = 58, OPT_T2 = 59, OPT_END = 255,
+    OPT_PARAMS = 55, OPT_T1 = 58, OPT_T2 = 59, OPT_CLIENT_ID = 61, OPT_END = 255,
 };
 
 #define NS_X_NAME(name, num, str) [num] = str,
@@ -77,6 +77,12 @@ size_t ns_dhcp_encode(const struct ns_dhcp_msg *m, uint8_t *buf)
         o = opt32(o, OPT_ROUTER, m->router);
     if (m->dns)
         o = opt32(o, OPT_DNS, m->dns);
+    if (m->client_id_len >= 2 && m->client_id_len <= NS_DHCP_CLIENT_ID_MAX) {
+        *o++ = OPT_CLIENT_ID;
+        *o++ = m->client_id_len;
+        memcpy(o, m->client_id, m->client_id_len);
+        o += m->client_id_len;
+    }
     if (m->op == NS_DHCP_BOOTREQUEST &&
         (m->type == NS_DHCP_DISCOVER || m->type == NS_DHCP_REQUEST)) {
         /* RFC 2132 9.8: what the client wants back */
@@ -143,6 +149,14 @@ bool ns_dhcp_decode(const uint8_t *buf, size_t len, struct ns_dhcp_msg *m, GErro
         case OPT_MASK:      m->mask = v32; break;
         case OPT_ROUTER:    m->router = v32; break;
         case OPT_DNS:       m->dns = v32; break;
+        case OPT_CLIENT_ID:
+            /* RFC 2132 9.14: at least 2 bytes; longer ones than netsim
+             * keeps are ignored rather than cut (two would then match) */
+            if (olen >= 2 && olen <= NS_DHCP_CLIENT_ID_MAX) {
+                m->client_id_len = olen;
+                memcpy(m->client_id, v, olen);
+            }
+            break;
         default:            break;          /* unknown options are skipped */
         }
         i += 2u + olen;

@@ -1,7 +1,9 @@
 /* dhcp_relay.c — a BOOTP/DHCP relay agent (RFC 1542 section 4, RFC 2131
  * 4.1) on a router: client requests heard on an interface go to the
  * server with giaddr set to that interface's address; the server's
- * replies come back to giaddr and are broadcast on that interface.
+ * replies come back to giaddr and go out of that interface: unicast to
+ * ciaddr, or to chaddr / yiaddr, or broadcast when the client set the
+ * BROADCAST flag (RFC 2131 4.1).
  *
  * Invariant: a relay never changes a message except giaddr and hops. */
 #include <string.h>
@@ -46,6 +48,8 @@ static void on_receive(ns_udp *sock, const ns_pkt *p, uint32_t src, uint16_t spo
             r->forwarded++;
             if (m.ciaddr && m.type != NS_DHCP_NAK)
                 ns_udp_send(r->sock, m.ciaddr, NS_DHCP_CLIENT_PORT, buf, len);
+            else if (ns__dhcp_reply_unicast(&m))
+                ns__dhcp_send_raw_unicast(r->sock, ifc, buf, len, m.yiaddr, m.chaddr);
             else
                 ns_udp_send_iface(r->sock, ifc, NS_IP_BROADCAST, NS_DHCP_CLIENT_PORT, buf, len);
             return;

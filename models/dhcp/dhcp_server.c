@@ -18,24 +18,10 @@
 
 #define SERVER_KEY "dhcp.server"
 
-enum lease_state { L_OFFERED, L_BOUND, L_DECLINED };
-
-struct lease {
-    uint32_t         addr;
-    uint8_t          mac[6];
-    enum lease_state st;
-    ns_time_t        expires;
-    ns_dhcp_server  *owner;       /* who offered it (offers are per server) */
-};
-
-struct ns_dhcp_db {
-    unsigned    ref;
-    GHashTable *by_addr;          /* addr -> struct lease*, owned */
-};
-
 struct pool {
     struct ns_dhcp_pool_cfg cfg;
     uint32_t mask;
+    struct ns__dhcp_range *range; /* its summary in the server's db */
 };
 
 /* An address being checked with an ICMP echo before it is offered. */
@@ -62,29 +48,6 @@ struct ns_dhcp_server {
     struct ns_dhcp_server_stats stats;
 };
 
-static uint64_t mac_key(const uint8_t mac[6])
-{
-    uint64_t k = 0;
-    for (int i = 0; i < 6; i++)
-        k = k << 8 | mac[i];
-    return k;
-}
-
-static ns_dhcp_db *db_new(void)
-{
-    ns_dhcp_db *db = g_new0(ns_dhcp_db, 1);
-    db->ref = 1;
-    db->by_addr = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
-    return db;
-}
-
-static void db_unref(ns_dhcp_db *db)
-{
-    if (--db->ref == 0) {
-        g_hash_table_destroy(db->by_addr);
-        g_free(db);
-    }
-}
 
 static void trace_lease(ns_dhcp_server *s, const char *event, uint32_t addr, const uint8_t *mac)
 {
@@ -101,32 +64,39 @@ static void trace_lease(ns_dhcp_server *s, const char *event, uint32_t addr, con
 }
 
 /* The live record of addr, or NULL (an expired one is dropped here). */
-static struct lease *lease_get(ns_dhcp_server *s, uint32_t addr)
+static struct ns__dhcp_lease *lease_get(ns_dhcp_server *s, uint32_t addr)
 {
-    struct lease *l = g_hash_table_lookup(s->db->by_addr, GUINT_TO_POINTER(addr));
+    struct ns__dhcp_lease *l = ns__dhcp_db_find(s->db, addr);
     if (l && l->expires <= ns_sim_now(s->sim)) {
-        if (l->st == L_BOUND)
-            trace_lease(s, "expired", addr, l->mac);
-        g_hash_table_remove(s->db->by_addr, GUINT_TO_POINTER(addr));
+        if (l->st == NS__DHCP_BOUND)
+            trace_lease(s, "expired", addr, l->who.mac);
+        ns__dhcp_db_remove(s->db, addr);
         l = NULL;
     }
     return l;
 }
 
-static struct lease *lease_put(ns_dhcp_server *s, uint32_t addr, const uint8_t mac[6],
-                               enum lease_state st, ns_time_t duration)
+/* Records addr for the client of m (NULL: for nobody, e.g. an address
+ * that answered the ping check). */
+static struct ns__dhcp_lease *lease_put(ns_dhcp_server *s, uint32_t addr,
+                                        const struct ns_dhcp_msg *m,
+                                        enum ns__dhcp_lease_state st, ns_time_t duration)
 {
-    struct lease *l = g_hash_table_lookup(s->db->by_addr, GUINT_TO_POINTER(addr));
-    if (!l) {
-        l = g_new0(struct lease, 1);
-        l->addr = addr;
-        g_hash_table_insert(s->db->by_addr, GUINT_TO_POINTER(addr), l);
-    }
-    memcpy(l->mac, mac, 6);
-    l->st = st;
-    l->expires = ns_sim_now(s->sim) + duration;
+    struct ns__dhcp_who who = { 0 };
+    if (m)
+        ns__dhcp_who_of(m, &who);
+    struct ns__dhcp_lease *l = ns__dhcp_db_put(s->db, addr, &who, st,
+                                               ns_sim_now(s->sim) + duration);
     l->owner = s;
     return l;
+}
+
+/* Whether l is the record of the client that sent m. */
+static bool is_for(const struct ns__dhcp_lease *l, const struct ns_dhcp_msg *m)
+{
+    struct ns__dhcp_who who;
+    ns__dhcp_who_of(m, &who);
+    return ns__dhcp_who_same(&l->who, &who);
 }
 
 static const struct pool *pool_for(ns_dhcp_server *s, uint32_t addr)
@@ -150,41 +120,75 @@ static bool reserved_for_other(ns_dhcp_server *s, uint32_t addr, const uint8_t m
     gpointer k, v;
     g_hash_table_iter_init(&it, s->reserved);
     while (g_hash_table_iter_next(&it, &k, &v))
-        if (GPOINTER_TO_UINT(v) == addr && *(uint64_t *)k != mac_key(mac))
+        if (GPOINTER_TO_UINT(v) == addr && *(uint64_t *)k != ns__dhcp_mac_key(mac))
             return true;
     return false;
 }
 
-static bool usable(ns_dhcp_server *s, const struct pool *p, uint32_t addr, const uint8_t mac[6])
+static bool usable(ns_dhcp_server *s, const struct pool *p, uint32_t addr,
+                   const struct ns_dhcp_msg *m)
 {
     if (!in_range(p, addr) || g_hash_table_contains(s->excluded, GUINT_TO_POINTER(addr)))
         return false;
-    struct lease *l = lease_get(s, addr);
-    if (l && memcmp(l->mac, mac, 6) != 0)
+    struct ns__dhcp_lease *l = lease_get(s, addr);
+    if (l && !is_for(l, m))
         return false;
-    if (l && l->st == L_DECLINED)
+    if (l && l->st == NS__DHCP_DECLINED)
         return false;
-    return g_hash_table_size(s->reserved) == 0 || !reserved_for_other(s, addr, mac);
+    return g_hash_table_size(s->reserved) == 0 || !reserved_for_other(s, addr, m->chaddr);
+}
+
+/* The client's binding or offer in p (the lowest), or 0.  Looks at every
+ * record up to it, dropping expired ones; a sweep of the whole pool also
+ * refreshes the pool's summary (dhcp_lease.c). */
+static uint32_t find_binding(ns_dhcp_server *s, const struct pool *p,
+                             const struct ns__dhcp_who *who)
+{
+    struct ns__dhcp_range *r = p->range;
+    ns_time_t min_expiry = NS_TIME_MAX;
+    uint32_t next = p->cfg.last + 1;
+    for (uint32_t a = p->cfg.first; a <= p->cfg.last && a != 0; a++) {
+        struct ns__dhcp_lease *l = lease_get(s, a);
+        if (l && l->st != NS__DHCP_DECLINED && ns__dhcp_who_same(&l->who, who))
+            return a;
+        if (l && l->expires < min_expiry)
+            min_expiry = l->expires;
+        if (!l && next > a)
+            next = a;
+    }
+    r->min_expiry = min_expiry;
+    r->next = next;
+    return 0;
 }
 
 /* RFC 2131 4.3.1: the client's reservation, its current binding or offer,
- * the address it asks for, else the lowest free one. */
+ * the address it asks for, else the lowest free one.  The summary lets
+ * the binding search be skipped for a client the database does not know
+ * while nothing in the pool has expired (the search would find nothing
+ * and drop nothing), and the free search start at `next`: below it every
+ * address has a live record, which cannot be this client's usable one. */
 static uint32_t choose(ns_dhcp_server *s, const struct pool *p, const struct ns_dhcp_msg *m)
 {
-    uint64_t key = mac_key(m->chaddr);
-    gpointer r = g_hash_table_lookup(s->reserved, &key);
-    if (r && in_range(p, GPOINTER_TO_UINT(r)))
-        return GPOINTER_TO_UINT(r);
-    for (uint32_t a = p->cfg.first; a <= p->cfg.last && a != 0; a++) {
-        struct lease *l = lease_get(s, a);
-        if (l && l->st != L_DECLINED && memcmp(l->mac, m->chaddr, 6) == 0)
+    uint64_t key = ns__dhcp_mac_key(m->chaddr);
+    gpointer res = g_hash_table_lookup(s->reserved, &key);
+    if (res && in_range(p, GPOINTER_TO_UINT(res)))
+        return GPOINTER_TO_UINT(res);
+    struct ns__dhcp_range *r = p->range;
+    struct ns__dhcp_who who;
+    ns__dhcp_who_of(m, &who);
+    if (ns_sim_now(s->sim) >= r->min_expiry || ns__dhcp_db_knows_client(s->db, &who)) {
+        uint32_t a = find_binding(s, p, &who);
+        if (a)
             return a;
     }
-    if (m->requested && usable(s, p, m->requested, m->chaddr))
+    if (m->requested && usable(s, p, m->requested, m))
         return m->requested;
-    for (uint32_t a = p->cfg.first; a <= p->cfg.last && a != 0; a++)
-        if (usable(s, p, a, m->chaddr))
+    for (uint32_t a = r->next; a <= p->cfg.last && a != 0; a++) {
+        if (usable(s, p, a, m))
             return a;
+        if (a == r->next && ns__dhcp_db_find(s->db, a))
+            r->next = a + 1;      /* usable() dropped it if it had expired */
+    }
     return 0;
 }
 
@@ -202,15 +206,23 @@ static void reply(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *re
     m->flags = req->flags;
     m->giaddr = req->giaddr;
     memcpy(m->chaddr, req->chaddr, 6);
+    /* RFC 6842 (updating RFC 2131 table 3): echo the client identifier */
+    m->client_id_len = req->client_id_len;
+    memcpy(m->client_id, req->client_id, req->client_id_len);
     m->server_id = server_id(s, ifc);
     if (m->type != NS_DHCP_NAK)
         m->ciaddr = req->ciaddr;
-    if (req->giaddr)
+    if (req->giaddr) {
         ns__dhcp_send(s->sock, NULL, req->giaddr, NS_DHCP_SERVER_PORT, m);
-    else if (req->ciaddr && m->type != NS_DHCP_NAK)
+    } else if (req->ciaddr && m->type != NS_DHCP_NAK) {
         ns__dhcp_send(s->sock, NULL, req->ciaddr, NS_DHCP_CLIENT_PORT, m);
-    else
+    } else if (ifc && ns__dhcp_reply_unicast(m)) {
+        uint8_t buf[NS_DHCP_MSG_MAX];
+        size_t len = ns_dhcp_encode(m, buf);
+        ns__dhcp_send_raw_unicast(s->sock, ifc, buf, len, m->yiaddr, m->chaddr);
+    } else {
         ns__dhcp_send(s->sock, ifc, NS_IP_BROADCAST, NS_DHCP_CLIENT_PORT, m);
+    }
 }
 
 static void fill_lease_options(ns_dhcp_server *s, const struct pool *p, struct ns_dhcp_msg *m)
@@ -226,7 +238,7 @@ static void fill_lease_options(ns_dhcp_server *s, const struct pool *p, struct n
 static void offer(ns_dhcp_server *s, ns_iface *ifc, const struct pool *p,
                   const struct ns_dhcp_msg *req, uint32_t addr)
 {
-    lease_put(s, addr, req->chaddr, L_OFFERED, s->opts.offer_hold);
+    lease_put(s, addr, req, NS__DHCP_OFFERED, s->opts.offer_hold);
     struct ns_dhcp_msg m = { .type = NS_DHCP_OFFER, .yiaddr = addr };
     fill_lease_options(s, p, &m);
     s->stats.offers++;
@@ -249,7 +261,7 @@ static void nak(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *req,
 static void ack(ns_dhcp_server *s, ns_iface *ifc, const struct pool *p,
                 const struct ns_dhcp_msg *req, uint32_t addr)
 {
-    lease_put(s, addr, req->chaddr, L_BOUND, (ns_time_t)s->opts.lease_s * NS_SEC);
+    lease_put(s, addr, req, NS__DHCP_BOUND, (ns_time_t)s->opts.lease_s * NS_SEC);
     struct ns_dhcp_msg m = { .type = NS_DHCP_ACK, .yiaddr = addr };
     fill_lease_options(s, p, &m);
     s->stats.acks++;
@@ -287,7 +299,7 @@ static void check_done(ns_sim *sim, void *arg)
     if (in_use) {
         /* RFC 2131 4.3.1: an address that answers is not offered */
         s->stats.ping_in_use++;
-        lease_put(s, addr, (const uint8_t[6]){ 0 }, L_DECLINED,
+        lease_put(s, addr, NULL, NS__DHCP_DECLINED,
                   (ns_time_t)s->opts.lease_s * NS_SEC);
         trace_lease(s, "in-use", addr, NULL);
         discover(s, ifc, &req);
@@ -321,10 +333,10 @@ static void discover(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg 
                    m->chaddr[5]);
         return;
     }
-    struct lease *l = lease_get(s, addr);
-    if (s->opts.ping_wait > 0 && !(l && l->st == L_BOUND)) {
+    struct ns__dhcp_lease *l = lease_get(s, addr);
+    if (s->opts.ping_wait > 0 && !(l && l->st == NS__DHCP_BOUND)) {
         /* hold it while the echo check runs */
-        lease_put(s, addr, m->chaddr, L_OFFERED, s->opts.ping_wait + s->opts.offer_hold);
+        lease_put(s, addr, m, NS__DHCP_OFFERED, s->opts.ping_wait + s->opts.offer_hold);
         struct check *ck = g_new0(struct check, 1);
         ck->srv = s;
         ck->req = *m;
@@ -350,18 +362,18 @@ static void request(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *
         if (!is_mine(s, m->server_id)) {
             /* the client chose another server: free our offer */
             for (uint32_t a = p ? p->cfg.first : 1; p && a <= p->cfg.last && a != 0; a++) {
-                struct lease *l = lease_get(s, a);
-                if (l && l->st == L_OFFERED && l->owner == s &&
-                    memcmp(l->mac, m->chaddr, 6) == 0) {
+                struct ns__dhcp_lease *l = lease_get(s, a);
+                if (l && l->st == NS__DHCP_OFFERED && l->owner == s &&
+                    is_for(l, m)) {
                     trace_lease(s, "offer-freed", a, m->chaddr);
                     s->stats.offers_freed++;
-                    g_hash_table_remove(s->db->by_addr, GUINT_TO_POINTER(a));
+                    ns__dhcp_db_remove(s->db, a);
                 }
             }
             return;
         }
-        struct lease *l = m->requested ? lease_get(s, m->requested) : NULL;
-        if (p && l && l->st != L_DECLINED && memcmp(l->mac, m->chaddr, 6) == 0)
+        struct ns__dhcp_lease *l = m->requested ? lease_get(s, m->requested) : NULL;
+        if (p && l && l->st != NS__DHCP_DECLINED && is_for(l, m))
             ack(s, ifc, p, m, m->requested);
         else
             nak(s, ifc, m, "no-offer");
@@ -372,10 +384,10 @@ static void request(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *
             nak(s, ifc, m, "wrong-subnet");
             return;
         }
-        struct lease *l = lease_get(s, m->requested);
+        struct ns__dhcp_lease *l = lease_get(s, m->requested);
         if (!l)
             return;               /* RFC 2131 4.3.2: no record, stay silent */
-        if (l->st == L_BOUND && memcmp(l->mac, m->chaddr, 6) == 0)
+        if (l->st == NS__DHCP_BOUND && is_for(l, m))
             ack(s, ifc, p, m, m->requested);
         else
             nak(s, ifc, m, "not-yours");
@@ -383,8 +395,8 @@ static void request(ns_dhcp_server *s, ns_iface *ifc, const struct ns_dhcp_msg *
     }
     if (m->ciaddr) {                               /* RENEWING / REBINDING */
         const struct pool *cp = pool_for(s, m->ciaddr);
-        struct lease *l = lease_get(s, m->ciaddr);
-        if (cp && l && l->st == L_BOUND && memcmp(l->mac, m->chaddr, 6) == 0)
+        struct ns__dhcp_lease *l = lease_get(s, m->ciaddr);
+        if (cp && l && l->st == NS__DHCP_BOUND && is_for(l, m))
             ack(s, ifc, cp, m, m->ciaddr);
         else if (cp && in_range(cp, m->ciaddr))
             nak(s, ifc, m, "unknown-lease");
@@ -399,7 +411,7 @@ static void on_receive(ns_udp *sock, const ns_pkt *p, uint32_t src, uint16_t spo
     if (!ns__dhcp_recv(p, &m) || m.op != NS_DHCP_BOOTREQUEST)
         return;
     ns_iface *ifc = ns_udp_rx_iface(sock);
-    struct lease *l;
+    struct ns__dhcp_lease *l;
     switch (m.type) {
     case NS_DHCP_DISCOVER:
         s->stats.discovers++;
@@ -412,19 +424,19 @@ static void on_receive(ns_udp *sock, const ns_pkt *p, uint32_t src, uint16_t spo
     case NS_DHCP_DECLINE:
         s->stats.declines++;
         l = lease_get(s, m.requested);
-        if (l && memcmp(l->mac, m.chaddr, 6) == 0) {
+        if (l && is_for(l, &m)) {
             /* RFC 2131 4.3.3: mark the address as not available */
-            l->st = L_DECLINED;
-            l->expires = ns_sim_now(s->sim) + (ns_time_t)s->opts.lease_s * NS_SEC;
+            l->st = NS__DHCP_DECLINED;
+            ns__dhcp_db_set_expiry(l, ns_sim_now(s->sim) + (ns_time_t)s->opts.lease_s * NS_SEC);
             trace_lease(s, "declined", m.requested, m.chaddr);
         }
         break;
     case NS_DHCP_RELEASE:
         s->stats.releases++;
         l = lease_get(s, m.ciaddr);
-        if (l && l->st == L_BOUND && memcmp(l->mac, m.chaddr, 6) == 0) {
+        if (l && l->st == NS__DHCP_BOUND && is_for(l, &m)) {
             trace_lease(s, "released", m.ciaddr, m.chaddr);
-            g_hash_table_remove(s->db->by_addr, GUINT_TO_POINTER(m.ciaddr));
+            ns__dhcp_db_remove(s->db, m.ciaddr);
         }
         break;
     case NS_DHCP_INFORM: {
@@ -453,10 +465,10 @@ void ns__dhcp_server_fault(ns_dhcp_server *s, enum ns_host_fault f)
         ns_event_cancel(s->sim, ((struct check *)g_ptr_array_index(s->checks, i))->ev);
     g_ptr_array_set_size(s->checks, 0);
     /* a shared database lives on in the partner */
-    if (!s->opts.persist && s->db->ref == 1) {
-        DHCP_TRACE(s->sim, "dhcp.server", ns_host_name(s->host), "event=forgotten leases=%u",
-                   g_hash_table_size(s->db->by_addr));
-        g_hash_table_remove_all(s->db->by_addr);
+    if (!s->opts.persist && ns__dhcp_db_refs(s->db) == 1) {
+        DHCP_TRACE(s->sim, "dhcp.server", ns_host_name(s->host), "event=forgotten leases=%zu",
+                   ns__dhcp_db_size(s->db));
+        ns__dhcp_db_clear(s->db);
     }
 }
 
@@ -475,7 +487,7 @@ static void server_free(gpointer p)
     ns_dhcp_server *s = p;
     /* hosts die only with the sim, after the per-sim list (attached
      * later, freed first): nothing to unregister */
-    db_unref(s->db);
+    ns__dhcp_db_unref(s->db);
     g_array_free(s->pools, TRUE);
     g_hash_table_destroy(s->excluded);
     g_hash_table_destroy(s->reserved);
@@ -542,9 +554,9 @@ ns_dhcp_server *ns_dhcp_server_new(ns_host *h, const struct ns_dhcp_server_opts 
     s->opts = *o;
     if (o->db) {
         s->db = o->db;
-        s->db->ref++;
+        ns__dhcp_db_ref(s->db);
     } else {
-        s->db = db_new();
+        s->db = ns__dhcp_db_new();
     }
     s->opts.db = NULL;
     s->pools = g_array_new(FALSE, FALSE, sizeof(struct pool));
@@ -555,6 +567,23 @@ ns_dhcp_server *ns_dhcp_server_new(ns_host *h, const struct ns_dhcp_server_opts 
     ns_host_attach(h, SERVER_KEY, s, server_free);
     ns_udp_on_receive(sock, on_receive, s);
     return s;
+}
+
+void ns_dhcp_server_free(ns_dhcp_server *s)
+{
+    struct ns__dhcp_sim *ds = ns__dhcp_sim(s->sim);
+    for (guint k = 0; k < s->checks->len; k++)
+        ns_event_cancel(s->sim, ((struct check *)g_ptr_array_index(s->checks, k))->ev);
+    guint i;
+    if (g_ptr_array_find(ds->servers, s, &i)) {
+        g_ptr_array_remove_index(ds->servers, i);
+        /* dhcp_pool.tsv keeps one count per server, by position */
+        if (ds->pool_last && i < ds->pool_last->len)
+            g_array_remove_index(ds->pool_last, i);
+    }
+    ns_udp_close(s->sock);
+    ns_host_detach(s->host, SERVER_KEY);
+    server_free(s);
 }
 
 ns_dhcp_server *ns_dhcp_server_of(const ns_host *h) { return ns_host_attached(h, SERVER_KEY); }
@@ -613,6 +642,7 @@ bool ns_dhcp_server_add_pool(ns_dhcp_server *s, const struct ns_dhcp_pool_cfg *c
             return false;
         }
     }
+    p.range = ns__dhcp_db_range(s->db, p.cfg.first, p.cfg.last);
     g_array_append_val(s->pools, p);
     return true;
 }
@@ -662,7 +692,7 @@ bool ns_dhcp_server_reserve(ns_dhcp_server *s, const char *mac, uint32_t addr, G
         return false;
     }
     uint64_t *k = g_new(uint64_t, 1);
-    *k = mac_key(m);
+    *k = ns__dhcp_mac_key(m);
     g_hash_table_replace(s->reserved, k, GUINT_TO_POINTER(addr));
     return true;
 }
@@ -673,8 +703,8 @@ size_t ns_dhcp_server_active(ns_dhcp_server *s)
     for (guint i = 0; i < s->pools->len; i++) {
         const struct pool *p = &g_array_index(s->pools, struct pool, i);
         for (uint32_t a = p->cfg.first; a <= p->cfg.last && a != 0; a++) {
-            struct lease *l = lease_get(s, a);
-            if (l && l->st == L_BOUND)
+            struct ns__dhcp_lease *l = lease_get(s, a);
+            if (l && l->st == NS__DHCP_BOUND)
                 n++;
         }
     }
@@ -683,10 +713,10 @@ size_t ns_dhcp_server_active(ns_dhcp_server *s)
 
 bool ns_dhcp_server_holder(ns_dhcp_server *s, uint32_t addr, uint8_t mac[6])
 {
-    struct lease *l = lease_get(s, addr);
-    if (!l || l->st != L_BOUND)
+    struct ns__dhcp_lease *l = lease_get(s, addr);
+    if (!l || l->st != NS__DHCP_BOUND)
         return false;
-    memcpy(mac, l->mac, 6);
+    memcpy(mac, l->who.mac, 6);
     return true;
 }
 

@@ -148,13 +148,38 @@ static bool pick_offer(ns_dhcp_client *c, const struct ns_dhcp_msg *offer, void 
     return offer->server_id == lc->prefer;
 }
 
+/* client_id = "mac": option 61 is type 1 (Ethernet) and the MAC, as many
+ * clients send; any other string: type 0 and its bytes (RFC 2132 9.14). */
+static void opt_client_id(lua_State *L, ns_iface *ifc, struct ns_dhcp_client_opts *o)
+{
+    size_t len = 0;
+    const char *id = ns_lua_opt_string(L, 2, 2, "client_id", NULL);
+    if (!id)
+        return;
+    len = strlen(id);
+    if (strcmp(id, "mac") == 0) {
+        o->client_id[0] = 1;
+        memcpy(o->client_id + 1, ns_iface_mac(ifc), 6);
+        o->client_id_len = 7;
+        return;
+    }
+    if (len < 1 || len > NS_DHCP_CLIENT_ID_MAX - 1)
+        ns_lua_opt_error(L, 2, "client_id",
+                         lua_pushfstring(L, "'%s' is not 1 to %d bytes long", id,
+                                         NS_DHCP_CLIENT_ID_MAX - 1));
+    o->client_id[0] = 0;
+    memcpy(o->client_id + 1, id, len);
+    o->client_id_len = (uint8_t)(len + 1);
+}
+
 static const char *const client_options[] = {
-    "start_delay", "probe", "fuzz", "request_tries", "reboot", "prefer", "on_bound",
-    "on_state", NULL
+    "start_delay", "probe", "fuzz", "request_tries", "reboot", "broadcast", "client_id",
+    "prefer", "on_bound", "on_state", NULL
 };
 
 /* host:dhcp_client{ start_delay = "2s" | { "1s", "10s" }, probe = "1s",
- *   fuzz = 0, request_tries = 4, reboot = true, prefer = server,
+ *   fuzz = 0, request_tries = 4, reboot = true, broadcast = false,
+ *   client_id = "mac" | "any name", prefer = server,
  *   on_bound = function(addr) end, on_state = function(from, to) end } */
 static int host_dhcp_client(lua_State *L)
 {
@@ -184,11 +209,14 @@ static int host_dhcp_client(lua_State *L)
             ns_lua_opt_error(L, 2, "request_tries", "at least 1 expected");
         o.request_tries = (unsigned)tries;
         o.reboot = ns_lua_opt_bool(L, 2, 2, "reboot", o.reboot);
+        o.broadcast = ns_lua_opt_bool(L, 2, 2, "broadcast", o.broadcast);
     }
     ns_iface *ifc = lan_iface(h);
     if (!ifc)
         return luaL_error(L, "host '%s' has no LAN interface for a DHCP client",
                           ns_host_name(h));
+    if (has_opts)
+        opt_client_id(L, ifc, &o);
     uint32_t prefer = has_opts ? opt_addr(L, 2, 2, "prefer") : 0;
     GError *err = NULL;
     ns_dhcp_client *c = ns_dhcp_client_new(ifc, &o, &err);
@@ -358,19 +386,12 @@ static void parse_range(lua_State *L, int arg, const char *key, const char *text
                          "(expected \"10.0.0.100-10.0.0.150\")", text));
 }
 
-/* Takes &err, not err: the call filling it is another argument of the
- * same call, and C leaves the order of evaluating arguments open. */
-static void raise_if(lua_State *L, bool ok, GError **err)
-{
-    if (!ok)
-        ns_lua_raise_gerror(L, *err);
-}
-
 static const char *const pool_options[] = { "range", "subnet", "router", "dns", NULL };
 
 /* One pool table { range = "a-b", subnet = "10.0.1.0/24", router, dns }
- * at index t. */
-static void add_pool_table(lua_State *L, ns_dhcp_server *s, int t, int arg)
+ * at index t.  With s NULL it only checks the table (raising Lua errors);
+ * else it adds the pool, false with err when the server refuses it. */
+static bool add_pool_table(lua_State *L, ns_dhcp_server *s, int t, int arg, GError **err)
 {
     ns_lua_check_options(L, t, "dhcp_server pool", pool_options);
     struct ns_dhcp_pool_cfg pc = { 0 };
@@ -383,13 +404,84 @@ static void add_pool_table(lua_State *L, ns_dhcp_server *s, int t, int arg)
         ns_lua_opt_error(L, arg, "subnet", lua_pushfstring(L, "malformed subnet '%s'", subnet));
     pc.router = opt_addr(L, t, arg, "router");
     pc.dns = opt_addr(L, t, arg, "dns");
-    GError *err = NULL;
-    raise_if(L, ns_dhcp_server_add_pool(s, &pc, &err), &err);
+    return !s || ns_dhcp_server_add_pool(s, &pc, err);
 }
 
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The pools, exclusions and reservations of the options table at index
+ * 2, in that order.  With s NULL, only checks them (raising Lua errors:
+ * nothing is allocated that an error would leak); else applies them and
+ * returns false with err at the first the server refuses.  After a
+ * checking pass, the applying pass raises no Lua error. */
+static bool configure_server(lua_State *L, ns_dhcp_server *s, GError **err)
+{
+    bool ok = true;
+    const char *range = ns_lua_opt_string(L, 2, 2, "pool", NULL);
+    if (range) {
+        struct ns_dhcp_pool_cfg pc = { 0 };
+        parse_range(L, 2, "pool", range, &pc);
+        pc.router = opt_addr(L, 2, 2, "router");
+        pc.dns = opt_addr(L, 2, 2, "dns");
+        ok = !s || ns_dhcp_server_add_pool(s, &pc, err);
+    }
+    if (lua_getfield(L, 2, "pools") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        int pools = lua_gettop(L);
+        for (lua_Integer i = 1; ok && lua_rawgeti(L, pools, i) == LUA_TTABLE; i++) {
+            ok = add_pool_table(L, s, lua_gettop(L), 2, err);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "exclude") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        int ex = lua_gettop(L);
+        for (lua_Integer i = 1; ok && lua_rawgeti(L, ex, i) != LUA_TNIL; i++) {
+            uint32_t a = check_addr(L, lua_gettop(L), 2, "exclude");
+            ok = !s || ns_dhcp_server_exclude(s, a, err);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "reserve") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        int rs = lua_gettop(L);
+        size_t n = 0;
+        lua_pushnil(L);
+        while (lua_next(L, rs)) {
+            if (lua_type(L, -2) != LUA_TSTRING)
+                ns_lua_opt_error(L, 2, "reserve", "MAC address strings expected as keys");
+            check_addr(L, lua_gettop(L), 2, "reserve");
+            lua_pop(L, 1);
+            n++;
+        }
+        if (s && ok && n) {
+            /* sorted keys: the reservations do not depend on pairs() order */
+            const char **keys = g_new(const char *, n);
+            size_t k = 0;
+            lua_pushnil(L);
+            while (lua_next(L, rs)) {
+                lua_pop(L, 1);
+                keys[k++] = lua_tostring(L, -1);
+            }
+            qsort(keys, n, sizeof *keys, cmp_str);
+            for (size_t i = 0; i < n && ok; i++) {
+                lua_getfield(L, rs, keys[i]);
+                uint32_t a = check_addr(L, lua_gettop(L), 2, "reserve");
+                lua_pop(L, 1);
+                ok = ns_dhcp_server_reserve(s, keys[i], a, err);
+            }
+            g_free(keys);
+        }
+    }
+    lua_pop(L, 1);
+    return ok;
 }
 
 static const char *const server_options[] = {
@@ -428,67 +520,19 @@ static int host_dhcp_server(lua_State *L)
         o.db = ns_dhcp_server_db(sh->obj);
     }
     lua_pop(L, 1);
+    /* A first pass raises every error the script's table can cause,
+     * before anything exists; the second configures the new server and
+     * can fail only where the server refuses a value, and then the server
+     * is taken down again, leaving the host as it was. */
+    configure_server(L, NULL, NULL);
     GError *err = NULL;
     ns_dhcp_server *s = ns_dhcp_server_new(h, &o, &err);
     if (!s)
         return ns_lua_raise_gerror(L, err);
-    const char *range = ns_lua_opt_string(L, 2, 2, "pool", NULL);
-    if (range) {
-        struct ns_dhcp_pool_cfg pc = { 0 };
-        parse_range(L, 2, "pool", range, &pc);
-        pc.router = opt_addr(L, 2, 2, "router");
-        pc.dns = opt_addr(L, 2, 2, "dns");
-        raise_if(L, ns_dhcp_server_add_pool(s, &pc, &err), &err);
+    if (!configure_server(L, s, &err)) {
+        ns_dhcp_server_free(s);
+        return ns_lua_raise_gerror(L, err);
     }
-    if (lua_getfield(L, 2, "pools") != LUA_TNIL) {
-        luaL_checktype(L, -1, LUA_TTABLE);
-        int pools = lua_gettop(L);
-        for (lua_Integer i = 1; lua_rawgeti(L, pools, i) == LUA_TTABLE; i++) {
-            add_pool_table(L, s, lua_gettop(L), 2);
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 2, "exclude") != LUA_TNIL) {
-        luaL_checktype(L, -1, LUA_TTABLE);
-        int ex = lua_gettop(L);
-        for (lua_Integer i = 1; lua_rawgeti(L, ex, i) != LUA_TNIL; i++) {
-            uint32_t a = check_addr(L, lua_gettop(L), 2, "exclude");
-            raise_if(L, ns_dhcp_server_exclude(s, a, &err), &err);
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 2, "reserve") != LUA_TNIL) {
-        luaL_checktype(L, -1, LUA_TTABLE);
-        int rs = lua_gettop(L);
-        size_t n = 0;
-        const char **keys = NULL;
-        /* sorted keys: the reservations do not depend on pairs() order */
-        lua_pushnil(L);
-        while (lua_next(L, rs)) {
-            lua_pop(L, 1);
-            if (lua_type(L, -1) != LUA_TSTRING)
-                ns_lua_opt_error(L, 2, "reserve", "MAC address strings expected as keys");
-            keys = g_renew(const char *, keys, n + 1);
-            keys[n++] = lua_tostring(L, -1);
-        }
-        if (n > 1)
-            qsort(keys, n, sizeof *keys, cmp_str);
-        for (size_t i = 0; i < n; i++) {
-            lua_getfield(L, rs, keys[i]);
-            uint32_t a = check_addr(L, lua_gettop(L), 2, "reserve");
-            lua_pop(L, 1);
-            if (!ns_dhcp_server_reserve(s, keys[i], a, &err)) {
-                g_free(keys);
-                return ns_lua_raise_gerror(L, err);
-            }
-        }
-        g_free(keys);
-    }
-    lua_pop(L, 1);
     ns_lua_push_handle_sim(L, 1);
     struct handle *hd = ns_lua_new_handle(L, lua_gettop(L), sizeof *hd, T_SERVER);
     hd->obj = s;
@@ -558,6 +602,63 @@ static int host_dhcp_relay(lua_State *L)
     return 0;
 }
 
+/* ==== INFORM ========================================================== */
+
+static const char *const inform_options[] = { "server", "tries", NULL };
+
+/* host:dhcp_inform{ server = Host | "10.0.0.1", tries = 4 }: a DHCPINFORM
+ * from the host's first interface with an address (set by hand). */
+static int host_dhcp_inform(lua_State *L)
+{
+    ns_host *h = check_host(L, 1);
+    struct ns_dhcp_inform_opts o;
+    ns_dhcp_inform_opts_defaults(&o);
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        ns_lua_check_options(L, 2, "dhcp_inform", inform_options);
+        o.server = opt_addr(L, 2, 2, "server");
+        lua_Integer tries = ns_lua_opt_integer(L, 2, 2, "tries", o.tries);
+        if (tries < 1)
+            ns_lua_opt_error(L, 2, "tries", "at least 1 expected");
+        o.tries = (unsigned)tries;
+    }
+    ns_iface *ifc = NULL;
+    for (size_t i = 0; i < ns_host_n_ifaces(h) && !ifc; i++)
+        if (ns_iface_addr(ns_host_iface(h, i)))
+            ifc = ns_host_iface(h, i);
+    if (!ifc)
+        return luaL_error(L, "host '%s' has no address for a DHCPINFORM (set one by hand)",
+                          ns_host_name(h));
+    GError *err = NULL;
+    if (!ns_dhcp_inform_new(ifc, &o, &err))
+        return ns_lua_raise_gerror(L, err);
+    return 0;
+}
+
+/* host:dhcp_informed() -> { server, mask, router, dns, at } once the ACK
+ * came, else nil (also when the host never sent an INFORM). */
+static int host_dhcp_informed(lua_State *L)
+{
+    ns_dhcp_inform *q = ns_dhcp_inform_of(check_host(L, 1));
+    struct ns_dhcp_inform_info info;
+    if (!q || !ns_dhcp_inform_result(q, &info)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_createtable(L, 0, 5);
+    push_addr(L, info.server);
+    lua_setfield(L, -2, "server");
+    push_addr(L, info.mask);
+    lua_setfield(L, -2, "mask");
+    push_addr(L, info.router);
+    lua_setfield(L, -2, "router");
+    push_addr(L, info.dns);
+    lua_setfield(L, -2, "dns");
+    lua_pushnumber(L, ns_time_to_sec(info.at));
+    lua_setfield(L, -2, "at");
+    return 1;
+}
+
 /* ==== tables ========================================================== */
 
 static const char *const trace_options[] = { "every", NULL };
@@ -593,7 +694,8 @@ static const luaL_Reg server_methods[] = {
 
 static const luaL_Reg host_methods[] = {
     { "dhcp_client", host_dhcp_client }, { "dhcp_server", host_dhcp_server },
-    { "dhcp_relay", host_dhcp_relay }, { "on_bound", host_on_bound }, { NULL, NULL }
+    { "dhcp_relay", host_dhcp_relay }, { "on_bound", host_on_bound },
+    { "dhcp_inform", host_dhcp_inform }, { "dhcp_informed", host_dhcp_informed }, { NULL, NULL }
 };
 
 static const luaL_Reg sim_methods[] = { { "dhcp_trace", sim_dhcp_trace }, { NULL, NULL } };

@@ -134,12 +134,13 @@ static void arp_host_free(gpointer data)
 static struct arp_iface *arp_iface_get(ns_iface *ifc)
 {
     ns_host *h = ifc->host;
-    struct arp_host *ah = ns_host_attached(h, ARP_HOST_KEY);
+    struct arp_host *ah = h->arp;
     if (!ah) {
         ah = g_new0(struct arp_host, 1);
         ah->host = h;
         ah->ifaces = g_ptr_array_new_with_free_func(arp_iface_free);
         ns_host_attach(h, ARP_HOST_KEY, ah, arp_host_free);
+        h->arp = ah;
     }
     if (ah->ifaces->len <= ifc->index)
         g_ptr_array_set_size(ah->ifaces, (guint)ifc->index + 1);
@@ -157,7 +158,7 @@ static struct arp_iface *arp_iface_get(ns_iface *ifc)
 
 static struct arp_iface *arp_iface_peek(const ns_iface *ifc)
 {
-    struct arp_host *ah = ns_host_attached(ifc->host, ARP_HOST_KEY);
+    const struct arp_host *ah = ifc->host->arp;
     if (!ah || ah->ifaces->len <= ifc->index)
         return NULL;
     return g_ptr_array_index(ah->ifaces, ifc->index);
@@ -396,7 +397,7 @@ static void arp_input(ns_iface *in, ns_pkt *p)
 
 static void arp_fault(ns_host *h, enum ns_host_fault f, void *ud)
 {
-    struct arp_host *ah = ns_host_attached(h, ARP_HOST_KEY);
+    struct arp_host *ah = h->arp;
     if (f != NS_HOST_CRASH || !ah)
         return;
     for (guint i = 0; i < ah->ifaces->len; i++) {

@@ -179,6 +179,21 @@ void ns_host_attach(ns_host *h, const char *key, void *obj, GDestroyNotify destr
     g_ptr_array_add(h->attachments, a);
 }
 
+void *ns_host_detach(ns_host *h, const char *key)
+{
+    for (guint i = 0; i < h->attachments->len; i++) {
+        struct host_attachment *a = g_ptr_array_index(h->attachments, i);
+        if (strcmp(a->key, key) == 0) {
+            void *obj = a->obj;
+            g_ptr_array_remove_index(h->attachments, i);
+            g_free(a->key);
+            g_free(a);
+            return obj;
+        }
+    }
+    return NULL;
+}
+
 void *ns_host_attached(const ns_host *h, const char *key)
 {
     for (guint i = 0; i < h->attachments->len; i++) {
@@ -229,6 +244,7 @@ uint32_t ns_iface_addr(const ns_iface *ifc) { return ifc->addr; }
 int ns_iface_prefix(const ns_iface *ifc) { return ifc->prefix; }
 const uint8_t *ns_iface_mac(const ns_iface *ifc) { return ifc->mac; }
 void ns_iface_set_mac(ns_iface *ifc, const uint8_t mac[6]) { memcpy(ifc->mac, mac, 6); }
+void ns_iface_set_accept_unconfigured(ns_iface *ifc, bool on) { ifc->accept_unconfigured = on; }
 bool ns_iface_is_up(const ns_iface *ifc) { return ifc->ops->is_up(ifc); }
 void ns_iface_capture(ns_iface *ifc, ns_pcap *pc) { ifc->pcap = pc; }
 

@@ -7,7 +7,7 @@
  * leave it: pcap captures and ICMP quotes (ns__ip_checksum). */
 #include <stdio.h>
 
-#include "net_priv.h"
+#include "lan_priv.h"
 #include "netsim/icmp.h"
 
 static void fill_header(ns_host *h, ns_pkt *p, uint32_t src, uint32_t dst,
@@ -81,6 +81,23 @@ bool ns_ip_output_iface(ns_iface *ifc, ns_pkt *p, uint32_t src, uint32_t dst,
     return true;
 }
 
+bool ns_ip_output_iface_mac(ns_iface *ifc, ns_pkt *p, uint32_t src, uint32_t dst,
+                            uint8_t proto, uint8_t tos, const uint8_t mac[6])
+{
+    ns_host *h = ifc->host;
+    if (!h->up) {
+        ns__net_drop(h->sim, h, h->name, p, NS_DROP_HOST_DOWN);
+        return false;
+    }
+    fill_header(h, p, src, dst, proto, tos);
+    h->stats.tx_pkts++;
+    ns__diagram_sent(h, p);
+    if (ns__lan_is_port(ifc))
+        return ns__lan_send_to_mac(ifc, p, mac);
+    transmit(ifc, p, dst);        /* a point-to-point link has one peer */
+    return true;
+}
+
 static void deliver(ns_host *h, ns_iface *in, ns_pkt *p)
 {
     const struct ns_proto_ops *ops = h->net->protos[ns_ip_proto(p)];
@@ -118,7 +135,8 @@ static void forward(ns_host *h, ns_pkt *p)
 void ns__ip_input(ns_host *h, ns_iface *in, ns_pkt *p)
 {
     uint32_t dst = ns_ip_dst(p);
-    if (ns_host_has_addr(h, dst) || (p->flags & NS_PKT_BROADCAST)) {
+    if (ns_host_has_addr(h, dst) || (p->flags & NS_PKT_BROADCAST) ||
+        (in && in->addr == 0 && in->accept_unconfigured)) {
         deliver(h, in, p);
         return;
     }

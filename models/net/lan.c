@@ -16,6 +16,13 @@
  * at busy_since + ceil(bits_since * 1e9 / rate) in 128-bit arithmetic, so
  * back-to-back frames never drift.
  *
+ * A flood to N ports costs two events, not 2N: the downlinks it starts
+ * together finish together, so one "batch" event ends all their
+ * transmissions and one more delivers all the copies (see struct
+ * lan_batch).  Arrival times and the order of everything that happens at
+ * one instant are those of one event per port; only the event count
+ * differs.
+ *
  * Invariants: at most one frame is on a direction's transmitter; frames on
  * a direction arrive in the order sent (the delay is constant); a frame is
  * never sent back out of the port it came in on; an interface hands its
@@ -40,7 +47,10 @@ struct lan_dir {
     ns_time_t        busy_since;      /* anchor of the current busy period */
     u128             bits_since;      /* bits started since the anchor */
     ns_time_t        tx_end;          /* when tx finishes */
-    GQueue           inflight;        /* ns_pkt*, propagating, arrival order */
+    ns_pkt          *inflight_head;   /* propagating, in arrival order,
+                                       * linked by next (no allocation per
+                                       * frame, as in link.c) */
+    ns_pkt          *inflight_tail;
 };
 
 struct lan_port {
@@ -71,6 +81,31 @@ struct ns_lan {
                                        * for LANs without ARP; or NULL */
     uint32_t             by_addr_gen; /* net->addr_gen it was built at */
     guint                by_addr_ports; /* ports->len it was built with */
+    /* Batching (struct lan_batch).  `gather` is the batch that downlinks
+     * finishing at gather_at join instead of scheduling their own event;
+     * it is set only inside a flood or a batch's own handler, so nothing
+     * else can be scheduled between its members. */
+    struct lan_batch    *gather;      /* open batch, or NULL */
+    bool                 gathering;   /* inside a flood / batch handler */
+    GPtrArray           *batches;     /* struct lan_batch*, owned: all ever made */
+    GPtrArray           *spare;       /* the idle ones among them */
+};
+
+/* Downlinks whose per-port events (tx_done, or arrive) would all fire at
+ * one time, one after the other: one event fires them in the same order.
+ * Its event is scheduled when the first member joins, where the first
+ * per-port event would have been; a member joins only while nothing else
+ * has been scheduled since, so the per-port events would have had
+ * consecutive sequence numbers and nothing could have run between them.
+ * Whatever a member's handling schedules comes after the whole batch, as
+ * it would have after the later per-port events.  One difference: a
+ * callback that stops the run (ns_sim_stop) stops it after the batch, not
+ * after its own port. */
+struct lan_batch {
+    ns_lan          *lan;
+    ns_time_t        at;              /* when the members' events fire */
+    struct lan_dir **dirs;            /* members, in scheduling order */
+    guint            n, cap;
 };
 
 static const struct ns_iface_ops lan_iface_ops;
@@ -109,13 +144,75 @@ static void dir_drop(void *ud, ns_pkt *p, enum ns_drop_cause cause)
     ns__net_drop(d->port->lan->net->sim, NULL, d->port->name, p, cause);
 }
 
+/* The first frame propagating on d, or NULL. */
+static ns_pkt *inflight_pop(struct lan_dir *d)
+{
+    ns_pkt *p = d->inflight_head;
+    if (p) {
+        d->inflight_head = p->next;
+        if (!d->inflight_head)
+            d->inflight_tail = NULL;
+        p->next = NULL;
+    }
+    return p;
+}
+
+/* ---- batches ---- */
+
+static struct lan_batch *batch_take(ns_lan *lan, ns_time_t at)
+{
+    struct lan_batch *b;
+    if (lan->spare->len)
+        b = g_ptr_array_steal_index_fast(lan->spare, lan->spare->len - 1);
+    else {
+        b = g_new0(struct lan_batch, 1);
+        b->lan = lan;
+        g_ptr_array_add(lan->batches, b);
+    }
+    b->at = at;
+    b->n = 0;
+    return b;
+}
+
+static void batch_give_back(struct lan_batch *b)
+{
+    g_ptr_array_add(b->lan->spare, b);
+}
+
+static void batch_add(struct lan_batch *b, struct lan_dir *d)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 16;
+        b->dirs = g_renew(struct lan_dir *, b->dirs, b->cap);
+    }
+    b->dirs[b->n++] = d;
+}
+
+/* Schedules fn(d) at `at`; while gathering, joins the open batch instead
+ * (opening one, with an event for batch_fn, when none fires at `at`). */
+static void schedule_dir(struct lan_dir *d, ns_time_t at, ns_event_fn fn,
+                         ns_event_fn batch_fn)
+{
+    ns_lan *lan = d->port->lan;
+    ns_sim *sim = lan->net->sim;
+    if (!lan->gathering) {
+        ns_event_after(sim, at - ns_sim_now(sim), fn, d);
+        return;
+    }
+    if (!lan->gather || lan->gather->at != at) {
+        lan->gather = batch_take(lan, at);
+        ns_event_after(sim, at - ns_sim_now(sim), batch_fn, lan->gather);
+    }
+    batch_add(lan->gather, d);
+}
+
 /* ---- one direction: queue, transmitter, propagation ---- */
 
 static void arrive(ns_sim *sim, void *arg)
 {
     struct lan_dir *d = arg;
     struct lan_port *port = d->port;
-    ns_pkt *p = g_queue_pop_head(&d->inflight);
+    ns_pkt *p = inflight_pop(d);
     if (d->uplink) {
         switch_receive(port, p);
         return;
@@ -133,14 +230,57 @@ static void arrive(ns_sim *sim, void *arg)
     ns__iface_input(port->ifc, p);
 }
 
-static void tx_done(ns_sim *sim, void *arg)
+static void batch_arrive(ns_sim *sim, void *arg)
 {
-    struct lan_dir *d = arg;
+    struct lan_batch *b = arg;
+    for (guint i = 0; i < b->n; i++)
+        arrive(sim, b->dirs[i]);
+    batch_give_back(b);
+}
+
+static void batch_tx_done(ns_sim *sim, void *arg);
+
+/* The frame on d's transmitter is out: it propagates, the next starts. */
+static void finish_tx(struct lan_dir *d)
+{
+    ns_lan *lan = d->port->lan;
     ns_pkt *p = d->tx;
     d->tx = NULL;
-    g_queue_push_tail(&d->inflight, p);
-    ns_event_after(sim, d->port->lan->delay, arrive, d);
+    p->next = NULL;
+    if (d->inflight_tail)
+        d->inflight_tail->next = p;
+    else
+        d->inflight_head = p;
+    d->inflight_tail = p;
+    schedule_dir(d, ns_sim_now(lan->net->sim) + lan->delay, arrive, batch_arrive);
+    /* A next frame schedules its own tx_done: later arrivals may no
+     * longer join the open batch. */
+    bool was_gathering = lan->gathering;
+    lan->gathering = false;
     start_tx(d);
+    lan->gathering = was_gathering;
+    if (d->tx)
+        lan->gather = NULL;
+}
+
+static void tx_done(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    finish_tx(arg);
+}
+
+static void batch_tx_done(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    struct lan_batch *b = arg;
+    ns_lan *lan = b->lan;
+    lan->gathering = true;
+    lan->gather = NULL;
+    for (guint i = 0; i < b->n; i++)
+        finish_tx(b->dirs[i]);
+    lan->gathering = false;
+    lan->gather = NULL;
+    batch_give_back(b);
 }
 
 /* Starts the next queued frame, continuing the busy period when the
@@ -170,7 +310,7 @@ static void start_tx(struct lan_dir *d)
         port->stats.tx_bytes += bytes;
         ns__capture(port->ifc, p);      /* the host's capture sees tx start */
     }
-    ns_event_after(sim, d->tx_end - now, tx_done, d);
+    schedule_dir(d, d->tx_end, tx_done, batch_tx_done);
 }
 
 static void dir_send(struct lan_dir *d, ns_pkt *p)
@@ -207,6 +347,8 @@ static void switch_receive(struct lan_port *in, ns_pkt *p)
     /* Broadcast, or unicast to a MAC not learned yet: every other port,
      * in attachment order, the original going to the last. */
     struct lan_port *last = NULL;
+    lan->gathering = true;
+    lan->gather = NULL;
     for (guint i = 0; i < lan->ports->len; i++) {
         struct lan_port *o = g_ptr_array_index(lan->ports, i);
         if (o == in)
@@ -219,6 +361,8 @@ static void switch_receive(struct lan_port *in, ns_pkt *p)
         dir_send(&last->down, p);
     else
         ns_pkt_free(sim, p);
+    lan->gathering = false;
+    lan->gather = NULL;
 }
 
 /* ---- interface ops ---- */
@@ -228,6 +372,22 @@ void ns__lan_send(ns_iface *ifc, ns_pkt *p)
     struct lan_port *port = ifc->medium;
     p->eth_src_if = ifc->gid;
     dir_send(&port->up, p);
+}
+
+bool ns__lan_send_to_mac(ns_iface *ifc, ns_pkt *p, const uint8_t mac[6])
+{
+    ns_lan *lan = ((struct lan_port *)ifc->medium)->lan;
+    /* A linear search: used once per DHCP reply, not per frame. */
+    for (guint i = 0; i < lan->ports->len; i++) {
+        struct lan_port *o = g_ptr_array_index(lan->ports, i);
+        if (memcmp(o->ifc->mac, mac, 6) == 0) {
+            p->eth_dst_if = o->ifc->gid;
+            ns__lan_send(ifc, p);
+            return true;
+        }
+    }
+    ns__net_drop(lan->net->sim, ifc->host, ifc->host->name, p, NS_DROP_NO_ARP);
+    return false;
 }
 
 static bool is_ip_broadcast(const ns_iface *ifc, const ns_pkt *p, uint32_t next_hop)
@@ -322,7 +482,6 @@ static void dir_init(struct lan_dir *d, struct lan_port *port, bool uplink)
 {
     d->port = port;
     d->uplink = uplink;
-    g_queue_init(&d->inflight);
 }
 
 static void dir_clear(ns_sim *sim, struct lan_dir *d)
@@ -330,7 +489,7 @@ static void dir_clear(ns_sim *sim, struct lan_dir *d)
     if (d->tx)
         ns_pkt_free(sim, d->tx);
     ns_pkt *p;
-    while ((p = g_queue_pop_head(&d->inflight)))
+    while ((p = inflight_pop(d)))
         ns_pkt_free(sim, p);
     if (d->q)
         ns_queue_free(d->q);
@@ -348,6 +507,13 @@ void ns__lan_free(ns_lan *lan)
     for (guint i = 0; i < lan->ports->len; i++)
         port_free(lan->net->sim, g_ptr_array_index(lan->ports, i));
     g_ptr_array_free(lan->ports, TRUE);
+    for (guint i = 0; i < lan->batches->len; i++) {
+        struct lan_batch *b = g_ptr_array_index(lan->batches, i);
+        g_free(b->dirs);
+        g_free(b);
+    }
+    g_ptr_array_free(lan->batches, TRUE);
+    g_ptr_array_free(lan->spare, TRUE);
     g_hash_table_destroy(lan->fdb);
     if (lan->by_addr)
         g_hash_table_destroy(lan->by_addr);
@@ -442,6 +608,8 @@ ns_lan *ns_lan_new(ns_sim *sim, const char *name, const struct ns_lan_opts *o,
     }
     lan->arp = o->arp;
     lan->ports = g_ptr_array_new();
+    lan->batches = g_ptr_array_new();
+    lan->spare = g_ptr_array_new();
     lan->fdb = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     lan->index = net->lans->len;
     g_ptr_array_add(net->lans, lan);

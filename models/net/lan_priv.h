@@ -13,6 +13,9 @@ bool ns__lan_is_port(const ns_iface *ifc);
 /* Puts a frame whose eth_dst is set on ifc's uplink to the switch, with
  * ifc's MAC as its source; owns p. */
 void ns__lan_send(ns_iface *ifc, ns_pkt *p);
+/* Sends an IP packet to the port whose interface has `mac`, without ARP;
+ * false (p dropped as NO_ARP, traced) when the LAN has none.  Owns p. */
+bool ns__lan_send_to_mac(ns_iface *ifc, ns_pkt *p, const uint8_t mac[6]);
 /* Calls fn for each interface on ifc's LAN in attachment order, without
  * building an array (route searches do this once per router port), and
  * returns the LAN's index in net->lans; -1 (no calls) when ifc is not a

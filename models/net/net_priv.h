@@ -37,6 +37,7 @@ struct ns_iface {
     void                      *medium;       /* link direction or LAN port */
     ns_iface                  *peer;         /* p2p: the other end */
     struct ns_pcap            *pcap;         /* capture, or NULL */
+    bool                       accept_unconfigured; /* see ns_iface_set_accept_unconfigured */
 };
 
 struct route {
@@ -116,6 +117,9 @@ struct ns_host {
     GPtrArray            *attachments;   /* struct ns_attachment-like */
     void                 *udp;           /* udp.c's state, also attached: looked
                                              up once per datagram */
+    void                 *arp;           /* arp.c's state, also attached: looked
+                                             up once per ARP frame, and every
+                                             host on a LAN hears each request */
     /* CPU */
     unsigned              cores;
     unsigned              busy_cores;

@@ -141,6 +141,14 @@ bool ns_udp_send_iface(ns_udp *s, ns_iface *ifc, uint32_t dst, uint16_t dport,
     return ns_ip_output_iface(ifc, p, ifc->addr, dst, NS_IPPROTO_UDP, 0);
 }
 
+bool ns_udp_send_iface_mac(ns_udp *s, ns_iface *ifc, uint32_t dst, const uint8_t mac[6],
+                           uint16_t dport, const void *bytes, uint32_t len)
+{
+    g_return_val_if_fail(len <= 65507, false);
+    ns_pkt *p = build(s, dport, bytes, len);
+    return ns_ip_output_iface_mac(ifc, p, ifc->addr, dst, NS_IPPROTO_UDP, 0, mac);
+}
+
 static void udp_input(ns_host *h, ns_iface *in, ns_pkt *p)
 {
     const uint8_t *u = ns_pkt_cl4(p);
