@@ -467,11 +467,22 @@ static bool choose_addr(ns_lan *lan, uint32_t *addr, GError **error)
     uint32_t mask = mask_of(lan->prefix);
     uint32_t bcast = lan->subnet | ~mask;
     if (*addr == 0) {
-        for (uint32_t x = lan->subnet + 1; x < bcast; x++)
-            if (!port_with_addr(lan, x)) {
-                *addr = x;
-                return true;
-            }
+        /* The addresses in use, gathered once: asking every port about
+         * every candidate made attaching n hosts cost n^3 (1,006 hosts in
+         * the locks_contention bench: 0.3 s). */
+        GHashTable *used = g_hash_table_new(g_direct_hash, g_direct_equal);
+        for (guint i = 0; i < lan->ports->len; i++) {
+            uint32_t in_use = ((struct lan_port *)g_ptr_array_index(lan->ports, i))->ifc->addr;
+            g_hash_table_add(used, GUINT_TO_POINTER(in_use));
+        }
+        uint32_t x = lan->subnet + 1;
+        while (x < bcast && g_hash_table_contains(used, GUINT_TO_POINTER(x)))
+            x++;
+        g_hash_table_destroy(used);
+        if (x < bcast) {
+            *addr = x;
+            return true;
+        }
         g_set_error(error, NS_ERROR, NS_ERROR_STATE, "LAN '%s': no free address in %s/%d",
                     lan->name, ns_addr_format(lan->subnet, s), lan->prefix);
         return false;
