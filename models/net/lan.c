@@ -40,7 +40,10 @@ struct lan_dir {
     ns_time_t        busy_since;      /* anchor of the current busy period */
     u128             bits_since;      /* bits started since the anchor */
     ns_time_t        tx_end;          /* when tx finishes */
-    GQueue           inflight;        /* ns_pkt*, propagating, arrival order */
+    ns_pkt          *fly_head;        /* propagating, arrival order, linked */
+    ns_pkt          *fly_tail;        /*   through pkt->next: the direction
+                                       *   owns them, and a list node per
+                                       *   frame cost an allocation */
 };
 
 struct lan_port {
@@ -115,7 +118,11 @@ static void arrive(ns_sim *sim, void *arg)
 {
     struct lan_dir *d = arg;
     struct lan_port *port = d->port;
-    ns_pkt *p = g_queue_pop_head(&d->inflight);
+    ns_pkt *p = d->fly_head;
+    d->fly_head = p->next;
+    if (!d->fly_head)
+        d->fly_tail = NULL;
+    p->next = NULL;
     if (d->uplink) {
         switch_receive(port, p);
         return;
@@ -138,7 +145,12 @@ static void tx_done(ns_sim *sim, void *arg)
     struct lan_dir *d = arg;
     ns_pkt *p = d->tx;
     d->tx = NULL;
-    g_queue_push_tail(&d->inflight, p);
+    p->next = NULL;
+    if (d->fly_tail)
+        d->fly_tail->next = p;
+    else
+        d->fly_head = p;
+    d->fly_tail = p;
     ns_event_after(sim, d->port->lan->delay, arrive, d);
     start_tx(d);
 }
@@ -322,16 +334,17 @@ static void dir_init(struct lan_dir *d, struct lan_port *port, bool uplink)
 {
     d->port = port;
     d->uplink = uplink;
-    g_queue_init(&d->inflight);
 }
 
 static void dir_clear(ns_sim *sim, struct lan_dir *d)
 {
     if (d->tx)
         ns_pkt_free(sim, d->tx);
-    ns_pkt *p;
-    while ((p = g_queue_pop_head(&d->inflight)))
+    for (ns_pkt *p = d->fly_head, *next; p; p = next) {
+        next = p->next;
         ns_pkt_free(sim, p);
+    }
+    d->fly_head = d->fly_tail = NULL;
     if (d->q)
         ns_queue_free(d->q);
 }
