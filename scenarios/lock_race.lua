@@ -19,7 +19,7 @@
 --   netsim explore scenarios/lock_race.lua --seeds 1..1000 -D strategy=release_all
 --
 -- Outputs: lock_race.txt/.mmd (sequence diagram, DEADLOCK marked),
--- waitfor.txt/.dot/.mmd (the wait-for graph at the end, cycle in red),
+-- waitfor.txt/.dot/.mmd (the wait-for graph when the deadlock formed, cycle in red),
 -- events.tsv (lock.* events: requests, grants, queues, releases, aborts).
 
 local netsim = require "netsim"

@@ -108,6 +108,8 @@ static void test_wait_same_order(void)
     char *rep = ns_lock_waiting_report(w.cl);
     CU_ASSERT_STRING_EQUAL(rep, "");
     g_free(rep);
+    CU_ASSERT_PTR_NULL(ns_lock_deadlock_report(w.cl));  /* no deadlock, no snapshot */
+    CU_ASSERT_PTR_NULL(ns_lock_deadlock_dot(w.cl));
     world_free(&w);
 }
 
@@ -393,8 +395,30 @@ static void test_detect_three_way(void)
     }
     ns_sim_run(w.sim, 40 * NS_MSEC, 0);              /* before the first look */
     CU_ASSERT_EQUAL(ns_lock_n_blocked(w.cl), 3);
+    char *then = ns_lock_waiting_report(w.cl);
+    char *then_dot = ns_lock_waitfor_dot(w.cl);
     ns_sim_run(w.sim, 10 * NS_SEC, 0);
     CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 1);
+    /* the victim's abort dissolved the graph, but the snapshot taken when
+     * the deadlock formed is the graph of that moment, cycle included */
+    char *now = ns_lock_waiting_report(w.cl);
+    CU_ASSERT_STRING_EQUAL(now, "");
+    char *snap = ns_lock_deadlock_report(w.cl);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(snap);
+    CU_ASSERT_STRING_EQUAL(snap, then);
+    CU_ASSERT_PTR_NOT_NULL(strstr(snap, "cycle: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(snap, "c waits for "));
+    char *snap_dot = ns_lock_deadlock_dot(w.cl);
+    CU_ASSERT_STRING_EQUAL(snap_dot, then_dot);
+    CU_ASSERT_PTR_NOT_NULL(strstr(snap_dot, "color=red"));
+    char *snap_mmd = ns_lock_deadlock_mermaid(w.cl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(snap_mmd, "linkStyle"));
+    g_free(then);
+    g_free(then_dot);
+    g_free(now);
+    g_free(snap);
+    g_free(snap_dot);
+    g_free(snap_mmd);
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->retries, 0);
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->retries, 0);
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[2])->retries, 1);

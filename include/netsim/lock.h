@@ -187,6 +187,11 @@ size_t ns_lock_n_blocked(ns_lock_cluster *cl);
 /* The same graph in Graphviz DOT (cycle edges red) and Mermaid. */
 char *ns_lock_waitfor_dot(ns_lock_cluster *cl);
 char *ns_lock_waitfor_mermaid(ns_lock_cluster *cl);
+/* The graph as it was at the first deadlock (ns_lock_first_deadlock_at),
+ * in the same three forms, or NULL when none formed.  g_free them. */
+char *ns_lock_deadlock_report(const ns_lock_cluster *cl);
+char *ns_lock_deadlock_dot(const ns_lock_cluster *cl);
+char *ns_lock_deadlock_mermaid(const ns_lock_cluster *cl);
 
 /* Lock table inspection: holder of `resource` on server i (host name, or
  * NULL), and the resource's counters there. */

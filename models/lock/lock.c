@@ -103,6 +103,9 @@ static void cluster_free(gpointer p)
         g_array_free(cl->violations, TRUE);
     if (cl->deadlock_sets)
         g_ptr_array_free(cl->deadlock_sets, TRUE);
+    g_free(cl->deadlock_txt);
+    g_free(cl->deadlock_dot);
+    g_free(cl->deadlock_mmd);
     g_free(cl);
 }
 

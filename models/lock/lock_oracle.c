@@ -264,10 +264,10 @@ static void append_waits(GString *s, const struct graph *g, const ns_lock_client
         g_string_append(s, "nobody (requests in flight)");
 }
 
-char *ns_lock_waiting_report(ns_lock_cluster *cl)
+static char *report_of(const struct graph *gp)
 {
-    struct graph g;
-    graph_build(&g, cl);
+    const struct graph g = *gp;
+    ns_lock_cluster *cl = g.cl;
     GString *s = g_string_new(NULL);
     for (guint i = 0; i < g.n; i++) {
         if (!g.waiting[i])
@@ -283,8 +283,16 @@ char *ns_lock_waiting_report(ns_lock_cluster *cl)
     for (guint i = 0; i < cy->len; i++)
         g_string_append_printf(s, "cycle: %s\n", (char *)g_ptr_array_index(cy, i));
     g_ptr_array_free(cy, TRUE);
-    graph_free(&g);
     return g_string_free(s, FALSE);
+}
+
+char *ns_lock_waiting_report(ns_lock_cluster *cl)
+{
+    struct graph g;
+    graph_build(&g, cl);
+    char *s = report_of(&g);
+    graph_free(&g);
+    return s;
 }
 
 size_t ns_lock_n_waiting(ns_lock_cluster *cl)
@@ -306,6 +314,19 @@ size_t ns_lock_n_blocked(ns_lock_cluster *cl)
     return n;
 }
 
+static char *render_of(const struct graph *g, bool dot);
+
+/* The first deadlock's wait-for graph, in the three forms, taken when the
+ * oracle sees it: later the graph moves on (a detector aborts its victim,
+ * other clients queue behind the blocked ones), and the issue asks for the
+ * graph at the moment the deadlock forms. */
+static void snapshot_first_deadlock(ns_lock_cluster *cl, const struct graph *g)
+{
+    cl->deadlock_txt = report_of(g);
+    cl->deadlock_dot = render_of(g, true);
+    cl->deadlock_mmd = render_of(g, false);
+}
+
 void ns__lock_check_deadlock(ns_lock_cluster *cl)
 {
     struct graph g;
@@ -322,8 +343,10 @@ void ns__lock_check_deadlock(ns_lock_cluster *cl)
         if (strcmp(g_ptr_array_index(cl->deadlock_sets, i), key->str) == 0)
             fresh = false;
     if (fresh) {
-        if (cl->first_deadlock < 0)
+        if (cl->first_deadlock < 0) {
             cl->first_deadlock = ns_sim_now(cl->sim);
+            snapshot_first_deadlock(cl, &g);
+        }
         GPtrArray *cy = cycles(&g);
         const char *cycle = cy->len ? g_ptr_array_index(cy, 0) : "none (a crashed holder)";
         LOCK_TRACE(cl->sim, "lock.deadlock", NULL, "blocked=%s cycle=%s", key->str, cycle);
@@ -399,10 +422,10 @@ ns_time_t ns_lock_first_deadlock_at(const ns_lock_cluster *cl)
 }
 
 /* Edges for DOT / Mermaid: waiter -> holder, labelled resource@server. */
-static char *render(ns_lock_cluster *cl, bool dot)
+static char *render_of(const struct graph *gp, bool dot)
 {
-    struct graph g;
-    graph_build(&g, cl);
+    const struct graph g = *gp;
+    ns_lock_cluster *cl = g.cl;
     GString *s = g_string_new(dot ? "digraph waitfor {\n" : "graph LR\n");
     unsigned edge = 0;
     GString *red = g_string_new(NULL);
@@ -435,9 +458,21 @@ static char *render(ns_lock_cluster *cl, bool dot)
     else if (red->len)
         g_string_append_printf(s, "  linkStyle %s stroke:red,stroke-width:2px\n", red->str);
     g_string_free(red, TRUE);
-    graph_free(&g);
     return g_string_free(s, FALSE);
+}
+
+static char *render(ns_lock_cluster *cl, bool dot)
+{
+    struct graph g;
+    graph_build(&g, cl);
+    char *s = render_of(&g, dot);
+    graph_free(&g);
+    return s;
 }
 
 char *ns_lock_waitfor_dot(ns_lock_cluster *cl) { return render(cl, true); }
 char *ns_lock_waitfor_mermaid(ns_lock_cluster *cl) { return render(cl, false); }
+
+char *ns_lock_deadlock_report(const ns_lock_cluster *cl) { return g_strdup(cl->deadlock_txt); }
+char *ns_lock_deadlock_dot(const ns_lock_cluster *cl) { return g_strdup(cl->deadlock_dot); }
+char *ns_lock_deadlock_mermaid(const ns_lock_cluster *cl) { return g_strdup(cl->deadlock_mmd); }

@@ -120,6 +120,9 @@ struct ns_lock_cluster {
     uint64_t    acquisitions;    /* critical sections, all clients */
     ns_table   *acq_table;       /* one row per acquisition, or NULL */
     ns_time_t   first_deadlock;
+    char       *deadlock_txt;    /* the wait-for graph when first_deadlock was */
+    char       *deadlock_dot;    /*   seen, as text, DOT and Mermaid (owned; */
+    char       *deadlock_mmd;    /*   NULL while no deadlock formed) */
 };
 
 /* ---- clients ---- */

@@ -439,7 +439,9 @@ static int cluster_report(lua_State *L)
 }
 
 /* cl:waitfor_files("waitfor"): NAME.txt, NAME.dot and NAME.mmd with the
- * wait-for graph as it is when the run's outputs are committed. */
+ * wait-for graph at the moment the first deadlock formed (the text starts
+ * "deadlock at T"), or, when none formed, as it is when the run's outputs
+ * are committed (who still waits at the end, or "nobody waits"). */
 struct wf_files {
     ns_lock_cluster *cl;
     ns_output *txt, *dot, *mmd;
@@ -459,6 +461,15 @@ static bool wf_render(ns_sim *sim, void *ud, GError **error)
 {
     (void)sim;
     struct wf_files *w = ud;
+    if (ns_lock_first_deadlock_at(w->cl) >= 0) {
+        char t[NS_TIME_STRLEN];
+        char *graph = ns_lock_deadlock_report(w->cl);
+        char *txt = g_strdup_printf("deadlock at %s\n%s",
+                                    ns_time_format(ns_lock_first_deadlock_at(w->cl), t), graph);
+        g_free(graph);
+        return wf_write(w->txt, txt, error) && wf_write(w->dot, ns_lock_deadlock_dot(w->cl), error)
+               && wf_write(w->mmd, ns_lock_deadlock_mermaid(w->cl), error);
+    }
     char *txt = ns_lock_waiting_report(w->cl);
     if (!*txt) {
         g_free(txt);

@@ -62,6 +62,71 @@ struct lan_port {
     char                      name[96]; /* "lan:host" for drop traces */
 };
 
+/* The switch's filtering database: MAC -> port, open addressing with
+ * linear probing, keys stored as MAC + 1 so that 0 marks an empty slot
+ * (a MAC has 48 bits).  Entries are only added or repointed (no ageing),
+ * so no deletion is needed.  Two lookups per frame crossing the switch
+ * made GLib's table, with its hash and equality called through pointers
+ * and a heap-allocated key per entry, the costliest map on that path. */
+struct fdb {
+    uint64_t          *keys;          /* MAC + 1, or 0: empty */
+    struct lan_port  **ports;
+    uint32_t           cap;           /* slots, a power of two (or 0) */
+    uint32_t           n;             /* entries; at most cap / 2 */
+};
+
+static uint32_t fdb_slot(const struct fdb *t, uint64_t key)
+{
+    return (uint32_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & (t->cap - 1);
+}
+
+static struct lan_port *fdb_get(const struct fdb *t, uint64_t mac)
+{
+    if (t->cap == 0)
+        return NULL;
+    uint64_t key = mac + 1;
+    for (uint32_t i = fdb_slot(t, key);; i = (i + 1) & (t->cap - 1)) {
+        if (t->keys[i] == key)
+            return t->ports[i];
+        if (t->keys[i] == 0)
+            return NULL;
+    }
+}
+
+static void fdb_insert(struct fdb *t, uint64_t key, struct lan_port *port)
+{
+    uint32_t i = fdb_slot(t, key);
+    while (t->keys[i] != 0 && t->keys[i] != key)
+        i = (i + 1) & (t->cap - 1);
+    t->n += t->keys[i] == 0;
+    t->keys[i] = key;
+    t->ports[i] = port;
+}
+
+static void fdb_put(struct fdb *t, uint64_t mac, struct lan_port *port)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        struct fdb old = *t;
+        t->cap = old.cap ? old.cap * 2 : 64;
+        t->keys = g_new0(uint64_t, t->cap);
+        t->ports = g_new0(struct lan_port *, t->cap);
+        t->n = 0;
+        for (uint32_t i = 0; i < old.cap; i++)
+            if (old.keys[i])
+                fdb_insert(t, old.keys[i], old.ports[i]);
+        g_free(old.keys);
+        g_free(old.ports);
+    }
+    fdb_insert(t, mac + 1, port);
+}
+
+static void fdb_clear(struct fdb *t)
+{
+    g_free(t->keys);
+    g_free(t->ports);
+    *t = (struct fdb){ 0 };
+}
+
 struct ns_lan {
     struct ns_net       *net;
     uint32_t             index;       /* in net->lans */
@@ -75,8 +140,8 @@ struct ns_lan {
     int                  prefix;
     bool                 arp;
     GPtrArray           *ports;       /* struct lan_port*, owned, attachment order */
-    GHashTable          *fdb;         /* MAC (uint64 key, owned) -> lan_port*:
-                                       * looked up only, never iterated */
+    struct fdb           fdb;         /* MAC -> lan_port*: looked up only,
+                                       * never iterated */
     GHashTable          *by_addr;     /* address -> first lan_port* with it,
                                        * for LANs without ARP; or NULL */
     uint32_t             by_addr_gen; /* net->addr_gen it was built at */
@@ -328,14 +393,11 @@ static void switch_receive(struct lan_port *in, ns_pkt *p)
     ns_lan *lan = in->lan;
     ns_sim *sim = lan->net->sim;
     uint64_t src = mac_key(ns__if_mac(lan->net, p->eth_src_if));
-    if (g_hash_table_lookup(lan->fdb, &src) != in) {
-        uint64_t *k = g_new(uint64_t, 1);
-        *k = src;
-        g_hash_table_replace(lan->fdb, k, in);
-    }
+    if (fdb_get(&lan->fdb, src) != in)
+        fdb_put(&lan->fdb, src, in);
     if (p->eth_dst_if != NS_IF_BROADCAST) {
         uint64_t dst = mac_key(ns__if_mac(lan->net, p->eth_dst_if));
-        struct lan_port *out = g_hash_table_lookup(lan->fdb, &dst);
+        struct lan_port *out = fdb_get(&lan->fdb, dst);
         if (out) {
             if (out == in)
                 ns_pkt_free(sim, p);    /* 802.1D: never back where it came from */
@@ -514,7 +576,7 @@ void ns__lan_free(ns_lan *lan)
     }
     g_ptr_array_free(lan->batches, TRUE);
     g_ptr_array_free(lan->spare, TRUE);
-    g_hash_table_destroy(lan->fdb);
+    fdb_clear(&lan->fdb);
     if (lan->by_addr)
         g_hash_table_destroy(lan->by_addr);
     g_free(lan->queue);
@@ -610,7 +672,6 @@ ns_lan *ns_lan_new(ns_sim *sim, const char *name, const struct ns_lan_opts *o,
     lan->ports = g_ptr_array_new();
     lan->batches = g_ptr_array_new();
     lan->spare = g_ptr_array_new();
-    lan->fdb = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     lan->index = net->lans->len;
     g_ptr_array_add(net->lans, lan);
     if (lan->arp)
@@ -635,11 +696,22 @@ static bool choose_addr(ns_lan *lan, uint32_t *addr, GError **error)
     uint32_t mask = mask_of(lan->prefix);
     uint32_t bcast = lan->subnet | ~mask;
     if (*addr == 0) {
-        for (uint32_t x = lan->subnet + 1; x < bcast; x++)
-            if (!port_with_addr(lan, x)) {
-                *addr = x;
-                return true;
-            }
+        /* The addresses in use, gathered once: asking every port about
+         * every candidate made attaching n hosts cost n^3 (1,006 hosts in
+         * the locks_contention bench: 0.3 s). */
+        GHashTable *used = g_hash_table_new(g_direct_hash, g_direct_equal);
+        for (guint i = 0; i < lan->ports->len; i++) {
+            uint32_t in_use = ((struct lan_port *)g_ptr_array_index(lan->ports, i))->ifc->addr;
+            g_hash_table_add(used, GUINT_TO_POINTER(in_use));
+        }
+        uint32_t x = lan->subnet + 1;
+        while (x < bcast && g_hash_table_contains(used, GUINT_TO_POINTER(x)))
+            x++;
+        g_hash_table_destroy(used);
+        if (x < bcast) {
+            *addr = x;
+            return true;
+        }
         g_set_error(error, NS_ERROR, NS_ERROR_STATE, "LAN '%s': no free address in %s/%d",
                     lan->name, ns_addr_format(lan->subnet, s), lan->prefix);
         return false;
