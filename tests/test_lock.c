@@ -627,25 +627,25 @@ static void expect_scenario(const char *script, const char *d1, const char *d2,
 
 static void test_scenarios(void)
 {
-    if (!g_file_test("scenarios/lock_race.lua", G_FILE_TEST_EXISTS)) {
-        CU_FAIL("scenarios/lock_race.lua not found: run the tests from the top of the tree");
+    if (!g_file_test("scenarios/locks_transactions.lua", G_FILE_TEST_EXISTS)) {
+        CU_FAIL("scenarios/locks_transactions.lua not found: run the tests from the top of the tree");
         return;
     }
-    expect_scenario("scenarios/lock_race.lua", NULL, NULL, "cycle: a -> b -> a");
-    expect_scenario("scenarios/lock_race.lua", "strategy=release_all", NULL, "c  done");
-    expect_scenario("scenarios/lock_race.lua", "strategy=ordered", NULL, "c  done");
-    expect_scenario("scenarios/lock_race.lua", "strategy=wait_die", NULL, "c  done");
-    expect_scenario("scenarios/lock_race.lua", "strategy=wound_wait", NULL, "c  done");
-    expect_scenario("scenarios/lock_race.lua", "strategy=detect", NULL, "c  done");
-    expect_scenario("scenarios/lock_strategies.lua", "strategy=wait_die", NULL,
+    expect_scenario("scenarios/locks_transactions.lua", NULL, NULL, "cycle: a -> b -> a");
+    expect_scenario("scenarios/locks_transactions.lua", "strategy=release_all", NULL, "c  done");
+    expect_scenario("scenarios/locks_transactions.lua", "strategy=ordered", NULL, "c  done");
+    expect_scenario("scenarios/locks_transactions.lua", "strategy=wait_die", NULL, "c  done");
+    expect_scenario("scenarios/locks_transactions.lua", "strategy=wound_wait", NULL, "c  done");
+    expect_scenario("scenarios/locks_transactions.lua", "strategy=detect", NULL, "c  done");
+    expect_scenario("scenarios/locks_strategies.lua", "strategy=wait_die", NULL,
                     "wait_die         30/30");
-    expect_scenario("scenarios/lock_strategies.lua", "strategy=detect", NULL,
+    expect_scenario("scenarios/locks_strategies.lua", "strategy=detect", NULL,
                     "detect           30/30");
-    expect_scenario("scenarios/lock_strategies.lua", NULL, NULL, "wait              2/30");
-    expect_scenario("scenarios/lock_crash.lua", NULL, NULL, "b  done");
-    expect_scenario("scenarios/lock_crash.lua", "ttl=0", NULL, "b waits for a [crashed]");
-    expect_scenario("scenarios/lock_pause_fencing.lua", NULL, NULL, "rejected_writes=2");
-    expect_scenario("scenarios/lock_pause_fencing.lua", "fencing=false", NULL,
+    expect_scenario("scenarios/locks_strategies.lua", NULL, NULL, "wait              2/30");
+    expect_scenario("scenarios/locks_crash.lua", NULL, NULL, "b  done");
+    expect_scenario("scenarios/locks_crash.lua", "ttl=0", NULL, "b waits for a [crashed]");
+    expect_scenario("scenarios/locks_pause_fencing.lua", NULL, NULL, "rejected_writes=2");
+    expect_scenario("scenarios/locks_pause_fencing.lua", "fencing=false", NULL,
                     "violation: t=");
 }
 
