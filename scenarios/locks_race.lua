@@ -55,6 +55,7 @@ for i = 1, p.clients do watched[#watched + 1] = sim:host_named(names[i]) end
 for _, s in ipairs(cl:servers()) do watched[#watched + 1] = s end
 sim:diagram { hosts = watched, file = "locks_race" }
 cl:waitfor_files "waitfor"
+cl:holds_table "holds"                -- who holds what: plots/lock_gantt.gp
 
 sim:run "10s"
 

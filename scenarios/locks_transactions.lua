@@ -53,6 +53,7 @@ local watched = { sim:host_named "a", sim:host_named "b" }
 for _, s in ipairs(cl:servers()) do watched[#watched + 1] = s end
 sim:diagram { hosts = watched, file = "locks_transactions" }
 cl:waitfor_files "waitfor"
+cl:holds_table "holds"                -- who holds what: plots/lock_gantt.gp
 
 sim:run "30s"
 

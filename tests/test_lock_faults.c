@@ -6,9 +6,11 @@
  *
  * The world (lockworld.h): a cluster on a 1 Gbit/s LAN with 1 ms port
  * delays, about 2 ms host to host. */
+#include <math.h>
 #include <string.h>
 
 #include "netsim/lock.h"
+#include "netsim/output.h"
 #include "netsim/rng.h"
 #include "tests.h"
 #include "lockworld.h"
@@ -37,6 +39,57 @@ static void test_crashed_holder_lease(void)
     CU_ASSERT_TRUE(waited >= co.ttl);
     CU_ASSERT_TRUE(waited <= co.ttl + 10 * NS_MSEC);
     CU_ASSERT_EQUAL(ns_lock_n_violations(w.cl), 0);
+    world_free(&w);
+}
+
+/* The holds table over the crash: on each server a holds R1 from its
+ * grant until its lease expires exactly one TTL later, b's grant follows
+ * at that instant, and b, still holding when the run ends, gets an "end"
+ * row (so every bar of plots/lock_gantt.gp has both ends). */
+static void test_holds_table(void)
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.ttl = 500 * NS_MSEC;
+    struct world w;
+    world_init(&w, 1, 3, &co);
+    char *dir = g_build_filename(ns_test_tmpdir(), "lock-holds", NULL);
+    CU_ASSERT_EQUAL_FATAL(g_mkdir_with_parents(dir, 0777), 0);
+    CU_ASSERT_TRUE(ns_output_set_dir(w.sim, dir, NULL));
+    CU_ASSERT_TRUE(ns_lock_cluster_log_holds(w.cl, "holds", NULL));
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.crash_after_grants = 2;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    struct ns_lock_client_opts ob;
+    ns_lock_client_opts_defaults(&ob);
+    ob.hold = 10 * NS_SEC;
+    add_client(&w, 1, "b", "wait", r1, NS_MSEC, &ob);
+    ns_sim_run(w.sim, 2 * NS_SEC, 0);
+    CU_ASSERT_TRUE(ns_output_commit_all(w.sim, NULL));
+    char *tsv = ns_test_read_file(dir, "holds.tsv");
+    char **lines = g_strsplit(tsv, "\n", -1);
+    CU_ASSERT_STRING_EQUAL(lines[0], "time\tserver\tresource\tholder\tcause");
+    /* ls1's rows, in order: a's grant, its expiry, b's grant, the end. */
+    ns_time_t t[4] = { 0 };
+    const char *want[4] = { "\tls1\tR1\ta\tgrant", "\tls1\tR1\t\texpire",
+                            "\tls1\tR1\tb\tgrant", "\tls1\tR1\tb\tend" };
+    int k = 0;
+    for (int i = 1; lines[i] && lines[i][0] && k < 4; i++) {
+        const char *tab = strchr(lines[i], '\t');
+        if (!tab || !g_str_has_prefix(tab, "\tls1\t"))
+            continue;
+        CU_ASSERT_STRING_EQUAL(tab, want[k]);
+        t[k++] = (ns_time_t)llround(g_ascii_strtod(lines[i], NULL) * 1e9);
+    }
+    CU_ASSERT_EQUAL(k, 4);
+    CU_ASSERT_TRUE(t[0] > 0);
+    CU_ASSERT_EQUAL(t[1], t[0] + co.ttl);          /* the lease, to the nanosecond */
+    CU_ASSERT_EQUAL(t[2], t[1]);
+    CU_ASSERT_EQUAL(t[3], 2 * NS_SEC);              /* the run's end */
+    g_strfreev(lines);
+    g_free(tsv);
+    g_free(dir);
     world_free(&w);
 }
 
@@ -168,6 +221,7 @@ void test_lock_faults_register(void)
     CU_pSuite s = ns_test_suite("lock-faults", NULL, NULL);
     ns_test_add(s, "crashed holder freed one TTL later", test_crashed_holder_lease);
     ns_test_add(s, "crashed holder without lease blocks", test_crashed_holder_no_lease);
+    ns_test_add(s, "holds table: grants, expiry to the ns, end rows", test_holds_table);
     ns_test_add(s, "pause: fencing rejects, no fencing violates", test_pause_fencing);
     ns_test_add(s, "quorum tokens order holders, naive do not", test_quorum_vs_naive_tokens);
 }

@@ -79,6 +79,11 @@ size_t    ns_lock_cluster_n_clients(const ns_lock_cluster *cl);
  * the transaction's first attempt) and retries (its aborted attempts).
  * Errors: the table exists with other columns. */
 bool ns_lock_cluster_log_acquisitions(ns_lock_cluster *cl, const char *name, GError **error);
+/* Table `name` (NAME.tsv): one row per change of a lock's holder on a
+ * server (time, server, resource, holder or "" when free, cause: grant,
+ * release, expire, crash, or end for locks still held when the run
+ * ends): the input of plots/lock_gantt.gp. */
+bool ns_lock_cluster_log_holds(ns_lock_cluster *cl, const char *name, GError **error);
 /* Critical sections completed by all clients so far. */
 uint64_t  ns_lock_cluster_acquisitions(const ns_lock_cluster *cl);
 ns_lock_client *ns_lock_cluster_client(const ns_lock_cluster *cl, size_t i);

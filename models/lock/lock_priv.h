@@ -119,6 +119,7 @@ struct ns_lock_cluster {
     GPtrArray  *deadlock_sets;   /* char* keys of sets already reported */
     uint64_t    acquisitions;    /* critical sections, all clients */
     ns_table   *acq_table;       /* one row per acquisition, or NULL */
+    ns_table   *holds_table;     /* one row per holder change, or NULL */
     ns_time_t   first_deadlock;
     char       *deadlock_txt;    /* the wait-for graph when first_deadlock was */
     char       *deadlock_dot;    /*   seen, as text, DOT and Mermaid (owned; */
@@ -233,5 +234,8 @@ const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
         if (ns_trace_on((sim), (kind), (node)))                 \
             ns_trace_event((sim), (kind), (node), __VA_ARGS__); \
     } while (0)
+
+/* lock_holds.c: r's holder on s changed (r->held tells to whom). */
+void ns__lock_holds_changed(struct lock_server *s, const struct lock_res *r, const char *cause);
 
 #endif

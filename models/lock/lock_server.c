@@ -126,18 +126,21 @@ static void grant(struct lock_server *s, struct lock_res *r, const struct lock_w
     r->holder = *w;
     r->grants++;
     arm_lease(s, r);
+    ns__lock_holds_changed(s, r, "grant");
     LOCK_TRACE(s->cl->sim, "lock.grant", sname(s), "resource=%s client=%s attempt=%u "
                "reg=%" G_GUINT64_FORMAT " n=%" G_GUINT64_FORMAT, r->name,
                ns__lock_client_name(s->cl, w->client), w->attempt, r->reg, r->grants);
     reply(s, w, LM_GRANT, r, r->reg, r->grants);
 }
 
-static void free_and_grant_next(struct lock_server *s, struct lock_res *r)
+/* `why` r came free: "release" or "expire" (the holds table's cause). */
+static void free_and_grant_next(struct lock_server *s, struct lock_res *r, const char *why)
 {
     ns_event_cancel(s->cl->sim, r->expiry_ev);
     r->expiry_ev = NS_EVENT_NONE;
     r->expiry = NS_TIME_MAX;
     r->held = false;
+    ns__lock_holds_changed(s, r, why);
     if (r->waiters->len > 0) {
         struct lock_waiter w = g_array_index(r->waiters, struct lock_waiter, 0);
         g_array_remove_index(r->waiters, 0);
@@ -165,7 +168,7 @@ static void on_expiry(ns_sim *sim, void *arg)
         return;
     LOCK_TRACE(sim, "lock.expire", sname(s), "resource=%s client=%s attempt=%u", r->name,
                ns__lock_client_name(cl, r->holder.client), r->holder.attempt);
-    free_and_grant_next(s, r);
+    free_and_grant_next(s, r, "expire");
 }
 
 /* Drops client c's queued requests of attempts older than `attempt`
@@ -203,7 +206,7 @@ static void handle(struct lock_server *s, const struct lock_msg *m, uint32_t src
             }
             /* an older attempt of this client held it: superseded, the
              * lock goes on (perhaps to a waiter) and this one queues */
-            free_and_grant_next(s, r);
+            free_and_grant_next(s, r, "release");
         }
         drop_waiter(r, m->client, m->attempt, false);
         for (guint i = 0; i < r->waiters->len; i++) {
@@ -246,7 +249,7 @@ static void handle(struct lock_server *s, const struct lock_msg *m, uint32_t src
         if (r->held && r->holder.client == m->client && r->holder.attempt <= m->attempt) {
             LOCK_TRACE(s->cl->sim, "lock.release", sname(s), "resource=%s client=%s attempt=%u",
                        r->name, ns__lock_client_name(s->cl, m->client), m->attempt);
-            free_and_grant_next(s, r);
+            free_and_grant_next(s, r, "release");
         }
         reply(s, &w, LM_RELEASED, r, 0, 0);
         return;
@@ -308,6 +311,10 @@ static void clear_table(struct lock_server *s)
     for (guint i = 0; i < s->res->len; i++) {
         struct lock_res *r = g_ptr_array_index(s->res, i);
         ns_event_cancel(s->cl->sim, r->expiry_ev);
+        if (r->held) {                 /* forgotten: free as far as anyone knows */
+            r->held = false;
+            ns__lock_holds_changed(s, r, "crash");
+        }
     }
     g_hash_table_remove_all(s->by_name);
     g_ptr_array_set_size(s->res, 0);

@@ -397,6 +397,19 @@ static int cluster_acquisitions_table(lua_State *L)
     return 0;
 }
 
+/* cl:holds_table("holds"): one row per change of a lock's holder on a
+ * server (server, resource, holder, cause) in holds.tsv, for
+ * plots/lock_gantt.gp. */
+static int cluster_holds_table(lua_State *L)
+{
+    ns_lock_cluster *cl = check_lcluster(L, 1)->cl;
+    const char *name = luaL_optstring(L, 2, "holds");
+    GError *err = NULL;
+    if (!ns_lock_cluster_log_holds(cl, name, &err))
+        return ns_lua_raise_gerror(L, err);
+    return 0;
+}
+
 /* cl:report() -> the oracle's summary, ready for netsim.result */
 static int cluster_report(lua_State *L)
 {
@@ -522,6 +535,7 @@ static const luaL_Reg cluster_methods[] = {
     { "violations", cluster_violations }, { "waiting", cluster_waiting },
     { "report", cluster_report }, { "waitfor_files", cluster_waitfor_files },
     { "acquisitions_table", cluster_acquisitions_table },
+    { "holds_table", cluster_holds_table },
     { "__tostring", cluster_tostring }, { NULL, NULL }
 };
 

@@ -18,3 +18,5 @@ render scenarios/tls_versions.lua   out/plots/tls_versions   plots/tls_versions.
 render scenarios/tls_loss.lua       out/plots/tls_loss       plots/tls_loss.gp
 render scenarios/dhcp_renew_rebind.lua    out/plots/dhcp_renew_rebind    plots/dhcp_timeline.gp plots/dhcp_pool.gp
 render scenarios/dhcp_pool_exhaustion.lua out/plots/dhcp_pool_exhaustion plots/dhcp_timeline.gp plots/dhcp_pool.gp
+render scenarios/locks_crash.lua          out/plots/locks_crash          plots/lock_gantt.gp
+render scenarios/locks_transactions.lua   out/plots/locks_transactions   plots/lock_gantt.gp
