@@ -621,7 +621,7 @@ static void render_text(const ns_diagram *d, const GPtrArray *rows, GString *out
     row_init(&r, &l, true);
     row_emit(&r, &l, out, NULL);
 
-    unsigned delivered = 0, lost = 0, flying = 0;
+    unsigned delivered = 0, lost = 0, flying = 0, unread = 0;
     for (guint i = 0; i < rows->len; i++) {
         const struct entry *e = g_ptr_array_index(rows, i);
         const char *sent = g_ptr_array_index(times, 2 * i);
@@ -652,7 +652,10 @@ static void render_text(const ns_diagram *d, const GPtrArray *rows, GString *out
                                          e->cause ? e->cause : "");
                 g_free(at);
             } else {
-                flying++;
+                if (e->layer == NS_DIAGRAM_APP)
+                    unread++;
+                else
+                    flying++;
                 remark = g_strdup(ns__diagram_unfinished(e));
             }
         }
@@ -663,12 +666,16 @@ static void render_text(const ns_diagram *d, const GPtrArray *rows, GString *out
     row_emit(&r, &l, out, NULL);
     g_ptr_array_free(times, TRUE);
 
-    g_string_append_printf(out, "\n%u message%s: %u delivered, %u lost, %u "
-                           "still in flight.\n", delivered + lost + flying,
-                           delivered + lost + flying == 1 ? "" : "s",
-                           delivered, lost, flying);
-    g_string_append(out, "Arrows: ---> delivered, ---X lost on the way, "
-                    "...> still in flight when the run ended.\n");
+    unsigned all = delivered + lost + flying + unread;
+    g_string_append_printf(out, "\n%u message%s: %u delivered, %u lost, %u still in flight",
+                           all, all == 1 ? "" : "s", delivered, lost, flying);
+    /* An application message whose bytes arrived but were never read is
+     * not in flight: say which it is. */
+    if (unread)
+        g_string_append_printf(out, ", %u not all read by the receiver", unread);
+    g_string_append_printf(out, ".\nArrows: ---> delivered, ---X lost on the way, "
+                           "...> still in flight%s when the run ended.\n",
+                           unread ? " (or not all read)" : "");
     guint hidden = d->entries->len;
     for (guint i = 0; i < d->entries->len; i++)
         if (!is_hidden(d, &g_array_index(d->entries, struct entry, i)))
