@@ -291,6 +291,33 @@ static void test_abort(void)
     world_free(&w);
 }
 
+/* The client's address goes (as when its DHCP lease expires): its
+ * connection ends at that instant with "local address lost", silently
+ * (no address to send a RST from), while a connection to another address
+ * would not notice.  The server hears nothing and stays ESTABLISHED. */
+static void lose_address(struct app *a)
+{
+    ns_iface *ifc = ns_host_iface(a->w->a, 0);
+    CU_ASSERT_TRUE(ns_iface_set_addr(ifc, 0, 0, NULL));
+}
+
+static void test_address_lost(void)
+{
+    struct world w;
+    world_init(&w, 1, 3e6, 10 * NS_MSEC, 0);
+    world_listen(&w, NULL);
+    struct app *c = world_connect(&w, w.a, w.b, PORT, NULL);
+    call_at(&w, NS_SEC, lose_address, c);
+    world_run(&w);
+    check_str(c->error, "local address lost");
+    CU_ASSERT_EQUAL(c->error_at, NS_SEC);
+    CU_ASSERT_EQUAL(ns_tcp_state(c->c), NS_TCP_CLOSED);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w.srv);
+    CU_ASSERT_EQUAL(ns_tcp_state(w.srv->c), NS_TCP_ESTABLISHED);
+    CU_ASSERT_EQUAL(count_segs(&w.wa, F_RST, F_RST, 0), 0);
+    world_free(&w);
+}
+
 /* ---- lost handshake and FIN segments ---------------------------------- */
 
 /* RFC 6298 2.1 and 5.5: the SYN is resent after the initial RTO of 1 s,
@@ -700,6 +727,7 @@ void test_tcp_register(void)
     CU_pSuite s = ns_test_suite("tcp", NULL, NULL);
     ns_test_add(s, "handshake: 1 RTT for the client, 1.5 for the server", test_handshake_timing);
     ns_test_add(s, "ISNs come from the seeded stream", test_isn_seeded);
+    ns_test_add(s, "losing the local address ends the connection", test_address_lost);
     ns_test_add(s, "four-way close, FIN-WAIT-2, TIME-WAIT 2 MSL", test_four_way_close);
     ns_test_add(s, "FIN-WAIT-2 after close() times out; after shutdown() not",
                 test_fin_wait_2_timeout);

@@ -93,6 +93,7 @@ static void tcp_sim_free(gpointer p)
 }
 
 static void on_fault(ns_host *h, enum ns_host_fault f, void *ud);
+static void on_addr_change(ns_iface *ifc, uint32_t old_addr, uint32_t new_addr, void *ud);
 
 /* Options are compared field by field, never with memcmp: a caller's
  * struct may carry garbage in its padding.  cc is compared by pointer, as
@@ -152,6 +153,7 @@ struct tcp_sim *ns__tcp_sim(ns_sim *sim)
         ts->names = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
         ns_net_register_proto(sim, &tcp_proto, NULL);
         ns_net_on_fault(sim, on_fault, ts);
+        ns_net_on_addr_change(sim, on_addr_change, ts);
         ns_sim_attach(sim, TCP_SIM_KEY, ts, tcp_sim_free);
     }
     return ts;
@@ -300,6 +302,21 @@ static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
         ns_tcp *c = g_ptr_array_index(ts->all, i);
         if (c->th->host == h && c->state != NS_TCP_CLOSED)
             ns__tcp_step(c, EV_HOST_CRASH);
+    }
+}
+
+/* An interface gave up an address (a DHCP lease expired, or the address
+ * changed): every connection bound to it ends, in creation order. */
+static void on_addr_change(ns_iface *ifc, uint32_t old_addr, uint32_t new_addr, void *ud)
+{
+    struct tcp_sim *ts = ud;
+    if (old_addr == 0 || old_addr == new_addr)
+        return;
+    ns_host *h = ns_iface_host(ifc);
+    for (guint i = 0; i < ts->all->len; i++) {
+        ns_tcp *c = g_ptr_array_index(ts->all, i);
+        if (c->th->host == h && c->laddr == old_addr && c->state != NS_TCP_CLOSED)
+            ns__tcp_step(c, EV_ADDR_LOST);
     }
 }
 

@@ -33,7 +33,7 @@ static const char *const event_names[NEVENTS] = {
     [EV_FIN_ACK_OF_FIN] = "FIN+ACK of FIN", [EV_RST] = "RST",
     [EV_TIMEOUT_2MSL] = "2MSL timeout", [EV_FIN_TIMEOUT] = "FIN-WAIT-2 timeout",
     [EV_GIVE_UP] = "retries exhausted",
-    [EV_HOST_CRASH] = "host crash",
+    [EV_HOST_CRASH] = "host crash", [EV_ADDR_LOST] = "address lost",
 };
 
 const char *ns__tcp_event_name(enum tcp_event ev)
@@ -181,6 +181,15 @@ static void crashed(ns_tcp *c)
     ns__tcp_report_error(c, "host crashed");
 }
 
+/* The interface lost the connection's address (RFC 2131 4.4.5: a lease
+ * that expires ends the use of the address): nothing can be sent from it,
+ * not even a RST, so the TCB goes and the application hears why. */
+static void address_lost(ns_tcp *c)
+{
+    release(c);
+    ns__tcp_report_error(c, "local address lost");
+}
+
 /* ---- the table ---- */
 
 #define S(state) [NS_TCP_##state]
@@ -195,6 +204,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_CLOSE]        = A(CLOSED, release),
         [EV_ABORT]        = A(CLOSED, release),
         [EV_HOST_CRASH]   = A(CLOSED, release),
+        [EV_ADDR_LOST]    = A(CLOSED, release),
     },
     S(SYN_SENT) = {
         [EV_SYNACK]       = A(ESTABLISHED, established_active),
@@ -204,6 +214,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_ABORT]        = A(CLOSED, release),
         [EV_GIVE_UP]      = A(CLOSED, timed_out),
         [EV_HOST_CRASH]   = A(CLOSED, crashed),
+        [EV_ADDR_LOST]    = A(CLOSED, address_lost),
     },
     S(SYN_RCVD) = {
         [EV_ACK_OF_SYN]   = A(ESTABLISHED, established),
@@ -213,6 +224,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_ABORT]        = A(CLOSED, aborted),
         [EV_GIVE_UP]      = A(CLOSED, timed_out),
         [EV_HOST_CRASH]   = A(CLOSED, crashed),
+        [EV_ADDR_LOST]    = A(CLOSED, address_lost),
     },
     S(ESTABLISHED) = {
         [EV_CLOSE]        = A(FIN_WAIT_1, queue_fin),
@@ -221,6 +233,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_ABORT]        = A(CLOSED, aborted),
         [EV_GIVE_UP]      = A(CLOSED, timed_out),
         [EV_HOST_CRASH]   = A(CLOSED, crashed),
+        [EV_ADDR_LOST]    = A(CLOSED, address_lost),
     },
     S(FIN_WAIT_1) = {
         [EV_ACK_OF_FIN]   = A(FIN_WAIT_2, fin_wait_2),
@@ -230,6 +243,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_ABORT]        = A(CLOSED, aborted),
         [EV_GIVE_UP]      = A(CLOSED, timed_out),
         [EV_HOST_CRASH]   = A(CLOSED, crashed),
+        [EV_ADDR_LOST]    = A(CLOSED, address_lost),
     },
     S(FIN_WAIT_2) = {
         [EV_FIN]          = A(TIME_WAIT, ack_fin_time_wait),
@@ -237,6 +251,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_RST]          = A(CLOSED, reset),
         [EV_ABORT]        = A(CLOSED, aborted),
         [EV_HOST_CRASH]   = A(CLOSED, crashed),
+        [EV_ADDR_LOST]    = A(CLOSED, address_lost),
     },
     S(CLOSE_WAIT) = {
         [EV_CLOSE]        = A(LAST_ACK, queue_fin),
@@ -245,6 +260,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_ABORT]        = A(CLOSED, aborted),
         [EV_GIVE_UP]      = A(CLOSED, timed_out),
         [EV_HOST_CRASH]   = A(CLOSED, crashed),
+        [EV_ADDR_LOST]    = A(CLOSED, address_lost),
     },
     S(CLOSING) = {
         [EV_ACK_OF_FIN]   = A(TIME_WAIT, enter_time_wait),
@@ -253,6 +269,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_ABORT]        = A(CLOSED, aborted),
         [EV_GIVE_UP]      = A(CLOSED, timed_out),
         [EV_HOST_CRASH]   = A(CLOSED, crashed),
+        [EV_ADDR_LOST]    = A(CLOSED, address_lost),
     },
     S(LAST_ACK) = {
         [EV_ACK_OF_FIN]   = A(CLOSED, closed_normally),
@@ -261,6 +278,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_ABORT]        = A(CLOSED, aborted),
         [EV_GIVE_UP]      = A(CLOSED, timed_out),
         [EV_HOST_CRASH]   = A(CLOSED, crashed),
+        [EV_ADDR_LOST]    = A(CLOSED, address_lost),
     },
     S(TIME_WAIT) = {
         [EV_FIN]          = A(TIME_WAIT, reack_time_wait),
@@ -268,6 +286,7 @@ static const struct tcp_arc fsm[NS_TCP_NSTATES][NEVENTS] = {
         [EV_RST]          = A(CLOSED, release),
         [EV_ABORT]        = A(CLOSED, release),
         [EV_HOST_CRASH]   = A(CLOSED, release),
+        [EV_ADDR_LOST]    = A(CLOSED, release),
     },
 };
 

@@ -294,6 +294,7 @@ enum tcp_event {
     EV_FIN_TIMEOUT,       /* FIN-WAIT-2 after close() lasted fin_timeout */
     EV_GIVE_UP,           /* retries exhausted */
     EV_HOST_CRASH,        /* the host crashed: the TCB is lost */
+    EV_ADDR_LOST,         /* the local address went (a DHCP lease expired) */
     NEVENTS
 };
 const char *ns__tcp_event_name(enum tcp_event ev);
