@@ -40,6 +40,7 @@ static void (*const registrations[])(void) = {
     test_cc_register,
     test_dhcp_register,
     test_dhcp_proto_register,
+    test_dhcp_cases_register,
     test_tcp_register,
     test_tcp_data_register,
     test_tcp_lua_register,

@@ -79,6 +79,7 @@ void test_net_lua_register(void);
 void test_cc_register(void);
 void test_dhcp_register(void);
 void test_dhcp_proto_register(void);
+void test_dhcp_cases_register(void);
 void test_tcp_register(void);
 void test_tcp_data_register(void);
 void test_tcp_lua_register(void);

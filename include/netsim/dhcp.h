@@ -173,6 +173,17 @@ void ns_dhcp_client_on_state(ns_dhcp_client *c, ns_dhcp_state_fn fn, void *ud);
 typedef bool (*ns_dhcp_offer_fn)(ns_dhcp_client *c, const struct ns_dhcp_msg *offer,
                                  void *ud);
 void ns_dhcp_client_on_offer(ns_dhcp_client *c, ns_dhcp_offer_fn fn, void *ud);
+/* OFFER choice over a selecting window (RFC 2131 4.4.1: the client may
+ * wait for several OFFERs).  With a chooser set (it replaces on_offer),
+ * every OFFER in SELECTING is kept and fn is called with all those kept
+ * so far, in arrival order, `closing` false: it returns the index of the
+ * one to take now, or -1 to wait.  When the window closes (the DISCOVER
+ * retransmission is due, 4 s +- 1 s after the first) with OFFERs kept, fn
+ * is called once more with `closing` true: an index takes that OFFER, -1
+ * drops them all and the DISCOVER is retransmitted. */
+typedef int (*ns_dhcp_choose_fn)(ns_dhcp_client *c, const struct ns_dhcp_msg *offers,
+                                 size_t n, bool closing, void *ud);
+void ns_dhcp_client_on_choose(ns_dhcp_client *c, ns_dhcp_choose_fn fn, void *ud);
 
 /* ---- INFORM (dhcp_inform.c) ---- */
 

@@ -188,6 +188,10 @@ lua_State *ns_lua_thread(ns_sim *sim);
 /* Calls it with the nargs pushed; an error stops the run and is raised by
  * sim:run with the callback's position. */
 void    ns_lua_call_end(ns_sim *sim, lua_State *T, int nargs);
+/* As ns_lua_call_end, for a callback whose answer the model needs: true
+ * with nresults values left on T (the caller pops them), false with
+ * nothing left when the call failed (the run stops, as above). */
+bool    ns_lua_call_results(ns_sim *sim, lua_State *T, int nargs, int nresults);
 
 /* Creates the metatable `tname` with these methods, itself as __index. */
 void ns_lua_new_type(lua_State *L, const char *tname, const luaL_Reg *methods);

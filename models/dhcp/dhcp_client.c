@@ -75,6 +75,10 @@ struct ns_dhcp_client {
     void      *state_ud;
     ns_dhcp_offer_fn offer_fn;
     void      *offer_ud;
+    ns_dhcp_choose_fn choose_fn;
+    void      *choose_ud;
+    GArray    *offers;            /* struct ns_dhcp_msg: the OFFERs of this
+                                     selecting window, kept for choose_fn */
 };
 
 typedef void (*action_fn)(ns_dhcp_client *c);
@@ -193,6 +197,65 @@ static void step(ns_dhcp_client *c, enum client_event ev)
         c->state_fn(c, from, arc->next, c->state_ud);
 }
 
+/* ---- choosing among OFFERs ---- */
+
+/* The chooser may hold a window open; at most this many OFFERs are kept
+ * (more servers than that on one LAN is not a case worth memory). */
+#define OFFERS_KEPT_MAX 32
+
+static void forget_offers(ns_dhcp_client *c)
+{
+    if (c->offers)
+        g_array_set_size(c->offers, 0);
+}
+
+/* Takes kept OFFER i: the REQUEST goes to its server. */
+static void take_kept(ns_dhcp_client *c, int i)
+{
+    c->rx = g_array_index(c->offers, struct ns_dhcp_msg, i);
+    forget_offers(c);
+    step(c, EV_OFFER);
+}
+
+/* Asks the chooser; true when it took an offer or the client left
+ * SELECTING meanwhile (a callback may release the client). */
+static bool ask_chooser(ns_dhcp_client *c, bool closing)
+{
+    int n = (int)c->offers->len;
+    int i = c->choose_fn(c, (const struct ns_dhcp_msg *)(void *)c->offers->data, (size_t)n,
+                         closing, c->choose_ud);
+    if (c->state != NS_DHCP_SELECTING)
+        return true;
+    if (i >= 0 && i < n) {
+        take_kept(c, i);
+        return true;
+    }
+    return false;
+}
+
+static void keep_offer(ns_dhcp_client *c, const struct ns_dhcp_msg *m)
+{
+    if (!c->offers)
+        c->offers = g_array_new(FALSE, FALSE, sizeof(struct ns_dhcp_msg));
+    if (c->offers->len >= OFFERS_KEPT_MAX)
+        return;
+    g_array_append_val(c->offers, *m);
+    ask_chooser(c, false);
+}
+
+/* The retransmission timer closes a selecting window: with OFFERs kept the
+ * chooser picks one of them now (true) instead of a new DISCOVER going
+ * out; offers it refuses are dropped (false: retransmit). */
+static bool window_closed(ns_dhcp_client *c)
+{
+    if (!c->choose_fn || !c->offers || c->offers->len == 0)
+        return false;
+    if (ask_chooser(c, true))
+        return true;
+    forget_offers(c);
+    return false;
+}
+
 /* ---- timers ---- */
 
 static void on_timer(ns_sim *sim, void *arg)
@@ -208,6 +271,8 @@ static void on_timer(ns_sim *sim, void *arg)
         step(c, EV_START);
         return;
     }
+    if (c->state == NS_DHCP_SELECTING && window_closed(c))
+        return;
     bool requesting = c->state == NS_DHCP_REQUESTING || c->state == NS_DHCP_REBOOTING;
     if (requesting && c->retx + 1 >= c->opts.request_tries)
         step(c, EV_GIVE_UP);
@@ -265,6 +330,7 @@ static void arm_half_remaining(ns_dhcp_client *c, ns_time_t deadline)
 
 static void new_exchange(ns_dhcp_client *c)
 {
+    forget_offers(c);             /* they answered the old xid */
     c->xid = (uint32_t)ns_rng_u64(c->rng);
     c->exchange_start = ns_sim_now(c->sim);
 }
@@ -342,6 +408,7 @@ static void send_select_request(ns_dhcp_client *c)
     c->offered = c->rx.yiaddr;
     c->server = c->rx.server_id;
     c->probing = false;
+    forget_offers(c);
     send_request(c);
 }
 
@@ -544,6 +611,10 @@ static void on_receive(ns_udp *s, const ns_pkt *p, uint32_t src, uint16_t sport,
         c->stats.offers++;
         if (c->state != NS_DHCP_SELECTING || m.yiaddr == 0)
             break;
+        if (c->choose_fn) {
+            keep_offer(c, &m);
+            break;
+        }
         if (c->offer_fn && !c->offer_fn(c, &m, c->offer_ud))
             break;
         step(c, EV_OFFER);
@@ -586,6 +657,8 @@ void ns_dhcp_client_opts_defaults(struct ns_dhcp_client_opts *o)
 static void client_free(gpointer p)
 {
     ns_dhcp_client *c = p;
+    if (c->offers)
+        g_array_free(c->offers, TRUE);
     g_free(c);
 }
 
@@ -682,4 +755,10 @@ void ns_dhcp_client_on_offer(ns_dhcp_client *c, ns_dhcp_offer_fn fn, void *ud)
 {
     c->offer_fn = fn;
     c->offer_ud = ud;
+}
+
+void ns_dhcp_client_on_choose(ns_dhcp_client *c, ns_dhcp_choose_fn fn, void *ud)
+{
+    c->choose_fn = fn;
+    c->choose_ud = ud;
 }

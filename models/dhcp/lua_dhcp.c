@@ -28,6 +28,7 @@ struct lclient {
     GArray         *on_bound;     /* int refs */
     int             on_state;     /* ref or LUA_NOREF */
     uint32_t        prefer;       /* server address to prefer, 0: first */
+    int             choose;       /* choose(offers) ref or LUA_NOREF */
 };
 
 static void lclient_free(gpointer p)
@@ -37,6 +38,7 @@ static void lclient_free(gpointer p)
         ns_lua_unref(lc->sim, g_array_index(lc->on_bound, int, i));
     g_array_free(lc->on_bound, TRUE);
     ns_lua_unref(lc->sim, lc->on_state);
+    ns_lua_unref(lc->sim, lc->choose);
     g_free(lc);
 }
 
@@ -141,11 +143,85 @@ static void state_changed(ns_dhcp_client *c, enum ns_dhcp_state from, enum ns_dh
     }
 }
 
-static bool pick_offer(ns_dhcp_client *c, const struct ns_dhcp_msg *offer, void *ud)
+/* An OFFER as the Lua chooser sees it. */
+static void push_offer(lua_State *L, const struct ns_dhcp_msg *m)
+{
+    lua_createtable(L, 0, 6);
+    push_addr(L, m->server_id);
+    lua_setfield(L, -2, "server");
+    push_addr(L, m->yiaddr);
+    lua_setfield(L, -2, "addr");
+    lua_pushinteger(L, m->lease_s);
+    lua_setfield(L, -2, "lease");
+    push_addr(L, m->router);
+    lua_setfield(L, -2, "router");
+    push_addr(L, m->dns);
+    lua_setfield(L, -2, "dns");
+    push_addr(L, m->mask);
+    lua_setfield(L, -2, "mask");
+}
+
+/* Runs choose(offers) (upvalue-free: the function is argument 1, the
+ * offers argument 2) and checks its answer, so that a bad one is an error
+ * naming where the function was written. */
+static int call_choose(lua_State *L)
+{
+    lua_Integer n = (lua_Integer)luaL_len(L, 2);
+    lua_Debug ar;
+    lua_pushvalue(L, 1);
+    lua_getinfo(L, ">S", &ar);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1))
+        return 1;
+    int isint = 0;
+    lua_Integer i = lua_tointegerx(L, -1, &isint);
+    if (!isint || i < 1 || i > n)
+        return luaL_error(L, "%s:%d: dhcp_client choose returned %s, not an offer index "
+                          "(1 to %d) or nil", ar.short_src, ar.linedefined,
+                          luaL_tolstring(L, -1, NULL), (int)n);
+    return 1;
+}
+
+/* The Lua policy's answer when the window closes: the index (0-based) of
+ * the offer choose() picked, -1 for none. */
+static int lua_choice(struct lclient *lc, const struct ns_dhcp_msg *offers, size_t n)
+{
+    lua_State *T = ns_lua_call_begin(lc->sim, lc->choose);
+    if (!T)
+        return -1;
+    lua_pushcfunction(T, call_choose);
+    lua_insert(T, -2);
+    lua_createtable(T, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        push_offer(T, &offers[i]);
+        lua_rawseti(T, -2, (lua_Integer)i + 1);
+    }
+    if (!ns_lua_call_results(lc->sim, T, 2, 1))
+        return -1;
+    int idx = lua_isnil(T, -1) ? -1 : (int)lua_tointeger(T, -1) - 1;
+    lua_pop(T, 1);
+    return idx;
+}
+
+/* prefer = server: its OFFER is taken as soon as it comes within the
+ * selecting window; when the window closes without it, choose(offers)
+ * decides if given, else the first OFFER that came.  choose alone: the
+ * client waits for the window to close, then asks. */
+static int choose_offer(ns_dhcp_client *c, const struct ns_dhcp_msg *offers, size_t n,
+                        bool closing, void *ud)
 {
     (void)c;
     struct lclient *lc = ud;
-    return offer->server_id == lc->prefer;
+    for (size_t i = 0; lc->prefer && i < n; i++)
+        if (offers[i].server_id == lc->prefer)
+            return (int)i;
+    if (!closing)
+        return -1;
+    if (lc->choose != LUA_NOREF)
+        return lua_choice(lc, offers, n);
+    return 0;
 }
 
 /* client_id = "mac": option 61 is type 1 (Ethernet) and the MAC, as many
@@ -174,12 +250,13 @@ static void opt_client_id(lua_State *L, ns_iface *ifc, struct ns_dhcp_client_opt
 
 static const char *const client_options[] = {
     "start_delay", "probe", "fuzz", "request_tries", "reboot", "broadcast", "client_id",
-    "prefer", "on_bound", "on_state", NULL
+    "prefer", "choose", "on_bound", "on_state", NULL
 };
 
 /* host:dhcp_client{ start_delay = "2s" | { "1s", "10s" }, probe = "1s",
  *   fuzz = 0, request_tries = 4, reboot = true, broadcast = false,
  *   client_id = "mac" | "any name", prefer = server,
+ *   choose = function(offers) return i end,
  *   on_bound = function(addr) end, on_state = function(from, to) end } */
 static int host_dhcp_client(lua_State *L)
 {
@@ -229,6 +306,7 @@ static int host_dhcp_client(lua_State *L)
     lc->on_bound = g_array_new(FALSE, FALSE, sizeof(int));
     lc->on_state = has_opts ? opt_ref(L, 2, "on_state") : LUA_NOREF;
     lc->prefer = prefer;
+    lc->choose = has_opts ? opt_ref(L, 2, "choose") : LUA_NOREF;
     if (has_opts) {
         int ref = opt_ref(L, 2, "on_bound");
         if (ref != LUA_NOREF)
@@ -236,8 +314,8 @@ static int host_dhcp_client(lua_State *L)
     }
     g_hash_table_insert(clients(sim), c, lc);
     ns_dhcp_client_on_state(c, state_changed, lc);
-    if (prefer)
-        ns_dhcp_client_on_offer(c, pick_offer, lc);
+    if (prefer || lc->choose != LUA_NOREF)
+        ns_dhcp_client_on_choose(c, choose_offer, lc);
     ns_lua_push_handle_sim(L, 1);
     struct handle *hd = ns_lua_new_handle(L, lua_gettop(L), sizeof *hd, T_CLIENT);
     hd->obj = c;

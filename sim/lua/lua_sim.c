@@ -223,18 +223,25 @@ lua_State *ns_lua_thread(ns_sim *sim)
     return ls && !ls->error ? ls->L : NULL;
 }
 
-void ns_lua_call_end(ns_sim *sim, lua_State *T, int nargs)
+bool ns_lua_call_results(ns_sim *sim, lua_State *T, int nargs, int nresults)
 {
     struct ns_lua_sim *ls = ns_sim_attached(sim, LUA_SIM_KEY);
     ns__lua_watchdog_enter(T, ls->callback_limit);
-    int rc = lua_pcall(T, nargs, 0, 0);
+    int rc = lua_pcall(T, nargs, nresults, 0);
     ns__lua_watchdog_leave(T);
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(T, -1);
         ls->error = g_strdup(msg ? msg : "error object is not a string");
         lua_pop(T, 1);
         ns_sim_stop(sim);
+        return false;
     }
+    return true;
+}
+
+void ns_lua_call_end(ns_sim *sim, lua_State *T, int nargs)
+{
+    ns_lua_call_results(sim, T, nargs, 0);
 }
 
 static void fire_lua(ns_sim *sim, void *arg)

