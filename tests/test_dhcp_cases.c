@@ -95,6 +95,65 @@ static void test_choose_bad(void)
                    "not an offer index (1 to 2) or nil");
 }
 
+/* ---- T1/T2 fuzz ---- */
+
+static ns_dhcp_client *client_opts(struct world *w, const char *name,
+                                   const struct ns_dhcp_client_opts *o)
+{
+    ns_host *h = host(w->sim, name);
+    GError *err = NULL;
+    ns_iface *ifc = ns_lan_attach(w->lan, h, NS_LAN_NO_ADDR, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ifc);
+    ns_dhcp_client *c = ns_dhcp_client_new(ifc, o, &err);
+    CU_ASSERT_PTR_NULL(err);
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    return c;
+}
+
+/* Fuzz 0.49 (the largest accepted is just under 0.5) on 200 clients of
+ * 1,000-s leases: T1 fuzzed up reaches 745 s, T2 fuzzed down 446 s and up
+ * 1,304 s, so unclamped about half of them (102 here) would renew after
+ * T2 or rebind after expiry.  Every lease must keep 0 < T1 < T2 < expiry, with the fuzz still
+ * spreading the timers. */
+static void test_fuzz_order(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.10", "10.0.0.250", 1000);
+    struct ns_dhcp_client_opts o;
+    ns_dhcp_client_opts_defaults(&o);
+    o.probe_wait = 0;
+    o.fuzz = 0.49;
+    ns_dhcp_client *c[200];
+    for (int i = 0; i < 200; i++) {
+        char name[16];
+        g_snprintf(name, sizeof name, "c%d", i);
+        c[i] = client_opts(&w, name, &o);
+    }
+    ns_sim_run(w.sim, 60 * NS_SEC, 0);
+    int bound = 0, t1_spread = 0, t2_late = 0;
+    for (int i = 0; i < 200; i++) {
+        struct ns_dhcp_lease_info li;
+        if (!ns_dhcp_client_lease(c[i], &li))
+            continue;
+        bound++;
+        ns_time_t t1 = li.t1_at - li.requested_at, t2 = li.t2_at - li.requested_at;
+        ns_time_t end = li.expires_at - li.requested_at;
+        CU_ASSERT_EQUAL(end, 1000 * NS_SEC);
+        CU_ASSERT_TRUE(t1 > 0);
+        CU_ASSERT_TRUE(t1 < t2);
+        CU_ASSERT_TRUE(t2 < end);
+        if (!(t1 > 0 && t1 < t2 && t2 < end))
+            fprintf(stderr, "\n%d: t1 %.3f t2 %.3f\n", i, ns_time_to_sec(t1), ns_time_to_sec(t2));
+        t1_spread += llabs(t1 - 500 * NS_SEC) > 50 * NS_SEC;
+        t2_late += t2 == end - NS_SEC;      /* pulled back from past expiry */
+    }
+    CU_ASSERT_EQUAL(bound, 200);
+    CU_ASSERT_TRUE(t1_spread > 100);        /* the fuzz still spreads T1 */
+    CU_ASSERT_TRUE(t2_late > 20);           /* ... and did push T2 too far */
+    world_free(&w);
+}
+
 void test_dhcp_cases_register(void)
 {
     CU_pSuite s = ns_test_suite("dhcp_cases", NULL, NULL);
@@ -103,4 +162,5 @@ void test_dhcp_cases_register(void)
     ns_test_add(s, "choose(offers) picks when the window closes", test_choose);
     ns_test_add(s, "choose returning nil: DISCOVER again", test_choose_nil);
     ns_test_add(s, "choose returning a bad index: an error", test_choose_bad);
+    ns_test_add(s, "fuzz keeps T1 < T2 < expiry", test_fuzz_order);
 }

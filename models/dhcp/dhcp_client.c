@@ -464,6 +464,21 @@ static ns_time_t fuzzed(ns_dhcp_client *c, ns_time_t d)
                                                                 1 + c->opts.fuzz));
 }
 
+/* RFC 2131 4.4.5 needs T1 < T2 < lease, which fuzz (up to +-0.5) or an
+ * option 58/59 sent for only one timer can break: a timer past its
+ * successor is pulled back to a gap before it (1 s, or lease/8 for a
+ * lease under 8 s), so RENEWING and REBINDING each last a moment. */
+static void order_timers(ns_time_t lease, ns_time_t *t1, ns_time_t *t2)
+{
+    ns_time_t gap = lease / 8 < NS_SEC ? lease / 8 : NS_SEC;
+    if (*t2 > lease - gap)
+        *t2 = lease - gap;
+    if (*t1 > *t2 - gap)
+        *t1 = *t2 - gap;
+    if (*t1 <= 0)
+        *t1 = *t2 / 2;
+}
+
 static void bind_lease(ns_dhcp_client *c)
 {
     cancel(c, &c->timer);
@@ -480,6 +495,7 @@ static void bind_lease(ns_dhcp_client *c)
     ns_time_t lease = (ns_time_t)m->lease_s * NS_SEC;
     ns_time_t t1 = m->t1_s ? (ns_time_t)m->t1_s * NS_SEC : fuzzed(c, lease / 2);
     ns_time_t t2 = m->t2_s ? (ns_time_t)m->t2_s * NS_SEC : fuzzed(c, lease / 8 * 7);
+    order_timers(lease, &t1, &t2);
     l->t1_at = l->requested_at + t1;
     l->t2_at = l->requested_at + t2;
     l->expires_at = l->requested_at + lease;
