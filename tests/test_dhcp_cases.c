@@ -154,6 +154,36 @@ static void test_fuzz_order(void)
     world_free(&w);
 }
 
+/* ---- the DNS option ---- */
+
+/* The server's option 6 reaches the client's lease, in C and in Lua; a
+ * pool without dns leaves it unset (nil). */
+static void test_dns(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.109", 3600);   /* pool without dns */
+    ns_dhcp_client *c = client(&w, w.lan, "c", NS_SEC, 0);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    struct ns_dhcp_lease_info li;
+    CU_ASSERT_TRUE(ns_dhcp_client_lease(c, &li));
+    CU_ASSERT_EQUAL(li.dns, 0);
+    CU_ASSERT_EQUAL(li.router, ip("10.0.0.1"));
+    world_free(&w);
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.109', dns = '10.0.0.53' }\n"
+               "local c = s:host 'c'; lan:attach(c, false)\n"
+               "local cl = c:dhcp_client{ start_delay = '1s', probe = 0 }\n"
+               "s:run '10s'\n"
+               "local l = cl:lease()\n"
+               "return l.dns .. ' ' .. l.addr",
+               "10.0.0.53 10.0.0.100");
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.109' }\n"
+               "local c = s:host 'c'; lan:attach(c, false)\n"
+               "local cl = c:dhcp_client{ start_delay = '1s', probe = 0 }\n"
+               "s:run '10s'\n"
+               "return tostring(cl:lease().dns)",
+               "nil");
+}
+
 void test_dhcp_cases_register(void)
 {
     CU_pSuite s = ns_test_suite("dhcp_cases", NULL, NULL);
@@ -163,4 +193,5 @@ void test_dhcp_cases_register(void)
     ns_test_add(s, "choose returning nil: DISCOVER again", test_choose_nil);
     ns_test_add(s, "choose returning a bad index: an error", test_choose_bad);
     ns_test_add(s, "fuzz keeps T1 < T2 < expiry", test_fuzz_order);
+    ns_test_add(s, "the DNS option reaches the lease", test_dns);
 }

@@ -150,6 +150,7 @@ void ns_dhcp_client_release(ns_dhcp_client *c);
 
 struct ns_dhcp_lease_info {
     uint32_t  addr, server, router, mask;
+    uint32_t  dns;                /* option 6 (the first server); 0: none */
     uint32_t  lease_s;
     ns_time_t requested_at;       /* the REQUEST the ACK answered */
     ns_time_t t1_at, t2_at, expires_at;

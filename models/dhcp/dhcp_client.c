@@ -489,6 +489,7 @@ static void bind_lease(ns_dhcp_client *c)
     l->addr = m->yiaddr;
     l->server = m->server_id ? m->server_id : l->server;
     l->router = m->router;
+    l->dns = m->dns;
     l->mask = m->mask ? m->mask : ns__dhcp_prefix_mask(24);
     l->lease_s = m->lease_s;
     l->requested_at = c->last_request_at;

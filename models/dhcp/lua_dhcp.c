@@ -405,8 +405,8 @@ static void set_time(lua_State *L, const char *k, ns_time_t t)
     lua_setfield(L, -2, k);
 }
 
-/* client:lease() -> { addr, server, router, lease, requested, t1, t2,
- * expires } (times in seconds) or nil */
+/* client:lease() -> { addr, server, router, dns, lease, requested, t1,
+ * t2, expires } (times in seconds) or nil */
 static int client_lease(lua_State *L)
 {
     struct ns_dhcp_lease_info li;
@@ -414,13 +414,15 @@ static int client_lease(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    lua_createtable(L, 0, 8);
+    lua_createtable(L, 0, 9);
     push_addr(L, li.addr);
     lua_setfield(L, -2, "addr");
     push_addr(L, li.server);
     lua_setfield(L, -2, "server");
     push_addr(L, li.router);
     lua_setfield(L, -2, "router");
+    push_addr(L, li.dns);
+    lua_setfield(L, -2, "dns");
     lua_pushinteger(L, li.lease_s);
     lua_setfield(L, -2, "lease");
     set_time(L, "requested", li.requested_at);
