@@ -184,6 +184,25 @@ static void test_dns(void)
                "nil");
 }
 
+/* ---- error texts ---- */
+
+/* A lease under 1 s used to be reported as "lease time 0 s": the message
+ * now quotes the value given. */
+static void test_subsecond_errors(void)
+{
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150', lease = '0.5s' }",
+               "error: t.lua:4: DHCP server 'srv': lease time '0.5s' is under 1 s "
+               "(DHCP counts whole seconds)");
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150', lease = 0.25 }",
+               "error: t.lua:4: DHCP server 'srv': lease time 0.25 is under 1 s "
+               "(DHCP counts whole seconds)");
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150', t1 = '300ms' }",
+               "error: t.lua:4: DHCP server 'srv': t1 '300ms' is under 1 s "
+               "(DHCP counts whole seconds)");
+    expect_lua(OFFICE "return srv:dhcp_server{ pool = '10.0.0.100-10.0.0.150', lease = '1s' }"
+               ":active()", "0");
+}
+
 void test_dhcp_cases_register(void)
 {
     CU_pSuite s = ns_test_suite("dhcp_cases", NULL, NULL);
@@ -194,4 +213,5 @@ void test_dhcp_cases_register(void)
     ns_test_add(s, "choose returning a bad index: an error", test_choose_bad);
     ns_test_add(s, "fuzz keeps T1 < T2 < expiry", test_fuzz_order);
     ns_test_add(s, "the DNS option reaches the lease", test_dns);
+    ns_test_add(s, "sub-second lease, t1, t2: the value in the error", test_subsecond_errors);
 }

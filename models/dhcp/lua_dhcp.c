@@ -564,6 +564,20 @@ static bool configure_server(lua_State *L, ns_dhcp_server *s, GError **err)
     return ok;
 }
 
+/* DHCP carries times in whole seconds: a positive time under 1 s would
+ * become 0 (for t1/t2: not sent) without a word.  The message quotes the
+ * value as the script wrote it. */
+static void check_whole_second(lua_State *L, ns_host *h, const char *key, ns_time_t t)
+{
+    if (t <= 0 || t >= NS_SEC)
+        return;
+    lua_getfield(L, 2, key);
+    const char *q = lua_type(L, -1) == LUA_TSTRING ? "'" : "";
+    luaL_error(L, "DHCP server '%s': %s %s%s%s is under 1 s (DHCP counts whole seconds)",
+               ns_host_name(h), strcmp(key, "lease") == 0 ? "lease time" : key, q,
+               luaL_tolstring(L, -1, NULL), q);
+}
+
 static const char *const server_options[] = {
     "pool", "pools", "router", "dns", "lease", "t1", "t2", "offer_hold", "ping_check",
     "persist", "share", "exclude", "reserve", NULL
@@ -589,6 +603,9 @@ static int host_dhcp_server(lua_State *L)
     ns_time_t lease = ns_lua_opt_time(L, 2, 2, "lease", (ns_time_t)o.lease_s * NS_SEC);
     ns_time_t t1 = ns_lua_opt_time(L, 2, 2, "t1", 0);
     ns_time_t t2 = ns_lua_opt_time(L, 2, 2, "t2", 0);
+    check_whole_second(L, h, "lease", lease);
+    check_whole_second(L, h, "t1", t1);
+    check_whole_second(L, h, "t2", t2);
     o.lease_s = (uint32_t)(lease / NS_SEC);
     o.t1_s = (uint32_t)(t1 / NS_SEC);
     o.t2_s = (uint32_t)(t2 / NS_SEC);
