@@ -9,6 +9,7 @@
 
 #include "dhcpworld.h"
 #include "netsim/event.h"
+#include "netsim/output.h"
 #include "netsim/trace.h"
 
 /* ---- OFFER policy from Lua ---- */
@@ -184,6 +185,47 @@ static void test_dns(void)
                "nil");
 }
 
+/* ---- the server's lazy expiry ---- */
+
+/* c1 (start 1 s, 60-s lease, no probe) crashes at 10 s for good; its
+ * lease, counted by the server from the REQUEST it received at 1 s + 3
+ * hops, ends at 61.006016416 s.  The server notices only when c2's
+ * DISCOVER at 100 s makes it look at the pool: the row is written then and
+ * carries the true expiry in expired_at. */
+static void test_expired_at(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.109", 60);
+    w.dir = g_build_filename(ns_test_tmpdir(), "dhcp", "expired_at", NULL);
+    GError *err = NULL;
+    CU_ASSERT_TRUE(ns_output_set_dir(w.sim, w.dir, &err));
+    CU_ASSERT_TRUE(ns_trace_enable(w.sim, NULL, &err));
+    ns_trace_set_kinds(w.sim, (const char *const[]){ "dhcp.server", NULL });
+    ns_dhcp_client *c1 = client(&w, w.lan, "c1", NS_SEC, 0);
+    ns_dhcp_client *c2 = client(&w, w.lan, "c2", 100 * NS_SEC, 0);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c1), ip("10.0.0.100"));
+    ns_host_crash(ns_dhcp_client_host(c1));
+    ns_sim_run(w.sim, 110 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c2), ip("10.0.0.100"));
+    CU_ASSERT_TRUE(ns_output_commit_all(w.sim, &err));
+    CU_ASSERT_PTR_NULL(err);
+    char *ev = read_output(w.dir, "events.tsv");
+    char want[160];
+    g_snprintf(want, sizeof want, "%.9f\tdhcp.server\tsrv\tevent=expired addr=10.0.0.100 ",
+               ns_time_to_sec(100 * NS_SEC + HOP));
+    char **rows = g_strsplit(ev, "\n", -1);
+    int found = 0;
+    for (char **r = rows; *r; r++)
+        found += g_str_has_prefix(*r, want) && g_str_has_suffix(*r, " expired_at=61.006016416");
+    CU_ASSERT_EQUAL(found, 1);
+    if (found != 1)
+        fprintf(stderr, "\nevents.tsv:\n%s", ev);
+    g_strfreev(rows);
+    g_free(ev);
+    world_free(&w);
+}
+
 /* ---- error texts ---- */
 
 /* A lease under 1 s used to be reported as "lease time 0 s": the message
@@ -213,5 +255,6 @@ void test_dhcp_cases_register(void)
     ns_test_add(s, "choose returning a bad index: an error", test_choose_bad);
     ns_test_add(s, "fuzz keeps T1 < T2 < expiry", test_fuzz_order);
     ns_test_add(s, "the DNS option reaches the lease", test_dns);
+    ns_test_add(s, "server expiry rows carry expired_at", test_expired_at);
     ns_test_add(s, "sub-second lease, t1, t2: the value in the error", test_subsecond_errors);
 }
