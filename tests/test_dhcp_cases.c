@@ -11,6 +11,7 @@
 #include "netsim/event.h"
 #include "netsim/output.h"
 #include "netsim/trace.h"
+#include "netsim/udp.h"
 
 /* ---- OFFER policy from Lua ---- */
 
@@ -155,6 +156,269 @@ static void test_fuzz_order(void)
     world_free(&w);
 }
 
+/* ---- NAKs and INIT-REBOOT ---- */
+
+static void crash_host(ns_sim *sim, void *arg) { (void)sim; ns_host_crash(arg); }
+static void restart_host(ns_sim *sim, void *arg) { (void)sim; ns_host_restart(arg); }
+
+/* Whether tl has `a` then, later, `b` (not necessarily adjacent). */
+static bool went(const struct timeline *tl, enum ns_dhcp_state a, enum ns_dhcp_state b)
+{
+    for (int i = 0; i < tl->n; i++)
+        if (tl->to[i] == a)
+            for (int j = i + 1; j < tl->n; j++)
+                if (tl->to[j] == b)
+                    return true;
+    return false;
+}
+
+/* Address gone: c1 holds .100 and crashes; the server, without
+ * persistence, crashes and forgets; c2 gets .100.  c1 restarts, asks for
+ * .100 in INIT-REBOOT and is NAKed (not-yours): it starts again at INIT
+ * and gets .101. */
+static void test_nak_address_gone(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.109", 3600);
+    ns_dhcp_server_set_persist(w.ds, false);
+    ns_dhcp_client *c1 = client(&w, w.lan, "c1", NS_SEC, 0);
+    ns_dhcp_client *c2 = client(&w, w.lan, "c2", 40 * NS_SEC, 0);
+    struct timeline tl = { 0 };
+    ns_dhcp_client_on_state(c1, on_state, &tl);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c1), ip("10.0.0.100"));
+    ns_host_crash(ns_dhcp_client_host(c1));
+    ns_host_crash(w.srv);
+    ns_host_restart(w.srv);
+    ns_sim_run(w.sim, 50 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c2), ip("10.0.0.100"));
+    ns_host_restart(ns_dhcp_client_host(c1));
+    ns_sim_run(w.sim, 80 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_stats(c1)->naks, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(w.ds)->naks, 1);
+    CU_ASSERT_TRUE(went(&tl, NS_DHCP_REBOOTING, NS_DHCP_INIT));
+    CU_ASSERT_TRUE(went(&tl, NS_DHCP_INIT, NS_DHCP_SELECTING));
+    CU_ASSERT_EQUAL(ns_dhcp_client_state(c1), NS_DHCP_BOUND);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c1), ip("10.0.0.101"));
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c2), ip("10.0.0.100"));
+    world_free(&w);
+}
+
+/* Unknown lease: srv leases .100 for 100 s and goes down at 20 s; srv2
+ * (same range, its own database, no share) hears the broadcast REQUEST at
+ * T2 (87.5 s after the REQUEST), does not know the lease and NAKs it; the
+ * client drops the address, starts at INIT and binds with srv2. */
+static void test_nak_unknown_lease(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.109", 100);
+    ns_host *s2 = host(w.sim, "srv2");
+    GError *err = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(w.lan, s2, ip("10.0.0.2"), &err));
+    ns_dhcp_server *ds2 = ns_dhcp_server_new(s2, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ds2);
+    struct ns_dhcp_pool_cfg pc = { .first = ip("10.0.0.100"), .last = ip("10.0.0.109") };
+    CU_ASSERT_TRUE(ns_dhcp_server_add_pool(ds2, &pc, &err));
+    ns_host_crash(s2);                      /* not there for the first DORA */
+    ns_dhcp_client *c = client(&w, w.lan, "c", NS_SEC, 0);
+    struct timeline tl = { 0 };
+    ns_dhcp_client_on_state(c, on_state, &tl);
+    ns_event_at(w.sim, 10 * NS_SEC, restart_host, s2, 0, NULL);
+    ns_event_at(w.sim, 20 * NS_SEC, crash_host, w.srv, 0, NULL);
+    ns_sim_run(w.sim, 95 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_stats(c)->naks, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(ds2)->naks, 1);
+    CU_ASSERT_TRUE(went(&tl, NS_DHCP_REBINDING, NS_DHCP_INIT));
+    ns_time_t rebind = first_entry(&tl, NS_DHCP_REBINDING);
+    CU_ASSERT_TRUE(rebind > 88 * NS_SEC && rebind < 89 * NS_SEC);
+    CU_ASSERT_EQUAL(ns_dhcp_client_state(c), NS_DHCP_BOUND);
+    struct ns_dhcp_lease_info li;
+    CU_ASSERT_TRUE(ns_dhcp_client_lease(c, &li));
+    CU_ASSERT_EQUAL(li.server, ip("10.0.0.2"));
+    world_free(&w);
+}
+
+/* What a listener on UDP 67 heard: the REQUESTs and NAKs, decoded. */
+struct heard {
+    int requests, naks;
+    struct ns_dhcp_msg last_request;
+    ns_time_t last_request_at;
+};
+
+static void hear(ns_udp *s, const ns_pkt *p, uint32_t src, uint16_t sport, void *ud)
+{
+    (void)src; (void)sport;
+    struct heard *h = ud;
+    uint8_t buf[NS_DHCP_MSG_MAX];
+    uint32_t len = p->payload_len < sizeof buf ? p->payload_len : sizeof buf;
+    ns_pkt_copy_payload(p, 0, len, buf);
+    struct ns_dhcp_msg m;
+    if (!ns_dhcp_decode(buf, len, &m, NULL))
+        return;
+    if (m.type == NS_DHCP_REQUEST) {
+        h->requests++;
+        h->last_request = m;
+        h->last_request_at = ns_sim_now(ns_host_sim(ns_udp_host(s)));
+    } else if (m.type == NS_DHCP_NAK) {
+        h->naks++;
+    }
+}
+
+/* Wrong subnet: a host at 10.0.0.5 sends an INIT-REBOOT REQUEST (option
+ * 50, no ciaddr, no server id) for 10.9.9.9, an address from another
+ * network (a laptop moved from elsewhere): the server NAKs it, broadcast
+ * to port 68. */
+static void test_nak_wrong_subnet(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.109", 3600);
+    ns_host *x = host(w.sim, "x");
+    GError *err = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(w.lan, x, ip("10.0.0.5"), &err));
+    ns_udp *sock = ns_udp_bind(x, NS_DHCP_CLIENT_PORT, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sock);
+    struct heard heard = { 0 };
+    ns_udp_on_receive(sock, hear, &heard);
+    struct ns_dhcp_msg m = { .op = NS_DHCP_BOOTREQUEST, .xid = 0x1234, .type = NS_DHCP_REQUEST,
+                             .requested = ip("10.9.9.9"), .chaddr = { 2, 0, 0, 0, 0, 9 } };
+    uint8_t buf[NS_DHCP_MSG_MAX];
+    size_t len = ns_dhcp_encode(&m, buf);
+    CU_ASSERT_TRUE(ns_udp_send(sock, NS_IP_BROADCAST, NS_DHCP_SERVER_PORT, buf, (uint32_t)len));
+    ns_sim_run(w.sim, NS_SEC, 0);
+    CU_ASSERT_EQUAL(heard.naks, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(w.ds)->naks, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(w.ds)->acks, 0);
+    world_free(&w);
+}
+
+/* A host that crashes and restarts while its lease lasts goes INIT-REBOOT
+ * -> REBOOTING and asks for its address with option 50 (no ciaddr, no
+ * server id: RFC 2131 table 4), gets the ACK and keeps the address,
+ * without a DISCOVER. */
+static void test_init_reboot(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.109", 3600);
+    ns_host *snoop = host(w.sim, "snoop");
+    GError *err = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(w.lan, snoop, ip("10.0.0.9"), &err));
+    ns_udp *sock = ns_udp_bind(snoop, NS_DHCP_SERVER_PORT, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sock);
+    struct heard heard = { 0 };
+    ns_udp_on_receive(sock, hear, &heard);
+    ns_dhcp_client *c = client(&w, w.lan, "c", NS_SEC, 0);
+    struct timeline tl = { 0 };
+    ns_dhcp_client_on_state(c, on_state, &tl);
+    ns_event_at(w.sim, 20 * NS_SEC, crash_host, ns_dhcp_client_host(c), 0, NULL);
+    ns_event_at(w.sim, 30 * NS_SEC, restart_host, ns_dhcp_client_host(c), 0, NULL);
+    ns_sim_run(w.sim, 60 * NS_SEC, 0);
+    CU_ASSERT_TRUE(went(&tl, NS_DHCP_INIT_REBOOT, NS_DHCP_REBOOTING));
+    CU_ASSERT_TRUE(went(&tl, NS_DHCP_REBOOTING, NS_DHCP_BOUND));
+    CU_ASSERT_TRUE(first_entry(&tl, NS_DHCP_INIT_REBOOT) >= 30 * NS_SEC);
+    CU_ASSERT_EQUAL(ns_dhcp_client_state(c), NS_DHCP_BOUND);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c), ip("10.0.0.100"));
+    CU_ASSERT_EQUAL(ns_dhcp_client_stats(c)->discovers, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_client_stats(c)->naks, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(w.ds)->acks, 2);
+    CU_ASSERT_EQUAL(heard.requests, 2);     /* the SELECTING one, the reboot one */
+    CU_ASSERT_TRUE(heard.last_request_at > 30 * NS_SEC);
+    CU_ASSERT_EQUAL(heard.last_request.requested, ip("10.0.0.100"));
+    CU_ASSERT_EQUAL(heard.last_request.ciaddr, 0);
+    CU_ASSERT_EQUAL(heard.last_request.server_id, 0);
+    world_free(&w);
+}
+
+/* ---- server checks, reservations, options 58/59, the start delay ---- */
+
+/* The ICMP echo check: a squatter configured by hand on .100 answers, so
+ * the server marks it and offers .101; without the squatter, .100. */
+static void test_ping_check(void)
+{
+    const char *code =
+        OFFICE "%s\n"
+        "local sv = srv:dhcp_server{ pool = '10.0.0.100-10.0.0.109', ping_check = '500ms' }\n"
+        "local c = s:host 'c'; lan:attach(c, false)\n"
+        "local cl = c:dhcp_client{ start_delay = '1s', probe = 0 }\n"
+        "s:run '30s'\n"
+        "local st = sv:stats()\n"
+        "return cl:addr() .. ' in_use=' .. st.ping_in_use .. ' offers=' .. st.offers";
+    expect_lua_fmt(code, "local sq = s:host 'sq'; lan:attach(sq, '10.0.0.100')",
+                   "10.0.0.101 in_use=1 offers=1");
+    expect_lua_fmt(code, "", "10.0.0.100 in_use=0 offers=1");
+}
+
+/* A reservation by MAC: c gets its reserved .105 although .100 is free;
+ * c2 (no reservation), later, gets .100; .105 is never offered to c3 even
+ * when it is the only address left that c3 could get. */
+static void test_reservation(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.105", 3600);
+    ns_dhcp_client *c = client(&w, w.lan, "c", NS_SEC, 0);
+    const uint8_t *m = ns_iface_mac(ns_host_iface(ns_dhcp_client_host(c), 0));
+    char mac[18];
+    g_snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    GError *err = NULL;
+    CU_ASSERT_TRUE(ns_dhcp_server_reserve(w.ds, mac, ip("10.0.0.105"), &err));
+    CU_ASSERT_PTR_NULL(err);
+    ns_dhcp_client *c2 = client(&w, w.lan, "c2", 5 * NS_SEC, 0);
+    ns_sim_run(w.sim, 20 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c), ip("10.0.0.105"));
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c2), ip("10.0.0.100"));
+    uint8_t holder[6];
+    CU_ASSERT_TRUE(ns_dhcp_server_holder(w.ds, ip("10.0.0.105"), holder));
+    CU_ASSERT_EQUAL(memcmp(holder, m, 6), 0);
+    world_free(&w);
+}
+
+/* Options 58/59 set T1 and T2 exactly, fuzz or not: 1,000 s and 2,000 s
+ * of a one-hour lease, and the client enters RENEWING at requested +
+ * 1,000 s. */
+static void test_t1_t2_options(void)
+{
+    expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.109', lease = '1h',"
+               " t1 = '1000s', t2 = '2000s' }\n"
+               "local c = s:host 'c'; lan:attach(c, false)\n"
+               "local cl = c:dhcp_client{ start_delay = '1s', probe = 0, fuzz = 0.3 }\n"
+               "local renewing\n"
+               "cl:on_state(function(from, to) if to == 'RENEWING' then renewing = s:now() end end)\n"
+               "s:run '100s'\n"
+               "local l = cl:lease()\n"
+               "local r = l.requested\n"
+               "s:run '1100s'\n"
+               "return string.format('%.6f %.6f %.6f', l.t1 - r, l.t2 - r, renewing - r)",
+               "1000.000000 2000.000000 1000.000000");
+}
+
+/* The default start delay (RFC 2131 4.4.1) is uniform in [1 s, 10 s]:
+ * 200 clients (200 random streams) all send their first DISCOVER in it,
+ * spread over it. */
+static void test_start_delay(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.10", "10.0.0.250", 3600);
+    struct ns_dhcp_client_opts o;
+    ns_dhcp_client_opts_defaults(&o);
+    struct timeline *tl = g_new0(struct timeline, 200);
+    for (int i = 0; i < 200; i++) {
+        char name[16];
+        g_snprintf(name, sizeof name, "c%d", i);
+        ns_dhcp_client_on_state(client_opts(&w, name, &o), on_state, &tl[i]);
+    }
+    ns_sim_run(w.sim, 30 * NS_SEC, 0);
+    ns_time_t lo = INT64_MAX, hi = 0;
+    for (int i = 0; i < 200; i++) {
+        ns_time_t t = first_entry(&tl[i], NS_DHCP_SELECTING);
+        CU_ASSERT_TRUE(t >= NS_SEC && t <= 10 * NS_SEC);
+        lo = t < lo ? t : lo;
+        hi = t > hi ? t : hi;
+    }
+    CU_ASSERT_TRUE(lo < 2 * NS_SEC);
+    CU_ASSERT_TRUE(hi > 9 * NS_SEC);
+    g_free(tl);
+    world_free(&w);
+}
+
 /* ---- the DNS option ---- */
 
 /* The server's option 6 reaches the client's lease, in C and in Lua; a
@@ -254,6 +518,14 @@ void test_dhcp_cases_register(void)
     ns_test_add(s, "choose returning nil: DISCOVER again", test_choose_nil);
     ns_test_add(s, "choose returning a bad index: an error", test_choose_bad);
     ns_test_add(s, "fuzz keeps T1 < T2 < expiry", test_fuzz_order);
+    ns_test_add(s, "NAK: address gone, INIT-REBOOT restarts at INIT", test_nak_address_gone);
+    ns_test_add(s, "NAK: unknown lease without a shared database", test_nak_unknown_lease);
+    ns_test_add(s, "NAK: INIT-REBOOT from another subnet", test_nak_wrong_subnet);
+    ns_test_add(s, "INIT-REBOOT after a crash keeps the address", test_init_reboot);
+    ns_test_add(s, "ICMP echo check skips a squatter", test_ping_check);
+    ns_test_add(s, "reservation by MAC", test_reservation);
+    ns_test_add(s, "options 58/59 set T1/T2 exactly", test_t1_t2_options);
+    ns_test_add(s, "default start delay in [1 s, 10 s]", test_start_delay);
     ns_test_add(s, "the DNS option reaches the lease", test_dns);
     ns_test_add(s, "server expiry rows carry expired_at", test_expired_at);
     ns_test_add(s, "sub-second lease, t1, t2: the value in the error", test_subsecond_errors);
