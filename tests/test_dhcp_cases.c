@@ -10,6 +10,7 @@
 #include "dhcpworld.h"
 #include "netsim/event.h"
 #include "netsim/output.h"
+#include "netsim/pcap.h"
 #include "netsim/trace.h"
 #include "netsim/udp.h"
 
@@ -419,6 +420,284 @@ static void test_start_delay(void)
     world_free(&w);
 }
 
+/* ---- offers held and freed ---- */
+
+/* Two servers with disjoint pools both offer; the client REQUESTs from
+ * one (the first OFFER), and the other, hearing that broadcast REQUEST
+ * name another server, frees its offer at once. */
+static void test_offer_freed_other_server(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.109", 3600);
+    ns_host *s2 = host(w.sim, "srv2");
+    GError *err = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(w.lan, s2, ip("10.0.0.2"), &err));
+    ns_dhcp_server *ds2 = ns_dhcp_server_new(s2, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ds2);
+    struct ns_dhcp_pool_cfg pc = { .first = ip("10.0.0.110"), .last = ip("10.0.0.119") };
+    CU_ASSERT_TRUE(ns_dhcp_server_add_pool(ds2, &pc, &err));
+    ns_dhcp_client *c = client(&w, w.lan, "c", NS_SEC, 0);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_state(c), NS_DHCP_BOUND);
+    struct ns_dhcp_lease_info li;
+    CU_ASSERT_TRUE(ns_dhcp_client_lease(c, &li));
+    ns_dhcp_server *chosen = li.server == ip("10.0.0.1") ? w.ds : ds2;
+    ns_dhcp_server *other = chosen == w.ds ? ds2 : w.ds;
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(chosen)->offers, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(other)->offers, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(other)->offers_freed, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(chosen)->offers_freed, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_server_active(other), 0);
+    world_free(&w);
+}
+
+static bool refuse_all(ns_dhcp_client *c, const struct ns_dhcp_msg *offer, void *ud)
+{
+    (void)c; (void)offer; (void)ud;
+    return false;
+}
+
+/* An OFFER never taken is held for offer_hold (60 s) and then freed: c
+ * refuses .100 (offered at 1 s + 1 hop) and dies at 3 s; c2 at 30 s gets
+ * .101 (.100 still held), c3 at 70 s gets .100. */
+static void test_offer_hold_expires(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.109", 3600);
+    ns_dhcp_client *c = client(&w, w.lan, "c", NS_SEC, 0);
+    ns_dhcp_client_on_offer(c, refuse_all, NULL);
+    ns_dhcp_client *c2 = client(&w, w.lan, "c2", 30 * NS_SEC, 0);
+    ns_dhcp_client *c3 = client(&w, w.lan, "c3", 70 * NS_SEC, 0);
+    ns_event_at(w.sim, 3 * NS_SEC, crash_host, ns_dhcp_client_host(c), 0, NULL);
+    ns_sim_run(w.sim, 100 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_stats(c)->offers, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c2), ip("10.0.0.101"));
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c3), ip("10.0.0.100"));
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(w.ds)->offers, 3);
+    world_free(&w);
+}
+
+/* ---- two servers, overlapping pools: the trace shows the duplicate ---- */
+
+/* The (server, addr, mac) of every event=ack row of events.tsv: the
+ * number of addresses ACKed by two servers to two different MACs. */
+static int duplicates_in_trace(const char *events)
+{
+    char **rows = g_strsplit(events, "\n", -1);
+    GHashTable *first = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GHashTable *dup = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (char **r = rows; *r; r++) {
+        char **col = g_strsplit(*r, "\t", -1);
+        if (g_strv_length(col) >= 4 && strcmp(col[1], "dhcp.server") == 0 &&
+            g_str_has_prefix(col[3], "event=ack ")) {
+            char addr[20] = "", mac[20] = "";
+            if (sscanf(col[3], "event=ack addr=%19s mac=%19s", addr, mac) == 2) {
+                char *who = g_strconcat(col[2], " ", mac, NULL);
+                const char *seen = g_hash_table_lookup(first, addr);
+                if (!seen)
+                    g_hash_table_insert(first, g_strdup(addr), who);
+                else {
+                    /* another server and another client */
+                    char **a = g_strsplit(seen, " ", 2), **b = g_strsplit(who, " ", 2);
+                    if (strcmp(a[0], b[0]) != 0 && strcmp(a[1], b[1]) != 0)
+                        g_hash_table_add(dup, g_strdup(addr));
+                    g_strfreev(a);
+                    g_strfreev(b);
+                    g_free(who);
+                }
+            }
+        }
+        g_strfreev(col);
+    }
+    int n = (int)g_hash_table_size(dup);
+    g_hash_table_destroy(first);
+    g_hash_table_destroy(dup);
+    g_strfreev(rows);
+    return n;
+}
+
+/* c1 binds while only srv is up; srv2 comes back and c2 takes its OFFER
+ * (prefer, in Lua).  Overlapping pools, no probe: both servers ACK
+ * 10.0.0.100 to two MACs, and events.tsv shows it; disjoint pools: no
+ * address is ACKed twice. */
+static void test_duplicate_in_trace(void)
+{
+    for (int overlap = 0; overlap < 2; overlap++) {
+        char *dir = g_build_filename(ns_test_tmpdir(), "dhcp", "dup", overlap ? "o" : "d", NULL);
+        lua_State *L = ns_test_lua_state(NULL, 1, dir);
+        char *code = g_strdup_printf(
+            OFFICE "s:trace{ kinds = { 'dhcp.server' } }\n"
+            "local b = s:host 'srv2'; lan:attach(b, '10.0.0.2')\n"
+            "srv:dhcp_server{ pool = '10.0.0.100-10.0.0.109' }\n"
+            "b:dhcp_server{ pool = '%s' }\n"
+            "b:crash '0s'; b:restart '10s'\n"
+            "local c1 = s:host 'c1'; lan:attach(c1, false)\n"
+            "local c2 = s:host 'c2'; lan:attach(c2, false)\n"
+            "local l1 = c1:dhcp_client{ start_delay = '1s', probe = 0 }\n"
+            "local l2 = c2:dhcp_client{ start_delay = '30s', probe = 0, prefer = b }\n"
+            "s:run '60s'\n"
+            "return l1:addr() .. ' ' .. l2:addr() .. ' ' .. l2:lease().server",
+            overlap ? "10.0.0.100-10.0.0.109" : "10.0.0.110-10.0.0.119");
+        char *got = ns_test_lua_chunk(L, code);
+        lua_close(L);
+        expect_text(got, overlap ? "10.0.0.100 10.0.0.100 10.0.0.2"
+                                 : "10.0.0.100 10.0.0.110 10.0.0.2");
+        char *ev = read_output(dir, "events.tsv");
+        CU_ASSERT_EQUAL(duplicates_in_trace(ev), overlap);
+        g_free(ev);
+        g_free(got);
+        g_free(code);
+        g_free(dir);
+    }
+}
+
+/* ---- a relay on the server's own LAN ---- */
+
+/* A router relays for an edge LAN but also sits on the server's LAN: a
+ * client there is heard by the server directly, and the relay must not
+ * forward its broadcasts too (the server used to answer each twice: two
+ * DISCOVERs counted, two OFFERs). */
+static void test_relay_skips_server_lan(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.150", 3600);
+    ns_host *rt = host(w.sim, "rt");
+    ns_host_set_forwarding(rt, true);
+    GError *err = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(w.lan, rt, ip("10.0.0.254"), &err));
+    ns_dhcp_relay *r = ns_dhcp_relay_new(rt, ip("10.0.0.1"), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    ns_dhcp_client *c = client(&w, w.lan, "c", NS_SEC, 0);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(c), ip("10.0.0.100"));
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(w.ds)->discovers, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(w.ds)->requests, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_client_stats(c)->offers, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_relay_forwarded(r), 0);
+    world_free(&w);
+}
+
+/* ---- what Wireshark sees: the rarer frames ---- */
+
+static char *tshark_text(const char *tshark, const char *file)
+{
+    char *argv[] = { (char *)tshark, "-o", "ip.check_checksum:TRUE", "-o",
+                     "udp.check_checksum:TRUE", "-r", (char *)file, "-V", NULL };
+    char *out = NULL, *errout = NULL;
+    int status = -1;
+    CU_ASSERT_TRUE(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errout,
+                                &status, NULL));
+    CU_ASSERT_EQUAL(status, 0);
+    if (status != 0 && errout)
+        fprintf(stderr, "\ntshark stderr: %s\n", errout);
+    g_free(errout);
+    return out ? out : g_strdup("");
+}
+
+/* One capture with NAK, DECLINE, INFORM, relayed (giaddr) and
+ * BROADCAST-flag frames.  Core LAN: srv, a squatter on .100 (client d
+ * probes, DECLINEs, takes .101), x sending an INIT-REBOOT REQUEST from
+ * another subnet (NAK), informer asking by INFORM, router rt relaying for
+ * the edge LAN 10.0.1.0/24, where client e sets the BROADCAST flag.
+ * Captures: srv's interface and e's. */
+static void test_tshark_rare_frames(void)
+{
+    struct world w;
+    world_init(&w, "10.0.0.100", "10.0.0.150", 600);
+    w.dir = g_build_filename(ns_test_tmpdir(), "dhcp", "pcap_rare", NULL);
+    GError *err = NULL;
+    CU_ASSERT_TRUE(ns_output_set_dir(w.sim, w.dir, &err));
+    struct ns_lan_opts lo;
+    ns_lan_opts_defaults(&lo);
+    lo.subnet = ip("10.0.1.0");
+    lo.prefix = 24;
+    ns_lan *edge = ns_lan_new(w.sim, "edge", &lo, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(edge);
+    ns_host *rt = host(w.sim, "rt");
+    ns_host_set_forwarding(rt, true);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(w.lan, rt, ip("10.0.0.254"), &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(edge, rt, ip("10.0.1.1"), &err));
+    struct ns_dhcp_pool_cfg pc = { .first = ip("10.0.1.100"), .last = ip("10.0.1.110"),
+                                   .subnet = ip("10.0.1.0"), .prefix = 24,
+                                   .router = ip("10.0.1.1") };
+    CU_ASSERT_TRUE(ns_dhcp_server_add_pool(w.ds, &pc, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_dhcp_relay_new(rt, ip("10.0.0.1"), &err));
+    /* the squatter, and d who will DECLINE */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(w.lan, host(w.sim, "sq"), ip("10.0.0.100"), &err));
+    ns_dhcp_client *d = client(&w, w.lan, "d", NS_SEC, NS_SEC);
+    /* e, behind the relay, with the BROADCAST flag */
+    ns_host *eh = host(w.sim, "e");
+    ns_iface *ei = ns_lan_attach(edge, eh, NS_LAN_NO_ADDR, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ei);
+    struct ns_dhcp_client_opts o;
+    ns_dhcp_client_opts_defaults(&o);
+    o.start_min = o.start_max = 2 * NS_SEC;
+    o.probe_wait = 0;
+    o.broadcast = true;
+    ns_dhcp_client *e = ns_dhcp_client_new(ei, &o, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    /* the informer, and x's INIT-REBOOT for 10.9.9.9 */
+    ns_host *inf = host(w.sim, "informer");
+    ns_iface *ii = ns_lan_attach(w.lan, inf, ip("10.0.0.7"), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ii);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_dhcp_inform_new(ii, NULL, &err));
+    ns_host *x = host(w.sim, "x");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(w.lan, x, ip("10.0.0.5"), &err));
+    ns_udp *sock = ns_udp_bind(x, NS_DHCP_CLIENT_PORT, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sock);
+    struct ns_dhcp_msg m = { .op = NS_DHCP_BOOTREQUEST, .xid = 0x1234, .type = NS_DHCP_REQUEST,
+                             .requested = ip("10.9.9.9"), .chaddr = { 2, 0, 0, 0, 0, 9 } };
+    uint8_t buf[NS_DHCP_MSG_MAX];
+    size_t len = ns_dhcp_encode(&m, buf);
+    CU_ASSERT_TRUE(ns_udp_send(sock, NS_IP_BROADCAST, NS_DHCP_SERVER_PORT, buf, (uint32_t)len));
+
+    ns_pcap *core_cap = ns_pcap_open(w.sim, "core.pcap", &err);
+    ns_pcap *edge_cap = ns_pcap_open(w.sim, "edge.pcap", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(core_cap);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(edge_cap);
+    ns_iface_capture(ns_host_iface(w.srv, 0), core_cap);
+    ns_iface_capture(ei, edge_cap);
+    ns_sim_run(w.sim, 60 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_client_stats(d)->declines, 1);
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(d), ip("10.0.0.101"));
+    CU_ASSERT_EQUAL(ns_dhcp_client_addr(e), ip("10.0.1.100"));
+    CU_ASSERT_TRUE(ns_dhcp_inform_result(ns_dhcp_inform_of(inf), &(struct ns_dhcp_inform_info){ 0 }));
+    CU_ASSERT_EQUAL(ns_dhcp_server_stats(w.ds)->naks, 1);
+    CU_ASSERT_TRUE(ns_output_commit_all(w.sim, &err));
+    char *tshark = g_find_program_in_path("tshark");
+    if (!tshark) {
+        printf("\n  note: tshark not found, DHCP decoding check skipped\n");
+        world_free(&w);
+        return;
+    }
+    char *core_file = g_build_filename(w.dir, "core.pcap", NULL);
+    char *edge_file = g_build_filename(w.dir, "edge.pcap", NULL);
+    char *core = tshark_text(tshark, core_file), *edgetxt = tshark_text(tshark, edge_file);
+    char *both = g_strconcat(core, edgetxt, NULL);
+    CU_ASSERT_PTR_NULL(strstr(both, "Malformed"));
+    CU_ASSERT_PTR_NULL(strstr(both, "Bad"));
+    CU_ASSERT_PTR_NULL(strstr(both, "Expert Info (Warning"));
+    const char *want_core[] = { "DHCP Message Type (NAK)", "DHCP Message Type (Decline)",
+                                "DHCP Message Type (Inform)", "Relay agent IP address: 10.0.1.1",
+                                "Requested IP Address: 10.9.9.9" };
+    for (size_t i = 0; i < G_N_ELEMENTS(want_core); i++) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(core, want_core[i]));
+        if (!strstr(core, want_core[i]))
+            fprintf(stderr, "\nmissing in core.pcap: %s\n", want_core[i]);
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(edgetxt, "Broadcast flag: Broadcast"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(edgetxt, "DHCP Message Type (ACK)"));
+    if (strstr(both, "Malformed") || strstr(both, "Bad") || !strstr(edgetxt, "Broadcast flag: Broadcast"))
+        fprintf(stderr, "\ntshark said:\n%s\n", both);
+    g_free(both);
+    g_free(core);
+    g_free(edgetxt);
+    g_free(core_file);
+    g_free(edge_file);
+    g_free(tshark);
+    world_free(&w);
+}
+
 /* ---- the DNS option ---- */
 
 /* The server's option 6 reaches the client's lease, in C and in Lua; a
@@ -526,6 +805,12 @@ void test_dhcp_cases_register(void)
     ns_test_add(s, "reservation by MAC", test_reservation);
     ns_test_add(s, "options 58/59 set T1/T2 exactly", test_t1_t2_options);
     ns_test_add(s, "default start delay in [1 s, 10 s]", test_start_delay);
+    ns_test_add(s, "offer freed when the client picks another server",
+                test_offer_freed_other_server);
+    ns_test_add(s, "an offer never taken is freed after offer_hold", test_offer_hold_expires);
+    ns_test_add(s, "overlapping pools: the duplicate lease in the trace", test_duplicate_in_trace);
+    ns_test_add(s, "a relay does not relay the server's own LAN", test_relay_skips_server_lan);
+    ns_test_add(s, "tshark: NAK, DECLINE, INFORM, giaddr, BROADCAST flag", test_tshark_rare_frames);
     ns_test_add(s, "the DNS option reaches the lease", test_dns);
     ns_test_add(s, "server expiry rows carry expired_at", test_expired_at);
     ns_test_add(s, "sub-second lease, t1, t2: the value in the error", test_subsecond_errors);

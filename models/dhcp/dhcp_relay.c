@@ -1,6 +1,7 @@
 /* dhcp_relay.c — a BOOTP/DHCP relay agent (RFC 1542 section 4, RFC 2131
  * 4.1) on a router: client requests heard on an interface go to the
- * server with giaddr set to that interface's address; the server's
+ * server with giaddr set to that interface's address (not those heard on
+ * the server's own subnet, which it hears itself); the server's
  * replies come back to giaddr and go out of that interface: unicast to
  * ciaddr, or to chaddr / yiaddr, or broadcast when the client set the
  * BROADCAST flag (RFC 2131 4.1).
@@ -20,6 +21,16 @@ struct ns_dhcp_relay {
     uint64_t  forwarded;
 };
 
+/* Whether the server sits on in's own subnet: it hears that LAN's
+ * broadcasts itself, and relaying them too would make it answer every
+ * request there twice. */
+static bool server_on(const ns_dhcp_relay *r, ns_iface *in)
+{
+    int prefix = ns_iface_prefix(in);
+    uint32_t mask = prefix > 0 ? ns__dhcp_prefix_mask(prefix) : 0;
+    return prefix > 0 && (ns_iface_addr(in) & mask) == (r->server & mask);
+}
+
 static void on_receive(ns_udp *sock, const ns_pkt *p, uint32_t src, uint16_t sport, void *ud)
 {
     (void)src; (void)sport;
@@ -32,7 +43,7 @@ static void on_receive(ns_udp *sock, const ns_pkt *p, uint32_t src, uint16_t spo
     ns_pkt_copy_payload(p, 0, len, buf);
     if (m.op == NS_DHCP_BOOTREQUEST) {
         ns_iface *in = ns_udp_rx_iface(sock);
-        if (!in || !ns_iface_addr(in) || m.hops >= MAX_HOPS)
+        if (!in || !ns_iface_addr(in) || m.hops >= MAX_HOPS || server_on(r, in))
             return;
         buf[3] = (uint8_t)(m.hops + 1);
         if (m.giaddr == 0)
