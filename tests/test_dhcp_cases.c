@@ -1,7 +1,9 @@
 /* test_dhcp_cases.c — DHCP cases a review of issue 11 found untested or
  * wrong: the client's OFFER policy (prefer, choose), T1/T2 fuzz, NAKs,
- * INIT-REBOOT, the server's ping check, offer holding, reservations,
- * options 58/59, the start delay, the DNS option and error texts.
+ * INIT-REBOOT, the server's ping check, reservations, options 58/59, the
+ * start delay, offer holding, duplicate leases in the trace, a relay on
+ * the server's LAN, what tshark decodes, the DNS option, the server's
+ * expiry rows and error texts.
  *
  * The world is dhcpworld.h's: LAN 10.0.0.0/24, server "srv" at 10.0.0.1,
  * one hop = HOP ns. */
