@@ -161,6 +161,50 @@ bool ns_host_has_addr(const ns_host *ch, uint32_t addr)
     return false;
 }
 
+/* The address -> owner index, rebuilt when an address, a host or an
+ * interface was added or changed since it was built.  Hosts are visited in
+ * creation order and the first claim on an address wins, so the answer is
+ * the one a linear ns_host_has_addr() search gives; a search per new
+ * connection over thousands of hosts is what it replaces. */
+static void claim(GHashTable *owner, uint32_t addr, ns_host *h)
+{
+    if (!g_hash_table_contains(owner, GUINT_TO_POINTER(addr)))
+        g_hash_table_insert(owner, GUINT_TO_POINTER(addr), h);
+}
+
+static GHashTable *owner_index(struct ns_net *net)
+{
+    if (net->owner && net->owner_gen == net->addr_gen &&
+        net->owner_hosts == net->hosts->len && net->owner_ifaces == net->ifaces->len)
+        return net->owner;
+    if (!net->owner)
+        net->owner = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g_hash_table_remove_all(net->owner);
+    for (guint i = 0; i < net->hosts->len; i++) {
+        ns_host *h = g_ptr_array_index(net->hosts, i);
+        for (guint k = 0; k < h->ifaces->len; k++) {
+            ns_iface *ifc = g_ptr_array_index(h->ifaces, k);
+            if (!ifc->addr)
+                continue;
+            claim(net->owner, ifc->addr, h);
+            if (ifc->prefix < 31)
+                claim(net->owner, ns_iface_broadcast(ifc), h);
+        }
+    }
+    net->owner_gen = net->addr_gen;
+    net->owner_hosts = net->hosts->len;
+    net->owner_ifaces = net->ifaces->len;
+    return net->owner;
+}
+
+ns_host *ns_host_owning(ns_sim *sim, uint32_t addr)
+{
+    struct ns_net *net = ns__net_peek(sim);
+    if (!net || addr == 0 || addr == NS_IP_BROADCAST)
+        return NULL;
+    return g_hash_table_lookup(owner_index(net), GUINT_TO_POINTER(addr));
+}
+
 struct ns_rng *ns_host_rng(ns_host *h, const char *what)
 {
     char *name = g_strdup_printf("host.%s.%s", h->name, what);
