@@ -437,6 +437,10 @@ static uint64_t bytes_for_40000(enum ns_tls_version v, enum ns_tls_cipher c)
     world_run(&w);
     ns_tcp_info(ns_tls_tcp(t), &after);
     CU_ASSERT_EQUAL(w.srv.rx->len, 40000);
+    size_t nonzero = 0;                           /* NULL sends zeros, sealed and opened */
+    for (guint i = 0; i < w.srv.rx->len; i++)
+        nonzero += w.srv.rx->data[i] != 0;
+    CU_ASSERT_EQUAL(nonzero, 0);
     world_free(&w);
     return after.bytes_acked - before.bytes_acked;
 }
@@ -699,6 +703,7 @@ static void test_determinism(void)
  * the keystream of the shorter record, and XORing twice restores the
  * plaintext. */
 void ns__tls_keystream_xor(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len);
+void ns__tls_keystream_fill(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len);
 
 static void test_keystream_prefixes(void)
 {
@@ -717,6 +722,13 @@ static void test_keystream_prefixes(void)
             CU_ASSERT_EQUAL(memcmp(part, full, len), 0);
             for (size_t i = len; i < MAX; i++)
                 CU_ASSERT_EQUAL_FATAL(part[i], 0);   /* nothing past the record */
+            /* fill (for zero plaintext) writes what XOR over zeros gives,
+             * whatever buf held before */
+            memset(part, 0xa5, sizeof part);
+            ns__tls_keystream_fill(0x0123456789abcdefull, dir, 7, part, len);
+            CU_ASSERT_EQUAL(memcmp(part, full, len), 0);
+            for (size_t i = len; i < MAX; i++)
+                CU_ASSERT_EQUAL_FATAL(part[i], 0xa5);
         }
         ns__tls_keystream_xor(0x0123456789abcdefull, dir, 7, full, MAX);
         for (size_t i = 0; i < MAX; i++)

@@ -262,11 +262,22 @@ static void write_one(ns_tls *t, uint8_t type, const struct plain *pl, size_t fr
     for (size_t i = 0; i < nonce; i++)              /* explicit nonce: the sequence */
         p[i] = (uint8_t)(t->tx_seq >> (56 - 8 * i));
     uint8_t *c = p + nonce;
-    plain_copy(pl, from, c, len);
-    memset(c + len, 0, total - nonce - len);        /* the tag: keystream alone */
-    if (v13)
-        c[len] = type;                               /* inner content type */
-    ns__tls_keystream_xor(t->key, t->server, t->tx_seq, c, total - nonce);
+    if (pl->body) {
+        plain_copy(pl, from, c, len);
+        memset(c + len, 0, total - nonce - len);    /* the tag: keystream alone */
+        if (v13)
+            c[len] = type;                           /* inner content type */
+        ns__tls_keystream_xor(t->key, t->server, t->tx_seq, c, total - nonce);
+    } else {
+        /* Zeros but for a message header and the inner type: the record is
+         * the keystream with those few bytes XORed in, the same bytes as
+         * zeroing it and XORing the keystream over it, one pass fewer. */
+        ns__tls_keystream_fill(t->key, t->server, t->tx_seq, c, total - nonce);
+        for (size_t i = from; i < pl->nhead && i < from + len; i++)
+            c[i - from] ^= pl->head[i];
+        if (v13)
+            c[len] ^= type;
+    }
     t->tx_seq++;
     t->st.records_out++;
 }

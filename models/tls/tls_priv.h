@@ -275,6 +275,7 @@ uint16_t ns__tls_cipher_id(enum ns_tls_cipher c, enum ns_tls_version v);
 /* tls_record.c: the keystream standing in for AEAD, XORed into buf in
  * place (protecting and recovering are the same operation). */
 void ns__tls_keystream_xor(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len);
+void ns__tls_keystream_fill(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len);
 uint32_t ns__tls_overhead(enum ns_tls_version v, enum ns_tls_cipher c);
 
 #endif

@@ -71,8 +71,10 @@ static inline __m256i mul64(__m256i x, __m256i c, __m256i c_hi)
     return _mm256_add_epi64(lo, _mm256_slli_epi64(cross, 32));
 }
 
+/* fill: buf holds zeros to be (its bytes are not read), so the keystream
+ * is stored rather than XORed in. */
 __attribute__((target("avx2")))
-static void xor_avx2(uint64_t s, uint8_t *buf, size_t len)
+static void xor_avx2(uint64_t s, uint8_t *buf, size_t len, bool fill)
 {
     const __m256i c1 = _mm256_set1_epi64x((long long)0xbf58476d1ce4e5b9ull);
     const __m256i c1h = _mm256_srli_epi64(c1, 32);
@@ -87,26 +89,43 @@ static void xor_avx2(uint64_t s, uint8_t *buf, size_t len)
         z = mul64(_mm256_xor_si256(z, _mm256_srli_epi64(z, 30)), c1, c1h);
         z = mul64(_mm256_xor_si256(z, _mm256_srli_epi64(z, 27)), c2, c2h);
         z = _mm256_xor_si256(z, _mm256_srli_epi64(z, 31));
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(buf + i));
-        _mm256_storeu_si256((__m256i *)(void *)(buf + i), _mm256_xor_si256(v, z));
+        if (!fill)
+            z = _mm256_xor_si256(z, _mm256_loadu_si256((const __m256i *)(const void *)(buf + i)));
+        _mm256_storeu_si256((__m256i *)(void *)(buf + i), z);
         ctr = _mm256_add_epi64(ctr, step);
     }
+    if (fill)
+        memset(buf + i, 0, len - i);
     xor_words(s + (i / 8) * KS_GAMMA, buf, i, len);
 }
 
 #endif
 
-/* XORs the keystream of (key, dir, seq) into buf, in place. */
-void ns__tls_keystream_xor(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len)
+static void keystream(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len, bool fill)
 {
     uint64_t s = ks_seed(key, dir, seq);
 #if defined(__x86_64__) && defined(__GNUC__)
     if (len >= 64 && __builtin_cpu_supports("avx2")) {
-        xor_avx2(s, buf, len);
+        xor_avx2(s, buf, len, fill);
         return;
     }
 #endif
+    if (fill)
+        memset(buf, 0, len);
     xor_words(s, buf, 0, len);
+}
+
+/* XORs the keystream of (key, dir, seq) into buf, in place. */
+void ns__tls_keystream_xor(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len)
+{
+    keystream(key, dir, seq, buf, len, false);
+}
+
+/* Writes the keystream of (key, dir, seq) to buf: what XORing it into
+ * zeros gives, without zeroing buf first. */
+void ns__tls_keystream_fill(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len)
+{
+    keystream(key, dir, seq, buf, len, true);
 }
 
 uint32_t ns__tls_overhead(enum ns_tls_version v, enum ns_tls_cipher c)
