@@ -17,11 +17,13 @@
 /* A message being built.  Handshake messages are built a byte or two at a
  * time (a hello is some 250 appends), so appending must be a store, not a
  * library call: the bytes go to a buffer on the builder's stack and move
- * to the heap only if they outgrow it (a certificate chain does). */
+ * to the heap only if they outgrow it.  4 KB holds the default chain (two
+ * certificates of 1,200 bytes): a heap block that size would be a large
+ * allocation, for which glibc's malloc first consolidates its free lists. */
 struct msg {
     uint8_t *data;
     size_t   len, cap;
-    uint8_t  local[1024];
+    uint8_t  local[4096];
 };
 
 static struct msg *msg_init(struct msg *b, size_t hint)
