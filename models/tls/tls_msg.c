@@ -85,18 +85,22 @@ static void close_len(struct msg *b, size_t at, int bytes)
         b->data[at + (size_t)i] = (uint8_t)(n >> (8 * (bytes - 1 - i)));
 }
 
-/* n bytes from the host's stream, one draw per 8 bytes, low byte first;
- * a draw's bytes go in one append (per byte, appending was most of the
- * cost of building a hello). */
+/* n bytes from the host's stream, one draw per 8 bytes, low byte first,
+ * written in place: a hello or a ticket holds a few hundred such bytes
+ * (key shares, signatures), and a call per draw to append them was a
+ * good part of building one. */
 static void put_random(ns_tls *t, struct msg *b, size_t n)
 {
+    uint8_t *p = msg_room(b, n);
     for (size_t i = 0; i < n; i += 8) {
         uint64_t r = ns_rng_u64(t->rng);
-        uint8_t w[8];
-        size_t k = 0;
-        for (; k < 8 && i + k < n; k++)
-            w[k] = (uint8_t)(r >> (8 * k));
-        putn(b, w, k);
+        if (n - i >= 8) {
+            for (size_t k = 0; k < 8; k++)
+                p[i + k] = (uint8_t)(r >> (8 * k));
+        } else {
+            for (size_t k = 0; i + k < n; k++)
+                p[i + k] = (uint8_t)(r >> (8 * k));
+        }
     }
 }
 
