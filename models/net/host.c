@@ -58,6 +58,8 @@ void ns__host_free(ns_host *h)
         g_free(a);
     }
     g_ptr_array_free(h->attachments, TRUE);
+    if (h->rngs)
+        g_hash_table_destroy(h->rngs);
     for (guint i = 0; i < h->held->len; i++)
         ns_pkt_free(h->sim, g_array_index(h->held, struct held_pkt, i).p);
     g_array_free(h->held, TRUE);
@@ -205,11 +207,20 @@ ns_host *ns_host_owning(ns_sim *sim, uint32_t addr)
     return g_hash_table_lookup(owner_index(net), GUINT_TO_POINTER(addr));
 }
 
+/* Remembered by host: TLS asks for its host's stream at every connection,
+ * and the stream's name is a printf and a hash of it.  The sim owns the
+ * streams for its whole life, so the cache only borrows them. */
 struct ns_rng *ns_host_rng(ns_host *h, const char *what)
 {
-    char *name = g_strdup_printf("host.%s.%s", h->name, what);
-    ns_rng *r = ns_sim_rng(h->sim, name);
-    g_free(name);
+    if (!h->rngs)
+        h->rngs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ns_rng *r = g_hash_table_lookup(h->rngs, what);
+    if (!r) {
+        char *name = g_strdup_printf("host.%s.%s", h->name, what);
+        r = ns_sim_rng(h->sim, name);
+        g_free(name);
+        g_hash_table_insert(h->rngs, g_strdup(what), r);
+    }
     return r;
 }
 

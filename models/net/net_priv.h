@@ -115,6 +115,7 @@ struct ns_host {
     uint16_t              ip_id;         /* next IPv4 identification */
     struct ns_host_stats  stats;
     GPtrArray            *attachments;   /* struct ns_attachment-like */
+    GHashTable           *rngs;           /* what -> ns_rng* (the sim's), ns_host_rng */
     void                 *udp;           /* udp.c's state, also attached: looked
                                              up once per datagram */
     void                 *arp;           /* arp.c's state, also attached: looked
