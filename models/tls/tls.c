@@ -402,10 +402,12 @@ void ns__tls_established(ns_tls *t)
     TLS_TRACE(t, "tls.handshake",
               "conn=%s version=%s mode=%s hrr=%u bytes_out=%" G_GUINT64_FORMAT,
               ns__tls_name(t), ns_tls_version_name(t->version), mode_name(t), t->hrr, t->st.handshake_bytes);
-    char note[40];
-    g_snprintf(note, sizeof note, "TLS %s %s", ns_tls_version_name(t->version),
-               t->resumed ? "resumed" : "established");
-    ns__tls_note(t, note);
+    if (ns_net_diagram(t->host)) {                 /* a printf only for a diagram */
+        char note[40];
+        g_snprintf(note, sizeof note, "TLS %s %s", ns_tls_version_name(t->version),
+                   t->resumed ? "resumed" : "established");
+        ns__tls_note(t, note);
+    }
 }
 
 void ns__tls_note(ns_tls *t, const char *label)
