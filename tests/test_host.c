@@ -345,6 +345,44 @@ static void test_addr_observers(void)
     world_free(&w);
 }
 
+/* ns_host_owning answers what a linear ns_host_has_addr search over the
+ * hosts in creation order answers, and follows address changes and new
+ * hosts (its index is cached). */
+static void test_owning(void)
+{
+    struct world w;
+    world_init(&w, 1);
+    ns_host *a = host(&w, "a", false), *b = host(&w, "b", false);
+    ns_link *l = link_rd(&w, a, b, 10e6, NS_MSEC);
+    ns_iface *ib = ns_link_iface(l, 1);
+    CU_ASSERT_PTR_EQUAL(ns_host_owning(w.sim, ip("10.0.1.1")), a);
+    CU_ASSERT_PTR_EQUAL(ns_host_owning(w.sim, ip("10.0.1.2")), b);
+    /* the subnet broadcast: both accept it, the first created owns it */
+    CU_ASSERT_TRUE(ns_host_has_addr(b, ip("10.0.1.255")));
+    CU_ASSERT_PTR_EQUAL(ns_host_owning(w.sim, ip("10.0.1.255")), a);
+    CU_ASSERT_PTR_NULL(ns_host_owning(w.sim, NS_IP_BROADCAST));
+    CU_ASSERT_PTR_NULL(ns_host_owning(w.sim, 0));
+    CU_ASSERT_PTR_NULL(ns_host_owning(w.sim, ip("10.0.1.9")));
+
+    GError *err = NULL;
+    CU_ASSERT_TRUE(ns_iface_set_addr(ib, ip("10.0.1.9"), 24, &err));
+    CU_ASSERT_PTR_EQUAL(ns_host_owning(w.sim, ip("10.0.1.9")), b);
+    CU_ASSERT_PTR_NULL(ns_host_owning(w.sim, ip("10.0.1.2")));
+
+    ns_host *c = host(&w, "c", false);
+    CU_ASSERT_PTR_NULL(ns_host_owning(w.sim, ip("10.0.2.2")));
+    link_rd(&w, b, c, 10e6, NS_MSEC);
+    CU_ASSERT_PTR_EQUAL(ns_host_owning(w.sim, ip("10.0.2.2")), c);
+    for (uint32_t x = ip("10.0.0.0"); x < ip("10.0.3.0"); x++) {
+        ns_host *first = NULL;
+        for (size_t i = 0; i < ns_host_count(w.sim) && !first; i++)
+            if (ns_host_has_addr(ns_host_nth(w.sim, i), x))
+                first = ns_host_nth(w.sim, i);
+        CU_ASSERT_PTR_EQUAL(ns_host_owning(w.sim, x), first);
+    }
+    world_free(&w);
+}
+
 void test_host_register(void)
 {
     CU_pSuite s = ns_test_suite("host", NULL, NULL);
@@ -353,4 +391,5 @@ void test_host_register(void)
     ns_test_add(s, "CPU: cores, FIFO, crash drops work", test_cpu);
     ns_test_add(s, "address, link and port errors", test_address_errors);
     ns_test_add(s, "address observers; removing an address", test_addr_observers);
+    ns_test_add(s, "the owner of an address, cached, follows changes", test_owning);
 }

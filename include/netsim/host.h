@@ -46,6 +46,10 @@ ns_iface *ns_host_iface(const ns_host *h, size_t i);
 uint32_t  ns_host_addr(const ns_host *h);
 /* Whether addr is one of h's addresses (or a broadcast it accepts). */
 bool      ns_host_has_addr(const ns_host *h, uint32_t addr);
+/* The first host, in creation order, for which ns_host_has_addr(h, addr)
+ * holds; NULL if none, and NULL for the limited broadcast (every host
+ * accepts it, none owns it). */
+ns_host  *ns_host_owning(ns_sim *sim, uint32_t addr);
 /* Counters of IP packets at a host. */
 struct ns_host_stats {
     uint64_t tx_pkts;             /* IP packets originated */

@@ -58,6 +58,8 @@ void ns__host_free(ns_host *h)
         g_free(a);
     }
     g_ptr_array_free(h->attachments, TRUE);
+    if (h->rngs)
+        g_hash_table_destroy(h->rngs);
     for (guint i = 0; i < h->held->len; i++)
         ns_pkt_free(h->sim, g_array_index(h->held, struct held_pkt, i).p);
     g_array_free(h->held, TRUE);
@@ -161,11 +163,64 @@ bool ns_host_has_addr(const ns_host *ch, uint32_t addr)
     return false;
 }
 
+/* The address -> owner index, rebuilt when an address, a host or an
+ * interface was added or changed since it was built.  Hosts are visited in
+ * creation order and the first claim on an address wins, so the answer is
+ * the one a linear ns_host_has_addr() search gives; a search per new
+ * connection over thousands of hosts is what it replaces. */
+static void claim(GHashTable *owner, uint32_t addr, ns_host *h)
+{
+    if (!g_hash_table_contains(owner, GUINT_TO_POINTER(addr)))
+        g_hash_table_insert(owner, GUINT_TO_POINTER(addr), h);
+}
+
+static GHashTable *owner_index(struct ns_net *net)
+{
+    if (net->owner && net->owner_gen == net->addr_gen &&
+        net->owner_hosts == net->hosts->len && net->owner_ifaces == net->ifaces->len)
+        return net->owner;
+    if (!net->owner)
+        net->owner = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g_hash_table_remove_all(net->owner);
+    for (guint i = 0; i < net->hosts->len; i++) {
+        ns_host *h = g_ptr_array_index(net->hosts, i);
+        for (guint k = 0; k < h->ifaces->len; k++) {
+            ns_iface *ifc = g_ptr_array_index(h->ifaces, k);
+            if (!ifc->addr)
+                continue;
+            claim(net->owner, ifc->addr, h);
+            if (ifc->prefix < 31)
+                claim(net->owner, ns_iface_broadcast(ifc), h);
+        }
+    }
+    net->owner_gen = net->addr_gen;
+    net->owner_hosts = net->hosts->len;
+    net->owner_ifaces = net->ifaces->len;
+    return net->owner;
+}
+
+ns_host *ns_host_owning(ns_sim *sim, uint32_t addr)
+{
+    struct ns_net *net = ns__net_peek(sim);
+    if (!net || addr == 0 || addr == NS_IP_BROADCAST)
+        return NULL;
+    return g_hash_table_lookup(owner_index(net), GUINT_TO_POINTER(addr));
+}
+
+/* Remembered by host: TLS asks for its host's stream at every connection,
+ * and the stream's name is a printf and a hash of it.  The sim owns the
+ * streams for its whole life, so the cache only borrows them. */
 struct ns_rng *ns_host_rng(ns_host *h, const char *what)
 {
-    char *name = g_strdup_printf("host.%s.%s", h->name, what);
-    ns_rng *r = ns_sim_rng(h->sim, name);
-    g_free(name);
+    if (!h->rngs)
+        h->rngs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ns_rng *r = g_hash_table_lookup(h->rngs, what);
+    if (!r) {
+        char *name = g_strdup_printf("host.%s.%s", h->name, what);
+        r = ns_sim_rng(h->sim, name);
+        g_free(name);
+        g_hash_table_insert(h->rngs, g_strdup(what), r);
+    }
     return r;
 }
 

@@ -37,6 +37,8 @@ static void net_free(gpointer p)
     g_ptr_array_free(net->leaf_tables, TRUE);
     if (net->diagram_msgs)
         g_hash_table_destroy(net->diagram_msgs);
+    if (net->owner)
+        g_hash_table_destroy(net->owner);
     g_free(net);
 }
 

@@ -115,6 +115,7 @@ struct ns_host {
     uint16_t              ip_id;         /* next IPv4 identification */
     struct ns_host_stats  stats;
     GPtrArray            *attachments;   /* struct ns_attachment-like */
+    GHashTable           *rngs;           /* what -> ns_rng* (the sim's), ns_host_rng */
     void                 *udp;           /* udp.c's state, also attached: looked
                                              up once per datagram */
     void                 *arp;           /* arp.c's state, also attached: looked
@@ -152,6 +153,11 @@ struct ns_net {
     uint64_t                   log_base;      /* sequence number of addr_log[0] */
     bool                       log_pending;   /* logged since topo_gen was bumped */
     uint32_t                   addr_gen;      /* bumped by every address change */
+    GHashTable                *owner;         /* address -> first ns_host* that has
+                                                 it (host.c, ns_host_owning) */
+    uint32_t                   owner_gen;     /* addr_gen it was built at */
+    guint                      owner_hosts;   /* hosts->len it was built with */
+    guint                      owner_ifaces;  /* ifaces->len it was built with */
     GPtrArray                 *leaf_tables;   /* ns_host*, by LAN index: the leaf
                                                  that last searched there */
     struct ns_diagram         *diagram;

@@ -597,10 +597,7 @@ const char *ns_tcp_name(const ns_tcp *c)
     char *name = g_hash_table_lookup(c->th->ts->names, c);
     if (!name) {
         char ra[NS_ADDR_STRLEN];
-        ns_host *peer = NULL;
-        for (size_t i = 0; i < ns_host_count(c->sim) && !peer; i++)
-            if (ns_host_has_addr(ns_host_nth(c->sim, i), ns__tcp_raddr(c)) && ns__tcp_raddr(c) != NS_IP_BROADCAST)
-                peer = ns_host_nth(c->sim, i);
+        ns_host *peer = ns_host_owning(c->sim, ns__tcp_raddr(c));
         name = g_strdup_printf("%s:%u>%s:%u", ns_host_name(c->th->host), ns__tcp_lport(c),
                                   peer ? ns_host_name(peer) : ns_addr_format(ns__tcp_raddr(c), ra),
                                   ns__tcp_rport(c));

@@ -262,11 +262,22 @@ static void write_one(ns_tls *t, uint8_t type, const struct plain *pl, size_t fr
     for (size_t i = 0; i < nonce; i++)              /* explicit nonce: the sequence */
         p[i] = (uint8_t)(t->tx_seq >> (56 - 8 * i));
     uint8_t *c = p + nonce;
-    plain_copy(pl, from, c, len);
-    memset(c + len, 0, total - nonce - len);        /* the tag: keystream alone */
-    if (v13)
-        c[len] = type;                               /* inner content type */
-    ns__tls_keystream_xor(t->key, t->server, t->tx_seq, c, total - nonce);
+    if (pl->body) {
+        plain_copy(pl, from, c, len);
+        memset(c + len, 0, total - nonce - len);    /* the tag: keystream alone */
+        if (v13)
+            c[len] = type;                           /* inner content type */
+        ns__tls_keystream_xor(t->key, t->server, t->tx_seq, c, total - nonce);
+    } else {
+        /* Zeros but for a message header and the inner type: the record is
+         * the keystream with those few bytes XORed in, the same bytes as
+         * zeroing it and XORing the keystream over it, one pass fewer. */
+        ns__tls_keystream_fill(t->key, t->server, t->tx_seq, c, total - nonce);
+        for (size_t i = from; i < pl->nhead && i < from + len; i++)
+            c[i - from] ^= pl->head[i];
+        if (v13)
+            c[len] ^= type;
+    }
     t->tx_seq++;
     t->st.records_out++;
 }
@@ -361,8 +372,8 @@ void ns__tls_send_alert(ns_tls *t, int alert)
     uint8_t a[2] = { alert == NS_TLS_CLOSE_NOTIFY ? 1 : 2, (uint8_t)alert };
     ns__tls_write_record(t, CT_ALERT, a, 2);
     label_add(t, ns_tls_alert_name(alert));
-    ns_trace_event(t->sim, "tls.alert", ns_host_name(t->host), "conn=%s alert=%s dir=sent",
-                   t->name, ns_tls_alert_name(alert));
+    TLS_TRACE(t, "tls.alert", "conn=%s alert=%s dir=sent",
+              ns__tls_name(t), ns_tls_alert_name(alert));
     if (t->cb.alert)
         t->cb.alert(t, ns_tls_alert_name(alert), true, t->ud);
     if (alert != NS_TLS_CLOSE_NOTIFY) {
@@ -388,13 +399,15 @@ void ns__tls_established(ns_tls *t)
     if (t->timer.slot)
         ns_event_cancel(t->sim, t->timer);
     t->notify_established = true;
-    ns_trace_event(t->sim, "tls.handshake", ns_host_name(t->host),
-                   "conn=%s version=%s mode=%s hrr=%u bytes_out=%" G_GUINT64_FORMAT,
-                   t->name, ns_tls_version_name(t->version), mode_name(t), t->hrr, t->st.handshake_bytes);
-    char note[40];
-    g_snprintf(note, sizeof note, "TLS %s %s", ns_tls_version_name(t->version),
-               t->resumed ? "resumed" : "established");
-    ns__tls_note(t, note);
+    TLS_TRACE(t, "tls.handshake",
+              "conn=%s version=%s mode=%s hrr=%u bytes_out=%" G_GUINT64_FORMAT,
+              ns__tls_name(t), ns_tls_version_name(t->version), mode_name(t), t->hrr, t->st.handshake_bytes);
+    if (ns_net_diagram(t->host)) {                 /* a printf only for a diagram */
+        char note[40];
+        g_snprintf(note, sizeof note, "TLS %s %s", ns_tls_version_name(t->version),
+                   t->resumed ? "resumed" : "established");
+        ns__tls_note(t, note);
+    }
 }
 
 void ns__tls_note(ns_tls *t, const char *label)
@@ -426,10 +439,10 @@ static void write_out(ns_tls *t)
         t->st.first_app_tx_at = now;
         ns_time_t rtt = t->st.tcp_established_at - t->st.started_at;
         if (!t->server && rtt > 0) {
-            ns_trace_event(t->sim, "tls.first_byte", ns_host_name(t->host),
-                           "conn=%s version=%s mode=%s rtts=%.2f",
-                           t->name, ns_tls_version_name(t->version), mode_name(t),
-                           (double)(now - t->st.started_at) / (double)rtt);
+            TLS_TRACE(t, "tls.first_byte",
+                      "conn=%s version=%s mode=%s rtts=%.2f",
+                      ns__tls_name(t), ns_tls_version_name(t->version), mode_name(t),
+                      (double)(now - t->st.started_at) / (double)rtt);
             ns__tls_diagram_first_byte(t, mode_name(t));
         }
     }
@@ -437,12 +450,12 @@ static void write_out(ns_tls *t)
     guint bytes = (guint)t->out.len;
     t->wire_out += bytes;
     ns__tls_diagram_flight(t, t->label->str, bytes);
-    ns_trace_event(t->sim, "tls.flight", ns_host_name(t->host), "conn=%s bytes=%u msgs=%s",
-                   t->name, bytes, t->label->str);
+    TLS_TRACE(t, "tls.flight", "conn=%s bytes=%u msgs=%s",
+              ns__tls_name(t), bytes, t->label->str);
     GError *err = NULL;
     if (!ns_tcp_send(t->tcp, t->out.data, bytes, &err)) {
-        ns_trace_event(t->sim, "tls.error", ns_host_name(t->host), "conn=%s error=%s", t->name,
-                       err->message);
+        TLS_TRACE(t, "tls.error", "conn=%s error=%s", ns__tls_name(t),
+                  err->message);
         g_clear_error(&err);
     }
     t->out.len = 0;
@@ -542,8 +555,8 @@ static void record_in(ns_tls *t, uint8_t type, uint8_t *body, size_t len)
         if (len >= 2) {
             uint8_t code = body[1];               /* body may not outlive a callback */
             const char *name = ns_tls_alert_name(code);
-            ns_trace_event(t->sim, "tls.alert", ns_host_name(t->host),
-                           "conn=%s alert=%s dir=received", t->name, name);
+            TLS_TRACE(t, "tls.alert",
+                      "conn=%s alert=%s dir=received", ns__tls_name(t), name);
             if (t->cb.alert)
                 t->cb.alert(t, name, false, t->ud);
             if (code == NS_TLS_CLOSE_NOTIFY) {
@@ -693,7 +706,6 @@ static ns_tls *tls_new(ns_host *h, ns_tcp *c, const struct ns_tls_opts *o, bool 
     }
     t->o.early_data = t->early;
     t->rng = ns_host_rng(h, "tls");
-    t->name = g_strdup(ns_tcp_name(c));
     t->state = server ? ST_S_WAIT_CH : ST_START;
     t->early_status = -1;
     t->label = g_string_new(NULL);
@@ -800,11 +812,11 @@ bool ns_tls_send(ns_tls *t, const void *bytes, uint32_t len, GError **error)
         g_set_error(error, NS_ERROR, NS_ERROR_STATE,
                     "tls %s: cannot send in state %s: the handshake is not done "
                     "(data before it goes in the 'early_data' option)",
-                    t->name, ns__tls_state_name(t->state));
+                    ns__tls_name(t), ns__tls_state_name(t->state));
         return false;
     }
     if (t->fail_reason[0] || t->close_after) {
-        g_set_error(error, NS_ERROR, NS_ERROR_STATE, "tls %s: connection is closed", t->name);
+        g_set_error(error, NS_ERROR, NS_ERROR_STATE, "tls %s: connection is closed", ns__tls_name(t));
         return false;
     }
     ns__tls_write_app(t, bytes, len);

@@ -75,7 +75,7 @@ void ns__tls_diagram_first_byte(ns_tls *t, const char *mode)
     g_snprintf(line, sizeof line,
                "TLS %s %s: first app byte at %.2f RTT after SYN (%.1f ms, %s)",
                ns_tls_version_name(t->version), mode, (double)after / (double)rtt,
-               (double)after / (double)NS_MSEC, t->name);
+               (double)after / (double)NS_MSEC, ns__tls_name(t));
     ns_diagram_summary(d, line);
 }
 
@@ -89,6 +89,6 @@ void ns__tls_diagram_failed(ns_tls *t, const char *reason)
      * the handshake (a missing client certificate): both lines then. */
     g_snprintf(line, sizeof line, "TLS %s: %sfailed with %s (%s)",
                ns_tls_version_name(t->version),
-               t->st.first_app_tx_at >= 0 ? "" : "no app byte: the handshake ", reason, t->name);
+               t->st.first_app_tx_at >= 0 ? "" : "no app byte: the handshake ", reason, ns__tls_name(t));
     ns_diagram_summary(d, line);
 }

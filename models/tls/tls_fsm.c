@@ -411,7 +411,7 @@ void ns__tls_step(ns_tls *t, enum tls_event ev, const uint8_t *msg, size_t len)
     }
     if (ns_trace_on(t->sim, "tls.state", ns_host_name(t->host)))
         ns_trace_event(t->sim, "tls.state", ns_host_name(t->host), "conn=%s from=%s to=%s cause=%s",
-                       t->name, ns__tls_state_name(t->state), ns__tls_state_name(arc->next),
+                       ns__tls_name(t), ns__tls_state_name(t->state), ns__tls_state_name(arc->next),
                        ns__tls_event_name(ev));
     t->state = arc->next;
     if (arc->act)

@@ -48,7 +48,6 @@ static void tls_free(gpointer p)
     g_free(t->alpn);
     g_free(t->early);
     g_free(t->cookie);
-    g_free(t->name);
     g_free(t);
 }
 

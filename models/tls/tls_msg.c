@@ -14,13 +14,63 @@
 
 /* ---- writing ---- */
 
-static void put8(GByteArray *b, unsigned v) { uint8_t x = (uint8_t)v; g_byte_array_append(b, &x, 1); }
-static void put16(GByteArray *b, unsigned v) { put8(b, v >> 8); put8(b, v); }
-static void put24(GByteArray *b, unsigned v) { put8(b, v >> 16); put16(b, v); }
-static void putn(GByteArray *b, const uint8_t *p, size_t n) { g_byte_array_append(b, p, (guint)n); }
+/* A message being built.  Handshake messages are built a byte or two at a
+ * time (a hello is some 250 appends), so appending must be a store, not a
+ * library call: the bytes go to a buffer on the builder's stack and move
+ * to the heap only if they outgrow it.  4 KB holds the default chain (two
+ * certificates of 1,200 bytes): a heap block that size would be a large
+ * allocation, for which glibc's malloc first consolidates its free lists. */
+struct msg {
+    uint8_t *data;
+    size_t   len, cap;
+    uint8_t  local[4096];
+};
+
+static struct msg *msg_init(struct msg *b, size_t hint)
+{
+    b->len = 0;
+    b->cap = hint > sizeof b->local ? hint : sizeof b->local;
+    b->data = hint > sizeof b->local ? g_malloc(hint) : b->local;
+    return b;
+}
+
+static void msg_free(struct msg *b)
+{
+    if (b->data != b->local)
+        g_free(b->data);
+}
+
+G_NO_INLINE static void msg_grow(struct msg *b, size_t need)
+{
+    size_t cap = b->cap * 2 > need ? b->cap * 2 : need;
+    if (b->data == b->local) {
+        b->data = memcpy(g_malloc(cap), b->local, b->len);
+    } else {
+        b->data = g_realloc(b->data, cap);
+    }
+    b->cap = cap;
+}
+
+static inline uint8_t *msg_room(struct msg *b, size_t n)
+{
+    if (G_UNLIKELY(b->len + n > b->cap))
+        msg_grow(b, b->len + n);
+    uint8_t *p = b->data + b->len;
+    b->len += n;
+    return p;
+}
+
+static void put8(struct msg *b, unsigned v) { *msg_room(b, 1) = (uint8_t)v; }
+static void put16(struct msg *b, unsigned v) { ns_put16(msg_room(b, 2), (uint16_t)v); }
+static void put24(struct msg *b, unsigned v) { put8(b, v >> 16); put16(b, v); }
+static void putn(struct msg *b, const uint8_t *p, size_t n)
+{
+    if (n)
+        memcpy(msg_room(b, n), p, n);
+}
 
 /* Length prefixes written after their contents: open returns the offset. */
-static size_t open_len(GByteArray *b, int bytes)
+static size_t open_len(struct msg *b, int bytes)
 {
     size_t at = b->len;
     for (int i = 0; i < bytes; i++)
@@ -28,29 +78,33 @@ static size_t open_len(GByteArray *b, int bytes)
     return at;
 }
 
-static void close_len(GByteArray *b, size_t at, int bytes)
+static void close_len(struct msg *b, size_t at, int bytes)
 {
     size_t n = b->len - at - (size_t)bytes;
     for (int i = 0; i < bytes; i++)
         b->data[at + (size_t)i] = (uint8_t)(n >> (8 * (bytes - 1 - i)));
 }
 
-/* n bytes from the host's stream, one draw per 8 bytes, low byte first;
- * a draw's bytes go in one append (per byte, appending was most of the
- * cost of building a hello). */
-static void put_random(ns_tls *t, GByteArray *b, size_t n)
+/* n bytes from the host's stream, one draw per 8 bytes, low byte first,
+ * written in place: a hello or a ticket holds a few hundred such bytes
+ * (key shares, signatures), and a call per draw to append them was a
+ * good part of building one. */
+static void put_random(ns_tls *t, struct msg *b, size_t n)
 {
+    uint8_t *p = msg_room(b, n);
     for (size_t i = 0; i < n; i += 8) {
         uint64_t r = ns_rng_u64(t->rng);
-        uint8_t w[8];
-        size_t k = 0;
-        for (; k < 8 && i + k < n; k++)
-            w[k] = (uint8_t)(r >> (8 * k));
-        putn(b, w, k);
+        if (n - i >= 8) {
+            for (size_t k = 0; k < 8; k++)
+                p[i + k] = (uint8_t)(r >> (8 * k));
+        } else {
+            for (size_t k = 0; i + k < n; k++)
+                p[i + k] = (uint8_t)(r >> (8 * k));
+        }
     }
 }
 
-static void put_u64(GByteArray *b, uint64_t v)
+static void put_u64(struct msg *b, uint64_t v)
 {
     uint8_t w[8];
     for (int i = 0; i < 8; i++)
@@ -78,7 +132,7 @@ static const uint16_t sig_algs[] = {
     0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
 };
 
-static void ext_sig_algs(GByteArray *b)
+static void ext_sig_algs(struct msg *b)
 {
     put16(b, 13);
     put16(b, 2 + 2 * G_N_ELEMENTS(sig_algs));
@@ -87,7 +141,7 @@ static void ext_sig_algs(GByteArray *b)
         put16(b, sig_algs[i]);
 }
 
-static void ext_alpn(GByteArray *b, const char *alpn)
+static void ext_alpn(struct msg *b, const char *alpn)
 {
     size_t n = strlen(alpn);
     put16(b, 16);
@@ -107,7 +161,7 @@ static bool resuming(const ns_tls *t, enum ns_tls_version v)
 
 void ns__tls_send_client_hello(ns_tls *t)
 {
-    GByteArray *b = g_byte_array_sized_new(512);        /* a typical hello: no regrowth */
+    struct msg m_b, *b = msg_init(&m_b, 512);        /* a typical hello: no regrowth */
     put16(b, 0x0303);                                   /* legacy_version */
     if (t->hrr == 0) {
         for (int i = 0; i < 32; i++)
@@ -122,17 +176,17 @@ void ns__tls_send_client_hello(ns_tls *t)
      * the server's echo says it accepted it, RFC 5077 3.4) or none */
     if (t->hrr == 0) {
         if (resuming(t, NS_TLS_12) && t->o.resume->ticket_is_sid) {
-            GByteArray *s = g_byte_array_new();
+            struct msg m_s, *s = msg_init(&m_s, 0);
             put_u64(s, t->o.resume->ticket);
             put_random(t, s, 24);
             memcpy(t->session_id, s->data, 32);
-            g_byte_array_free(s, TRUE);
+            msg_free(s);
             t->session_id_len = 32;
         } else if (offers13(t) || resuming(t, NS_TLS_12)) {
-            GByteArray *s = g_byte_array_new();
+            struct msg m_s, *s = msg_init(&m_s, 0);
             put_random(t, s, 32);
             memcpy(t->session_id, s->data, 32);
-            g_byte_array_free(s, TRUE);
+            msg_free(s);
             t->session_id_len = 32;
         }
     }
@@ -226,7 +280,7 @@ void ns__tls_send_client_hello(ns_tls *t)
     }
     close_len(b, exts, 2);
     ns__tls_write_handshake(t, HS_CLIENT_HELLO, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 /* SHA-256 of "HelloRetryRequest": the ServerHello random that marks an
@@ -238,7 +292,7 @@ static const uint8_t hrr_random[32] = {
 
 void ns__tls_send_server_hello(ns_tls *t, bool hrr)
 {
-    GByteArray *b = g_byte_array_new();
+    struct msg m_b, *b = msg_init(&m_b, 0);
     put16(b, 0x0303);
     if (hrr)
         putn(b, hrr_random, 32);
@@ -272,12 +326,12 @@ void ns__tls_send_server_hello(ns_tls *t, bool hrr)
     }
     close_len(b, exts, 2);
     ns__tls_write_handshake(t, HS_SERVER_HELLO, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 void ns__tls_send_server_hello12(ns_tls *t)
 {
-    GByteArray *b = g_byte_array_new();
+    struct msg m_b, *b = msg_init(&m_b, 0);
     put16(b, 0x0303);
     put_random(t, b, 32);
     put8(b, t->session_id_len);
@@ -295,12 +349,12 @@ void ns__tls_send_server_hello12(ns_tls *t)
         ext_alpn(b, t->alpn);
     close_len(b, exts, 2);
     ns__tls_write_handshake(t, HS_SERVER_HELLO, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 void ns__tls_send_encrypted_extensions(ns_tls *t)
 {
-    GByteArray *b = g_byte_array_new();
+    struct msg m_b, *b = msg_init(&m_b, 0);
     size_t exts = open_len(b, 2);
     if (t->alpn && *t->alpn)
         ext_alpn(b, t->alpn);
@@ -310,14 +364,14 @@ void ns__tls_send_encrypted_extensions(ns_tls *t)
     }
     close_len(b, exts, 2);
     ns__tls_write_handshake(t, HS_ENCRYPTED_EXTENSIONS, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 /* n certificates of cert_size bytes (the client's: n is 0 or 1). */
 void ns__tls_send_certificate(ns_tls *t, unsigned n)
 {
     /* sized for the whole chain: no reallocation while appending */
-    GByteArray *b = g_byte_array_sized_new(8 + n * (t->o.cert_size + 5));
+    struct msg m_b, *b = msg_init(&m_b, 8 + n * (t->o.cert_size + 5));
     if (t->version == NS_TLS_13)
         put8(b, 0);                                     /* request context */
     size_t list = open_len(b, 3);
@@ -330,12 +384,12 @@ void ns__tls_send_certificate(ns_tls *t, unsigned n)
     }
     close_len(b, list, 3);
     ns__tls_write_handshake(t, HS_CERTIFICATE, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 void ns__tls_send_certificate_request(ns_tls *t)
 {
-    GByteArray *b = g_byte_array_new();
+    struct msg m_b, *b = msg_init(&m_b, 0);
     if (t->version == NS_TLS_13) {
         put8(b, 0);                                     /* context */
         size_t exts = open_len(b, 2);
@@ -349,11 +403,11 @@ void ns__tls_send_certificate_request(ns_tls *t)
         put16(b, 0);                                    /* any CA */
     }
     ns__tls_write_handshake(t, HS_CERTIFICATE_REQUEST, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 /* An ECDSA P-256 signature in DER: SEQUENCE of two 32-byte INTEGERs. */
-static void put_ecdsa_sig(ns_tls *t, GByteArray *b)
+static void put_ecdsa_sig(ns_tls *t, struct msg *b)
 {
     put16(b, 0x0403);
     put16(b, 70);
@@ -367,16 +421,16 @@ static void put_ecdsa_sig(ns_tls *t, GByteArray *b)
 
 void ns__tls_send_certificate_verify(ns_tls *t)
 {
-    GByteArray *b = g_byte_array_new();
+    struct msg m_b, *b = msg_init(&m_b, 0);
     put_ecdsa_sig(t, b);
     ns__tls_write_handshake(t, HS_CERTIFICATE_VERIFY, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 /* ECDHE parameters (RFC 8422 5.4): named curve, the point, a signature. */
 void ns__tls_send_server_key_exchange(ns_tls *t)
 {
-    GByteArray *b = g_byte_array_new();
+    struct msg m_b, *b = msg_init(&m_b, 0);
     uint32_t kl = ns__tls_group_len(t->group);
     put8(b, 3);
     put16(b, ns__tls_group_id(t->group));
@@ -389,12 +443,12 @@ void ns__tls_send_server_key_exchange(ns_tls *t)
     }
     put_ecdsa_sig(t, b);
     ns__tls_write_handshake(t, HS_SERVER_KEY_EXCHANGE, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 void ns__tls_send_client_key_exchange(ns_tls *t)
 {
-    GByteArray *b = g_byte_array_new();
+    struct msg m_b, *b = msg_init(&m_b, 0);
     uint32_t kl = ns__tls_group_len(t->group);
     put8(b, kl);
     if (t->group != NS_TLS_X25519) {
@@ -404,7 +458,7 @@ void ns__tls_send_client_key_exchange(ns_tls *t)
         put_random(t, b, kl);
     }
     ns__tls_write_handshake(t, HS_CLIENT_KEY_EXCHANGE, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 void ns__tls_send_empty(ns_tls *t, uint8_t type)
@@ -415,11 +469,11 @@ void ns__tls_send_empty(ns_tls *t, uint8_t type)
 /* verify_data: 12 bytes in 1.2 (RFC 5246 7.4.9), Hash.length in 1.3. */
 void ns__tls_send_finished(ns_tls *t)
 {
-    GByteArray *b = g_byte_array_new();
+    struct msg m_b, *b = msg_init(&m_b, 0);
     size_t n = t->version == NS_TLS_12 ? 12 : (t->cipher == NS_TLS_AES256_GCM ? 48 : 32);
     put_random(t, b, n);
     ns__tls_write_handshake(t, HS_FINISHED, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 /* A ticket is 128 bytes whose first 8 are the listener's ticket number
@@ -430,7 +484,7 @@ void ns__tls_send_new_session_ticket(ns_tls *t)
     uint64_t id = ++l->next_ticket;
     struct tls_ticket rec = { id, t->version };
     g_array_append_val(l->tickets, rec);
-    GByteArray *b = g_byte_array_new();
+    struct msg m_b, *b = msg_init(&m_b, 0);
     put8(b, 0); put8(b, 0); put16(b, 7200);            /* lifetime: 2 h */
     if (t->version == NS_TLS_13) {
         put_random(t, b, 4);                            /* ticket_age_add */
@@ -449,7 +503,7 @@ void ns__tls_send_new_session_ticket(ns_tls *t)
         close_len(b, exts, 2);
     }
     ns__tls_write_handshake(t, HS_NEW_SESSION_TICKET, b->data, b->len);
-    g_byte_array_free(b, TRUE);
+    msg_free(b);
 }
 
 void ns__tls_send_ccs(ns_tls *t)

@@ -117,7 +117,6 @@ struct ns_tls {
     uint8_t         *early;                  /* owned copy of early data */
     struct ns_tls_callbacks cb;
     void            *ud;
-    char            *name;                   /* "a:49152>b:443" */
     struct ns_rng   *rng;                    /* the host's "tls" stream: randoms, ids */
     enum tls_state   state;
 
@@ -229,6 +228,20 @@ static inline void ns__tls_buf_take(struct tls_buf *b, size_t n)
 static inline size_t ns__tls_buf_pending(const struct tls_buf *b) { return b->len - b->off; }
 
 /* tls_fsm.c */
+/* The connection's name, "a:49152>b:443": TCP's, which is built on first
+ * use (ns_tcp_name), so that the thousands of connections of a run that
+ * nobody traces never format one nor keep a copy. */
+static inline const char *ns__tls_name(const ns_tls *t) { return ns_tcp_name(t->tcp); }
+
+/* A trace line whose arguments (the name above among them) are evaluated
+ * only when the line is wanted; ns_trace_event would drop it the same. */
+#define TLS_TRACE(t, kind, ...)                                            \
+    do {                                                                   \
+        if (ns_trace_on((t)->sim, kind, ns_host_name((t)->host)))          \
+            ns_trace_event((t)->sim, kind, ns_host_name((t)->host),        \
+                           __VA_ARGS__);                                   \
+    } while (0)
+
 const char *ns__tls_state_name(enum tls_state s);
 const char *ns__tls_event_name(enum tls_event e);
 void ns__tls_step(ns_tls *t, enum tls_event ev, const uint8_t *msg, size_t len);
@@ -262,6 +275,7 @@ uint16_t ns__tls_cipher_id(enum ns_tls_cipher c, enum ns_tls_version v);
 /* tls_record.c: the keystream standing in for AEAD, XORed into buf in
  * place (protecting and recovering are the same operation). */
 void ns__tls_keystream_xor(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len);
+void ns__tls_keystream_fill(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len);
 uint32_t ns__tls_overhead(enum ns_tls_version v, enum ns_tls_cipher c);
 
 #endif
