@@ -113,6 +113,56 @@ static void test_crashed_holder_no_lease(void)
     world_free(&w);
 }
 
+/* ---- lost messages ---- */
+
+static void port_down(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    struct world *w = arg;
+    CU_ASSERT_TRUE(ns_lan_port_set_up(w->lan, ns_host_iface(w->h[1], 0), false));
+}
+
+static void port_up(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    struct world *w = arg;
+    CU_ASSERT_TRUE(ns_lan_port_set_up(w->lan, ns_host_iface(w->h[1], 0), true));
+}
+
+/* Without leases, b queued on the only server loses the GRANT that a's
+ * release sends it (b's port is down from 20 ms to 100 ms, when nothing
+ * else reaches it).  b's queued request is retransmitted one RTO after
+ * it was sent, the server answers its holder's duplicate with the GRANT
+ * again, and b acquires a round trip later (plus the token's commit).  (It used to wait forever:
+ * queued requests were retransmitted only with leases.) */
+static void test_lost_grant_no_lease(void)
+{
+    struct world w;
+    world_init(&w, 1, 1, NULL);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.hold = 50 * NS_MSEC;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    add_client(&w, 1, "b", "wait", r1, NS_MSEC, NULL);
+    ns_event_at(w.sim, 20 * NS_MSEC, port_down, &w, 0, NULL);
+    ns_event_at(w.sim, 100 * NS_MSEC, port_up, &w, 0, NULL);
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    const struct ns_lan_port_stats *ps =
+        ns_lan_port_stats(w.lan, ns_host_iface(w.h[1], 0));
+    CU_ASSERT_EQUAL(ps->drops[NS_DROP_LINK_DOWN], 1);      /* the GRANT alone */
+    const struct ns_lock_client_stats *st = ns_lock_client_stats(w.c[1]);
+    CU_ASSERT_EQUAL(st->acquisitions, 1);
+    CU_ASSERT_EQUAL(st->grants, 1);
+    struct ns_lock_client_opts d;
+    ns_lock_client_opts_defaults(&d);
+    /* from b's request: one RTO, a round trip of about 4 ms for the
+     * GRANT, another to commit the quorum token */
+    CU_ASSERT_TRUE(st->longest_wait >= d.rto + 8 * NS_MSEC);
+    CU_ASSERT_TRUE(st->longest_wait < d.rto + 9 * NS_MSEC);
+    CU_ASSERT_EQUAL(ns_lock_n_violations(w.cl), 0);
+    world_free(&w);
+}
+
 /* ---- fencing ---- */
 
 /* a holds R1 and pauses past its lease; b takes R1 and enters; a wakes
@@ -221,6 +271,7 @@ void test_lock_faults_register(void)
     CU_pSuite s = ns_test_suite("lock-faults", NULL, NULL);
     ns_test_add(s, "crashed holder freed one TTL later", test_crashed_holder_lease);
     ns_test_add(s, "crashed holder without lease blocks", test_crashed_holder_no_lease);
+    ns_test_add(s, "lost grant without leases: resent one RTO later", test_lost_grant_no_lease);
     ns_test_add(s, "holds table: grants, expiry to the ns, end rows", test_holds_table);
     ns_test_add(s, "pause: fencing rejects, no fencing violates", test_pause_fencing);
     ns_test_add(s, "quorum tokens order holders, naive do not", test_quorum_vs_naive_tokens);
