@@ -93,7 +93,8 @@ static void test_holds_table(void)
     world_free(&w);
 }
 
-/* Without leases the crashed holder blocks b forever; the report says so. */
+/* Without leases the crashed holder blocks b forever; the report says so,
+ * and b's longest wait is the whole run, not 0. */
 static void test_crashed_holder_no_lease(void)
 {
     struct world w;
@@ -105,6 +106,11 @@ static void test_crashed_holder_no_lease(void)
     add_client(&w, 1, "b", "wait", r1, NS_MSEC, NULL);
     ns_sim_run(w.sim, 10 * NS_SEC, 0);
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 0);
+    /* b has waited since its start at 1 ms: the longest wait says so
+     * (no completed wait yet), the crashed a waits for nothing */
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->longest_wait, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_longest_wait(w.c[1]), 10 * NS_SEC - NS_MSEC);
+    CU_ASSERT_EQUAL(ns_lock_client_longest_wait(w.c[0]), 0);
     CU_ASSERT_EQUAL(ns_lock_n_blocked(w.cl), 1);
     CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 1);
     char *rep = ns_lock_waiting_report(w.cl);

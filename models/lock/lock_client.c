@@ -44,6 +44,17 @@ const struct ns_lock_client_stats *ns_lock_client_stats(const ns_lock_client *c)
     return &c->st;
 }
 
+ns_time_t ns_lock_client_longest_wait(const ns_lock_client *c)
+{
+    ns_time_t longest = c->st.longest_wait;
+    if (c->st.wait_since >= 0 && c->state != NS_LOCK_CRASHED) {
+        ns_time_t ongoing = ns_sim_now(c->cl->sim) - c->st.wait_since;
+        if (ongoing > longest)
+            longest = ongoing;
+    }
+    return longest;
+}
+
 static const char *cname(const ns_lock_client *c)
 {
     return ns_host_name(c->host);

@@ -277,8 +277,9 @@ static int client_name(lua_State *L)
     return 1;
 }
 
-static void push_stats(lua_State *L, const struct ns_lock_client_stats *st)
+static void push_stats(lua_State *L, const ns_lock_client *c)
 {
+    const struct ns_lock_client_stats *st = ns_lock_client_stats(c);
     lua_createtable(L, 0, 8);
     lua_pushinteger(L, (lua_Integer)st->acquisitions); lua_setfield(L, -2, "acquisitions");
     lua_pushinteger(L, (lua_Integer)st->attempts); lua_setfield(L, -2, "attempts");
@@ -286,7 +287,8 @@ static void push_stats(lua_State *L, const struct ns_lock_client_stats *st)
     lua_pushinteger(L, (lua_Integer)st->grants); lua_setfield(L, -2, "grants");
     lua_pushinteger(L, (lua_Integer)st->fenced); lua_setfield(L, -2, "fenced");
     lua_pushinteger(L, (lua_Integer)st->last_token); lua_setfield(L, -2, "token");
-    lua_pushnumber(L, ns_time_to_sec(st->longest_wait)); lua_setfield(L, -2, "longest_wait");
+    lua_pushnumber(L, ns_time_to_sec(ns_lock_client_longest_wait(c)));
+    lua_setfield(L, -2, "longest_wait");
     lua_pushnumber(L, st->acquisitions ? ns_time_to_sec(st->total_wait) / (double)st->acquisitions
                                        : 0.0);
     lua_setfield(L, -2, "mean_wait");
@@ -295,7 +297,7 @@ static void push_stats(lua_State *L, const struct ns_lock_client_stats *st)
 static int client_stats(lua_State *L)
 {
     ns_lock_client *c = check_client(L, 1);
-    push_stats(L, ns_lock_client_stats(c));
+    push_stats(L, c);
     lua_pushstring(L, ns_lock_state_name(ns_lock_client_state(c)));
     lua_setfield(L, -2, "state");
     return 1;
@@ -423,8 +425,9 @@ static int cluster_report(lua_State *L)
         retries += st->retries;
         fenced += st->fenced;
         grants += st->grants;
-        if (st->longest_wait > longest)
-            longest = st->longest_wait;
+        ns_time_t w = ns_lock_client_longest_wait(ns_lock_cluster_client(cl, i));
+        if (w > longest)
+            longest = w;
     }
     lua_createtable(L, 0, 12);
     lua_pushinteger(L, (lua_Integer)acq); lua_setfield(L, -2, "acquisitions");
