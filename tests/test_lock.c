@@ -668,6 +668,70 @@ static void expect_lua_error(const char *body, const char *needle)
     g_free(path);
 }
 
+/* Runs a Lua body (after `local netsim`, `local sim = netsim.new{...}`)
+ * that must succeed; returns its stdout (g_free it). */
+static char *run_lua_body(const char *sim_opts, const char *body, const char *d1)
+{
+    char *path = g_strdup_printf("%s/lock_ok.lua", ns_test_tmpdir());
+    char *src = g_strdup_printf("local netsim = require 'netsim'\n"
+                                "local sim = netsim.new{ %s }\n%s\n", sim_opts, body);
+    CU_ASSERT_TRUE(g_file_set_contents(path, src, -1, NULL));
+    char *out = NULL, *errout = NULL;
+    CU_ASSERT_EQUAL(run_netsim(path, d1, NULL, &out, &errout), 0);
+    if (errout && *errout)
+        fprintf(stderr, "\n%s\n", errout);
+    g_free(errout);
+    g_free(src);
+    g_free(path);
+    return out;
+}
+
+/* cl:partition cuts the holder a off the cluster's LAN from 100 ms to
+ * 1.1 s while it works (2 s).  With leases its locks expire one TTL
+ * after its last renewal (renewals every TTL/3, so 133..200 ms after the
+ * cut) and b, queued since 50 ms, takes R1; a's END write after the heal
+ * is fenced, or without fencing is a safety violation.  Without leases b
+ * waits for a's release (after 2 s). */
+static const char partition_body[] =
+"local p = netsim.params { ttl = '200ms', fencing = true }\n"
+"local cl = sim:lock_cluster{ servers = 3, delay = '1ms', ttl = p.ttl,\n"
+"                             storage_fencing = p.fencing }\n"
+"local a = sim:host('a'):lock_client{ cluster = cl, resources = 'R1', hold = '2s' }\n"
+"local b = sim:host('b'):lock_client{ cluster = cl, resources = 'R1', start = '50ms' }\n"
+"cl:partition{ at = '100ms', duration = '1s', hosts = { sim:host_named('a') } }\n"
+"sim:run '10s'\n"
+"local r = cl:report()\n"
+"print(string.format('a=%d fenced=%d b=%d violations=%d wait=%.3f', a:stats().acquisitions,\n"
+"      a:stats().fenced, b:stats().acquisitions, r.violations, b:stats().longest_wait))\n";
+
+static double field(const char *out, const char *key)
+{
+    const char *p = out ? strstr(out, key) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    return g_ascii_strtod(p + strlen(key), NULL);
+}
+
+static void test_lua_partition(void)
+{
+    char *out = run_lua_body("violations = 'allow'", partition_body, NULL);
+    CU_ASSERT_EQUAL(field(out, "a="), 1);
+    CU_ASSERT_EQUAL(field(out, "fenced="), 1);           /* a's stale END */
+    CU_ASSERT_EQUAL(field(out, "b="), 1);
+    CU_ASSERT_EQUAL(field(out, "violations="), 0);
+    double w = field(out, "wait=");                        /* from 50 ms */
+    CU_ASSERT_TRUE(w > 0.1 + 0.2 - 0.2 / 3 - 0.05 && w < 0.1 + 0.2 - 0.05 + 0.01);
+    g_free(out);
+    out = run_lua_body("violations = 'allow'", partition_body, "fencing=false");
+    CU_ASSERT_EQUAL(field(out, "fenced="), 0);
+    CU_ASSERT_EQUAL(field(out, "violations="), 1);
+    g_free(out);
+    out = run_lua_body("violations = 'allow'", partition_body, "ttl=0");
+    CU_ASSERT_EQUAL(field(out, "violations="), 0);
+    CU_ASSERT_EQUAL(field(out, "fenced="), 0);
+    CU_ASSERT_TRUE(field(out, "wait=") > 1.95);            /* until a's release */
+    g_free(out);
+}
+
 static void test_lua_errors(void)
 {
     expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 4 }",
@@ -689,6 +753,15 @@ static void test_lua_errors(void)
                      "(option 'resources': a name or a list of names is required)");
     expect_lua_error("sim:lock_cluster{ servers = 3 }\nsim:lock_cluster{ servers = 3 }",
                      "lock_bad.lua:4: the simulation has a lock cluster already");
+    expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 0 }",
+                     "(option 'quorum': 0 is outside [1, 3]: the cluster has 3 servers)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "cl:partition{ at = '1s', hosts = { sim:host 'x' } }",
+                     "lock_bad.lua:4: bad argument #1 to 'partition' (option 'hosts': host 'x' "
+                     "is not on the cluster's LAN)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "cl:partition{ at = '1s', duration = 0, hosts = cl:servers() }",
+                     "(option 'duration': must be > 0)");
 }
 
 void test_lock_register(void)
@@ -712,6 +785,7 @@ void test_lock_register(void)
     ns_test_add(s, "bad input", test_bad_input);
     ns_test_add(s, "scenarios run and show their point", test_scenarios);
     ns_test_add(s, "Lua errors name the call and the option", test_lua_errors);
+    ns_test_add(s, "Lua partition: leases free, fencing rejects", test_lua_partition);
     CU_pSuite l = ns_test_suite("lock (long)", NULL, NULL);
     ns_test_add(l, "no deadlock over 1,000 seeds: wait_die, wound_wait, detect",
                 test_prevention_many_seeds);
