@@ -1,6 +1,8 @@
 /* test_lock_faults.c — the distributed locking model under faults: a
  * crashed holder freed by lease expiry one TTL after its grant (and
- * blocking forever without leases), fencing: a paused holder's stale
+ * blocking forever without leases), a lost GRANT recovered by
+ * retransmission, lock servers restarting with and without their table,
+ * fencing: a paused holder's stale
  * write rejected with quorum tokens and a safety violation without
  * fencing, naive per-server tokens rejecting legitimate newer holders.
  *
@@ -169,6 +171,73 @@ static void test_lost_grant_no_lease(void)
     world_free(&w);
 }
 
+/* ---- server crashes ---- */
+
+/* a holds R1 on all three servers (no leases) and works for 1 s; ls1 and
+ * ls2 crash at 100 ms and restart at 200 ms; b asks at 300 ms.  With a
+ * persistent table the servers still know a: b queues and gets R1 after
+ * a's release.  Without it ls1 and ls2 forgot a: b gets a majority there
+ * while a still holds R1 on ls3 and is inside.  Quorum tokens do not help
+ * either (the crashed registers restart at 0, so b's token equals a's):
+ * the storage server sees b enter while a is inside. */
+static void server_restart_case(bool persist, bool storage_fencing, size_t *violations,
+                                ns_time_t *b_wait, uint64_t *b_token, uint64_t fenced[2])
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.persist = persist;
+    co.storage_fencing = storage_fencing;
+    struct world w;
+    world_init(&w, 1, 3, &co);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.hold = NS_SEC;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    add_client(&w, 1, "b", "wait", r1, 300 * NS_MSEC, NULL);
+    ns_sim_run(w.sim, 100 * NS_MSEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_state(w.c[0]), NS_LOCK_WORKING);
+    for (unsigned i = 0; i < 2; i++)
+        ns_host_crash(ns_lock_cluster_server(w.cl, i));
+    ns_sim_run(w.sim, 200 * NS_MSEC, 0);
+    for (unsigned i = 0; i < 2; i++)
+        ns_host_restart(ns_lock_cluster_server(w.cl, i));
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->acquisitions, 1);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 1);
+    *violations = ns_lock_n_violations(w.cl);
+    *b_wait = ns_lock_client_stats(w.c[1])->longest_wait;
+    *b_token = ns_lock_client_stats(w.c[1])->last_token;
+    for (unsigned i = 0; i < 2; i++)
+        fenced[i] = ns_lock_client_stats(w.c[i])->fenced;
+    world_free(&w);
+}
+
+static void test_server_restart_table(void)
+{
+    size_t v;
+    ns_time_t wait;
+    uint64_t token, fenced[2];
+    server_restart_case(true, true, &v, &wait, &token, fenced);
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_TRUE(wait > 700 * NS_MSEC);           /* until a's release, ~1 s */
+    CU_ASSERT_EQUAL(token, 2);
+    CU_ASSERT_EQUAL(fenced[0] + fenced[1], 0);
+    server_restart_case(false, false, &v, &wait, &token, fenced);
+    CU_ASSERT_EQUAL(v, 1);                          /* b entered while a was inside */
+    CU_ASSERT_TRUE(wait < 20 * NS_MSEC);
+    CU_ASSERT_EQUAL(token, 1);                      /* the same token as a's */
+    /* With storage fencing, b's BEGIN with a's token 1 is rejected (same
+     * token, another holder); b's retry writes 2 to the registers and
+     * enters, which evicts a: a's END is fenced, and the oracle, judging
+     * by the storage server, sees no violation (a works on, unaware). */
+    server_restart_case(false, true, &v, &wait, &token, fenced);
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_EQUAL(token, 2);
+    CU_ASSERT_EQUAL(fenced[0], 1);
+    CU_ASSERT_EQUAL(fenced[1], 1);
+    CU_ASSERT_TRUE(wait < 100 * NS_MSEC);
+}
+
 /* ---- fencing ---- */
 
 /* a holds R1 and pauses past its lease; b takes R1 and enters; a wakes
@@ -278,6 +347,7 @@ void test_lock_faults_register(void)
     ns_test_add(s, "crashed holder freed one TTL later", test_crashed_holder_lease);
     ns_test_add(s, "crashed holder without lease blocks", test_crashed_holder_no_lease);
     ns_test_add(s, "lost grant without leases: resent one RTO later", test_lost_grant_no_lease);
+    ns_test_add(s, "server restart with and without its table", test_server_restart_table);
     ns_test_add(s, "holds table: grants, expiry to the ns, end rows", test_holds_table);
     ns_test_add(s, "pause: fencing rejects, no fencing violates", test_pause_fencing);
     ns_test_add(s, "quorum tokens order holders, naive do not", test_quorum_vs_naive_tokens);
