@@ -95,6 +95,61 @@ static void test_holds_table(void)
     world_free(&w);
 }
 
+/* A holder that renews, then crashes: its lease runs out exactly one TTL
+ * after the last RENEW reached the server, not one TTL after the grant.
+ * a, alone on one server, holds R1 for 10 s with a 300 ms lease
+ * (renewing every 100 ms) and crashes at 1 s; the run is stepped one
+ * event at a time to note when ls1 last received a message from a. */
+static void test_lease_after_last_renewal(void)
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.ttl = 300 * NS_MSEC;
+    struct world w;
+    world_init(&w, 1, 1, &co);
+    char *dir = g_build_filename(ns_test_tmpdir(), "lock-renew", NULL);
+    CU_ASSERT_EQUAL_FATAL(g_mkdir_with_parents(dir, 0777), 0);
+    CU_ASSERT_TRUE(ns_output_set_dir(w.sim, dir, NULL));
+    CU_ASSERT_TRUE(ns_lock_cluster_log_holds(w.cl, "holds", NULL));
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.hold = 10 * NS_SEC;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    ns_host *ls1 = ns_lock_cluster_server(w.cl, 0);
+    uint64_t rx = 0;
+    ns_time_t last_rx = -1;
+    while (ns_sim_now(w.sim) < NS_SEC) {
+        ns_sim_run(w.sim, NS_SEC, 1);
+        if (ns_host_stats(ls1)->rx_pkts != rx) {
+            rx = ns_host_stats(ls1)->rx_pkts;
+            last_rx = ns_sim_now(w.sim);
+        }
+    }
+    CU_ASSERT_EQUAL(ns_lock_client_state(w.c[0]), NS_LOCK_WORKING);
+    CU_ASSERT_TRUE(rx >= 2 + 9);            /* ACQ, COMMIT, then renewals */
+    ns_host_crash(w.h[0]);
+    ns_sim_run(w.sim, 5 * NS_SEC, 0);
+    CU_ASSERT_TRUE(ns_output_commit_all(w.sim, NULL));
+    char *tsv = ns_test_read_file(dir, "holds.tsv");
+    char **lines = g_strsplit(tsv, "\n", -1);
+    ns_time_t grant = -1, expire = -1;
+    for (int i = 1; lines[i] && lines[i][0]; i++) {
+        ns_time_t t = (ns_time_t)llround(g_ascii_strtod(lines[i], NULL) * 1e9);
+        if (strstr(lines[i], "\tls1\tR1\ta\tgrant"))
+            grant = t;
+        else if (strstr(lines[i], "\tls1\tR1\t\texpire"))
+            expire = t;
+    }
+    CU_ASSERT_TRUE(grant > 0);
+    CU_ASSERT_TRUE(last_rx > NS_SEC - 110 * NS_MSEC);   /* a renewal shortly before */
+    CU_ASSERT_EQUAL(expire, last_rx + co.ttl);          /* to the nanosecond */
+    CU_ASSERT_TRUE(expire > grant + 3 * co.ttl);
+    g_strfreev(lines);
+    g_free(tsv);
+    g_free(dir);
+    world_free(&w);
+}
+
 /* Without leases the crashed holder blocks b forever; the report says so,
  * and b's longest wait is the whole run, not 0. */
 static void test_crashed_holder_no_lease(void)
@@ -348,6 +403,7 @@ void test_lock_faults_register(void)
     ns_test_add(s, "crashed holder without lease blocks", test_crashed_holder_no_lease);
     ns_test_add(s, "lost grant without leases: resent one RTO later", test_lost_grant_no_lease);
     ns_test_add(s, "server restart with and without its table", test_server_restart_table);
+    ns_test_add(s, "lease expires one TTL after the last renewal", test_lease_after_last_renewal);
     ns_test_add(s, "holds table: grants, expiry to the ns, end rows", test_holds_table);
     ns_test_add(s, "pause: fencing rejects, no fencing violates", test_pause_fencing);
     ns_test_add(s, "quorum tokens order holders, naive do not", test_quorum_vs_naive_tokens);
