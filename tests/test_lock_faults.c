@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "netsim/link.h"
 #include "netsim/lock.h"
 #include "netsim/output.h"
 #include "netsim/rng.h"
@@ -293,6 +294,88 @@ static void test_server_restart_table(void)
     CU_ASSERT_TRUE(wait < 100 * NS_MSEC);
 }
 
+/* ---- message loss on every link ---- */
+
+/* The cluster on a star of links (every host linked to a router, 1 ms
+ * each way, so about 2 ms host to host as on the LAN) with Bernoulli loss
+ * `loss` on every link direction.  4 clients run 3 transactions each on
+ * R1 and R2.  Returns the messages the links lost. */
+static uint64_t lossy_run(uint64_t seed, const char *strategy, double loss, ns_time_t ttl,
+                          bool *all_done, size_t *violations)
+{
+    ns_sim *sim = ns_sim_new(seed);
+    ns_host *sw = ns_host_new(sim, "sw", NULL);
+    ns_host_set_forwarding(sw, true);
+    struct ns_link_opts lo;
+    ns_link_opts_defaults(&lo);
+    lo.delay = NS_MSEC;
+    lo.loss = loss;
+    GPtrArray *links = g_ptr_array_new();
+    const char *names[] = { "ls1", "ls2", "ls3", "storage", "a", "b", "c", "d" };
+    ns_host *h[8];
+    for (unsigned i = 0; i < 8; i++) {
+        h[i] = ns_host_new(sim, names[i], NULL);
+        ns_link *l = ns_link_new(sim, h[i], sw, &lo, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+        g_ptr_array_add(links, l);
+    }
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.ttl = ttl;
+    GError *err = NULL;
+    ns_lock_cluster *cl = ns_lock_cluster_new(sim, h, 3, h[3], &co, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+    ns_lock_client *c[4];
+    for (unsigned i = 0; i < 4; i++) {
+        struct ns_lock_client_opts o;
+        ns_lock_client_opts_defaults(&o);
+        o.strategy = strategy;
+        o.resources = i % 2 ? r21 : r12;
+        o.transactions = 3;
+        o.hold = NS_MSEC;
+        o.think = 2 * NS_MSEC;
+        o.start = i * NS_MSEC / 2;
+        c[i] = ns_lock_client_new(cl, h[4 + i], &o, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c[i]);
+    }
+    ns_sim_run(sim, 600 * NS_SEC, 0);
+    *all_done = true;
+    for (unsigned i = 0; i < 4; i++)
+        *all_done = *all_done && ns_lock_client_stats(c[i])->acquisitions == 3;
+    *violations = ns_lock_n_violations(cl);
+    uint64_t lost = 0;
+    for (guint i = 0; i < links->len; i++)
+        for (int d = 0; d < 2; d++)
+            lost += ns_link_stats(g_ptr_array_index(links, i), d)->drops[NS_DROP_LOSS];
+    g_ptr_array_free(links, TRUE);
+    ns_sim_free(sim);
+    return lost;
+}
+
+/* "Message loss on any link": with 5 % loss on every link, under the
+ * deadlock-free strategies, with and without leases, every client still
+ * completes all its transactions (requests, grants, commits, writes and
+ * releases are retransmitted) and the oracle finds no violation. */
+static void test_loss_every_link(void)
+{
+    const char *strategies[] = { "ordered", "release_all", "wait_die" };
+    uint64_t lost = 0;
+    for (unsigned k = 0; k < 3; k++)
+        for (uint64_t seed = 1; seed <= 10; seed++)
+            for (int leases = 0; leases < 2; leases++) {
+                bool done;
+                size_t v;
+                lost += lossy_run(seed, strategies[k], 0.05, leases ? 300 * NS_MSEC : 0,
+                                  &done, &v);
+                CU_ASSERT_TRUE(done);
+                CU_ASSERT_EQUAL(v, 0);
+                if (!done || v)
+                    fprintf(stderr, "\n  %s seed %" G_GUINT64_FORMAT " leases %d: done %d, "
+                            "violations %zu\n", strategies[k], seed, leases, done, v);
+            }
+    CU_ASSERT_TRUE(lost > 100);         /* the links did lose messages */
+}
+
 /* ---- fencing ---- */
 
 /* a holds R1 and pauses past its lease; b takes R1 and enters; a wakes
@@ -404,6 +487,7 @@ void test_lock_faults_register(void)
     ns_test_add(s, "lost grant without leases: resent one RTO later", test_lost_grant_no_lease);
     ns_test_add(s, "server restart with and without its table", test_server_restart_table);
     ns_test_add(s, "lease expires one TTL after the last renewal", test_lease_after_last_renewal);
+    ns_test_add(s, "5% loss on every link: everyone completes", test_loss_every_link);
     ns_test_add(s, "holds table: grants, expiry to the ns, end rows", test_holds_table);
     ns_test_add(s, "pause: fencing rejects, no fencing violates", test_pause_fencing);
     ns_test_add(s, "quorum tokens order holders, naive do not", test_quorum_vs_naive_tokens);
