@@ -613,6 +613,38 @@ static void test_arp_crash(void)
     world_finish(&w);
 }
 
+/* A port taken down loses every frame reaching it, those already on the
+ * wire included, counts them as link-down and reports its interface
+ * down; back up, frames pass again.  Other ports are unaffected. */
+static void cut_port(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    struct world *w = arg;
+    CU_ASSERT_TRUE(ns_lan_port_set_up(w->lan, w->ifc[1], false));
+}
+
+static void test_lan_port_down(void)
+{
+    struct world w;
+    world_init(&w, false);
+    send_at(&w, 0, 0, NET(2));                      /* on the wire when cut */
+    ns_event_at(w.sim, UDP_CROSS / 2, cut_port, &w, 0, NULL);
+    send_at(&w, NS_MSEC, 2, NET(1));                /* a: still up */
+    ns_sim_run(w.sim, 10 * NS_MSEC, 0);
+    CU_ASSERT_EQUAL(w.rx[1].n, 0);
+    CU_ASSERT_EQUAL(w.rx[0].n, 1);
+    CU_ASSERT_FALSE(ns_iface_is_up(w.ifc[1]));
+    CU_ASSERT_TRUE(ns_iface_is_up(w.ifc[0]));
+    CU_ASSERT_EQUAL(ns_lan_port_stats(w.lan, w.ifc[1])->drops[NS_DROP_LINK_DOWN], 1);
+    CU_ASSERT_TRUE(ns_lan_port_set_up(w.lan, w.ifc[1], true));
+    CU_ASSERT_TRUE(ns_iface_is_up(w.ifc[1]));
+    send_at(&w, 20 * NS_MSEC, 0, NET(2));
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(w.rx[1].n, 1);
+    CU_ASSERT_EQUAL(w.rx[1].at[0], 20 * NS_MSEC + UDP_CROSS);
+    world_finish(&w);
+}
+
 void test_lan_register(void)
 {
     CU_pSuite s = ns_test_suite("lan", NULL, NULL);
@@ -624,6 +656,7 @@ void test_lan_register(void)
     ns_test_add(s, "broadcast batched", test_lan_broadcast_batched);
     ns_test_add(s, "switch learning", test_lan_learning);
     ns_test_add(s, "no ARP, unknown next hop", test_lan_noarp_unknown);
+    ns_test_add(s, "port down and up", test_lan_port_down);
     ns_test_add(s, "ARP cache timeout", test_arp_timeout);
     ns_test_add(s, "ARP unanswered", test_arp_unanswered);
     ns_test_add(s, "ARP probe", test_arp_probe);

@@ -38,6 +38,11 @@ ns_lan     *ns_lan_find(ns_sim *sim, const char *name);
 size_t      ns_lan_n_ports(const ns_lan *lan);
 ns_iface   *ns_lan_port_iface(const ns_lan *lan, size_t i);  /* attachment order */
 
+/* Takes ifc's port down (a pulled cable: every frame reaching either end
+ * of it is dropped as "link-down", and the interface reports itself down)
+ * or back up.  False when ifc is not attached to lan. */
+bool ns_lan_port_set_up(ns_lan *lan, ns_iface *ifc, bool up);
+
 /* Per-port counters.  "tx" is the host sending to the switch, "rx" the
  * switch delivering to the host's interface; rx counts every frame put on
  * the port (floods included), rx_filtered those the interface then

@@ -149,7 +149,10 @@ struct ns_lock_client_stats {
     uint64_t  retries;           /* attempts aborted (and retried) */
     uint64_t  grants;            /* GRANT messages accepted */
     uint64_t  fenced;            /* writes the storage server rejected */
-    ns_time_t longest_wait;      /* longest attempt start -> all acquired */
+    ns_time_t longest_wait;      /* longest completed wait: a transaction's
+                                    first attempt start -> all acquired
+                                    (ns_lock_client_longest_wait adds the
+                                    current one) */
     ns_time_t total_wait;        /* sum over acquisitions */
     ns_time_t wait_since;        /* start of the current wait, -1 if none */
     uint64_t  last_token;        /* token of the last critical section */
@@ -157,6 +160,10 @@ struct ns_lock_client_stats {
                                     attempt's start, kept by retries (-1: none) */
 };
 const struct ns_lock_client_stats *ns_lock_client_stats(const ns_lock_client *c);
+/* The longest wait so far, counting a wait still going on now (from its
+ * transaction's first attempt): a client blocked when the run ends has
+ * waited all that time, not zero.  A crashed client waits for nothing. */
+ns_time_t ns_lock_client_longest_wait(const ns_lock_client *c);
 
 /* ---- the oracle ---- */
 struct ns_lock_violation {

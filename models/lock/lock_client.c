@@ -8,7 +8,8 @@
  * attempt holds and retries later as a new attempt, never acquiring after
  * a release within one attempt.
  *
- * The core sends and retransmits (every `rto`, unanswered requests,
+ * The core sends and retransmits (every `rto`: requests not yet granted,
+ * queued ones included since their GRANT can be lost,
  * commits, writes and releases), counts grants and moves on at a quorum;
  * the strategy (lock_<name>.c) chooses whom to ask and when to give up.
  * A WOUND (a server applying wound-wait) or a VICTIM notice (a deadlock
@@ -41,6 +42,17 @@ enum ns_lock_state ns_lock_client_state(const ns_lock_client *c) { return c->sta
 const struct ns_lock_client_stats *ns_lock_client_stats(const ns_lock_client *c)
 {
     return &c->st;
+}
+
+ns_time_t ns_lock_client_longest_wait(const ns_lock_client *c)
+{
+    ns_time_t longest = c->st.longest_wait;
+    if (c->st.wait_since >= 0 && c->state != NS_LOCK_CRASHED) {
+        ns_time_t ongoing = ns_sim_now(c->cl->sim) - c->st.wait_since;
+        if (ongoing > longest)
+            longest = ongoing;
+    }
+    return longest;
 }
 
 static const char *cname(const ns_lock_client *c)
@@ -410,10 +422,14 @@ static void rto_fire(ns_sim *sim, void *arg)
     struct lock_client_res *r = c->cur < c->nres ? &c->res[c->cur] : NULL;
     switch (c->state) {
     case NS_LOCK_ACQUIRING:
+        /* Queued requests too, leases or not: the GRANT that ends a
+         * wait can be lost like any message, and only the waiter knows
+         * it still waits.  The server answers a duplicate from its
+         * holder with the GRANT again, from a waiter with QUEUED. */
         for (unsigned s = 0; s < c->cl->n; s++)
-            if (r->st[s] == SS_SENT || (r->st[s] == SS_QUEUED && c->cl->o.ttl > 0)) {
+            if (r->st[s] == SS_SENT || r->st[s] == SS_QUEUED) {
                 send_acquire(c, s);
-                more = more || r->st[s] == SS_SENT || c->cl->o.ttl > 0;
+                more = true;
             }
         break;
     case NS_LOCK_COMMITTING:

@@ -280,6 +280,20 @@ static char *report_of(const struct graph *gp)
                                blocked(&g, i) ? " [blocked]" : "");
     }
     GPtrArray *cy = cycles(&g);
+    /* A cycle line follows one path (each client's first blocked holder)
+     * and may show fewer clients than are stuck: in the staged three-way
+     * race "a -> b -> a" while c is just as deadlocked.  Name them all. */
+    if (cy->len) {
+        g_string_append(s, "deadlocked:");
+        bool first = true;
+        for (guint i = 0; i < g.n; i++)
+            if (blocked(&g, i)) {
+                ns_lock_client *c = g_ptr_array_index(cl->clients, i);
+                g_string_append_printf(s, "%s %s", first ? "" : ",", ns_host_name(c->host));
+                first = false;
+            }
+        g_string_append_c(s, '\n');
+    }
     for (guint i = 0; i < cy->len; i++)
         g_string_append_printf(s, "cycle: %s\n", (char *)g_ptr_array_index(cy, i));
     g_ptr_array_free(cy, TRUE);

@@ -7,6 +7,7 @@
  * alive, so a handle never outlives what it points to. */
 #include <string.h>
 
+#include "netsim/event.h"
 #include "netsim/lan.h"
 #include "netsim/lock.h"
 #include "netsim/luabind.h"
@@ -277,8 +278,9 @@ static int client_name(lua_State *L)
     return 1;
 }
 
-static void push_stats(lua_State *L, const struct ns_lock_client_stats *st)
+static void push_stats(lua_State *L, const ns_lock_client *c)
 {
+    const struct ns_lock_client_stats *st = ns_lock_client_stats(c);
     lua_createtable(L, 0, 8);
     lua_pushinteger(L, (lua_Integer)st->acquisitions); lua_setfield(L, -2, "acquisitions");
     lua_pushinteger(L, (lua_Integer)st->attempts); lua_setfield(L, -2, "attempts");
@@ -286,7 +288,8 @@ static void push_stats(lua_State *L, const struct ns_lock_client_stats *st)
     lua_pushinteger(L, (lua_Integer)st->grants); lua_setfield(L, -2, "grants");
     lua_pushinteger(L, (lua_Integer)st->fenced); lua_setfield(L, -2, "fenced");
     lua_pushinteger(L, (lua_Integer)st->last_token); lua_setfield(L, -2, "token");
-    lua_pushnumber(L, ns_time_to_sec(st->longest_wait)); lua_setfield(L, -2, "longest_wait");
+    lua_pushnumber(L, ns_time_to_sec(ns_lock_client_longest_wait(c)));
+    lua_setfield(L, -2, "longest_wait");
     lua_pushnumber(L, st->acquisitions ? ns_time_to_sec(st->total_wait) / (double)st->acquisitions
                                        : 0.0);
     lua_setfield(L, -2, "mean_wait");
@@ -295,7 +298,7 @@ static void push_stats(lua_State *L, const struct ns_lock_client_stats *st)
 static int client_stats(lua_State *L)
 {
     ns_lock_client *c = check_client(L, 1);
-    push_stats(L, ns_lock_client_stats(c));
+    push_stats(L, c);
     lua_pushstring(L, ns_lock_state_name(ns_lock_client_state(c)));
     lua_setfield(L, -2, "state");
     return 1;
@@ -423,8 +426,9 @@ static int cluster_report(lua_State *L)
         retries += st->retries;
         fenced += st->fenced;
         grants += st->grants;
-        if (st->longest_wait > longest)
-            longest = st->longest_wait;
+        ns_time_t w = ns_lock_client_longest_wait(ns_lock_cluster_client(cl, i));
+        if (w > longest)
+            longest = w;
     }
     lua_createtable(L, 0, 12);
     lua_pushinteger(L, (lua_Integer)acq); lua_setfield(L, -2, "acquisitions");
@@ -521,6 +525,81 @@ static int cluster_waitfor_files(lua_State *L)
     return 0;
 }
 
+/* cl:partition{ at = t, duration = d, hosts = { h, ... } }: from `at`
+ * (default now) for `duration` (default: to the end of the run) the
+ * given hosts' ports on the cluster's LAN are down, so each of them is
+ * cut off from every other host (the given ones included) while the rest
+ * of the cluster talks on.  Only for a cluster that built its LAN. */
+static const char *const partition_options[] = { "at", "duration", "hosts", NULL };
+
+static void port_down(ns_sim *sim, void *arg)
+{
+    ns_lan_port_set_up(ns_lan_find(sim, "locks"), arg, false);
+}
+
+static void port_up(ns_sim *sim, void *arg)
+{
+    ns_lan_port_set_up(ns_lan_find(sim, "locks"), arg, true);
+}
+
+/* h's interface on lan, or NULL. */
+static ns_iface *port_of(ns_lan *lan, ns_host *h)
+{
+    for (size_t j = 0; j < ns_lan_n_ports(lan); j++)
+        if (ns_iface_host(ns_lan_port_iface(lan, j)) == h)
+            return ns_lan_port_iface(lan, j);
+    return NULL;
+}
+
+static int cluster_partition(lua_State *L)
+{
+    struct lcluster *lc = check_lcluster(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    ns_lua_check_options(L, 2, "partition", partition_options);
+    if (!lc->lan)
+        return luaL_error(L, "partition: only for a cluster that builds its own LAN "
+                             "(servers = n)");
+    ns_sim *sim = ns_host_sim(ns_lock_cluster_server(lc->cl, 0));
+    ns_time_t now = ns_sim_now(sim);
+    ns_time_t at = ns_lua_opt_time(L, 2, 2, "at", now);
+    ns_time_t duration = ns_lua_opt_time(L, 2, 2, "duration", -1);
+    if (at < now)
+        return ns_lua_opt_error(L, 2, "at", "in the past");
+    if (lua_getfield(L, 2, "duration") != LUA_TNIL && duration <= 0)
+        return ns_lua_opt_error(L, 2, "duration", "must be > 0");
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "hosts") != LUA_TTABLE)
+        return ns_lua_opt_error(L, 2, "hosts", "a list of netsim.Host is required");
+    int list = lua_gettop(L);
+    /* every host is checked before anything is scheduled */
+    ns_iface *ports[256];
+    size_t n = 0;
+    for (lua_Integer i = 1; lua_rawgeti(L, list, i) != LUA_TNIL; i++) {
+        if (!luaL_testudata(L, -1, T_HOST))
+            return ns_lua_opt_error(L, 2, "hosts", "a list of netsim.Host expected");
+        ns_host *h = check_host(L, -1);
+        ns_iface *ifc = port_of(lc->lan, h);
+        if (!ifc)
+            return ns_lua_opt_error(L, 2, "hosts", lua_pushfstring(L, "host '%s' is not on "
+                                                                     "the cluster's LAN",
+                                                                     ns_host_name(h)));
+        if (n == G_N_ELEMENTS(ports))
+            return ns_lua_opt_error(L, 2, "hosts", "too many hosts");
+        ports[n++] = ifc;
+        lua_pop(L, 1);
+    }
+    if (n == 0)
+        return ns_lua_opt_error(L, 2, "hosts", "a list of netsim.Host is required");
+    /* The events' argument is the interface, owned by its host: nothing
+     * to free however far the run gets. */
+    for (size_t i = 0; i < n; i++) {
+        ns_event_at(sim, at, port_down, ports[i], 0, NULL);
+        if (duration > 0)
+            ns_event_at(sim, at + duration, port_up, ports[i], 0, NULL);
+    }
+    return 0;
+}
+
 static int cluster_tostring(lua_State *L)
 {
     ns_lock_cluster *cl = check_lcluster(L, 1)->cl;
@@ -535,7 +614,7 @@ static const luaL_Reg cluster_methods[] = {
     { "violations", cluster_violations }, { "waiting", cluster_waiting },
     { "report", cluster_report }, { "waitfor_files", cluster_waitfor_files },
     { "acquisitions_table", cluster_acquisitions_table },
-    { "holds_table", cluster_holds_table },
+    { "holds_table", cluster_holds_table }, { "partition", cluster_partition },
     { "__tostring", cluster_tostring }, { NULL, NULL }
 };
 

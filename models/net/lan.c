@@ -59,6 +59,7 @@ struct lan_port {
     struct lan_dir            up;     /* host -> switch */
     struct lan_dir            down;   /* switch -> host */
     struct ns_lan_port_stats  stats;
+    bool                      cut;    /* down: ns_lan_port_set_up(false) */
     char                      name[96]; /* "lan:host" for drop traces */
 };
 
@@ -278,6 +279,12 @@ static void arrive(ns_sim *sim, void *arg)
     struct lan_dir *d = arg;
     struct lan_port *port = d->port;
     ns_pkt *p = inflight_pop(d);
+    /* A down port (a pulled cable) loses what reaches either end of it;
+     * checked on arrival, so frames already on the wire are lost too. */
+    if (port->cut) {
+        dir_drop(d, p, NS_DROP_LINK_DOWN);
+        return;
+    }
     if (d->uplink) {
         switch_receive(port, p);
         return;
@@ -507,10 +514,10 @@ static void lan_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
     ns__net_drop(lan->net->sim, ifc->host, ifc->host->name, p, NS_DROP_NO_ARP);
 }
 
-/* The switch has no failure model: a port is always up. */
+/* A port is up unless ns_lan_port_set_up took it down. */
 static bool lan_iface_up(const ns_iface *ifc)
 {
-    return true;
+    return !((const struct lan_port *)ifc->medium)->cut;
 }
 
 static const struct ns_iface_ops lan_iface_ops = {
@@ -820,4 +827,18 @@ const struct ns_lan_port_stats *ns_lan_port_stats(const ns_lan *lan, const ns_if
         return NULL;
     const struct lan_port *port = ifc->medium;
     return port->lan == lan ? &port->stats : NULL;
+}
+
+bool ns_lan_port_set_up(ns_lan *lan, ns_iface *ifc, bool up)
+{
+    if (!ns__lan_is_port(ifc) || ((struct lan_port *)ifc->medium)->lan != lan)
+        return false;
+    struct lan_port *port = ifc->medium;
+    if (port->cut == !up)
+        return true;
+    port->cut = !up;
+    ns_sim *sim = lan->net->sim;
+    if (ns_trace_on(sim, "lan.port", port->name))
+        ns_trace_event(sim, "lan.port", port->name, "state=%s", up ? "up" : "down");
+    return true;
 }

@@ -130,8 +130,9 @@ static bool run_contention(uint64_t sections, struct contention *out)
         const struct ns_lock_client_stats *st = ns_lock_client_stats(ns_lock_cluster_client(cl, i));
         out->retries += st->retries;
         out->attempts += st->attempts;
-        if (st->longest_wait > out->longest_wait)
-            out->longest_wait = st->longest_wait;
+        ns_time_t w = ns_lock_client_longest_wait(ns_lock_cluster_client(cl, i));
+        if (w > out->longest_wait)
+            out->longest_wait = w;
     }
     ok = true;
 out:
