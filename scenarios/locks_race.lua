@@ -28,6 +28,7 @@
 local netsim = require "netsim"
 
 local p = netsim.params {
+  duration = "1s",        -- how long to watch: deadlocked clients keep asking every RTO
   clients = 3,
   servers = 3,
   strategy = "wait",        -- wait | release_all | ordered | wait_die | wound_wait | detect
@@ -57,7 +58,7 @@ sim:diagram { hosts = watched, file = "locks_race" }
 cl:waitfor_files "waitfor"
 cl:holds_table "holds"                -- who holds what: plots/lock_gantt.gp
 
-sim:run "10s"
+sim:run(p.duration)
 
 local r = cl:report()
 print(string.format("%d clients, %d servers, quorum %d, strategy %s", p.clients, p.servers,

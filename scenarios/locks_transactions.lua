@@ -26,6 +26,7 @@
 local netsim = require "netsim"
 
 local p = netsim.params {
+  duration = "2s",        -- how long to watch: deadlocked clients keep asking every RTO
   strategy = "wait",        -- wait | release_all | ordered | wait_die | wound_wait | detect
   servers = 3,
   transactions = 2,         -- critical sections each client completes
@@ -55,7 +56,7 @@ sim:diagram { hosts = watched, file = "locks_transactions" }
 cl:waitfor_files "waitfor"
 cl:holds_table "holds"                -- who holds what: plots/lock_gantt.gp
 
-sim:run "30s"
+sim:run(p.duration)
 
 local r = cl:report()
 for _, x in ipairs { a, b, c } do
