@@ -105,9 +105,9 @@ bool ns__dhcp_recv(const ns_pkt *p, struct ns_dhcp_msg *m)
 
 /* ---- tables ---- */
 
-void ns__dhcp_timeline_row(ns_dhcp_client *c, enum ns_dhcp_state to, const char *cause)
+void ns__dhcp_timeline_row(struct ns__dhcp_sim *ds, ns_dhcp_client *c,
+                           enum ns_dhcp_state to, const char *cause)
 {
-    struct ns__dhcp_sim *ds = ns__dhcp_sim(ns_host_sim(ns_dhcp_client_host(c)));
     if (!ds->timeline)
         return;
     ns_table_begin(ds->timeline);
@@ -155,7 +155,7 @@ static bool tables_final(ns_sim *sim, void *ud, GError **error)
     struct ns__dhcp_sim *ds = ud;
     for (guint i = 0; i < ds->clients->len; i++) {
         ns_dhcp_client *c = g_ptr_array_index(ds->clients, i);
-        ns__dhcp_timeline_row(c, ns_dhcp_client_state(c), "end");
+        ns__dhcp_timeline_row(ds, c, ns_dhcp_client_state(c), "end");
     }
     pool_rows(ds, true);
     return true;

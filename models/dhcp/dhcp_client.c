@@ -54,6 +54,7 @@ struct ns_dhcp_client {
     ns_host   *host;
     ns_iface  *ifc;
     ns_sim    *sim;
+    struct ns__dhcp_sim *ds;      /* the sim's DHCP state, found once */
     ns_udp    *sock;
     ns_rng    *rng;               /* the host's "dhcp" stream */
     struct ns_dhcp_client_opts opts;
@@ -183,7 +184,7 @@ static void step(ns_dhcp_client *c, enum client_event ev)
                    ns_dhcp_state_name(from), ns_dhcp_state_name(arc->next),
                    event_names[ev]);
         ns_net_diagram_note(c->host, ns_dhcp_state_name(arc->next));
-        ns__dhcp_timeline_row(c, arc->next, event_names[ev]);
+        ns__dhcp_timeline_row(c->ds, c, arc->next, event_names[ev]);
         c->retx = 0;
     }
     c->state = arc->next;
@@ -631,6 +632,7 @@ ns_dhcp_client *ns_dhcp_client_new(ns_iface *ifc, const struct ns_dhcp_client_op
     c->host = h;
     c->ifc = ifc;
     c->sim = sim;
+    c->ds = ds;
     c->sock = sock;
     c->rng = ns_host_rng(h, "dhcp");
     c->opts = *o;

@@ -21,7 +21,10 @@ struct ns__dhcp_sim {
 };
 struct ns__dhcp_sim *ns__dhcp_sim(ns_sim *sim);
 /* A dhcp_timeline.tsv row, when the tables are on. */
-void ns__dhcp_timeline_row(ns_dhcp_client *c, enum ns_dhcp_state to, const char *cause);
+/* ds: the client's sim's (ns__dhcp_sim), which the client keeps: a row is
+ * considered at every state change, too often to find it by name. */
+void ns__dhcp_timeline_row(struct ns__dhcp_sim *ds, ns_dhcp_client *c,
+                           enum ns_dhcp_state to, const char *cause);
 
 /* Sends m from sock: to dst (a unicast address or the broadcast) on
  * port; broadcasts leave by ifc.  Returns what UDP returned. */
