@@ -8,8 +8,9 @@
  * the state they belong to is left; the interface carries the leased
  * address exactly while the state is BOUND, RENEWING or REBINDING.
  *
- * The three lease timers share one event, pending exactly while one of
- * them is armed, at the earliest armed deadline (see on_lease_timer). */
+ * The three lease timers share one entry of the sim's lease timer queue
+ * (dhcp_timers.c), set exactly while one of them is armed, for the
+ * earliest armed deadline (see on_lease_timer). */
 #include <math.h>
 #include <string.h>
 
@@ -67,9 +68,9 @@ struct ns_dhcp_client {
     unsigned   retx;              /* retransmissions in this state */
     ns_event_id timer;            /* start or retransmission */
     /* Lease timer deadlines (LT_T1, LT_T2, LT_EXP), NS_TIME_MAX when not
-     * armed, and the one event for the earliest. */
+     * armed, and the one queued timer for the earliest. */
     ns_time_t  lease_due[3];
-    ns_event_id lease_ev;
+    struct ns__dhcp_timer lease_timer;
     struct ns_dhcp_msg rx;        /* the reply being handled */
     uint32_t   offered;           /* SELECTING -> REQUESTING: yiaddr */
     uint32_t   server;            /* the server chosen / leasing */
@@ -227,40 +228,37 @@ static void on_timer(ns_sim *sim, void *arg)
 enum { LT_T1, LT_T2, LT_EXP, NLEASE_TIMERS };
 static const enum client_event lease_timer_event[NLEASE_TIMERS] = { EV_T1, EV_T2, EV_EXPIRE };
 
-static void on_lease_timer(ns_sim *sim, void *arg);
-
-/* Schedules the lease event for the earliest armed deadline, if any. */
-static void arm_lease_event(ns_dhcp_client *c)
+/* Sets the client's queued timer for the earliest armed deadline, or
+ * stops it when none is armed. */
+static void arm_lease_timer(ns_dhcp_client *c)
 {
     ns_time_t due = NS_TIME_MAX;
     for (int k = 0; k < NLEASE_TIMERS; k++)
         if (c->lease_due[k] < due)
             due = c->lease_due[k];
     if (due == NS_TIME_MAX)
-        return;
-    ns_time_t now = ns_sim_now(c->sim);
-    c->lease_ev = ns_event_after(c->sim, due > now ? due - now : 0, on_lease_timer, c);
+        ns__dhcp_timer_stop(&c->ds->lease_timers, &c->lease_timer);
+    else
+        ns__dhcp_timer_set(&c->ds->lease_timers, &c->lease_timer, due);
 }
 
-/* One event instead of three per lease: a client renews every half
- * lease, and each renewal cancelled the pending T2 and expiry events,
- * whose dead entries stayed in the event heap until their time
- * (dhcp_campus: ~20,000 entries for 4,000 clients, 12,000 live).  The
- * timers due now fire in their old order; a step may disarm the later
- * ones (expiry drops the lease), so each is checked just before. */
-static void on_lease_timer(ns_sim *sim, void *arg)
+/* One queued timer instead of three events per lease: a client renews
+ * every half lease, and each renewal cancelled the pending T2 and expiry
+ * events, whose dead entries stayed in the event heap until their time.
+ * The timers due now fire in their old order; a step may disarm the
+ * later ones (expiry drops the lease), so each is checked just before. */
+static void on_lease_timer(void *arg)
 {
     ns_dhcp_client *c = arg;
-    c->lease_ev = NS_EVENT_NONE;
-    ns_time_t now = ns_sim_now(sim);
+    ns_time_t now = ns_sim_now(c->sim);
     for (int k = 0; k < NLEASE_TIMERS; k++) {
         if (c->lease_due[k] <= now) {
             c->lease_due[k] = NS_TIME_MAX;
             step(c, lease_timer_event[k]);
         }
     }
-    if (c->lease_ev.slot == 0)
-        arm_lease_event(c);
+    if (!ns__dhcp_timer_is_set(&c->lease_timer))
+        arm_lease_timer(c);
 }
 
 static void cancel(ns_dhcp_client *c, ns_event_id *id)
@@ -273,7 +271,7 @@ static void cancel_lease_timers(ns_dhcp_client *c)
 {
     for (int k = 0; k < NLEASE_TIMERS; k++)
         c->lease_due[k] = NS_TIME_MAX;
-    cancel(c, &c->lease_ev);
+    ns__dhcp_timer_stop(&c->ds->lease_timers, &c->lease_timer);
 }
 
 static void set_timer(ns_dhcp_client *c, ns_time_t delay)
@@ -477,7 +475,7 @@ static void bind_lease(ns_dhcp_client *c)
     c->lease_due[LT_T1] = l->t1_at > now ? l->t1_at : now;
     c->lease_due[LT_T2] = l->t2_at > now ? l->t2_at : now;
     c->lease_due[LT_EXP] = l->expires_at > now ? l->expires_at : now;
-    arm_lease_event(c);
+    arm_lease_timer(c);
 }
 
 static void decline(ns_dhcp_client *c)
@@ -686,6 +684,7 @@ ns_dhcp_client *ns_dhcp_client_new(ns_iface *ifc, const struct ns_dhcp_client_op
     c->state = NS_DHCP_INIT;
     for (int k = 0; k < NLEASE_TIMERS; k++)
         c->lease_due[k] = NS_TIME_MAX;
+    ns__dhcp_timer_init(&c->lease_timer, on_lease_timer, c);
     ns_host_attach(h, CLIENT_KEY, c, client_free);
     ns_udp_on_receive(sock, on_receive, c);
     ns_iface_set_accept_unconfigured(ifc, !c->opts.broadcast);

@@ -1,0 +1,158 @@
+/* dhcp_timers.c — the lease timers of a sim's DHCP clients: one queue,
+ * ordered by (due, seq), with one engine event at its earliest entry.
+ *
+ * Why not an engine event each: a lease timer is due up to a lease away
+ * (dhcp_campus: T1 at 30 min), so 4,000 clients kept 4,000 entries, plus
+ * the cancelled ones of renewals, in the engine's event heap, under the
+ * frame events that make up almost all of a run (16 per renewal, each
+ * due microseconds ahead).  Each of those paid for the depth the lease
+ * timers added on its push and pop.  Here a timer costs a few steps of a
+ * binary heap of timers when armed and when due.
+ *
+ * Order: seq counts armings, so timers due at one instant fire in the
+ * order they were armed, as their events did.  They fire from one engine
+ * event, one after another: an event scheduled by a timer's callback for
+ * that same instant runs after the last of them, as it did (their events
+ * were older).  Two differences, both confined to exact ties: an
+ * unrelated event due at the same nanosecond as a timer may now run
+ * before or after it according to when the queue's event was scheduled,
+ * not the timer; and ns_sim_stop from a timer's callback takes effect
+ * after the others due with it.
+ *
+ * Invariants: t->idx is t's position in heap, or -1 when t is not queued;
+ * outside fire(), `ev` is pending exactly while the queue is not empty,
+ * at the due time of its first entry (at which nothing is overdue). */
+#include "dhcp_priv.h"
+#include "netsim/event.h"
+
+static bool before(const struct ns__dhcp_timer *a, const struct ns__dhcp_timer *b)
+{
+    return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+static struct ns__dhcp_timer *at(const struct ns__dhcp_timers *q, guint i)
+{
+    return g_ptr_array_index(q->heap, i);
+}
+
+static void place(struct ns__dhcp_timers *q, guint i, struct ns__dhcp_timer *t)
+{
+    q->heap->pdata[i] = t;
+    t->idx = (int)i;
+}
+
+static void sift_up(struct ns__dhcp_timers *q, guint i)
+{
+    struct ns__dhcp_timer *t = at(q, i);
+    while (i > 0 && before(t, at(q, (i - 1) / 2))) {
+        place(q, i, at(q, (i - 1) / 2));
+        i = (i - 1) / 2;
+    }
+    place(q, i, t);
+}
+
+static void sift_down(struct ns__dhcp_timers *q, guint i)
+{
+    struct ns__dhcp_timer *t = at(q, i);
+    guint n = q->heap->len;
+    for (;;) {
+        guint c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && before(at(q, c + 1), at(q, c)))
+            c++;
+        if (!before(at(q, c), t))
+            break;
+        place(q, i, at(q, c));
+        i = c;
+    }
+    place(q, i, t);
+}
+
+static void unqueue(struct ns__dhcp_timers *q, struct ns__dhcp_timer *t)
+{
+    guint i = (guint)t->idx;
+    struct ns__dhcp_timer *last = g_ptr_array_steal_index(q->heap, q->heap->len - 1);
+    t->idx = -1;
+    if (last == t)
+        return;
+    place(q, i, last);
+    sift_up(q, i);
+    sift_down(q, (guint)last->idx);
+}
+
+static void fire(ns_sim *sim, void *arg);
+
+/* Re-establishes the invariant on `ev` after the queue changed. */
+static void sync_event(struct ns__dhcp_timers *q)
+{
+    if (q->firing)
+        return;
+    struct ns__dhcp_timer *first = q->heap->len ? at(q, 0) : NULL;
+    if (q->ev.slot && first && q->ev_at == first->due)
+        return;
+    ns_event_cancel(q->sim, q->ev);
+    q->ev = NS_EVENT_NONE;
+    if (!first)
+        return;
+    q->ev_at = first->due;
+    q->ev = ns_event_after(q->sim, first->due - ns_sim_now(q->sim), fire, q);
+}
+
+static void fire(ns_sim *sim, void *arg)
+{
+    struct ns__dhcp_timers *q = arg;
+    ns_time_t now = ns_sim_now(sim);
+    q->ev = NS_EVENT_NONE;
+    q->firing = true;
+    while (q->heap->len && at(q, 0)->due <= now) {
+        struct ns__dhcp_timer *t = at(q, 0);
+        unqueue(q, t);
+        t->fn(t->arg);
+    }
+    q->firing = false;
+    sync_event(q);
+}
+
+void ns__dhcp_timers_init(struct ns__dhcp_timers *q, ns_sim *sim)
+{
+    *q = (struct ns__dhcp_timers){ .sim = sim, .heap = g_ptr_array_new() };
+}
+
+void ns__dhcp_timers_clear(struct ns__dhcp_timers *q)
+{
+    if (q->heap)
+        g_ptr_array_free(q->heap, TRUE);
+    q->heap = NULL;
+}
+
+void ns__dhcp_timer_init(struct ns__dhcp_timer *t, void (*fn)(void *arg), void *arg)
+{
+    *t = (struct ns__dhcp_timer){ .idx = -1, .fn = fn, .arg = arg };
+}
+
+void ns__dhcp_timer_set(struct ns__dhcp_timers *q, struct ns__dhcp_timer *t, ns_time_t due)
+{
+    ns_time_t now = ns_sim_now(q->sim);
+    if (t->idx >= 0)
+        unqueue(q, t);
+    t->due = due > now ? due : now;
+    t->seq = q->next_seq++;
+    g_ptr_array_add(q->heap, t);
+    t->idx = (int)q->heap->len - 1;
+    sift_up(q, (guint)t->idx);
+    sync_event(q);
+}
+
+void ns__dhcp_timer_stop(struct ns__dhcp_timers *q, struct ns__dhcp_timer *t)
+{
+    if (t->idx < 0)
+        return;
+    unqueue(q, t);
+    sync_event(q);
+}
+
+bool ns__dhcp_timer_is_set(const struct ns__dhcp_timer *t)
+{
+    return t->idx >= 0;
+}
