@@ -50,7 +50,7 @@ static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
 static void sim_free(gpointer p)
 {
     struct ns__dhcp_sim *ds = p;
-    ns__dhcp_timers_clear(&ds->lease_timers);
+    ns__dhcp_timers_clear(&ds->client_timers);
     g_ptr_array_free(ds->servers, TRUE);
     g_ptr_array_free(ds->clients, TRUE);
     if (ds->pool_last)
@@ -63,7 +63,7 @@ struct ns__dhcp_sim *ns__dhcp_sim(ns_sim *sim)
     struct ns__dhcp_sim *ds = ns_sim_attached(sim, SIM_KEY);
     if (!ds) {
         ds = g_new0(struct ns__dhcp_sim, 1);
-        ns__dhcp_timers_init(&ds->lease_timers, sim);
+        ns__dhcp_timers_init(&ds->client_timers, sim);
         ds->servers = g_ptr_array_new();
         ds->clients = g_ptr_array_new();
         ns_sim_attach(sim, SIM_KEY, ds, sim_free);

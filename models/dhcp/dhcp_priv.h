@@ -10,7 +10,7 @@
 #include "netsim/trace.h"
 #include "netsim/udp.h"
 
-/* ---- the clients' lease timers (dhcp_timers.c) ---- */
+/* ---- the clients' timers (dhcp_timers.c) ---- */
 
 /* A timer: fn(arg) runs at `due` unless stopped or set again first. */
 struct ns__dhcp_timer {
@@ -38,7 +38,7 @@ bool ns__dhcp_timer_is_set(const struct ns__dhcp_timer *t);
 
 /* Per-sim DHCP state: hears faults once for every client and server. */
 struct ns__dhcp_sim {
-    struct ns__dhcp_timers lease_timers; /* every client's, in one queue */
+    struct ns__dhcp_timers client_timers; /* every client's timers, one queue */
     GPtrArray *servers;           /* ns_dhcp_server*, creation order (not owned) */
     GPtrArray *clients;           /* ns_dhcp_client*, creation order (not owned) */
     ns_table  *timeline;          /* dhcp_timeline.tsv, or NULL (tables off) */

@@ -1,19 +1,23 @@
-/* dhcp_timers.c — the lease timers of a sim's DHCP clients: one queue,
- * ordered by (due, seq), with one engine event at its earliest entry.
+/* dhcp_timers.c — the timers of a sim's DHCP clients (lease timers,
+ * start and retransmission): one queue, ordered by (due, seq), with one
+ * engine event at its earliest entry.
  *
  * Why not an engine event each: a lease timer is due up to a lease away
- * (dhcp_campus: T1 at 30 min), so 4,000 clients kept 4,000 entries, plus
- * the cancelled ones of renewals, in the engine's event heap, under the
+ * (dhcp_campus: T1 at 30 min) and a renewal's retransmission timer, set
+ * ~11 min ahead, is cancelled by the ACK; 4,000 clients kept thousands of
+ * such entries, live or cancelled, in the engine's event heap, under the
  * frame events that make up almost all of a run (16 per renewal, each
- * due microseconds ahead).  Each of those paid for the depth the lease
- * timers added on its push and pop.  Here a timer costs a few steps of a
- * binary heap of timers when armed and when due.
+ * due microseconds ahead).  Each of those paid for the depth they added
+ * on its push and pop.  Here a timer costs a few steps of a binary heap
+ * when armed, stopped or due, and stopping one removes it.
  *
  * Order: seq counts armings, so timers due at one instant fire in the
  * order they were armed, as their events did.  They fire from one engine
  * event, one after another: an event scheduled by a timer's callback for
  * that same instant runs after the last of them, as it did (their events
- * were older).  Two differences, both confined to exact ties: an
+ * were older) -- except a client timer armed for that instant, which
+ * fires from the same event, after them, instead of from an event of its
+ * own (a restart right after expiry).  Two differences, both confined to exact ties: an
  * unrelated event due at the same nanosecond as a timer may now run
  * before or after it according to when the queue's event was scheduled,
  * not the timer; and ns_sim_stop from a timer's callback takes effect
