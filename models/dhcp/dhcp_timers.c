@@ -29,35 +29,44 @@
 #include "dhcp_priv.h"
 #include "netsim/event.h"
 
-static bool before(const struct ns__dhcp_timer *a, const struct ns__dhcp_timer *b)
+/* A heap entry carries its timer's key, so that comparisons read only
+ * the heap array: the timers sit in their clients, scattered, and a
+ * heap of pointers to them missed the cache at every comparison. */
+struct slot {
+    ns_time_t              due;
+    uint64_t               seq;
+    struct ns__dhcp_timer *t;
+};
+
+static bool before(const struct slot *a, const struct slot *b)
 {
     return a->due < b->due || (a->due == b->due && a->seq < b->seq);
 }
 
-static struct ns__dhcp_timer *at(const struct ns__dhcp_timers *q, guint i)
+static struct slot *at(const struct ns__dhcp_timers *q, guint i)
 {
-    return g_ptr_array_index(q->heap, i);
+    return &g_array_index(q->heap, struct slot, i);
 }
 
-static void place(struct ns__dhcp_timers *q, guint i, struct ns__dhcp_timer *t)
+static void place(struct ns__dhcp_timers *q, guint i, const struct slot *e)
 {
-    q->heap->pdata[i] = t;
-    t->idx = (int)i;
+    *at(q, i) = *e;
+    e->t->idx = (int)i;
 }
 
 static void sift_up(struct ns__dhcp_timers *q, guint i)
 {
-    struct ns__dhcp_timer *t = at(q, i);
-    while (i > 0 && before(t, at(q, (i - 1) / 2))) {
+    struct slot e = *at(q, i);
+    while (i > 0 && before(&e, at(q, (i - 1) / 2))) {
         place(q, i, at(q, (i - 1) / 2));
         i = (i - 1) / 2;
     }
-    place(q, i, t);
+    place(q, i, &e);
 }
 
 static void sift_down(struct ns__dhcp_timers *q, guint i)
 {
-    struct ns__dhcp_timer *t = at(q, i);
+    struct slot e = *at(q, i);
     guint n = q->heap->len;
     for (;;) {
         guint c = 2 * i + 1;
@@ -65,24 +74,29 @@ static void sift_down(struct ns__dhcp_timers *q, guint i)
             break;
         if (c + 1 < n && before(at(q, c + 1), at(q, c)))
             c++;
-        if (!before(at(q, c), t))
+        if (!before(at(q, c), &e))
             break;
         place(q, i, at(q, c));
         i = c;
     }
-    place(q, i, t);
+    place(q, i, &e);
 }
 
 static void unqueue(struct ns__dhcp_timers *q, struct ns__dhcp_timer *t)
 {
-    guint i = (guint)t->idx;
-    struct ns__dhcp_timer *last = g_ptr_array_steal_index(q->heap, q->heap->len - 1);
+    guint i = (guint)t->idx, last = q->heap->len - 1;
     t->idx = -1;
-    if (last == t)
-        return;
-    place(q, i, last);
-    sift_up(q, i);
-    sift_down(q, (guint)last->idx);
+    if (i != last) {
+        struct slot moved = *at(q, last);
+        g_array_set_size(q->heap, last);
+        place(q, i, &moved);
+        if (i > 0 && before(&moved, at(q, (i - 1) / 2)))
+            sift_up(q, i);
+        else
+            sift_down(q, i);
+    } else {
+        g_array_set_size(q->heap, last);
+    }
 }
 
 static void fire(ns_sim *sim, void *arg);
@@ -92,7 +106,7 @@ static void sync_event(struct ns__dhcp_timers *q)
 {
     if (q->firing)
         return;
-    struct ns__dhcp_timer *first = q->heap->len ? at(q, 0) : NULL;
+    struct slot *first = q->heap->len ? at(q, 0) : NULL;
     if (q->ev.slot && first && q->ev_at == first->due)
         return;
     ns_event_cancel(q->sim, q->ev);
@@ -110,7 +124,7 @@ static void fire(ns_sim *sim, void *arg)
     q->ev = NS_EVENT_NONE;
     q->firing = true;
     while (q->heap->len && at(q, 0)->due <= now) {
-        struct ns__dhcp_timer *t = at(q, 0);
+        struct ns__dhcp_timer *t = at(q, 0)->t;
         unqueue(q, t);
         t->fn(t->arg);
     }
@@ -120,13 +134,14 @@ static void fire(ns_sim *sim, void *arg)
 
 void ns__dhcp_timers_init(struct ns__dhcp_timers *q, ns_sim *sim)
 {
-    *q = (struct ns__dhcp_timers){ .sim = sim, .heap = g_ptr_array_new() };
+    *q = (struct ns__dhcp_timers){ .sim = sim,
+                                   .heap = g_array_new(FALSE, FALSE, sizeof(struct slot)) };
 }
 
 void ns__dhcp_timers_clear(struct ns__dhcp_timers *q)
 {
     if (q->heap)
-        g_ptr_array_free(q->heap, TRUE);
+        g_array_free(q->heap, TRUE);
     q->heap = NULL;
 }
 
@@ -142,7 +157,8 @@ void ns__dhcp_timer_set(struct ns__dhcp_timers *q, struct ns__dhcp_timer *t, ns_
         unqueue(q, t);
     t->due = due > now ? due : now;
     t->seq = q->next_seq++;
-    g_ptr_array_add(q->heap, t);
+    struct slot e = { t->due, t->seq, t };
+    g_array_append_val(q->heap, e);
     t->idx = (int)q->heap->len - 1;
     sift_up(q, (guint)t->idx);
     sync_event(q);
