@@ -17,14 +17,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Key and value side by side: a lookup in a map just fetched touches one
+ * cache line, not one in a key array and one in a value array. */
+struct ns_u32map_slot {
+    uint32_t  key;
+    void     *val;                    /* NULL: empty slot */
+};
+
 typedef struct ns_u32map {
-    uint32_t  *keys;
-    void     **vals;                  /* NULL: empty slot */
+    struct ns_u32map_slot *slots;
     uint32_t   cap;                   /* slots, a power of two, or 0 */
     uint32_t   n;                     /* entries */
 } ns_u32map;
 
-#define NS_U32MAP_INIT { NULL, NULL, 0, 0 }
+#define NS_U32MAP_INIT { NULL, 0, 0 }
 
 /* Frees the storage (not the values); the map is empty and usable. */
 void   ns_u32map_free(ns_u32map *m);
