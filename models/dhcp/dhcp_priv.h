@@ -22,7 +22,7 @@ struct ns__dhcp_timer {
 };
 struct ns__dhcp_timers {
     ns_sim      *sim;
-    GArray      *heap;            /* (due, seq, timer) slots, a binary heap */
+    GArray      *heap;            /* (due, seq, timer) slots, a 4-ary heap */
     uint64_t     next_seq;
     ns_event_id  ev;              /* at the first entry's due time */
     ns_time_t    ev_at;

@@ -8,7 +8,7 @@
  * such entries, live or cancelled, in the engine's event heap, under the
  * frame events that make up almost all of a run (16 per renewal, each
  * due microseconds ahead).  Each of those paid for the depth they added
- * on its push and pop.  Here a timer costs a few steps of a binary heap
+ * on its push and pop.  Here a timer costs a few steps of a heap
  * when armed, stopped or due, and stopping one removes it.
  *
  * Order: seq counts armings, so timers due at one instant fire in the
@@ -54,12 +54,17 @@ static void place(struct ns__dhcp_timers *q, guint i, const struct slot *e)
     e->t->idx = (int)i;
 }
 
+/* Four children per node (4i+1 .. 4i+4): half the levels of a binary
+ * heap, and every level moved writes a timer's index into its client,
+ * a likely cache miss. */
+#define PARENT(i) (((i) - 1) / 4)
+
 static void sift_up(struct ns__dhcp_timers *q, guint i)
 {
     struct slot e = *at(q, i);
-    while (i > 0 && before(&e, at(q, (i - 1) / 2))) {
-        place(q, i, at(q, (i - 1) / 2));
-        i = (i - 1) / 2;
+    while (i > 0 && before(&e, at(q, PARENT(i)))) {
+        place(q, i, at(q, PARENT(i)));
+        i = PARENT(i);
     }
     place(q, i, &e);
 }
@@ -69,11 +74,12 @@ static void sift_down(struct ns__dhcp_timers *q, guint i)
     struct slot e = *at(q, i);
     guint n = q->heap->len;
     for (;;) {
-        guint c = 2 * i + 1;
-        if (c >= n)
+        guint first = 4 * i + 1, c = first;
+        if (first >= n)
             break;
-        if (c + 1 < n && before(at(q, c + 1), at(q, c)))
-            c++;
+        for (guint k = first + 1; k < first + 4 && k < n; k++)
+            if (before(at(q, k), at(q, c)))
+                c = k;
         if (!before(at(q, c), &e))
             break;
         place(q, i, at(q, c));
@@ -90,7 +96,7 @@ static void unqueue(struct ns__dhcp_timers *q, struct ns__dhcp_timer *t)
         struct slot moved = *at(q, last);
         g_array_set_size(q->heap, last);
         place(q, i, &moved);
-        if (i > 0 && before(&moved, at(q, (i - 1) / 2)))
+        if (i > 0 && before(&moved, at(q, PARENT(i))))
             sift_up(q, i);
         else
             sift_down(q, i);
