@@ -18,6 +18,7 @@ static void (*const registrations[])(void) = {
     test_sched_register,
     test_rng_register,
     test_units_register,
+    test_u32map_register,
     test_trace_register,
     test_output_register,
     test_process_register,

@@ -316,6 +316,98 @@ static void test_failed_server_lua(void)
                "10.0.0.100 1");
 }
 
+/* The server finds its records by address after many were removed from
+ * the middle of its table: 120 clients bound, every other one releases,
+ * the rest renew at T1 keeping their addresses, and 60 newcomers get 60
+ * other addresses (a record lost by a removal would be handed out again
+ * or its holder NAKed). */
+static void test_records_after_releases(void)
+{
+    enum { N = 120 };
+    struct world w;
+    world_init(&w, "10.0.0.10", "10.0.0.250", 600);
+    ns_dhcp_client *c[N], *late[N / 2];
+    uint32_t held[N];
+    for (int i = 0; i < N; i++) {
+        char name[16];
+        g_snprintf(name, sizeof name, "c%d", i);
+        c[i] = client(&w, w.lan, name, i * 10 * NS_MSEC, 0);
+    }
+    ns_sim_run(w.sim, 60 * NS_SEC, 0);
+    for (int i = 0; i < N; i++) {
+        held[i] = ns_dhcp_client_addr(c[i]);
+        CU_ASSERT_NOT_EQUAL(held[i], 0);
+        if (i % 2)
+            ns_dhcp_client_release(c[i]);
+    }
+    ns_sim_run(w.sim, 70 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_server_active(w.ds), N / 2);
+    ns_sim_run(w.sim, 400 * NS_SEC, 0);             /* past T1 = 300 s */
+    for (int i = 0; i < N; i += 2) {
+        const struct ns_dhcp_client_stats *st = ns_dhcp_client_stats(c[i]);
+        CU_ASSERT_EQUAL(ns_dhcp_client_state(c[i]), NS_DHCP_BOUND);
+        CU_ASSERT_EQUAL(ns_dhcp_client_addr(c[i]), held[i]);
+        CU_ASSERT_EQUAL(st->acks, 2);
+        CU_ASSERT_EQUAL(st->naks, 0);
+    }
+    for (int i = 0; i < N / 2; i++) {
+        char name[16];
+        g_snprintf(name, sizeof name, "late%d", i);
+        late[i] = client(&w, w.lan, name, i * 10 * NS_MSEC, 0);
+    }
+    ns_sim_run(w.sim, 460 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_dhcp_server_active(w.ds), N);
+    for (int i = 0; i < N / 2; i++) {
+        uint32_t a = ns_dhcp_client_addr(late[i]);
+        CU_ASSERT_NOT_EQUAL(a, 0);
+        for (int k = 0; k < N; k += 2)
+            CU_ASSERT_NOT_EQUAL(a, held[k]);
+        for (int k = 0; k < i; k++)
+            CU_ASSERT_NOT_EQUAL(a, ns_dhcp_client_addr(late[k]));
+    }
+    world_free(&w);
+}
+
+/* The lease timers of many clients share one queue (dhcp_timers.c): each
+ * client still enters RENEWING exactly at its own T1, in time order, also
+ * after clients ahead of it in the queue released their leases; and once
+ * every lease is released nothing is left to keep the run going. */
+static void test_lease_timers_queue(void)
+{
+    enum { N = 24 };
+    struct world w;
+    world_init(&w, "10.0.0.10", "10.0.0.250", 600);
+    ns_dhcp_client *c[N];
+    struct timeline tl[N];
+    struct ns_dhcp_lease_info li[N];
+    for (int i = 0; i < N; i++) {
+        char name[16];
+        g_snprintf(name, sizeof name, "c%d", i);
+        /* reversed start order: queue order is not creation order */
+        c[i] = client(&w, w.lan, name, (N - i) * 137 * NS_MSEC, 0);
+        memset(&tl[i], 0, sizeof tl[i]);
+        ns_dhcp_client_on_state(c[i], on_state, &tl[i]);
+    }
+    ns_sim_run(w.sim, 60 * NS_SEC, 0);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_TRUE(ns_dhcp_client_lease(c[i], &li[i]));
+    /* the three earliest T1s (the last created) stop before theirs */
+    for (int i = N - 3; i < N; i++)
+        ns_dhcp_client_release(c[i]);
+    ns_sim_run(w.sim, 400 * NS_SEC, 0);
+    for (int i = 0; i < N - 3; i++) {
+        CU_ASSERT_EQUAL(first_entry(&tl[i], NS_DHCP_RENEWING), li[i].t1_at);
+        CU_ASSERT_EQUAL(ns_dhcp_client_state(c[i]), NS_DHCP_BOUND);
+    }
+    for (int i = N - 3; i < N; i++)
+        CU_ASSERT_EQUAL(first_entry(&tl[i], NS_DHCP_RENEWING), -1);
+    for (int i = 0; i < N - 3; i++)
+        ns_dhcp_client_release(c[i]);
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, 10000 * NS_SEC, 0), NS_STOP_EMPTY);
+    CU_ASSERT_TRUE(ns_sim_now(w.sim) < 500 * NS_SEC);
+    world_free(&w);
+}
+
 void test_dhcp_proto_register(void)
 {
     CU_pSuite s = ns_test_suite("dhcp_proto", NULL, NULL);
@@ -328,4 +420,6 @@ void test_dhcp_proto_register(void)
     ns_test_add(s, "client identifier from Lua", test_client_id_lua);
     ns_test_add(s, "failed server torn down", test_failed_server_torn_down);
     ns_test_add(s, "failed server from Lua, then a good one", test_failed_server_lua);
+    ns_test_add(s, "records found after releases in between", test_records_after_releases);
+    ns_test_add(s, "lease timers of many clients in one queue", test_lease_timers_queue);
 }

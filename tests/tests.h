@@ -57,6 +57,7 @@ int  ns_test_exit_code(int status);
 void test_sched_register(void);
 void test_rng_register(void);
 void test_units_register(void);
+void test_u32map_register(void);
 void test_trace_register(void);
 void test_output_register(void);
 void test_lua_register(void);

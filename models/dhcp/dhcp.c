@@ -50,6 +50,7 @@ static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
 static void sim_free(gpointer p)
 {
     struct ns__dhcp_sim *ds = p;
+    ns__dhcp_timers_clear(&ds->client_timers);
     g_ptr_array_free(ds->servers, TRUE);
     g_ptr_array_free(ds->clients, TRUE);
     if (ds->pool_last)
@@ -62,6 +63,7 @@ struct ns__dhcp_sim *ns__dhcp_sim(ns_sim *sim)
     struct ns__dhcp_sim *ds = ns_sim_attached(sim, SIM_KEY);
     if (!ds) {
         ds = g_new0(struct ns__dhcp_sim, 1);
+        ns__dhcp_timers_init(&ds->client_timers, sim);
         ds->servers = g_ptr_array_new();
         ds->clients = g_ptr_array_new();
         ns_sim_attach(sim, SIM_KEY, ds, sim_free);
@@ -105,9 +107,9 @@ bool ns__dhcp_recv(const ns_pkt *p, struct ns_dhcp_msg *m)
 
 /* ---- tables ---- */
 
-void ns__dhcp_timeline_row(ns_dhcp_client *c, enum ns_dhcp_state to, const char *cause)
+void ns__dhcp_timeline_row(struct ns__dhcp_sim *ds, ns_dhcp_client *c,
+                           enum ns_dhcp_state to, const char *cause)
 {
-    struct ns__dhcp_sim *ds = ns__dhcp_sim(ns_host_sim(ns_dhcp_client_host(c)));
     if (!ds->timeline)
         return;
     ns_table_begin(ds->timeline);
@@ -155,7 +157,7 @@ static bool tables_final(ns_sim *sim, void *ud, GError **error)
     struct ns__dhcp_sim *ds = ud;
     for (guint i = 0; i < ds->clients->len; i++) {
         ns_dhcp_client *c = g_ptr_array_index(ds->clients, i);
-        ns__dhcp_timeline_row(c, ns_dhcp_client_state(c), "end");
+        ns__dhcp_timeline_row(ds, c, ns_dhcp_client_state(c), "end");
     }
     pool_rows(ds, true);
     return true;

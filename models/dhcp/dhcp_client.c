@@ -6,7 +6,12 @@
  * ignores replies for any other; `timer` is the one pending start or
  * retransmission event, t1/t2/expiry the lease timers, all cancelled when
  * the state they belong to is left; the interface carries the leased
- * address exactly while the state is BOUND, RENEWING or REBINDING. */
+ * address exactly while the state is BOUND, RENEWING or REBINDING.
+ *
+ * Timers live in the sim's DHCP client timer queue; the three lease
+ * timers share one entry of it
+ * (dhcp_timers.c), set exactly while one of them is armed, for the
+ * earliest armed deadline (see on_lease_timer). */
 #include <math.h>
 #include <string.h>
 
@@ -54,6 +59,7 @@ struct ns_dhcp_client {
     ns_host   *host;
     ns_iface  *ifc;
     ns_sim    *sim;
+    struct ns__dhcp_sim *ds;      /* the sim's DHCP state, found once */
     ns_udp    *sock;
     ns_rng    *rng;               /* the host's "dhcp" stream */
     struct ns_dhcp_client_opts opts;
@@ -61,8 +67,11 @@ struct ns_dhcp_client {
     uint32_t   xid;
     ns_time_t  exchange_start;    /* for the secs field */
     unsigned   retx;              /* retransmissions in this state */
-    ns_event_id timer;            /* start or retransmission */
-    ns_event_id t1_ev, t2_ev, exp_ev;
+    struct ns__dhcp_timer timer;  /* start or retransmission */
+    /* Lease timer deadlines (LT_T1, LT_T2, LT_EXP), NS_TIME_MAX when not
+     * armed, and the one queued timer for the earliest. */
+    ns_time_t  lease_due[3];
+    struct ns__dhcp_timer lease_timer;
     struct ns_dhcp_msg rx;        /* the reply being handled */
     uint32_t   offered;           /* SELECTING -> REQUESTING: yiaddr */
     uint32_t   server;            /* the server chosen / leasing */
@@ -187,7 +196,7 @@ static void step(ns_dhcp_client *c, enum client_event ev)
                    ns_dhcp_state_name(from), ns_dhcp_state_name(arc->next),
                    event_names[ev]);
         ns_net_diagram_note(c->host, ns_dhcp_state_name(arc->next));
-        ns__dhcp_timeline_row(c, arc->next, event_names[ev]);
+        ns__dhcp_timeline_row(c->ds, c, arc->next, event_names[ev]);
         c->retx = 0;
     }
     c->state = arc->next;
@@ -258,11 +267,9 @@ static bool window_closed(ns_dhcp_client *c)
 
 /* ---- timers ---- */
 
-static void on_timer(ns_sim *sim, void *arg)
+static void on_timer(void *arg)
 {
-    (void)sim;
     ns_dhcp_client *c = arg;
-    c->timer = NS_EVENT_NONE;
     if (c->state == NS_DHCP_STOPPED) {          /* the RELEASE has left */
         drop_address(c);
         return;
@@ -279,27 +286,65 @@ static void on_timer(ns_sim *sim, void *arg)
     else
         step(c, EV_RETRANSMIT);
 }
-static void on_t1(ns_sim *sim, void *arg) { (void)sim; ns_dhcp_client *c = arg; c->t1_ev = NS_EVENT_NONE; step(c, EV_T1); }
-static void on_t2(ns_sim *sim, void *arg) { (void)sim; ns_dhcp_client *c = arg; c->t2_ev = NS_EVENT_NONE; step(c, EV_T2); }
-static void on_exp(ns_sim *sim, void *arg) { (void)sim; ns_dhcp_client *c = arg; c->exp_ev = NS_EVENT_NONE; step(c, EV_EXPIRE); }
 
-static void cancel(ns_dhcp_client *c, ns_event_id *id)
+/* The lease timers, in the order their events were scheduled when each
+ * had its own: at one instant they fire T1, T2, expiry. */
+enum { LT_T1, LT_T2, LT_EXP, NLEASE_TIMERS };
+static const enum client_event lease_timer_event[NLEASE_TIMERS] = { EV_T1, EV_T2, EV_EXPIRE };
+
+/* Sets the client's queued timer for the earliest armed deadline, or
+ * stops it when none is armed. */
+static void arm_lease_timer(ns_dhcp_client *c)
 {
-    ns_event_cancel(c->sim, *id);
-    *id = NS_EVENT_NONE;
+    ns_time_t due = NS_TIME_MAX;
+    for (int k = 0; k < NLEASE_TIMERS; k++)
+        if (c->lease_due[k] < due)
+            due = c->lease_due[k];
+    if (due == NS_TIME_MAX)
+        ns__dhcp_timer_stop(&c->ds->client_timers, &c->lease_timer);
+    else
+        ns__dhcp_timer_set(&c->ds->client_timers, &c->lease_timer, due);
+}
+
+/* One queued timer instead of three events per lease: a client renews
+ * every half lease, and each renewal cancelled the pending T2 and expiry
+ * events, whose dead entries stayed in the event heap until their time.
+ * The timers due now fire in their old order; a step may disarm the
+ * later ones (expiry drops the lease), so each is checked just before. */
+static void on_lease_timer(void *arg)
+{
+    ns_dhcp_client *c = arg;
+    ns_time_t now = ns_sim_now(c->sim);
+    for (int k = 0; k < NLEASE_TIMERS; k++) {
+        if (c->lease_due[k] <= now) {
+            c->lease_due[k] = NS_TIME_MAX;
+            step(c, lease_timer_event[k]);
+        }
+    }
+    if (!ns__dhcp_timer_is_set(&c->lease_timer))
+        arm_lease_timer(c);
+}
+
+/* Every client timer is queued in the sim's lease timer queue
+ * (dhcp_timers.c), not the engine's: a renewal's retransmission timer is
+ * cancelled by the ACK, and such dead entries stayed in the engine's
+ * heap for ~11 minutes each (dhcp_campus: ~1,500 of them). */
+static void cancel(ns_dhcp_client *c, struct ns__dhcp_timer *t)
+{
+    ns__dhcp_timer_stop(&c->ds->client_timers, t);
 }
 
 static void cancel_lease_timers(ns_dhcp_client *c)
 {
-    cancel(c, &c->t1_ev);
-    cancel(c, &c->t2_ev);
-    cancel(c, &c->exp_ev);
+    for (int k = 0; k < NLEASE_TIMERS; k++)
+        c->lease_due[k] = NS_TIME_MAX;
+    ns__dhcp_timer_stop(&c->ds->client_timers, &c->lease_timer);
 }
 
 static void set_timer(ns_dhcp_client *c, ns_time_t delay)
 {
-    cancel(c, &c->timer);
-    c->timer = ns_event_after(c->sim, delay < 0 ? 0 : delay, on_timer, c);
+    ns__dhcp_timer_set(&c->ds->client_timers, &c->timer,
+                       ns_sim_now(c->sim) + (delay < 0 ? 0 : delay));
 }
 
 /* RFC 2131 4.1: 4 s before the first retransmission, doubling up to 64 s,
@@ -360,7 +405,7 @@ static void transmit(ns_dhcp_client *c, const struct ns_dhcp_msg *m, uint32_t ds
 
 static void send_discover(ns_dhcp_client *c)
 {
-    if (c->retx == 0 && c->state == NS_DHCP_SELECTING && c->timer.slot == 0)
+    if (c->retx == 0 && c->state == NS_DHCP_SELECTING && !ns__dhcp_timer_is_set(&c->timer))
         new_exchange(c);
     struct ns_dhcp_msg m;
     base_msg(c, &m, NS_DHCP_DISCOVER);
@@ -513,9 +558,10 @@ static void bind_lease(ns_dhcp_client *c)
     DHCP_TRACE(c->sim, "dhcp.lease", ns_host_name(c->host), "addr=%s lease=%u t1=%.3f t2=%.3f",
                ns_addr_format(l->addr, a), l->lease_s, ns_time_to_sec(t1), ns_time_to_sec(t2));
     ns_time_t now = ns_sim_now(c->sim);
-    c->t1_ev = ns_event_after(c->sim, l->t1_at > now ? l->t1_at - now : 0, on_t1, c);
-    c->t2_ev = ns_event_after(c->sim, l->t2_at > now ? l->t2_at - now : 0, on_t2, c);
-    c->exp_ev = ns_event_after(c->sim, l->expires_at > now ? l->expires_at - now : 0, on_exp, c);
+    c->lease_due[LT_T1] = l->t1_at > now ? l->t1_at : now;
+    c->lease_due[LT_T2] = l->t2_at > now ? l->t2_at : now;
+    c->lease_due[LT_EXP] = l->expires_at > now ? l->expires_at : now;
+    arm_lease_timer(c);
 }
 
 static void decline(ns_dhcp_client *c)
@@ -547,7 +593,7 @@ static void drop_address(ns_dhcp_client *c)
 
 static void drop_and_restart(ns_dhcp_client *c)
 {
-    if (c->state == NS_DHCP_INIT && c->exp_ev.slot == 0 && c->has_lease &&
+    if (c->state == NS_DHCP_INIT && c->lease_due[LT_EXP] == NS_TIME_MAX && c->has_lease &&
         ns_sim_now(c->sim) >= c->lease.expires_at) {
         c->stats.expired++;
         char a[NS_ADDR_STRLEN];
@@ -578,7 +624,7 @@ static void release(ns_dhcp_client *c)
         c->stats.releases++;
         transmit(c, &m, c->lease.server);
         if (!ns_arp_lookup(c->ifc, c->lease.server, mac)) {
-            c->timer = ns_event_after(c->sim, NS_DHCP_RELEASE_GRACE, on_timer, c);
+            set_timer(c, NS_DHCP_RELEASE_GRACE);
             return;
         }
     }
@@ -721,12 +767,17 @@ ns_dhcp_client *ns_dhcp_client_new(ns_iface *ifc, const struct ns_dhcp_client_op
     c->host = h;
     c->ifc = ifc;
     c->sim = sim;
+    c->ds = ds;
     c->sock = sock;
     c->rng = ns_host_rng(h, "dhcp");
     c->opts = *o;
     if (c->opts.request_tries == 0)
         c->opts.request_tries = 1;
     c->state = NS_DHCP_INIT;
+    for (int k = 0; k < NLEASE_TIMERS; k++)
+        c->lease_due[k] = NS_TIME_MAX;
+    ns__dhcp_timer_init(&c->lease_timer, on_lease_timer, c);
+    ns__dhcp_timer_init(&c->timer, on_timer, c);
     ns_host_attach(h, CLIENT_KEY, c, client_free);
     ns_udp_on_receive(sock, on_receive, c);
     ns_iface_set_accept_unconfigured(ifc, !c->opts.broadcast);

@@ -4,13 +4,41 @@
 #define NETSIM_DHCP_PRIV_H
 
 #include "netsim/dhcp.h"
+#include "netsim/event.h"
 #include "netsim/ipv4.h"
 #include "netsim/pkt.h"
 #include "netsim/trace.h"
 #include "netsim/udp.h"
 
+/* ---- the clients' timers (dhcp_timers.c) ---- */
+
+/* A timer: fn(arg) runs at `due` unless stopped or set again first. */
+struct ns__dhcp_timer {
+    ns_time_t  due;
+    uint64_t   seq;               /* arming order, for equal due times */
+    int        idx;               /* in the queue's heap; -1: not set */
+    void     (*fn)(void *arg);
+    void      *arg;
+};
+struct ns__dhcp_timers {
+    ns_sim      *sim;
+    GArray      *heap;            /* (due, seq, timer) slots, a 4-ary heap */
+    uint64_t     next_seq;
+    ns_event_id  ev;              /* at the first entry's due time */
+    ns_time_t    ev_at;
+    bool         firing;
+};
+void ns__dhcp_timers_init(struct ns__dhcp_timers *q, ns_sim *sim);
+void ns__dhcp_timers_clear(struct ns__dhcp_timers *q);
+void ns__dhcp_timer_init(struct ns__dhcp_timer *t, void (*fn)(void *arg), void *arg);
+/* Arms t for due (now if earlier), replacing any earlier arming. */
+void ns__dhcp_timer_set(struct ns__dhcp_timers *q, struct ns__dhcp_timer *t, ns_time_t due);
+void ns__dhcp_timer_stop(struct ns__dhcp_timers *q, struct ns__dhcp_timer *t);
+bool ns__dhcp_timer_is_set(const struct ns__dhcp_timer *t);
+
 /* Per-sim DHCP state: hears faults once for every client and server. */
 struct ns__dhcp_sim {
+    struct ns__dhcp_timers client_timers; /* every client's timers, one queue */
     GPtrArray *servers;           /* ns_dhcp_server*, creation order (not owned) */
     GPtrArray *clients;           /* ns_dhcp_client*, creation order (not owned) */
     ns_table  *timeline;          /* dhcp_timeline.tsv, or NULL (tables off) */
@@ -21,7 +49,10 @@ struct ns__dhcp_sim {
 };
 struct ns__dhcp_sim *ns__dhcp_sim(ns_sim *sim);
 /* A dhcp_timeline.tsv row, when the tables are on. */
-void ns__dhcp_timeline_row(ns_dhcp_client *c, enum ns_dhcp_state to, const char *cause);
+/* ds: the client's sim's (ns__dhcp_sim), which the client keeps: a row is
+ * considered at every state change, too often to find it by name. */
+void ns__dhcp_timeline_row(struct ns__dhcp_sim *ds, ns_dhcp_client *c,
+                           enum ns_dhcp_state to, const char *cause);
 
 /* Sends m from sock: to dst (a unicast address or the broadcast) on
  * port; broadcasts leave by ifc.  Returns what UDP returned. */

@@ -33,6 +33,7 @@
 
 #include "lan_priv.h"
 #include "netsim/event.h"
+#include "netsim/u32map.h"
 
 typedef unsigned __int128 u128;
 
@@ -143,8 +144,9 @@ struct ns_lan {
     GPtrArray           *ports;       /* struct lan_port*, owned, attachment order */
     struct fdb           fdb;         /* MAC -> lan_port*: looked up only,
                                        * never iterated */
-    GHashTable          *by_addr;     /* address -> first lan_port* with it,
-                                       * for LANs without ARP; or NULL */
+    ns_u32map            by_addr;     /* address -> first lan_port* with it,
+                                       * for LANs without ARP */
+    bool                 by_addr_built;
     uint32_t             by_addr_gen; /* net->addr_gen it was built at */
     guint                by_addr_ports; /* ports->len it was built with */
     /* Batching (struct lan_batch).  `gather` is the batch that downlinks
@@ -355,6 +357,16 @@ static void batch_tx_done(ns_sim *sim, void *arg)
     batch_give_back(b);
 }
 
+/* ceil(bits * 1e9 / rate): in 64 bits while that cannot overflow (a busy
+ * period of up to ~18 Gbit), the same value as the 128-bit form, whose
+ * library division showed in profiles at one call per frame. */
+static uint64_t serialisation_ns(u128 bits, uint64_t rate)
+{
+    if (bits <= (UINT64_MAX - rate) / 1000000000u)
+        return ((uint64_t)bits * 1000000000u + rate - 1) / rate;
+    return (uint64_t)((bits * 1000000000u + rate - 1) / rate);
+}
+
 /* Starts the next queued frame, continuing the busy period when the
  * transmitter was busy until now. */
 static void start_tx(struct lan_dir *d)
@@ -373,9 +385,7 @@ static void start_tx(struct lan_dir *d)
     }
     uint32_t bytes = ns_pkt_frame_len(p);
     d->bits_since += (u128)bytes * 8;
-    u128 rate = port->lan->rate_int;
-    u128 ns = (d->bits_since * 1000000000u + rate - 1) / rate;
-    d->tx_end = d->busy_since + (ns_time_t)ns;
+    d->tx_end = d->busy_since + (ns_time_t)serialisation_ns(d->bits_since, port->lan->rate_int);
     d->tx = p;
     if (d->uplink) {
         port->stats.tx_pkts++;
@@ -472,21 +482,19 @@ static bool is_ip_broadcast(const ns_iface *ifc, const ns_pkt *p, uint32_t next_
  * scanned per unicast frame showed in profiles. */
 static struct lan_port *port_by_addr(ns_lan *lan, uint32_t addr)
 {
-    if (!lan->by_addr || lan->by_addr_gen != lan->net->addr_gen ||
+    if (!lan->by_addr_built || lan->by_addr_gen != lan->net->addr_gen ||
         lan->by_addr_ports != lan->ports->len) {
-        if (!lan->by_addr)
-            lan->by_addr = g_hash_table_new(g_direct_hash, g_direct_equal);
-        g_hash_table_remove_all(lan->by_addr);
+        ns_u32map_reset(&lan->by_addr);
         for (guint i = 0; i < lan->ports->len; i++) {
             struct lan_port *o = g_ptr_array_index(lan->ports, i);
-            gpointer k = GUINT_TO_POINTER(o->ifc->addr);
-            if (o->ifc->addr && !g_hash_table_contains(lan->by_addr, k))
-                g_hash_table_insert(lan->by_addr, k, o);
+            if (o->ifc->addr && !ns_u32map_get(&lan->by_addr, o->ifc->addr))
+                ns_u32map_put(&lan->by_addr, o->ifc->addr, o);
         }
+        lan->by_addr_built = true;
         lan->by_addr_gen = lan->net->addr_gen;
         lan->by_addr_ports = lan->ports->len;
     }
-    return addr ? g_hash_table_lookup(lan->by_addr, GUINT_TO_POINTER(addr)) : NULL;
+    return addr ? ns_u32map_get(&lan->by_addr, addr) : NULL;
 }
 
 static void lan_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
@@ -584,8 +592,7 @@ void ns__lan_free(ns_lan *lan)
     g_ptr_array_free(lan->batches, TRUE);
     g_ptr_array_free(lan->spare, TRUE);
     fdb_clear(&lan->fdb);
-    if (lan->by_addr)
-        g_hash_table_destroy(lan->by_addr);
+    ns_u32map_free(&lan->by_addr);
     g_free(lan->queue);
     g_free(lan->name);
     g_free(lan);

@@ -125,7 +125,9 @@ const char *ns_host_fault_name(enum ns_host_fault f)
 void ns__net_drop(ns_sim *sim, ns_host *h, const char *where, ns_pkt *p,
                   enum ns_drop_cause cause)
 {
-    struct ns_net *net = ns__net_peek(sim);
+    /* From the host when there is one: a closed-port drop is the fate of
+     * every copy of a broadcast to a port most hosts leave closed. */
+    struct ns_net *net = h ? h->net : ns__net_peek(sim);
     if (h)
         h->stats.drops[cause]++;
     if (ns_trace_on(sim, "net.drop", where)) {

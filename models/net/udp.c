@@ -6,6 +6,7 @@
 
 #include "net_priv.h"
 #include "netsim/icmp.h"
+#include "netsim/u32map.h"
 #include "netsim/udp.h"
 
 #define UDP_KEY "udp"
@@ -13,7 +14,9 @@
 #define EPHEMERAL_FIRST 49152
 
 struct udp_host {
-    GHashTable *ports;            /* port -> ns_udp* */
+    ns_u32map   ports;            /* port -> ns_udp*, owned: looked up per
+                                   * datagram, so not GLib's table with its
+                                   * hash and equality called by pointer */
     uint16_t    next_ephemeral;
     uint64_t    closed_port_drops;
 };
@@ -31,10 +34,17 @@ struct ns_udp {
 /* Port -> describer, per sim; only diagrams read it. */
 struct describer { ns_udp_describe_fn fn; };
 
+static void free_socket(uint32_t port, void *s, void *ud)
+{
+    (void)port; (void)ud;
+    g_free(s);
+}
+
 static void udp_host_free(gpointer p)
 {
     struct udp_host *uh = p;
-    g_hash_table_destroy(uh->ports);
+    ns_u32map_each(&uh->ports, free_socket, NULL);
+    ns_u32map_free(&uh->ports);
     g_free(uh);
 }
 
@@ -43,7 +53,6 @@ static struct udp_host *udp_host(ns_host *h)
     struct udp_host *uh = h->udp;
     if (!uh) {
         uh = g_new0(struct udp_host, 1);
-        uh->ports = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
         uh->next_ephemeral = EPHEMERAL_FIRST;
         ns_host_attach(h, UDP_KEY, uh, udp_host_free);
         h->udp = uh;
@@ -58,7 +67,7 @@ ns_udp *ns_udp_bind(ns_host *h, uint16_t port, GError **error)
         for (int tries = 0; tries < 16384; tries++) {
             uint16_t p = uh->next_ephemeral;
             uh->next_ephemeral = p == 65535 ? EPHEMERAL_FIRST : p + 1;
-            if (!g_hash_table_contains(uh->ports, GUINT_TO_POINTER(p))) {
+            if (!ns_u32map_get(&uh->ports, p)) {
                 port = p;
                 break;
             }
@@ -68,7 +77,7 @@ ns_udp *ns_udp_bind(ns_host *h, uint16_t port, GError **error)
                         "host '%s': no free ephemeral UDP port", h->name);
             return NULL;
         }
-    } else if (g_hash_table_contains(uh->ports, GUINT_TO_POINTER(port))) {
+    } else if (ns_u32map_get(&uh->ports, port)) {
         g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
                     "host '%s': UDP port %u is already bound", h->name, port);
         return NULL;
@@ -76,7 +85,7 @@ ns_udp *ns_udp_bind(ns_host *h, uint16_t port, GError **error)
     ns_udp *s = g_new0(ns_udp, 1);
     s->host = h;
     s->port = port;
-    g_hash_table_insert(uh->ports, GUINT_TO_POINTER(port), s);
+    ns_u32map_put(&uh->ports, port, s);
     return s;
 }
 
@@ -85,7 +94,7 @@ void ns_udp_close(ns_udp *s)
     if (!s)
         return;
     ns__traffic_socket_closed(s);       /* they would send from freed memory */
-    g_hash_table_remove(udp_host(s->host)->ports, GUINT_TO_POINTER(s->port));
+    g_free(ns_u32map_take(&udp_host(s->host)->ports, s->port));
 }
 
 void ns_udp_on_receive(ns_udp *s, ns_udp_recv_fn fn, void *ud)
@@ -154,7 +163,7 @@ static void udp_input(ns_host *h, ns_iface *in, ns_pkt *p)
     const uint8_t *u = ns_pkt_cl4(p);
     uint16_t dport = ns_get16(u + 2);
     struct udp_host *uh = udp_host(h);
-    ns_udp *s = g_hash_table_lookup(uh->ports, GUINT_TO_POINTER(dport));
+    ns_udp *s = ns_u32map_get(&uh->ports, dport);
     if (!s) {
         uh->closed_port_drops++;
         if (!(p->flags & NS_PKT_BROADCAST))     /* RFC 1122: never for broadcasts */
@@ -166,7 +175,7 @@ static void udp_input(ns_host *h, ns_iface *in, ns_pkt *p)
         s->rx_ifc = in;
         s->fn(s, p, ns_ip_src(p), ns_get16(u), s->ud);
         /* s may be closed by the callback: look it up again */
-        s = g_hash_table_lookup(uh->ports, GUINT_TO_POINTER(dport));
+        s = ns_u32map_get(&uh->ports, dport);
         if (s)
             s->rx_ifc = NULL;
     }
