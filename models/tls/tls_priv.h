@@ -278,4 +278,15 @@ void ns__tls_keystream_xor(uint64_t key, int dir, uint64_t seq, uint8_t *buf, si
 void ns__tls_keystream_fill(uint64_t key, int dir, uint64_t seq, uint8_t *buf, size_t len);
 uint32_t ns__tls_overhead(enum ns_tls_version v, enum ns_tls_cipher c);
 
+/* What the client offers, shared by the builders (tls_msg.c) and the
+ * parser (tls_parse.c). */
+static inline bool ns__tls_offers13(const ns_tls *t) { return t->o.max_version == NS_TLS_13; }
+static inline bool ns__tls_offers12(const ns_tls *t) { return t->o.min_version == NS_TLS_12; }
+static inline bool ns__tls_resuming(const ns_tls *t, enum ns_tls_version v)
+{
+    return t->o.resume && t->o.resume->has_session && t->o.resume->session_version == v;
+}
+/* ServerHello.random of a HelloRetryRequest (RFC 8446 4.1.3). */
+extern const uint8_t ns__tls_hrr_random[32];
+
 #endif
