@@ -590,53 +590,31 @@ static void test_bad_input(void)
 
 /* ---- from Lua: error text is behaviour (STYLE.md 9) ---- */
 
-/* Runs `code` as chunk "@t.lua" in a fresh state; compares its first
- * result, or "error: MESSAGE", with want. */
-static void lua_expect(const char *code, const char *want)
-{
-    static unsigned counter;                       /* test-only: scratch names */
-    char name[32];
-    g_snprintf(name, sizeof name, "tls-lua-%u", ++counter);
-    char *dir = g_build_filename(ns_test_tmpdir(), name, NULL);
-    lua_State *L = ns_test_lua_state(NULL, 1, dir);
-    char *got = ns_test_lua_chunk(L, code);
-    lua_close(L);
-    CU_ASSERT_STRING_EQUAL(got, want);
-    if (strcmp(got, want) != 0)
-        fprintf(stderr, "\n  got:  %s\n  want: %s\n", got, want);
-    g_free(got);
-    g_free(dir);
-}
-
-#define LAB "local s = netsim.new{ out = OUT }\n" \
-            "local a, b = s:host 'a', s:host 'b'\n" \
-            "s:link(a, b, { delay = '10ms' })\n"
-
 static void test_lua_errors(void)
 {
-    lua_expect(LAB "a:tls_connect(b, 443, { chian_len = 2 })",
+    tls_lua_expect("tls-lua", LAB "a:tls_connect(b, 443, { chian_len = 2 })",
                "error: t.lua:4: unknown option 'chian_len' to 'tls_connect' (did you mean 'chain_len'?)");
-    lua_expect(LAB "b:tls_listen(443, { verion = '1.3' })",
+    tls_lua_expect("tls-lua", LAB "b:tls_listen(443, { verion = '1.3' })",
                "error: t.lua:4: unknown option 'verion' to 'tls_listen' (did you mean 'version'?)");
-    lua_expect(LAB "a:tls_connect(b, 443, { version = '1.1' })",
+    tls_lua_expect("tls-lua", LAB "a:tls_connect(b, 443, { version = '1.1' })",
                "error: t.lua:4: bad argument #3 to 'tls_connect' (option 'version': "
                "unknown TLS version '1.1' (1.2 or 1.3))");
-    lua_expect(LAB "b:tls_listen(443, { min_version = 'tls13' })",
+    tls_lua_expect("tls-lua", LAB "b:tls_listen(443, { min_version = 'tls13' })",
                "error: t.lua:4: bad argument #2 to 'tls_listen' (option 'min_version': "
                "unknown TLS version 'tls13' (1.2 or 1.3))");
-    lua_expect(LAB "a:tls_connect(b, 443, { cipher = 'rc4' })",
+    tls_lua_expect("tls-lua", LAB "a:tls_connect(b, 443, { cipher = 'rc4' })",
                "error: t.lua:4: bad argument #3 to 'tls_connect' (option 'cipher': "
                "unknown cipher suite 'rc4' (aes128gcm, aes256gcm, chacha20))");
-    lua_expect(LAB "b:tls_listen(443, { chain_len = 0 })",
+    tls_lua_expect("tls-lua", LAB "b:tls_listen(443, { chain_len = 0 })",
                "error: t.lua:4: tls: a server needs a chain of at least one certificate");
-    lua_expect(LAB "a:tls_connect(b, 443, { early_data = 'GET /' })",
+    tls_lua_expect("tls-lua", LAB "a:tls_connect(b, 443, { early_data = 'GET /' })",
                "error: t.lua:4: tls: early_data needs a resumable TLS 1.3 session (option 'resume')");
     /* send before the handshake: a Lua error naming the state and the way out */
-    lua_expect(LAB "local c = a:tls_connect(b, 443)\nc:send('x')",
+    tls_lua_expect("tls-lua", LAB "local c = a:tls_connect(b, 443)\nc:send('x')",
                "error: t.lua:5: conn:send: tls a:49152>b:443: cannot send in state START: the "
                "handshake is not done (data before it goes in the 'early_data' option)");
     /* and from inside a callback, mid-handshake, the error stops the run */
-    lua_expect(LAB "b:tls_listen(443, { on_accept = function(c) c:send('x') end })\n"
+    tls_lua_expect("tls-lua", LAB "b:tls_listen(443, { on_accept = function(c) c:send('x') end })\n"
                "a:tls_connect(b, 443)\ns:run()",
                "error: t.lua:4: conn:send: tls b:443>a:49152: cannot send in state WAIT_CH: the "
                "handshake is not done (data before it goes in the 'early_data' option)");
@@ -645,7 +623,7 @@ static void test_lua_errors(void)
 /* The same API working: a 1.2 handshake, a ticket, a resumption by it. */
 static void test_lua_tickets(void)
 {
-    lua_expect(LAB "b:tls_listen(443, {})\n"
+    tls_lua_expect("tls-lua", LAB "b:tls_listen(443, {})\n"
                "local c1 = a:tls_connect(b, 443, { version = '1.2' })\n"
                "s:run()\n"
                "local c2 = a:tls_connect(b, 443, { version = '1.2', resume = c1,\n"
@@ -655,7 +633,7 @@ static void test_lua_tickets(void)
                "return string.format('%s %s %d %s %s %d %.2f', i1.version, tostring(i1.resumed), "
                "i1.tickets, i2.version, tostring(i2.resumed), i2.tickets, i2.rtts)",
                "1.2 false 1 1.2 true 1 2.00");
-    lua_expect(LAB "b:tls_listen(443, {})\n"
+    tls_lua_expect("tls-lua", LAB "b:tls_listen(443, {})\n"
                "local c1 = a:tls_connect(b, 443, { version = '1.2', tickets = false })\n"
                "s:run()\n"
                "local c2 = a:tls_connect(b, 443, { version = '1.2', tickets = false, resume = c1 })\n"

@@ -149,54 +149,34 @@ static void test_bad_lists(void)
 
 /* ---- from Lua ---- */
 
-static void lua_expect(const char *code, const char *want)
-{
-    static unsigned counter;                       /* test-only: scratch names */
-    char name[32];
-    g_snprintf(name, sizeof name, "tls-ciphers-%u", ++counter);
-    char *dir = g_build_filename(ns_test_tmpdir(), name, NULL);
-    lua_State *L = ns_test_lua_state(NULL, 1, dir);
-    char *got = ns_test_lua_chunk(L, code);
-    lua_close(L);
-    CU_ASSERT_STRING_EQUAL(got, want);
-    if (strcmp(got, want) != 0)
-        fprintf(stderr, "\n  got:  %s\n  want: %s\n", got, want);
-    g_free(got);
-    g_free(dir);
-}
-
-#define LAB "local s = netsim.new{ out = OUT }\n" \
-            "local a, b = s:host 'a', s:host 'b'\n" \
-            "s:link(a, b, { delay = '10ms' })\n"
-
 static void test_lua(void)
 {
-    lua_expect(LAB "b:tls_listen(443, { ciphers = { 'aes256gcm', 'chacha20' } })\n"
+    tls_lua_expect("tls-ciphers", LAB "b:tls_listen(443, { ciphers = { 'aes256gcm', 'chacha20' } })\n"
                "local c = a:tls_connect(b, 443, { ciphers = { 'chacha20', 'aes256gcm' } })\n"
                "local d = a:tls_connect(b, 443, { version = '1.2', ciphers = { 'chacha20' } })\n"
                "s:run()\n"
                "return c:info().cipher .. ' ' .. d:info().cipher .. ' ' .. d:info().version",
                "aes256gcm chacha20 1.2");
-    lua_expect(LAB "b:tls_listen(443, { ciphers = { 'aes128gcm' } })\n"
+    tls_lua_expect("tls-ciphers", LAB "b:tls_listen(443, { ciphers = { 'aes128gcm' } })\n"
                "local err\n"
                "local c = a:tls_connect(b, 443, { ciphers = { 'chacha20' },\n"
                "  on_error = function(_, e) err = e end })\n"
                "s:run()\n"
                "return err .. ' ' .. tostring(c:info().version)",
                "handshake_failure false");             /* no ServerHello came */
-    lua_expect(LAB "a:tls_connect(b, 443, { ciphers = { 'aes128gcm', 'rc4' } })",
+    tls_lua_expect("tls-ciphers", LAB "a:tls_connect(b, 443, { ciphers = { 'aes128gcm', 'rc4' } })",
                "error: t.lua:4: bad argument #3 to 'tls_connect' (option 'ciphers': "
                "unknown cipher suite 'rc4' (aes128gcm, aes256gcm, chacha20))");
-    lua_expect(LAB "b:tls_listen(443, { ciphers = { 'chacha20', 'chacha20' } })",
+    tls_lua_expect("tls-ciphers", LAB "b:tls_listen(443, { ciphers = { 'chacha20', 'chacha20' } })",
                "error: t.lua:4: bad argument #2 to 'tls_listen' (option 'ciphers': "
                "cipher suite 'chacha20' is listed twice)");
-    lua_expect(LAB "a:tls_connect(b, 443, { ciphers = {} })",
+    tls_lua_expect("tls-ciphers", LAB "a:tls_connect(b, 443, { ciphers = {} })",
                "error: t.lua:4: bad argument #3 to 'tls_connect' (option 'ciphers': "
                "a list of 1 to 3 suites expected)");
-    lua_expect(LAB "a:tls_connect(b, 443, { ciphers = 'chacha20' })",
+    tls_lua_expect("tls-ciphers", LAB "a:tls_connect(b, 443, { ciphers = 'chacha20' })",
                "error: t.lua:4: bad argument #3 to 'tls_connect' (option 'ciphers': "
                "a list of cipher suite names expected)");
-    lua_expect(LAB "a:tls_connect(b, 443, { cipher = 'chacha20', ciphers = { 'chacha20' } })",
+    tls_lua_expect("tls-ciphers", LAB "a:tls_connect(b, 443, { cipher = 'chacha20', ciphers = { 'chacha20' } })",
                "error: t.lua:4: bad argument #3 to 'tls_connect' (option 'ciphers': "
                "give 'cipher' or 'ciphers', not both)");
 }

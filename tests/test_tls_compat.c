@@ -174,30 +174,10 @@ static void test_compat_ccs_early_data(void)
 
 /* ---- from Lua ---- */
 
-static void lua_expect(const char *code, const char *want)
-{
-    static unsigned counter;                       /* test-only: scratch names */
-    char name[32];
-    g_snprintf(name, sizeof name, "tls-compat-%u", ++counter);
-    char *dir = g_build_filename(ns_test_tmpdir(), name, NULL);
-    lua_State *L = ns_test_lua_state(NULL, 1, dir);
-    char *got = ns_test_lua_chunk(L, code);
-    lua_close(L);
-    CU_ASSERT_STRING_EQUAL(got, want);
-    if (strcmp(got, want) != 0)
-        fprintf(stderr, "\n  got:  %s\n  want: %s\n", got, want);
-    g_free(got);
-    g_free(dir);
-}
-
-#define LAB "local s = netsim.new{ out = OUT }\n" \
-            "local a, b = s:host 'a', s:host 'b'\n" \
-            "s:link(a, b, { delay = '10ms' })\n"
-
 static void test_lua(void)
 {
     /* 70 more bytes each way with a 64-byte cookie, 6 fewer without the CCS */
-    lua_expect(LAB "local function run(port, so, co)\n"
+    tls_lua_expect("tls-compat", LAB "local function run(port, so, co)\n"
                "  so.group = 'secp256r1'\n"
                "  b:tls_listen(port, so)\n"
                "  local c = a:tls_connect(b, port, co)\n"
@@ -209,13 +189,13 @@ static void test_lua(void)
                "local z = run(3, {}, { middlebox_compat = false })\n"
                "return string.format('%d %d %d', r, y - x, x - z)",
                "1 70 6");
-    lua_expect(LAB "b:tls_listen(443, { hrr_cookie = -1 })",
+    tls_lua_expect("tls-compat", LAB "b:tls_listen(443, { hrr_cookie = -1 })",
                "error: t.lua:4: bad argument #2 to 'tls_listen' (option 'hrr_cookie': "
                "size must be a finite number >= 0, got -1)");
-    lua_expect(LAB "b:tls_listen(443, { hrr_cookie = 70000 })",
+    tls_lua_expect("tls-compat", LAB "b:tls_listen(443, { hrr_cookie = 70000 })",
                "error: t.lua:4: bad argument #2 to 'tls_listen' (option 'hrr_cookie': "
                "must be in [0, 65533] bytes)");
-    lua_expect(LAB "b:tls_listen(443, { middlebox_compat = 'yes' })",
+    tls_lua_expect("tls-compat", LAB "b:tls_listen(443, { middlebox_compat = 'yes' })",
                "error: t.lua:4: bad argument #2 to 'tls_listen' (option 'middlebox_compat': "
                "boolean expected, got string)");
 }

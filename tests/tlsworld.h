@@ -17,6 +17,8 @@
 
 #include <string.h>
 
+#include <lua.h>
+
 #include "netsim/link.h"
 #include "netsim/output.h"
 #include "netsim/pcap.h"
@@ -286,6 +288,33 @@ static inline char *tshark_V(const char *file)
                                 NULL, &status, NULL));
     g_free(tshark);
     return out;
+}
+
+/* ---- from Lua ---- */
+
+/* Two hosts a and b on a 10 ms link, in a sim writing to OUT: the start
+ * of the Lua chunks the TLS suites run. */
+#define LAB "local s = netsim.new{ out = OUT }\n" \
+            "local a, b = s:host 'a', s:host 'b'\n" \
+            "s:link(a, b, { delay = '10ms' })\n"
+
+/* Runs `code` as chunk "@t.lua" in a fresh state (outputs in a scratch
+ * folder named after `prefix`); compares its first result, or
+ * "error: MESSAGE", with want. */
+static inline void tls_lua_expect(const char *prefix, const char *code, const char *want)
+{
+    static unsigned counter;                       /* test-only: scratch names */
+    char name[48];
+    g_snprintf(name, sizeof name, "%s-%u", prefix, ++counter);
+    char *dir = g_build_filename(ns_test_tmpdir(), name, NULL);
+    lua_State *L = ns_test_lua_state(NULL, 1, dir);
+    char *got = ns_test_lua_chunk(L, code);
+    lua_close(L);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "\n  got:  %s\n  want: %s\n", got, want);
+    g_free(got);
+    g_free(dir);
 }
 
 #endif
