@@ -645,6 +645,71 @@ static void test_lan_port_down(void)
     world_finish(&w);
 }
 
+/* One datagram every 10 µs, `left` of them: no queue ever fills. */
+struct pacer {
+    ns_udp  *from;
+    uint32_t to;
+    int      left;
+};
+
+static void paced_send(ns_sim *sim, void *arg)
+{
+    struct pacer *p = arg;
+    CU_ASSERT_TRUE(ns_udp_send(p->from, p->to, PORT, "x", 1));
+    if (--p->left > 0)
+        ns_event_after(sim, 10 * NS_USEC, paced_send, p);
+}
+
+/* A lossy LAN (loss = 0.2 per port direction): a frame from a to b
+ * crosses two cables and survives with probability 0.8^2 = 0.64; drops
+ * are counted as loss on the port where they happened, and the same seed
+ * loses the same frames. */
+static unsigned lossy_run(uint64_t seed, uint64_t drops[2])
+{
+    ns_sim *sim = ns_sim_new(seed);
+    struct ns_lan_opts o;
+    ns_lan_opts_defaults(&o);
+    o.arp = false;
+    o.loss = 0.2;
+    ns_lan *lan = ns_lan_new(sim, "lossy", &o, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lan);
+    ns_host *a = ns_host_new(sim, "a", NULL), *b = ns_host_new(sim, "b", NULL);
+    ns_iface *ia = ns_lan_attach(lan, a, 0, NULL), *ib = ns_lan_attach(lan, b, 0, NULL);
+    struct rx got = { 0 };
+    struct pacer pace = { ns_udp_bind(a, PORT, NULL), ns_iface_addr(ib), 1000 };
+    ns_udp *ub = ns_udp_bind(b, PORT, NULL);
+    ns_udp_on_receive(ub, on_rx, &got);
+    ns_event_after(sim, 0, paced_send, &pace);
+    ns_sim_run(sim, NS_TIME_MAX, 0);
+    drops[0] = ns_lan_port_stats(lan, ia)->drops[NS_DROP_LOSS];
+    drops[1] = ns_lan_port_stats(lan, ib)->drops[NS_DROP_LOSS];
+    CU_ASSERT_EQUAL(ns_pkt_live(sim), 0);
+    ns_sim_free(sim);
+    return (unsigned)got.n;
+}
+
+static void test_lan_loss(void)
+{
+    uint64_t d1[2], d2[2];
+    unsigned n1 = lossy_run(1, d1), n2 = lossy_run(1, d2);
+    CU_ASSERT_EQUAL(n1, n2);                        /* deterministic */
+    CU_ASSERT_EQUAL(d1[0], d2[0]);
+    /* 1000 frames: E = 640 arrive, sd = 15; 560..720 is over 5 sd. */
+    CU_ASSERT_TRUE(n1 > 560 && n1 < 720);
+    CU_ASSERT_EQUAL(d1[0] + d1[1] + n1, 1000);      /* every loss counted once */
+    CU_ASSERT_TRUE(d1[0] > 120 && d1[0] < 280);    /* ~200 on a's cable */
+    /* Out of range is refused, naming the LAN. */
+    ns_sim *sim = ns_sim_new(1);
+    struct ns_lan_opts o;
+    ns_lan_opts_defaults(&o);
+    o.loss = 1.5;
+    GError *err = NULL;
+    CU_ASSERT_PTR_NULL(ns_lan_new(sim, "bad", &o, &err));
+    CU_ASSERT_STRING_EQUAL(err ? err->message : "", "LAN 'bad': loss 1.5 is outside [0, 1]");
+    g_clear_error(&err);
+    ns_sim_free(sim);
+}
+
 void test_lan_register(void)
 {
     CU_pSuite s = ns_test_suite("lan", NULL, NULL);
@@ -657,6 +722,7 @@ void test_lan_register(void)
     ns_test_add(s, "switch learning", test_lan_learning);
     ns_test_add(s, "no ARP, unknown next hop", test_lan_noarp_unknown);
     ns_test_add(s, "port down and up", test_lan_port_down);
+    ns_test_add(s, "lossy cables", test_lan_loss);
     ns_test_add(s, "ARP cache timeout", test_arp_timeout);
     ns_test_add(s, "ARP unanswered", test_arp_unanswered);
     ns_test_add(s, "ARP probe", test_arp_probe);

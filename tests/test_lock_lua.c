@@ -166,7 +166,7 @@ static void test_lua_quorum(void)
 }
 
 /* Message loss from Lua: a cluster over a script-built star of lossy
- * links (the built LAN has no loss model), every client completes (in
+ * links, every client completes (in
  * this seed the links lose 68 messages, as counters.tsv shows). */
 static const char lossy_body[] =
 "local sw = sim:router 'sw'\n"
@@ -196,6 +196,35 @@ static void test_lua_lossy_links(void)
     g_free(out);
 }
 
+/* The cluster's own LAN with lossy cables (loss per port direction):
+ * without leases, every client still completes all its transactions
+ * (queued requests are retransmitted) with no violation, and the run is
+ * not the lossless one (frames were lost: test_lan checks the counts). */
+static const char lan_loss_body[] =
+"local p = netsim.params { loss = 0.05 }\n"
+"local cl = sim:lock_cluster{ servers = 3, loss = p.loss }\n"
+"for _, n in ipairs { 'a', 'b', 'c' } do\n"
+"  sim:host(n):lock_client{ cluster = cl, strategy = 'release_all', transactions = 5,\n"
+"                           resources = 'R1', hold = '2ms', think = '3ms' }\n"
+"end\n"
+"sim:run '600s'\n"
+"local r = cl:report()\n"
+"print(string.format('acquisitions=%d violations=%d waiting=%d end=%.9f', r.acquisitions,\n"
+"                    r.violations, r.waiting, sim:now()))\n";
+
+static void test_lua_lossy_lan(void)
+{
+    char *lossy = run_lua_body("seed = 3", lan_loss_body, NULL);
+    char *clean = run_lua_body("seed = 3", lan_loss_body, "loss=0");
+    CU_ASSERT_EQUAL(field(lossy, "acquisitions="), 15);
+    CU_ASSERT_EQUAL(field(lossy, "violations="), 0);
+    CU_ASSERT_EQUAL(field(lossy, "waiting="), 0);
+    CU_ASSERT_EQUAL(field(clean, "acquisitions="), 15);
+    CU_ASSERT_NOT_EQUAL(field(lossy, "end="), field(clean, "end="));
+    g_free(lossy);
+    g_free(clean);
+}
+
 static void test_lua_errors(void)
 {
     expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 4 }",
@@ -204,6 +233,9 @@ static void test_lua_errors(void)
     expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 'most' }",
                      "(option 'quorum': 'majority', 'all' or a number expected, got 'most')");
     expect_lua_error("sim:lock_cluster{ servers = 3, ttl = -1 }", "option 'ttl'");
+    expect_lua_error("sim:lock_cluster{ servers = 3, loss = 2 }", "loss 2 is outside [0, 1]");
+    expect_lua_error("sim:lock_cluster{ servers = { sim:host 's1' }, storage = sim:host 'st', "
+                     "loss = 0.1 }", "(option 'loss': only for a cluster that builds its own LAN");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "sim:host('a'):lock_client{ cluster = cl, strategy = 'wiat', resources = 'R1' }",
                      "lock_bad.lua:4: bad argument #1 to 'lock_client' (option 'strategy': unknown "
@@ -236,4 +268,5 @@ void test_lock_lua_register(void)
     ns_test_add(s, "Lua partition: leases free, fencing rejects", test_lua_partition);
     ns_test_add(s, "Lua quorum: all, majority, a number", test_lua_quorum);
     ns_test_add(s, "Lua: a cluster over lossy links completes", test_lua_lossy_links);
+    ns_test_add(s, "Lua: a cluster on its own lossy LAN completes", test_lua_lossy_lan);
 }

@@ -20,6 +20,8 @@ struct ns_lan_opts {
     uint32_t  subnet;            /* 0: assigned from 10/8 */
     int       prefix;            /* default 24 */
     bool      arp;               /* run ARP (default true); false pre-resolves */
+    double    loss;              /* per port and direction: the fraction of
+                                  * frames a cable loses, [0, 1], default 0 */
 };
 void ns_lan_opts_defaults(struct ns_lan_opts *o);
 

@@ -55,7 +55,7 @@ static void push_host(lua_State *L, int handle_idx, ns_host *h)
 
 static const char *const cluster_options[] = {
     "servers", "storage", "quorum", "ttl", "fencing", "storage_fencing", "persist",
-    "service", "delay", "rate", NULL
+    "service", "delay", "rate", "loss", NULL
 };
 
 static unsigned opt_quorum(lua_State *L, unsigned n)
@@ -110,12 +110,13 @@ static int sim_lock_cluster(lua_State *L)
                                                      "list of servers");
         storage = check_host(L, -1);
         lua_pop(L, 1);
-        lua_getfield(L, 2, "delay");
-        lua_getfield(L, 2, "rate");
-        if (!lua_isnil(L, -1) || !lua_isnil(L, -2))
-            return ns_lua_opt_error(L, 2, lua_isnil(L, -1) ? "delay" : "rate",
-                                    "only for a cluster that builds its own LAN (servers = n)");
-        lua_pop(L, 2);
+        static const char *const built_only[] = { "delay", "rate", "loss" };
+        for (size_t k = 0; k < G_N_ELEMENTS(built_only); k++) {
+            if (lua_getfield(L, 2, built_only[k]) != LUA_TNIL)
+                return ns_lua_opt_error(L, 2, built_only[k],
+                                        "only for a cluster that builds its own LAN (servers = n)");
+            lua_pop(L, 1);
+        }
     } else {
         lua_pop(L, 1);
         lua_Integer v = ns_lua_opt_integer(L, 2, 2, "servers", 5);
@@ -150,6 +151,7 @@ static int sim_lock_cluster(lua_State *L)
         ns_lan_opts_defaults(&lo);
         lo.delay = ns_lua_opt_time(L, 2, 2, "delay", NS_MSEC);
         lo.rate_bps = ns_lua_opt_rate(L, 2, 2, "rate", lo.rate_bps);
+        lo.loss = ns_lua_opt_number(L, 2, 2, "loss", 0);
         lan = ns_lan_new(sim, "locks", &lo, &err);
         if (!lan)
             return ns_lua_raise_gerror(L, err);

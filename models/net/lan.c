@@ -52,6 +52,7 @@ struct lan_dir {
                                        * linked by next (no allocation per
                                        * frame, as in link.c) */
     ns_pkt          *inflight_tail;
+    ns_rng          *loss_rng;        /* the cable's loss draws (LAN loss > 0) */
 };
 
 struct lan_port {
@@ -141,6 +142,7 @@ struct ns_lan {
     uint32_t             subnet;      /* network address, host order */
     int                  prefix;
     bool                 arp;
+    double               loss;        /* per port direction, 0: none */
     GPtrArray           *ports;       /* struct lan_port*, owned, attachment order */
     struct fdb           fdb;         /* MAC -> lan_port*: looked up only,
                                        * never iterated */
@@ -285,6 +287,12 @@ static void arrive(ns_sim *sim, void *arg)
      * checked on arrival, so frames already on the wire are lost too. */
     if (port->cut) {
         dir_drop(d, p, NS_DROP_LINK_DOWN);
+        return;
+    }
+    /* A lossy cable (the LAN's loss option) loses frames independently in
+     * each direction, from that direction's own stream. */
+    if (d->loss_rng && ns_rng_uniform(d->loss_rng) < port->lan->loss) {
+        dir_drop(d, p, NS_DROP_LOSS);
         return;
     }
     if (d->uplink) {
@@ -636,6 +644,11 @@ ns_lan *ns_lan_new(ns_sim *sim, const char *name, const struct ns_lan_opts *o,
                     "LAN '%s': delay must not be negative", name);
         return NULL;
     }
+    if (!(o->loss >= 0 && o->loss <= 1)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "LAN '%s': loss %g is outside [0, 1]", name, o->loss);
+        return NULL;
+    }
     /* /31 and /32 leave no room for a broadcast address and several hosts. */
     if (o->prefix < 1 || o->prefix > 30) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
@@ -683,6 +696,7 @@ ns_lan *ns_lan_new(ns_sim *sim, const char *name, const struct ns_lan_opts *o,
         lan->prefix = 24;
     }
     lan->arp = o->arp;
+    lan->loss = o->loss;
     lan->ports = g_ptr_array_new();
     lan->batches = g_ptr_array_new();
     lan->spare = g_ptr_array_new();
@@ -773,6 +787,14 @@ ns_iface *ns_lan_attach(ns_lan *lan, ns_host *h, uint32_t addr, GError **error)
     qc.stream = down_name;
     port->down.q = port->up.q
         ? ns_queue_new(sim, lan->queue, &qc, dir_drop, &port->down, error) : NULL;
+    if (lan->loss > 0) {           /* streams named like the queues' */
+        char *ln = g_strconcat(up_name, ".loss", NULL);
+        port->up.loss_rng = ns_sim_rng(sim, ln);
+        g_free(ln);
+        ln = g_strconcat(down_name, ".loss", NULL);
+        port->down.loss_rng = ns_sim_rng(sim, ln);
+        g_free(ln);
+    }
     g_free(up_name);
     g_free(down_name);
     if (!port->down.q) {

@@ -251,7 +251,7 @@ static int sim_link(lua_State *L)
 }
 
 static const char *const lan_options[] = {
-    "rate", "delay", "queue", "subnet", "arp", "hosts", NULL
+    "rate", "delay", "queue", "subnet", "arp", "hosts", "loss", NULL
 };
 
 /* sim:lan(name, { rate, delay, queue, subnet = "10.1.0.0/24", arp = true,
@@ -268,6 +268,7 @@ static int sim_lan(lua_State *L)
         o.delay = ns_lua_opt_time(L, 3, 3, "delay", o.delay);
         o.queue = read_queue(L, 3, 3, &o.qcfg);
         o.arp = ns_lua_opt_bool(L, 3, 3, "arp", o.arp);
+        o.loss = ns_lua_opt_number(L, 3, 3, "loss", 0);
         const char *subnet = ns_lua_opt_string(L, 3, 3, "subnet", NULL);
         if (subnet && !ns_addr_parse(subnet, &o.subnet, &o.prefix))
             return ns_lua_opt_error(L, 3, "subnet", "malformed subnet (expected a.b.c.d/len)");
