@@ -225,6 +225,39 @@ static void test_lua_lossy_lan(void)
     g_free(clean);
 }
 
+/* client:release() ends a holding early: a would hold R1 for 10 s but
+ * releases at 100 ms, so b (queued since 5 ms) waits about 0.1 s, not
+ * 10 s; cl:crash("a", t) crashes a's host at t (with leases b then gets
+ * R1 one TTL later). */
+static const char release_body[] =
+"local p = netsim.params { crash = false }\n"
+"local cl = sim:lock_cluster{ servers = 3, ttl = '1s' }\n"
+"local a = sim:host('a'):lock_client{ cluster = cl, resources = 'R1', hold = '10s' }\n"
+"local b = sim:host('b'):lock_client{ cluster = cl, resources = 'R1', start = '5ms' }\n"
+"if p.crash then cl:crash('a', '100ms')\n"
+"else sim:at('100ms', function() assert(a:state() == 'working'); a:release() end) end\n"
+"sim:run '30s'\n"
+"print(string.format('a_crashed=%d b=%d wait=%.3f', a:state() == 'crashed' and 1 or 0,\n"
+"                    b:stats().acquisitions, b:stats().longest_wait))\n";
+
+static void test_lua_release_and_crash(void)
+{
+    char *rel = run_lua_body("seed = 1", release_body, NULL);
+    CU_ASSERT_EQUAL(field(rel, "a_crashed="), 0);
+    CU_ASSERT_EQUAL(field(rel, "b="), 1);
+    double w = field(rel, "wait=");
+    CU_ASSERT_TRUE(w > 0.09 && w < 0.12);
+    char *crash = run_lua_body("seed = 1", release_body, "crash=true");
+    CU_ASSERT_EQUAL(field(crash, "a_crashed="), 1);
+    CU_ASSERT_EQUAL(field(crash, "b="), 1);
+    w = field(crash, "wait=");
+    CU_ASSERT_TRUE(w > 1.0 && w < 1.2);             /* a's leases run out */
+    if (!(w > 1.0 && w < 1.2))
+        fprintf(stderr, "\n%s%s", rel, crash);
+    g_free(rel);
+    g_free(crash);
+}
+
 static void test_lua_errors(void)
 {
     expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 4 }",
@@ -234,6 +267,15 @@ static void test_lua_errors(void)
                      "(option 'quorum': 'majority', 'all' or a number expected, got 'most')");
     expect_lua_error("sim:lock_cluster{ servers = 3, ttl = -1 }", "option 'ttl'");
     expect_lua_error("sim:lock_cluster{ servers = 3, loss = 2 }", "loss 2 is outside [0, 1]");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, resources = 'R1' }\n"
+                     "cl:crash('zz', '1s')",
+                     "lock_bad.lua:5: cl:crash: no lock client 'zz' (clients: a)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "local a = sim:host('a'):lock_client{ cluster = cl, resources = 'R1' }\n"
+                     "a:release()",
+                     "lock_bad.lua:5: client:release: a is not inside a critical section "
+                     "(state idle): it holds no lock to release");
     expect_lua_error("sim:lock_cluster{ servers = { sim:host 's1' }, storage = sim:host 'st', "
                      "loss = 0.1 }", "(option 'loss': only for a cluster that builds its own LAN");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
@@ -269,4 +311,5 @@ void test_lock_lua_register(void)
     ns_test_add(s, "Lua quorum: all, majority, a number", test_lua_quorum);
     ns_test_add(s, "Lua: a cluster over lossy links completes", test_lua_lossy_links);
     ns_test_add(s, "Lua: a cluster on its own lossy LAN completes", test_lua_lossy_lan);
+    ns_test_add(s, "Lua: client:release() early, cl:crash(name, at)", test_lua_release_and_crash);
 }

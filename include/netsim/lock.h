@@ -142,6 +142,10 @@ enum ns_lock_state { NS_LOCK_STATES(NS_X_ENUM) };
 #undef NS_X_ENUM
 const char *ns_lock_state_name(enum ns_lock_state s);
 enum ns_lock_state ns_lock_client_state(const ns_lock_client *c);
+/* Ends the critical section now instead of after `hold` (END writes, then
+ * the releases).  Errors: the client is not inside one (it holds no
+ * lock). */
+bool ns_lock_client_release(ns_lock_client *c, GError **error);
 
 struct ns_lock_client_stats {
     uint64_t  acquisitions;      /* critical sections completed */

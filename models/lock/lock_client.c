@@ -367,6 +367,19 @@ static void leave(ns_sim *sim, void *arg)
     arm_rto(c);
 }
 
+bool ns_lock_client_release(ns_lock_client *c, GError **error)
+{
+    if (c->state != NS_LOCK_WORKING) {
+        g_set_error(error, NS_ERROR, NS_ERROR_STATE,
+                    "%s is not inside a critical section (state %s): it holds no lock to release",
+                    cname(c), ns_lock_state_name(c->state));
+        return false;
+    }
+    ns_event_cancel(c->cl->sim, c->step);   /* the hold timer: the work ends now */
+    leave(c->cl->sim, c);
+    return true;
+}
+
 static void finish(ns_lock_client *c)
 {
     release_all_held(c);

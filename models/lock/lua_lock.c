@@ -268,6 +268,21 @@ static int host_lock_client(lua_State *L)
 
 /* ==== netsim.LockClient ================================================= */
 
+/* client:release(): leaves the critical section now; an error naming the
+ * call when the client holds no lock. */
+static int client_release(lua_State *L)
+{
+    GError *err = NULL;
+    if (!ns_lock_client_release(check_client(L, 1), &err)) {
+        luaL_where(L, 1);                      /* script:line: of the call */
+        lua_pushfstring(L, "client:release: %s", err->message);
+        g_error_free(err);
+        lua_concat(L, 2);
+        return lua_error(L);
+    }
+    return 0;
+}
+
 static int client_state(lua_State *L)
 {
     lua_pushstring(L, ns_lock_state_name(ns_lock_client_state(check_client(L, 1))));
@@ -610,6 +625,46 @@ static int cluster_tostring(lua_State *L)
     return 1;
 }
 
+static void crash_host(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    ns_host_crash(arg);
+}
+
+/* cl:crash(name, [at]): crashes lock client `name`'s host at `at` (default
+ * now); a name that is no client of the cluster is an error that lists
+ * the clients. */
+static int cluster_crash(lua_State *L)
+{
+    ns_lock_cluster *cl = check_lcluster(L, 1)->cl;
+    const char *name = luaL_checkstring(L, 2);
+    ns_host *h = NULL;
+    size_t n = ns_lock_cluster_n_clients(cl);
+    for (size_t i = 0; i < n && !h; i++) {
+        ns_host *ch = ns_lock_client_host(ns_lock_cluster_client(cl, i));
+        if (strcmp(ns_host_name(ch), name) == 0)
+            h = ch;
+    }
+    if (!h) {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                luaL_addstring(&b, ", ");
+            luaL_addstring(&b, ns_host_name(ns_lock_client_host(ns_lock_cluster_client(cl, i))));
+        }
+        luaL_pushresult(&b);
+        return luaL_error(L, "cl:crash: no lock client '%s' (clients: %s)", name,
+                          n ? lua_tostring(L, -1) : "none yet");
+    }
+    ns_sim *sim = ns_host_sim(h);
+    ns_time_t at = lua_isnoneornil(L, 3) ? ns_sim_now(sim) : ns_lua_check_time(L, 3);
+    if (at < ns_sim_now(sim))
+        return luaL_argerror(L, 3, "time is before now");
+    ns_event_at(sim, at, crash_host, h, 0, NULL);
+    return 0;
+}
+
 static const luaL_Reg cluster_methods[] = {
     { "servers", cluster_servers }, { "storage", cluster_storage },
     { "quorum", cluster_quorum }, { "holder", cluster_holder }, { "token", cluster_token },
@@ -617,11 +672,13 @@ static const luaL_Reg cluster_methods[] = {
     { "report", cluster_report }, { "waitfor_files", cluster_waitfor_files },
     { "acquisitions_table", cluster_acquisitions_table },
     { "holds_table", cluster_holds_table }, { "partition", cluster_partition },
+    { "crash", cluster_crash },
     { "__tostring", cluster_tostring }, { NULL, NULL }
 };
 
 static const luaL_Reg client_methods[] = {
     { "state", client_state }, { "name", client_name }, { "stats", client_stats },
+    { "release", client_release },
     { "__tostring", client_tostring }, { NULL, NULL }
 };
 
