@@ -710,6 +710,45 @@ static void test_lan_loss(void)
     ns_sim_free(sim);
 }
 
+/* A split: a and b on side 1, c on side 0.  a reaches b but not c (the
+ * switch, which knows c's port, drops the frame as link-down on a's
+ * port); a broadcast from a reaches only b; after healing, c hears a
+ * again. */
+static void split_ab(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    struct world *w = arg;
+    CU_ASSERT_TRUE(ns_lan_port_set_side(w->lan, w->ifc[0], 1));
+    CU_ASSERT_TRUE(ns_lan_port_set_side(w->lan, w->ifc[1], 1));
+}
+
+static void heal_ab(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    struct world *w = arg;
+    CU_ASSERT_TRUE(ns_lan_port_set_side(w->lan, w->ifc[0], 0));
+    CU_ASSERT_TRUE(ns_lan_port_set_side(w->lan, w->ifc[1], 0));
+}
+
+static void test_lan_sides(void)
+{
+    struct world w;
+    world_init(&w, false);
+    send_at(&w, 0, 2, NET(1));                      /* c -> a: the switch learns c */
+    ns_event_at(w.sim, NS_MSEC, split_ab, &w, 0, NULL);
+    send_at(&w, 2 * NS_MSEC, 0, NET(2));            /* a -> b: same side */
+    send_at(&w, 2 * NS_MSEC, 0, NET(3));            /* a -> c: across */
+    send_at(&w, 3 * NS_MSEC, 0, NET(255));          /* broadcast from a */
+    ns_event_at(w.sim, 10 * NS_MSEC, heal_ab, &w, 0, NULL);
+    send_at(&w, 11 * NS_MSEC, 0, NET(3));           /* healed: a -> c */
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(w.rx[1].n, 2);                  /* unicast + broadcast */
+    CU_ASSERT_EQUAL(w.rx[2].n, 1);                  /* only after the heal */
+    CU_ASSERT_EQUAL(w.rx[0].n, 1);                  /* c's, before the split */
+    CU_ASSERT_EQUAL(ns_lan_port_stats(w.lan, w.ifc[0])->drops[NS_DROP_LINK_DOWN], 1);
+    world_finish(&w);
+}
+
 void test_lan_register(void)
 {
     CU_pSuite s = ns_test_suite("lan", NULL, NULL);
@@ -723,6 +762,7 @@ void test_lan_register(void)
     ns_test_add(s, "no ARP, unknown next hop", test_lan_noarp_unknown);
     ns_test_add(s, "port down and up", test_lan_port_down);
     ns_test_add(s, "lossy cables", test_lan_loss);
+    ns_test_add(s, "partition sides", test_lan_sides);
     ns_test_add(s, "ARP cache timeout", test_arp_timeout);
     ns_test_add(s, "ARP unanswered", test_arp_unanswered);
     ns_test_add(s, "ARP probe", test_arp_probe);

@@ -258,6 +258,38 @@ static void test_lua_release_and_crash(void)
     g_free(crash);
 }
 
+/* A two-sided split (side = { a, ls1 }) against cutting a off (hosts =
+ * { a }): on its side a still renews at ls1, which keeps R1 for a at
+ * 600 ms; cut off, ls1's lease runs out too.  Either way b, on the
+ * majority side, gets R1 once a's leases on ls2 and ls3 expire, and a's
+ * late write is fenced. */
+static const char split_body[] =
+"local p = netsim.params { split = true }\n"
+"local cl = sim:lock_cluster{ servers = 3, delay = '1ms', ttl = '200ms' }\n"
+"local a = sim:host('a'):lock_client{ cluster = cl, resources = 'R1', hold = '2s' }\n"
+"local b = sim:host('b'):lock_client{ cluster = cl, resources = 'R1', start = '50ms' }\n"
+"local who = p.split and 'side' or 'hosts'\n"
+"local set = p.split and { sim:host_named 'a', cl:servers()[1] } or { sim:host_named 'a' }\n"
+"cl:partition{ at = '100ms', duration = '1s', [who] = set }\n"
+"local h1\n"
+"sim:at('600ms', function() h1 = cl:holder(1, 'R1') end)\n"
+"sim:run '10s'\n"
+"print(string.format('a_keeps_ls1=%d b=%d fenced=%d', h1 == 'a' and 1 or 0,\n"
+"                    b:stats().acquisitions, a:stats().fenced))\n";
+
+static void test_lua_split(void)
+{
+    char *split = run_lua_body("seed = 1", split_body, NULL);
+    char *cut = run_lua_body("seed = 1", split_body, "split=false");
+    CU_ASSERT_EQUAL(field(split, "a_keeps_ls1="), 1);
+    CU_ASSERT_EQUAL(field(cut, "a_keeps_ls1="), 0);
+    CU_ASSERT_EQUAL(field(split, "b="), 1);
+    CU_ASSERT_EQUAL(field(cut, "b="), 1);
+    CU_ASSERT_EQUAL(field(split, "fenced="), 1);
+    g_free(split);
+    g_free(cut);
+}
+
 static void test_lua_errors(void)
 {
     expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 4 }",
@@ -267,6 +299,9 @@ static void test_lua_errors(void)
                      "(option 'quorum': 'majority', 'all' or a number expected, got 'most')");
     expect_lua_error("sim:lock_cluster{ servers = 3, ttl = -1 }", "option 'ttl'");
     expect_lua_error("sim:lock_cluster{ servers = 3, loss = 2 }", "loss 2 is outside [0, 1]");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "cl:partition{ side = cl:servers(), hosts = cl:servers() }",
+                     "(option 'side': give hosts (each cut off) or side (a split), not both)");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "sim:host('a'):lock_client{ cluster = cl, resources = 'R1' }\n"
                      "cl:crash('zz', '1s')",
@@ -312,4 +347,5 @@ void test_lock_lua_register(void)
     ns_test_add(s, "Lua: a cluster over lossy links completes", test_lua_lossy_links);
     ns_test_add(s, "Lua: a cluster on its own lossy LAN completes", test_lua_lossy_lan);
     ns_test_add(s, "Lua: client:release() early, cl:crash(name, at)", test_lua_release_and_crash);
+    ns_test_add(s, "Lua: a two-sided split keeps each side talking", test_lua_split);
 }

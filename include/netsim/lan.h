@@ -44,6 +44,11 @@ ns_iface   *ns_lan_port_iface(const ns_lan *lan, size_t i);  /* attachment order
  * of it is dropped as "link-down", and the interface reports itself down)
  * or back up.  False when ifc is not attached to lan. */
 bool ns_lan_port_set_up(ns_lan *lan, ns_iface *ifc, bool up);
+/* Puts ifc's port on side `side` of a partition: the switch forwards only
+ * between ports on the same side (0, every port's side until set, is the
+ * rest of the LAN).  Frames to the other side are dropped as link-down at
+ * the switch.  False if ifc is not on lan. */
+bool ns_lan_port_set_side(ns_lan *lan, ns_iface *ifc, int side);
 
 /* Per-port counters.  "tx" is the host sending to the switch, "rx" the
  * switch delivering to the host's interface; rx counts every frame put on

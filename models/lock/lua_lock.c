@@ -547,7 +547,7 @@ static int cluster_waitfor_files(lua_State *L)
  * given hosts' ports on the cluster's LAN are down, so each of them is
  * cut off from every other host (the given ones included) while the rest
  * of the cluster talks on.  Only for a cluster that built its LAN. */
-static const char *const partition_options[] = { "at", "duration", "hosts", NULL };
+static const char *const partition_options[] = { "at", "duration", "hosts", "side", NULL };
 
 static void port_down(ns_sim *sim, void *arg)
 {
@@ -557,6 +557,16 @@ static void port_down(ns_sim *sim, void *arg)
 static void port_up(ns_sim *sim, void *arg)
 {
     ns_lan_port_set_up(ns_lan_find(sim, "locks"), arg, true);
+}
+
+static void side_split(ns_sim *sim, void *arg)
+{
+    ns_lan_port_set_side(ns_lan_find(sim, "locks"), arg, 1);
+}
+
+static void side_heal(ns_sim *sim, void *arg)
+{
+    ns_lan_port_set_side(ns_lan_find(sim, "locks"), arg, 0);
 }
 
 /* h's interface on lan, or NULL. */
@@ -585,34 +595,44 @@ static int cluster_partition(lua_State *L)
     if (lua_getfield(L, 2, "duration") != LUA_TNIL && duration <= 0)
         return ns_lua_opt_error(L, 2, "duration", "must be > 0");
     lua_pop(L, 1);
-    if (lua_getfield(L, 2, "hosts") != LUA_TTABLE)
-        return ns_lua_opt_error(L, 2, "hosts", "a list of netsim.Host is required");
+    /* hosts = {...}: each is cut off from everyone; side = {...}: they
+     * form one side of a split and still talk to each other. */
+    bool split = lua_getfield(L, 2, "side") != LUA_TNIL;
+    lua_pop(L, 1);
+    const char *key = split ? "side" : "hosts";
+    if (split && lua_getfield(L, 2, "hosts") != LUA_TNIL)
+        return ns_lua_opt_error(L, 2, "side", "give hosts (each cut off) or side (a split), "
+                                              "not both");
+    if (split)
+        lua_pop(L, 1);
+    if (lua_getfield(L, 2, key) != LUA_TTABLE)
+        return ns_lua_opt_error(L, 2, key, "a list of netsim.Host is required");
     int list = lua_gettop(L);
     /* every host is checked before anything is scheduled */
     ns_iface *ports[256];
     size_t n = 0;
     for (lua_Integer i = 1; lua_rawgeti(L, list, i) != LUA_TNIL; i++) {
         if (!luaL_testudata(L, -1, T_HOST))
-            return ns_lua_opt_error(L, 2, "hosts", "a list of netsim.Host expected");
+            return ns_lua_opt_error(L, 2, key, "a list of netsim.Host expected");
         ns_host *h = check_host(L, -1);
         ns_iface *ifc = port_of(lc->lan, h);
         if (!ifc)
-            return ns_lua_opt_error(L, 2, "hosts", lua_pushfstring(L, "host '%s' is not on "
+            return ns_lua_opt_error(L, 2, key, lua_pushfstring(L, "host '%s' is not on "
                                                                      "the cluster's LAN",
                                                                      ns_host_name(h)));
         if (n == G_N_ELEMENTS(ports))
-            return ns_lua_opt_error(L, 2, "hosts", "too many hosts");
+            return ns_lua_opt_error(L, 2, key, "too many hosts");
         ports[n++] = ifc;
         lua_pop(L, 1);
     }
     if (n == 0)
-        return ns_lua_opt_error(L, 2, "hosts", "a list of netsim.Host is required");
+        return ns_lua_opt_error(L, 2, key, "a list of netsim.Host is required");
     /* The events' argument is the interface, owned by its host: nothing
      * to free however far the run gets. */
     for (size_t i = 0; i < n; i++) {
-        ns_event_at(sim, at, port_down, ports[i], 0, NULL);
+        ns_event_at(sim, at, split ? side_split : port_down, ports[i], 0, NULL);
         if (duration > 0)
-            ns_event_at(sim, at + duration, port_up, ports[i], 0, NULL);
+            ns_event_at(sim, at + duration, split ? side_heal : port_up, ports[i], 0, NULL);
     }
     return 0;
 }

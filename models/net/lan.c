@@ -62,6 +62,7 @@ struct lan_port {
     struct lan_dir            down;   /* switch -> host */
     struct ns_lan_port_stats  stats;
     bool                      cut;    /* down: ns_lan_port_set_up(false) */
+    int                       side;   /* of a partition (ns_lan_port_set_side) */
     char                      name[96]; /* "lan:host" for drop traces */
 };
 
@@ -426,6 +427,8 @@ static void switch_receive(struct lan_port *in, ns_pkt *p)
         if (out) {
             if (out == in)
                 ns_pkt_free(sim, p);    /* 802.1D: never back where it came from */
+            else if (out->side != in->side)
+                dir_drop(&in->up, p, NS_DROP_LINK_DOWN);   /* across the partition */
             else
                 dir_send(&out->down, p);
             return;
@@ -438,7 +441,7 @@ static void switch_receive(struct lan_port *in, ns_pkt *p)
     lan->gather = NULL;
     for (guint i = 0; i < lan->ports->len; i++) {
         struct lan_port *o = g_ptr_array_index(lan->ports, i);
-        if (o == in)
+        if (o == in || o->side != in->side)
             continue;
         if (last)
             dir_send(&last->down, ns_pkt_clone(sim, p));
@@ -856,6 +859,20 @@ const struct ns_lan_port_stats *ns_lan_port_stats(const ns_lan *lan, const ns_if
         return NULL;
     const struct lan_port *port = ifc->medium;
     return port->lan == lan ? &port->stats : NULL;
+}
+
+bool ns_lan_port_set_side(ns_lan *lan, ns_iface *ifc, int side)
+{
+    if (!ns__lan_is_port(ifc) || ((struct lan_port *)ifc->medium)->lan != lan)
+        return false;
+    struct lan_port *port = ifc->medium;
+    if (port->side == side)
+        return true;
+    port->side = side;
+    ns_sim *sim = lan->net->sim;
+    if (ns_trace_on(sim, "lan.port", port->name))
+        ns_trace_event(sim, "lan.port", port->name, "side=%d", side);
+    return true;
 }
 
 bool ns_lan_port_set_up(ns_lan *lan, ns_iface *ifc, bool up)
