@@ -274,11 +274,8 @@ static int client_release(lua_State *L)
 {
     GError *err = NULL;
     if (!ns_lock_client_release(check_client(L, 1), &err)) {
-        luaL_where(L, 1);                      /* script:line: of the call */
-        lua_pushfstring(L, "client:release: %s", err->message);
-        g_error_free(err);
-        lua_concat(L, 2);
-        return lua_error(L);
+        g_prefix_error(&err, "client:release: ");
+        return ns_lua_raise_gerror(L, err);
     }
     return 0;
 }

@@ -33,6 +33,7 @@
 
 #include "lan_priv.h"
 #include "netsim/event.h"
+#include "netsim/loss.h"
 #include "netsim/u32map.h"
 
 typedef unsigned __int128 u128;
@@ -143,7 +144,7 @@ struct ns_lan {
     uint32_t             subnet;      /* network address, host order */
     int                  prefix;
     bool                 arp;
-    double               loss;        /* per port direction, 0: none */
+    ns_loss             *loss;        /* each cable's loss model, or NULL */
     GPtrArray           *ports;       /* struct lan_port*, owned, attachment order */
     struct fdb           fdb;         /* MAC -> lan_port*: looked up only,
                                        * never iterated */
@@ -290,9 +291,9 @@ static void arrive(ns_sim *sim, void *arg)
         dir_drop(d, p, NS_DROP_LINK_DOWN);
         return;
     }
-    /* A lossy cable (the LAN's loss option) loses frames independently in
-     * each direction, from that direction's own stream. */
-    if (d->loss_rng && ns_rng_uniform(d->loss_rng) < port->lan->loss) {
+    /* A lossy cable (the LAN's loss option): the links' loss model, drawn
+     * independently in each direction from that direction's own stream. */
+    if (d->loss_rng && ns_loss_drops(port->lan->loss, p, d->loss_rng)) {
         dir_drop(d, p, NS_DROP_LOSS);
         return;
     }
@@ -603,6 +604,8 @@ void ns__lan_free(ns_lan *lan)
     g_ptr_array_free(lan->batches, TRUE);
     g_ptr_array_free(lan->spare, TRUE);
     fdb_clear(&lan->fdb);
+    if (lan->loss)
+        ns_loss_free(lan->loss);
     ns_u32map_free(&lan->by_addr);
     g_free(lan->queue);
     g_free(lan->name);
@@ -699,7 +702,7 @@ ns_lan *ns_lan_new(ns_sim *sim, const char *name, const struct ns_lan_opts *o,
         lan->prefix = 24;
     }
     lan->arp = o->arp;
-    lan->loss = o->loss;
+    lan->loss = o->loss > 0 ? ns_loss_bernoulli(o->loss, NULL) : NULL;
     lan->ports = g_ptr_array_new();
     lan->batches = g_ptr_array_new();
     lan->spare = g_ptr_array_new();
@@ -790,7 +793,7 @@ ns_iface *ns_lan_attach(ns_lan *lan, ns_host *h, uint32_t addr, GError **error)
     qc.stream = down_name;
     port->down.q = port->up.q
         ? ns_queue_new(sim, lan->queue, &qc, dir_drop, &port->down, error) : NULL;
-    if (lan->loss > 0) {           /* streams named like the queues' */
+    if (lan->loss) {               /* streams named like the queues' */
         char *ln = g_strconcat(up_name, ".loss", NULL);
         port->up.loss_rng = ns_sim_rng(sim, ln);
         g_free(ln);

@@ -451,9 +451,8 @@ static int conn_send(lua_State *L)
     const char *data = ns_lua_check_payload(L, 2, &len);
     GError *err = NULL;
     if (!ns_tls_send(lc->t, data, len, &err)) {
-        lua_pushstring(L, err->message);
-        g_error_free(err);
-        return luaL_error(L, "conn:send: %s", lua_tostring(L, -1));
+        g_prefix_error(&err, "conn:send: ");
+        return ns_lua_raise_gerror(L, err);
     }
     return 0;
 }
