@@ -1,9 +1,9 @@
 # lock_throughput.gp — lock throughput (critical sections per second) vs
 # the number of clients, one line per strategy, with 95% confidence
-# intervals over seeds, from summary.tsv of a sweep of locks_strategies.lua
+# intervals over seeds, from summary.tsv of a sweep of locks_workload.lua
 # over clients and strategy.
 #
-#   netsim sweep scenarios/locks_strategies.lua --seeds 1..10 -D clients=2:12:6 \
+#   netsim sweep scenarios/locks_workload.lua --seeds 1..10 -D clients=2:12:6 \
 #     -D strategy=wait,release_all,ordered,wait_die,wound_wait,detect \
 #     --out out/lock_throughput-sweep
 #   gnuplot -e "dir='out/lock_throughput-sweep'" plots/lock_throughput.gp
@@ -19,7 +19,7 @@ strategies = system("tail -n +2 '".file."' | cut -f".scol." | awk '!seen[$0]++' 
 set datafile separator "\t"
 set datafile columnheaders
 rows(s) = "< awk -F'\t' 'NR == 1 || $".scol." == \"".s."\"' '".file."'"
-set title "Lock throughput vs clients per strategy (locks_strategies.lua, 5 servers, majority)" noenhanced
+set title "Lock throughput vs clients per strategy (locks_workload.lua, 5 servers, majority)" noenhanced
 set xlabel "clients (each locks 2 of 3 resources per transaction)"
 set ylabel "critical sections per second (simulated)"
 set key outside right top noenhanced

@@ -57,11 +57,11 @@ static void test_scenarios(void)
     expect_scenario("scenarios/locks_transactions.lua", "strategy=wait_die", NULL, "c  done");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=wound_wait", NULL, "c  done");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=detect", NULL, "c  done");
-    expect_scenario("scenarios/locks_strategies.lua", "strategy=wait_die", NULL,
+    expect_scenario("scenarios/locks_workload.lua", "strategy=wait_die", NULL,
                     "wait_die         30/30");
-    expect_scenario("scenarios/locks_strategies.lua", "strategy=detect", NULL,
+    expect_scenario("scenarios/locks_workload.lua", "strategy=detect", NULL,
                     "detect           30/30");
-    expect_scenario("scenarios/locks_strategies.lua", NULL, NULL, "wait              2/30");
+    expect_scenario("scenarios/locks_workload.lua", NULL, NULL, "wait              2/30");
     expect_scenario("scenarios/locks_crash.lua", NULL, NULL, "b  done");
     expect_scenario("scenarios/locks_crash.lua", "ttl=0", NULL, "b waits for a [crashed]");
     expect_scenario("scenarios/locks_pause_fencing.lua", NULL, NULL, "rejected_writes=2");

@@ -22,11 +22,11 @@ render scenarios/locks_crash.lua          out/plots/locks_crash          plots/l
 render scenarios/locks_transactions.lua   out/plots/locks_transactions   plots/lock_gantt.gp
 # The lock strategies compared: sweeps, then their plots.
 strategies=wait,release_all,ordered,wait_die,wound_wait,detect
-./netsim sweep scenarios/locks_strategies.lua --seeds 1..20 --keep-outputs \
-    -D strategy=$strategies --out out/plots/locks_strategies-sweep --quiet
-gnuplot -e "dir='out/plots/locks_strategies-sweep'" plots/lock_latency_cdf.gp
-echo "plotted plots/lock_latency_cdf.gp -> out/plots/locks_strategies-sweep/lock_latency_cdf.png, .svg"
-./netsim sweep scenarios/locks_strategies.lua --seeds 1..10 -D clients=2:12:6 \
+./netsim sweep scenarios/locks_workload.lua --seeds 1..20 --keep-outputs \
+    -D strategy=$strategies --out out/plots/locks_workload-sweep --quiet
+gnuplot -e "dir='out/plots/locks_workload-sweep'" plots/lock_latency_cdf.gp
+echo "plotted plots/lock_latency_cdf.gp -> out/plots/locks_workload-sweep/lock_latency_cdf.png, .svg"
+./netsim sweep scenarios/locks_workload.lua --seeds 1..10 -D clients=2:12:6 \
     -D strategy=$strategies --out out/plots/lock_throughput-sweep --quiet
 gnuplot -e "dir='out/plots/lock_throughput-sweep'" plots/lock_throughput.gp
 echo "plotted plots/lock_throughput.gp -> out/plots/lock_throughput-sweep/lock_throughput.png, .svg"

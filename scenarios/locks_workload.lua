@@ -1,4 +1,4 @@
--- locks_strategies.lua — one contended workload under one acquisition
+-- locks_workload.lua — one contended workload under one acquisition
 -- strategy (chosen with -D strategy=...); a sweep over the strategy gives
 -- the comparison table and the latency CDF.
 --
@@ -11,13 +11,15 @@
 -- prevention strategies (ordered, wait_die, wound_wait) never deadlock;
 -- release_all never waits but retries; detect lets deadlocks form and
 -- breaks each by aborting its youngest member after `timeout`.
+-- (locks_strategies.lua runs the staged race of locks_race.lua under
+-- every strategy in one run instead.)
 --
---   netsim scenarios/locks_strategies.lua -D strategy=wound_wait
---   netsim sweep scenarios/locks_strategies.lua --seeds 1..20 --keep-outputs \
+--   netsim scenarios/locks_workload.lua -D strategy=wound_wait
+--   netsim sweep scenarios/locks_workload.lua --seeds 1..20 --keep-outputs \
 --     -D strategy=wait,release_all,ordered,wait_die,wound_wait,detect \
---     --out out/locks_strategies-sweep           (summary.tsv: the table)
---   gnuplot -e "dir='out/locks_strategies-sweep'" plots/lock_latency_cdf.gp
---   netsim sweep scenarios/locks_strategies.lua --seeds 1..10 -D clients=2:12:6 \
+--     --out out/locks_workload-sweep           (summary.tsv: the table)
+--   gnuplot -e "dir='out/locks_workload-sweep'" plots/lock_latency_cdf.gp
+--   netsim sweep scenarios/locks_workload.lua --seeds 1..10 -D clients=2:12:6 \
 --     -D strategy=wait,release_all,ordered,wait_die,wound_wait,detect \
 --     --out out/lock_throughput-sweep
 --   gnuplot -e "dir='out/lock_throughput-sweep'" plots/lock_throughput.gp
