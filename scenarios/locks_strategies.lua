@@ -95,6 +95,11 @@ local function race(strategy, t0)
     }
   end
   local done_at = run_until_done(clients, t0 + SLOT_NS)
+  if not done_at and strategy ~= run_order[#run_order] then
+    -- the next strategy's clients would share the servers with these
+    error(string.format("%s: not every client got the lock within the %g s slot "
+                        .. "(a longer -D slot=...?)", strategy, p.slot))
+  end
   local after = cl:report()
   local row = {
     strategy = strategy, clients = #clients, finished = 0, critical_sections = 0,
