@@ -55,6 +55,11 @@ struct ns_lock_cluster_opts {
     enum ns_lock_fencing fencing;/* default quorum */
     bool      storage_fencing;   /* storage rejects stale tokens (default true) */
     bool      persist;           /* servers keep their table across a crash */
+    bool      registers_lost;    /* what-if: a crash that loses the table
+                                    loses the token registers and grant
+                                    counters too (default: they are in
+                                    stable storage and survive it); needs
+                                    persist false */
     ns_time_t service;           /* CPU time per request on a server (0: none) */
     uint64_t  stop_after;        /* ns_sim_stop once this many critical
                                     sections completed in all (0: never) */
@@ -210,7 +215,7 @@ char *ns_lock_deadlock_dot(const ns_lock_cluster *cl);
 char *ns_lock_deadlock_mermaid(const ns_lock_cluster *cl);
 
 /* Lock table inspection: holder of `resource` on server i (host name, or
- * NULL), and the resource's counters there. */
+ * NULL), and the resource's token register there. */
 const char *ns_lock_server_holder(const ns_lock_cluster *cl, unsigned i, const char *resource);
 uint64_t    ns_lock_server_token(const ns_lock_cluster *cl, unsigned i, const char *resource);
 

@@ -124,6 +124,12 @@ ns_lock_cluster *ns_lock_cluster_new(ns_sim *sim, ns_host *const *servers, unsig
                     "lock cluster: quorum %u is larger than the %u servers", o->quorum, n);
         return NULL;
     }
+    if (o->registers_lost && o->persist) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "lock cluster: registers lost needs persist off (a kept table keeps "
+                    "its registers)");
+        return NULL;
+    }
     if (o->ttl < 0) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "lock cluster: negative ttl");
         return NULL;
