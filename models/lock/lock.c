@@ -200,6 +200,13 @@ bool ns_lock_cluster_log_acquisitions(ns_lock_cluster *cl, const char *name, GEr
         cl->acq_table = t;
     return t != NULL;
 }
+void ns_lock_cluster_on_token(ns_lock_cluster *cl, ns_lock_token_fn fn, void *ud)
+{
+    g_return_if_fail(cl);
+    cl->on_token = fn;
+    cl->on_token_ud = ud;
+}
+
 ns_lock_client *ns_lock_cluster_client(const ns_lock_cluster *cl, size_t i)
 {
     return i < cl->clients->len ? g_ptr_array_index(cl->clients, i) : NULL;
