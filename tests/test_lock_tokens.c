@@ -93,7 +93,7 @@ static void at(struct world *w, ns_time_t t, ns_event_fn fn, ns_host *h)
  * register after the restart. */
 struct staged {
     uint64_t a_token, b_first_token, b_last_token, ls3_reg;
-    uint64_t regs_before[5];
+    uint64_t regs_before[5], regs_after[5];
     uint64_t b_fenced, b_acquisitions;
     size_t   violations;
 };
@@ -129,6 +129,8 @@ static void staged_case(bool registers_lost, struct staged *out)
     out->b_last_token = ns_lock_client_stats(w.c[1])->last_token;
     out->b_fenced = ns_lock_client_stats(w.c[1])->fenced;
     out->b_acquisitions = ns_lock_client_stats(w.c[1])->acquisitions;
+    for (unsigned i = 0; i < 5; i++)
+        out->regs_after[i] = ns_lock_server_token(w.cl, i, "R1");
     out->violations = ns_lock_n_violations(w.cl);
     g_array_free(log, TRUE);
     world_free(&w);
@@ -148,6 +150,9 @@ static void test_staged_intersection(void)
     CU_ASSERT_EQUAL(s.b_fenced, 0);            /* b, the later holder, never rejected */
     CU_ASSERT_EQUAL(s.b_acquisitions, 1);
     CU_ASSERT_EQUAL(s.violations, 0);
+    uint64_t b_wrote[5] = { 1, 1, 2, 2, 2 };  /* b committed on ls3..ls5 only */
+    for (unsigned i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(s.regs_after[i], b_wrote[i]);
 
     /* What-if: ls3's register restarts at 0, so b reads 0 on {3,4,5} and
      * gets a's token again: the storage server rejects b's BEGIN (same
@@ -163,6 +168,9 @@ static void test_staged_intersection(void)
     CU_ASSERT_EQUAL(l.b_last_token, 2);
     CU_ASSERT_EQUAL(l.b_acquisitions, 1);
     CU_ASSERT_EQUAL(l.violations, 0);
+    uint64_t b_wrote_lost[5] = { 0, 0, 2, 2, 2 };   /* ls1, ls2 crashed: 0 too */
+    for (unsigned i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(l.regs_after[i], b_wrote_lost[i]);   /* its retry's 2 */
 }
 
 /* ---- the property over many seeds ---- */

@@ -200,6 +200,7 @@ bool ns_lock_cluster_log_acquisitions(ns_lock_cluster *cl, const char *name, GEr
         cl->acq_table = t;
     return t != NULL;
 }
+
 void ns_lock_cluster_on_token(ns_lock_cluster *cl, ns_lock_token_fn fn, void *ud)
 {
     g_return_if_fail(cl);
