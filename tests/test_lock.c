@@ -638,6 +638,15 @@ static void test_bad_input(void)
     CU_ASSERT_PTR_NULL(ns_lock_cluster_new(sim, srv, 1, st, &co, &err));
     CU_ASSERT_STRING_EQUAL(err->message, "lock cluster: negative ttl");
     g_clear_error(&err);
+    co.ttl = 0;
+    co.persist = true;
+    co.registers_lost = true;
+    CU_ASSERT_PTR_NULL(ns_lock_cluster_new(sim, srv, 1, st, &co, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock cluster: registers lost needs persist off "
+                                         "(a kept table keeps its registers)");
+    g_clear_error(&err);
+    co.persist = co.registers_lost = false;
+    co.ttl = -1;
     CU_ASSERT_PTR_NULL(ns_lock_cluster_new(sim, srv, 0, st, &co, &err));
     CU_ASSERT_PTR_NOT_NULL(err);
     g_clear_error(&err);

@@ -1,7 +1,8 @@
 /* test_lock_faults.c — the distributed locking model under faults: a
  * crashed holder freed by lease expiry one TTL after its grant (and
  * blocking forever without leases), a lost GRANT recovered by
- * retransmission, lock servers restarting with and without their table,
+ * retransmission, lock servers restarting with and without their table
+ * (the token registers surviving in stable storage, or lost as a what-if),
  * fencing: a paused holder's stale
  * write rejected with quorum tokens and a safety violation without
  * fencing, naive per-server tokens rejecting legitimate newer holders.
@@ -233,15 +234,19 @@ static void test_lost_grant_no_lease(void)
  * ls2 crash at 100 ms and restart at 200 ms; b asks at 300 ms.  With a
  * persistent table the servers still know a: b queues and gets R1 after
  * a's release.  Without it ls1 and ls2 forgot a: b gets a majority there
- * while a still holds R1 on ls3 and is inside.  Quorum tokens do not help
- * either (the crashed registers restart at 0, so b's token equals a's):
- * the storage server sees b enter while a is inside. */
-static void server_restart_case(bool persist, bool storage_fencing, size_t *violations,
-                                ns_time_t *b_wait, uint64_t *b_token, uint64_t fenced[2])
+ * while a still holds R1 on ls3 and is inside.  The registers survived in
+ * stable storage, so b's token is larger than a's and fencing at the
+ * storage server evicts a; with the what-if `registers_lost` they restart
+ * at 0, b's token equals a's, and without storage fencing the storage
+ * server sees b enter while a is inside. */
+static void server_restart_case(bool persist, bool registers_lost, bool storage_fencing,
+                                size_t *violations, ns_time_t *b_wait, uint64_t *b_token,
+                                uint64_t fenced[2])
 {
     struct ns_lock_cluster_opts co;
     ns_lock_cluster_opts_defaults(&co);
     co.persist = persist;
+    co.registers_lost = registers_lost;
     co.storage_fencing = storage_fencing;
     struct world w;
     world_init(&w, 1, 3, &co);
@@ -273,20 +278,35 @@ static void test_server_restart_table(void)
     size_t v;
     ns_time_t wait;
     uint64_t token, fenced[2];
-    server_restart_case(true, true, &v, &wait, &token, fenced);
+    server_restart_case(true, false, true, &v, &wait, &token, fenced);
     CU_ASSERT_EQUAL(v, 0);
     CU_ASSERT_TRUE(wait > 700 * NS_MSEC);           /* until a's release, ~1 s */
     CU_ASSERT_EQUAL(token, 2);
     CU_ASSERT_EQUAL(fenced[0] + fenced[1], 0);
-    server_restart_case(false, false, &v, &wait, &token, fenced);
+    /* Table lost, registers kept: b gets in at once with token 2 (ls1 and
+     * ls2 remember a's 1).  Without storage fencing both are inside. */
+    server_restart_case(false, false, false, &v, &wait, &token, fenced);
     CU_ASSERT_EQUAL(v, 1);                          /* b entered while a was inside */
+    CU_ASSERT_TRUE(wait < 20 * NS_MSEC);
+    CU_ASSERT_EQUAL(token, 2);                      /* larger than a's */
+    /* With storage fencing b's BEGIN (2) evicts a at once: only a's END
+     * is rejected, b, the later holder, never is. */
+    server_restart_case(false, false, true, &v, &wait, &token, fenced);
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_TRUE(wait < 20 * NS_MSEC);
+    CU_ASSERT_EQUAL(token, 2);
+    CU_ASSERT_EQUAL(fenced[0], 1);
+    CU_ASSERT_EQUAL(fenced[1], 0);
+    /* What-if, registers lost with the table: b's token is a's. */
+    server_restart_case(false, true, false, &v, &wait, &token, fenced);
+    CU_ASSERT_EQUAL(v, 1);
     CU_ASSERT_TRUE(wait < 20 * NS_MSEC);
     CU_ASSERT_EQUAL(token, 1);                      /* the same token as a's */
     /* With storage fencing, b's BEGIN with a's token 1 is rejected (same
      * token, another holder); b's retry writes 2 to the registers and
      * enters, which evicts a: a's END is fenced, and the oracle, judging
      * by the storage server, sees no violation (a works on, unaware). */
-    server_restart_case(false, true, &v, &wait, &token, fenced);
+    server_restart_case(false, true, true, &v, &wait, &token, fenced);
     CU_ASSERT_EQUAL(v, 0);
     CU_ASSERT_EQUAL(token, 2);
     CU_ASSERT_EQUAL(fenced[0], 1);

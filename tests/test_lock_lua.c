@@ -1,6 +1,6 @@
 /* test_lock_lua.c — the distributed locking model from Lua, through the
  * netsim binary: the scenarios run and show their point, the options of
- * sim:lock_cluster (quorum names), cl:partition, and bad input as Lua
+ * sim:lock_cluster (quorum names, registers), cl:partition, and bad input as Lua
  * errors naming the script line, the call and the option. */
 #include <string.h>
 #include <glib.h>
@@ -290,6 +290,43 @@ static void test_lua_split(void)
     g_free(cut);
 }
 
+/* The staged intersection of test_lock_tokens.c from Lua: a commits
+ * token 1 on ls1..ls3 (ordered), ls1 and ls2 go down, ls3 restarts
+ * without its table, and b can only win ls3..ls5.  With stable registers
+ * ls3 still holds 1 and b's token is 2; with registers = 'lost' b reads
+ * 0 everywhere, gets 1 again and the storage server rejects it once. */
+static const char registers_body[] =
+"local p = netsim.params { registers = 'stable' }\n"
+"local cl = sim:lock_cluster{ servers = 5, registers = p.registers }\n"
+"local a = sim:host('a'):lock_client{ cluster = cl, strategy = 'ordered', resources = 'R1' }\n"
+"local b = sim:host('b'):lock_client{ cluster = cl, resources = 'R1', start = '300ms' }\n"
+"local ls = cl:servers()\n"
+"for i = 1, 3 do ls[i]:crash('200ms') end\n"
+"ls[3]:restart('210ms')\n"
+"local reg3\n"
+"sim:at('250ms', function() reg3 = cl:token(3, 'R1') end)\n"
+"sim:run '10s'\n"
+"print(string.format('a=%d reg3=%d b=%d b_token=%d b_fenced=%d', a:stats().token,\n"
+"                    reg3, b:stats().acquisitions, b:stats().token, b:stats().fenced))\n";
+
+static void test_lua_registers(void)
+{
+    char *stable = run_lua_body("seed = 1", registers_body, NULL);
+    char *lost = run_lua_body("seed = 1", registers_body, "registers=lost");
+    CU_ASSERT_EQUAL(field(stable, "a="), 1);
+    CU_ASSERT_EQUAL(field(stable, "reg3="), 1);
+    CU_ASSERT_EQUAL(field(stable, "b="), 1);
+    CU_ASSERT_EQUAL(field(stable, "b_token="), 2);
+    CU_ASSERT_EQUAL(field(stable, "b_fenced="), 0);
+    CU_ASSERT_EQUAL(field(lost, "a="), 1);
+    CU_ASSERT_EQUAL(field(lost, "reg3="), 0);
+    CU_ASSERT_EQUAL(field(lost, "b="), 1);
+    CU_ASSERT_EQUAL(field(lost, "b_fenced="), 1);  /* its first token was a's */
+    CU_ASSERT_EQUAL(field(lost, "b_token="), 2);   /* the retry's */
+    g_free(stable);
+    g_free(lost);
+}
+
 static void test_lua_errors(void)
 {
     expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 4 }",
@@ -298,6 +335,13 @@ static void test_lua_errors(void)
     expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 'most' }",
                      "(option 'quorum': 'majority', 'all' or a number expected, got 'most')");
     expect_lua_error("sim:lock_cluster{ servers = 3, ttl = -1 }", "option 'ttl'");
+    expect_lua_error("sim:lock_cluster{ servers = 3, registers = 'gone' }",
+                     "lock_bad.lua:3: bad argument #1 to 'lock_cluster' (option 'registers': "
+                     "'stable' or 'lost' expected, got 'gone')");
+    expect_lua_error("sim:lock_cluster{ servers = 3, persist = true, registers = 'lost' }",
+                     "(option 'registers': 'lost' needs persist = false (a kept table keeps "
+                     "its registers))");
+    expect_lua_error("sim:lock_cluster{ servers = 3, registers = 1 }", "option 'registers'");
     expect_lua_error("sim:lock_cluster{ servers = 3, loss = 2 }", "loss 2 is outside [0, 1]");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "cl:partition{ side = cl:servers(), hosts = cl:servers() }",
@@ -348,4 +392,5 @@ void test_lock_lua_register(void)
     ns_test_add(s, "Lua: a cluster on its own lossy LAN completes", test_lua_lossy_lan);
     ns_test_add(s, "Lua: client:release() early, cl:crash(name, at)", test_lua_release_and_crash);
     ns_test_add(s, "Lua: a two-sided split keeps each side talking", test_lua_split);
+    ns_test_add(s, "Lua: registers stable or lost across table loss", test_lua_registers);
 }

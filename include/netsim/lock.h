@@ -55,6 +55,11 @@ struct ns_lock_cluster_opts {
     enum ns_lock_fencing fencing;/* default quorum */
     bool      storage_fencing;   /* storage rejects stale tokens (default true) */
     bool      persist;           /* servers keep their table across a crash */
+    bool      registers_lost;    /* what-if: a crash that loses the table
+                                    loses the token registers and grant
+                                    counters too (default: they are in
+                                    stable storage and survive it); needs
+                                    persist false */
     ns_time_t service;           /* CPU time per request on a server (0: none) */
     uint64_t  stop_after;        /* ns_sim_stop once this many critical
                                     sections completed in all (0: never) */
@@ -209,8 +214,24 @@ char *ns_lock_deadlock_report(const ns_lock_cluster *cl);
 char *ns_lock_deadlock_dot(const ns_lock_cluster *cl);
 char *ns_lock_deadlock_mermaid(const ns_lock_cluster *cl);
 
+/* Every time a client's token for a resource is fixed (quorum fencing:
+ * its max + 1 committed on a quorum; naive and none: the quorum of grants
+ * reached), fn gets the client (host name), the resource, the token, when
+ * the attempt started and when the token was fixed: what the token-order
+ * property tests judge.  One observer per cluster; NULL removes it. */
+struct ns_lock_token_fixed {
+    const char *client;
+    const char *resource;
+    uint32_t    attempt;
+    uint64_t    token;
+    ns_time_t   attempt_start;   /* before any of the attempt's requests */
+    ns_time_t   at;              /* now */
+};
+typedef void (*ns_lock_token_fn)(const struct ns_lock_token_fixed *t, void *ud);
+void ns_lock_cluster_on_token(ns_lock_cluster *cl, ns_lock_token_fn fn, void *ud);
+
 /* Lock table inspection: holder of `resource` on server i (host name, or
- * NULL), and the resource's counters there. */
+ * NULL), and the resource's token register there. */
 const char *ns_lock_server_holder(const ns_lock_cluster *cl, unsigned i, const char *resource);
 uint64_t    ns_lock_server_token(const ns_lock_cluster *cl, unsigned i, const char *resource);
 

@@ -124,6 +124,12 @@ ns_lock_cluster *ns_lock_cluster_new(ns_sim *sim, ns_host *const *servers, unsig
                     "lock cluster: quorum %u is larger than the %u servers", o->quorum, n);
         return NULL;
     }
+    if (o->registers_lost && o->persist) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "lock cluster: registers lost needs persist off (a kept table keeps "
+                    "its registers)");
+        return NULL;
+    }
     if (o->ttl < 0) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "lock cluster: negative ttl");
         return NULL;
@@ -194,6 +200,14 @@ bool ns_lock_cluster_log_acquisitions(ns_lock_cluster *cl, const char *name, GEr
         cl->acq_table = t;
     return t != NULL;
 }
+
+void ns_lock_cluster_on_token(ns_lock_cluster *cl, ns_lock_token_fn fn, void *ud)
+{
+    g_return_if_fail(cl);
+    cl->on_token = fn;
+    cl->on_token_ud = ud;
+}
+
 ns_lock_client *ns_lock_cluster_client(const ns_lock_cluster *cl, size_t i)
 {
     return i < cl->clients->len ? g_ptr_array_index(cl->clients, i) : NULL;

@@ -226,6 +226,18 @@ static void next_resource(ns_lock_client *c)
     }
 }
 
+/* The current resource's token is final: tell the cluster's observer
+ * (the token-order tests). */
+static void token_fixed(ns_lock_client *c)
+{
+    const struct lock_client_res *r = &c->res[c->cur];
+    if (!c->cl->on_token)
+        return;
+    struct ns_lock_token_fixed t = { cname(c), r->name, c->attempt, r->token,
+                                     c->attempt_start, ns_sim_now(c->cl->sim) };
+    c->cl->on_token(&t, c->cl->on_token_ud);
+}
+
 /* A quorum of grants on the current resource: stop asking the others,
  * then fix the fencing token (quorum: write max register + 1 back). */
 static void check_quorum(ns_lock_client *c)
@@ -264,6 +276,7 @@ static void check_quorum(ns_lock_client *c)
     }
     LOCK_TRACE(c->cl->sim, "lock.acquired", cname(c), "resource=%s attempt=%u grants=%u "
                "token=%" G_GUINT64_FORMAT, r->name, c->attempt, g, r->token);
+    token_fixed(c);
     next_resource(c);
 }
 
@@ -617,8 +630,10 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
             unsigned n = 0;
             for (unsigned k = 0; k < c->cl->n; k++)
                 n += x->committed[k];
-            if (n >= c->cl->o.quorum)
+            if (n >= c->cl->o.quorum) {
+                token_fixed(c);
                 next_resource(c);
+            }
         }
         break;
     case LM_NOTHELD:

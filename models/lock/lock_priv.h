@@ -118,6 +118,8 @@ struct ns_lock_cluster {
     GArray     *violations;      /* struct ns_lock_violation */
     GPtrArray  *deadlock_sets;   /* char* keys of sets already reported */
     uint64_t    acquisitions;    /* critical sections, all clients */
+    ns_lock_token_fn on_token;   /* observer of fixed tokens, or NULL */
+    void       *on_token_ud;
     ns_table   *acq_table;       /* one row per acquisition, or NULL */
     ns_table   *holds_table;     /* one row per holder change, or NULL */
     ns_time_t   first_deadlock;

@@ -14,7 +14,30 @@
  * each wait-for edge points from older to younger; under wound-wait the
  * queue is kept oldest first and an older request wounds a younger
  * holder, so every lasting edge points from younger to older.  Either
- * way no cycle can close. */
+ * way no cycle can close.
+ *
+ * Crashes: with `persist` the whole table survives (holders keep their
+ * locks, leases restart on recovery).  Without it the volatile part is
+ * lost (holders, queues, leases: every lock is free as far as anyone
+ * knows), but the register and the grant counter are in stable storage
+ * and survive, as fencing counters do in real lock services (Chubby's
+ * sequencers and ZooKeeper's zxid/version numbers live in the replicated
+ * log, etcd's revision in its WAL).  Why they must: quorum tokens are a
+ * quorum register, sound only if no register ever goes back.  A holder A
+ * that committed t on {1,2,3}, then B acquiring on {3,4,5}: server 3 is
+ * B's only witness of t; were its register reset to 0, B would read a
+ * smaller max, get a token <= t, and the storage would reject B (a
+ * legitimate later holder) or accept writes out of order.  The register
+ * is written before COMMITTED leaves (and the counter before GRANT), so
+ * a reply a client counts always describes durable state.  Option
+ * `registers_lost` is the what-if that resets them with the table, to
+ * show that misordering (tests/test_lock_tokens.c).  The alternative,
+ * a restarted server refusing grants until it re-read the registers from
+ * a quorum of peers (or waited one maximum TTL), costs a recovery
+ * protocol for the same guarantee; stable counters are the common design.
+ * Table loss still breaks mutual exclusion at the servers (a new holder
+ * may get in while the old one works on): fencing at the storage is what
+ * keeps the protected resource safe then, and that needs ordered tokens. */
 #include <string.h>
 
 #include "lock_priv.h"
@@ -306,18 +329,27 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
     ns_cpu_submit(s->host, s->cl->o.service, work_done, w);
 }
 
+/* A crash without `persist`: holders, queues and leases are forgotten;
+ * the records stay as the home of the stable register and counter,
+ * unless the what-if `registers_lost` drops those too (header comment). */
 static void clear_table(struct lock_server *s)
 {
     for (guint i = 0; i < s->res->len; i++) {
         struct lock_res *r = g_ptr_array_index(s->res, i);
         ns_event_cancel(s->cl->sim, r->expiry_ev);
+        r->expiry_ev = NS_EVENT_NONE;
+        r->expiry = NS_TIME_MAX;
+        g_array_set_size(r->waiters, 0);
         if (r->held) {                 /* forgotten: free as far as anyone knows */
             r->held = false;
+            memset(&r->holder, 0, sizeof r->holder);
             ns__lock_holds_changed(s, r, "crash");
         }
     }
-    g_hash_table_remove_all(s->by_name);
-    g_ptr_array_set_size(s->res, 0);
+    if (s->cl->o.registers_lost) {
+        g_hash_table_remove_all(s->by_name);
+        g_ptr_array_set_size(s->res, 0);
+    }
 }
 
 void ns__lock_server_fault(struct lock_server *s, enum ns_host_fault f)
@@ -338,8 +370,9 @@ void ns__lock_server_fault(struct lock_server *s, enum ns_host_fault f)
                 r->expiry_ev = NS_EVENT_NONE;
             }
         }
-        LOCK_TRACE(s->cl->sim, "lock.server", sname(s), "event=crash table=%s",
-                   s->cl->o.persist ? "kept" : "lost");
+        LOCK_TRACE(s->cl->sim, "lock.server", sname(s), "event=crash table=%s registers=%s",
+                   s->cl->o.persist ? "kept" : "lost",
+                   s->cl->o.registers_lost ? "lost" : "kept");
     } else if (f == NS_HOST_RESTART) {
         for (guint i = 0; i < s->res->len; i++) {
             struct lock_res *r = g_ptr_array_index(s->res, i);

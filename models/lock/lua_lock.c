@@ -55,7 +55,7 @@ static void push_host(lua_State *L, int handle_idx, ns_host *h)
 
 static const char *const cluster_options[] = {
     "servers", "storage", "quorum", "ttl", "fencing", "storage_fencing", "persist",
-    "service", "delay", "rate", "loss", NULL
+    "registers", "service", "delay", "rate", "loss", NULL
 };
 
 static unsigned opt_quorum(lua_State *L, unsigned n)
@@ -140,6 +140,17 @@ static int sim_lock_cluster(lua_State *L)
     o.service = ns_lua_opt_time(L, 2, 2, "service", 0);
     o.storage_fencing = ns_lua_opt_bool(L, 2, 2, "storage_fencing", true);
     o.persist = ns_lua_opt_bool(L, 2, 2, "persist", false);
+    /* "stable": token registers survive a crash that loses the table (the
+     * sound default); "lost": the what-if that misorders tokens */
+    const char *regs = ns_lua_opt_string(L, 2, 2, "registers", "stable");
+    if (strcmp(regs, "lost") == 0)
+        o.registers_lost = true;
+    else if (strcmp(regs, "stable") != 0)
+        return ns_lua_opt_error(L, 2, "registers",
+                                lua_pushfstring(L, "'stable' or 'lost' expected, got '%s'", regs));
+    if (o.registers_lost && o.persist)
+        return ns_lua_opt_error(L, 2, "registers", "'lost' needs persist = false (a kept "
+                                                   "table keeps its registers)");
     const char *f = ns_lua_opt_string(L, 2, 2, "fencing", "quorum");
     if (!ns_lock_fencing_parse(f, &o.fencing, &err)) {
         lua_pushstring(L, err->message);
