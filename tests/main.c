@@ -52,6 +52,7 @@ static void (*const registrations[])(void) = {
     test_tls_compat_register,
     test_lock_register,
     test_lock_faults_register,
+    test_lock_detect_register,
     test_lock_lua_register,
     test_tcp_fidelity_register,
 };

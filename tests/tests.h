@@ -91,6 +91,7 @@ void test_tls_ciphers_register(void);
 void test_tls_compat_register(void);
 void test_lock_register(void);
 void test_lock_faults_register(void);
+void test_lock_detect_register(void);
 void test_lock_lua_register(void);
 void test_tcp_fidelity_register(void);
 

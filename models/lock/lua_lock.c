@@ -183,7 +183,8 @@ static int sim_lock_cluster(lua_State *L)
 
 static const char *const client_options[] = {
     "cluster", "strategy", "resources", "start", "hold", "think", "transactions", "rto",
-    "timeout", "backoff", "backoff_max", "first_server", "crash_after_grants", NULL
+    "timeout", "backoff", "backoff_max", "first_server", "crash_after_grants", "victim",
+    "collect_timeout", NULL
 };
 
 static bool has_iface_on(ns_lan *lan, ns_host *h)
@@ -253,6 +254,15 @@ static int host_lock_client(lua_State *L)
         return ns_lua_opt_error(L, 2, "crash_after_grants", "0 (never) or more expected");
     o.crash_after_grants = (unsigned)k;
     GError *err = NULL;
+    const char *victim = ns_lua_opt_string(L, 2, 2, "victim", "youngest");
+    if (!ns_lock_victim_parse(victim, &o.victim, &err)) {
+        lua_pushstring(L, err->message);
+        g_error_free(err);
+        return ns_lua_opt_error(L, 2, "victim", lua_tostring(L, -1));
+    }
+    o.collect_timeout = ns_lua_opt_time(L, 2, 2, "collect_timeout", 20 * NS_MSEC);
+    if (o.collect_timeout <= 0)
+        return ns_lua_opt_error(L, 2, "collect_timeout", "must be > 0");
     if (lc->lan && ns_host_n_ifaces(h) == 0 && !has_iface_on(lc->lan, h)
         && !ns_lan_attach(lc->lan, h, 0, &err))
         return ns_lua_raise_gerror(L, err);
@@ -444,7 +454,7 @@ static int cluster_report(lua_State *L)
         if (w > longest)
             longest = w;
     }
-    lua_createtable(L, 0, 12);
+    lua_createtable(L, 0, 14);
     lua_pushinteger(L, (lua_Integer)acq); lua_setfield(L, -2, "acquisitions");
     lua_pushinteger(L, (lua_Integer)retries); lua_setfield(L, -2, "retries");
     lua_pushinteger(L, (lua_Integer)fenced); lua_setfield(L, -2, "fenced");
@@ -456,6 +466,8 @@ static int cluster_report(lua_State *L)
     lua_pushinteger(L, (lua_Integer)ns_lock_n_deadlocks(cl)); lua_setfield(L, -2, "deadlocks");
     lua_pushinteger(L, (lua_Integer)ns_lock_n_waiting(cl)); lua_setfield(L, -2, "waiting");
     lua_pushinteger(L, (lua_Integer)ns_lock_n_blocked(cl)); lua_setfield(L, -2, "blocked");
+    lua_pushinteger(L, (lua_Integer)ns_lock_n_victims(cl)); lua_setfield(L, -2, "victims");
+    lua_pushinteger(L, (lua_Integer)ns_lock_n_phantoms(cl)); lua_setfield(L, -2, "phantoms");
     if (ns_lock_first_deadlock_at(cl) >= 0) {
         lua_pushnumber(L, ns_time_to_sec(ns_lock_first_deadlock_at(cl)));
         lua_setfield(L, -2, "first_deadlock");
