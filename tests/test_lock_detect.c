@@ -352,6 +352,64 @@ static void test_phantom(void)
     world_free(&w);
 }
 
+/* ---- a detector on a host of its own ---- */
+
+/* The staged three-way race under plain `wait` (no client detects
+ * anything), with a detector host running a round every 30 ms: its first
+ * round (at 30 ms) finds the cycle and sends c, the youngest, a VICTIM,
+ * which c obeys: it aborts one round trip plus one message after the
+ * query, and everyone finishes.  The detector keeps its period whatever
+ * happens (rounds keep coming after the deadlock is gone). */
+static void test_dedicated_detector(void)
+{
+    struct world w;
+    char *dir = trace_dir("lock-detect-host");
+    world_init(&w, 1, 3, NULL);
+    const char *names[] = { "a", "b", "c" };
+    for (unsigned i = 0; i < 3; i++) {
+        struct ns_lock_client_opts o;
+        ns_lock_client_opts_defaults(&o);
+        o.first_server = i;
+        add_client(&w, i, names[i], "wait", r1, 0, &o);
+    }
+    ns_host *dh = lan_host(&w, "det");
+    struct ns_lock_detector_opts o;
+    ns_lock_detector_opts_defaults(&o);
+    o.period = 30 * NS_MSEC;
+    GError *err = NULL;
+    ns_lock_detector *d = ns_lock_detector_new(w.cl, dh, &o, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    /* one detector per host */
+    CU_ASSERT_PTR_NULL(ns_lock_detector_new(w.cl, dh, &o, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "runs a lock detector already"));
+    g_clear_error(&err);
+    o.period = 0;
+    CU_ASSERT_PTR_NULL(ns_lock_detector_new(w.cl, w.h[0], &o, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "period must be > 0"));
+    g_clear_error(&err);
+    trace_on(&w, dir);
+    ns_sim_run(w.sim, NS_SEC, 0);
+    for (unsigned i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[i])->acquisitions, 1);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->retries, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->retries, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[2])->retries, 1);
+    CU_ASSERT_EQUAL(ns_lock_n_phantoms(w.cl), 0);
+    CU_ASSERT_EQUAL(ns_lock_detector_rounds(d), 33);                /* 30, 60 .. 990 ms */
+    char *tsv = trace_read(&w, dir);
+    ns_time_t query = row_time(tsv, "lock.detect", "det", "round=1 event=query", 0);
+    ns_time_t strike = row_time(tsv, "lock.victim", "det", "victim=c attempt=1", 0);
+    ns_time_t abort_c = row_time(tsv, "lock.abort", "c", "cause=deadlock victim", 0);
+    CU_ASSERT_EQUAL(query, 30 * NS_MSEC);
+    CU_ASSERT_TRUE(strike >= query + 2 * HOP && strike < query + COLLECT);
+    CU_ASSERT_TRUE(abort_c >= strike + HOP);
+    CU_ASSERT_TRUE(row_time(tsv, "lock.wfg", "ls1", "detector=det round=1", 0) > query);
+    CU_ASSERT_EQUAL(count_rows(tsv, "lock.victim", "victim="), 1);  /* later rounds: none */
+    g_free(tsv);
+    g_free(dir);
+    world_free(&w);
+}
+
 /* ---- phantoms over many seeds ---- */
 
 struct tally {
@@ -434,6 +492,7 @@ void test_lock_detect_register(void)
     ns_test_add(s, "a server down: the round ends at the collection timeout",
                 test_server_down);
     ns_test_add(s, "a staged phantom deadlock is traced and counted", test_phantom);
+    ns_test_add(s, "a dedicated detector host breaks a `wait` deadlock", test_dedicated_detector);
     CU_pSuite l = ns_test_suite("lock-detect (long)", NULL, NULL);
     ns_test_add(l, "phantoms over 200 seeds with a short threshold, safety holds",
                 test_phantoms_many_seeds);

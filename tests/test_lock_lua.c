@@ -328,6 +328,16 @@ static void test_lua_errors(void)
                      "                           collect_timeout = 0 }",
                      "(option 'collect_timeout': must be > 0)");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "cl:detector{ host = sim:host 'd', victim = 'eldest' }",
+                     "lock_bad.lua:4: bad argument #1 to 'detector' (option 'victim': unknown "
+                     "victim policy 'eldest' (known: youngest, oldest, fewest_locks))");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "cl:detector{ host = sim:host 'd', period = 0 }",
+                     "(option 'period': must be > 0)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "local d = sim:host 'd'\ncl:detector{ host = d }\ncl:detector{ host = d }",
+                     "lock_bad.lua:6: host 'd' runs a lock detector already");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "sim:host('a'):lock_client{ cluster = cl, resources = 'R1', hodl = 1 }",
                      "unknown option 'hodl' to 'lock_client' (did you mean 'hold'?)");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
@@ -365,8 +375,33 @@ static const char detect_body[] =
 "print(string.format('done=%d victims=%d phantoms=%d a=%d c=%d', r.acquisitions, r.victims,\n"
 "      r.phantoms, cs[1]:stats().retries, cs[3]:stats().retries))\n";
 
+/* The same race under plain `wait`: deadlocked for good, unless a
+ * detector host (cl:detector) runs its rounds. */
+static const char detector_body[] =
+"local p = netsim.params { detector = true }\n"
+"local cl = sim:lock_cluster{ servers = 3, delay = '1ms' }\n"
+"local cs = {}\n"
+"for i, n in ipairs { 'a', 'b', 'c' } do\n"
+"  cs[i] = sim:host(n):lock_client{ cluster = cl, resources = 'R1', first_server = i }\n"
+"end\n"
+"if p.detector then cl:detector{ host = sim:host 'det', period = '30ms' } end\n"
+"sim:run '2s'\n"
+"local r = cl:report()\n"
+"print(string.format('done=%d victims=%d c=%d', r.acquisitions, r.victims,\n"
+"      cs[3]:stats().retries))\n";
+
 static void test_lua_detect(void)
 {
+    char *none = run_lua_body("seed = 1", detector_body, "detector=false");
+    CU_ASSERT_EQUAL(field(none, "done="), 0);
+    CU_ASSERT_EQUAL(field(none, "victims="), 0);
+    char *host = run_lua_body("seed = 1", detector_body, NULL);
+    CU_ASSERT_EQUAL(field(host, "done="), 3);
+    CU_ASSERT_EQUAL(field(host, "victims="), 1);
+    CU_ASSERT_EQUAL(field(host, "c="), 1);
+    g_free(none);
+    g_free(host);
+
     char *plain = run_lua_body("seed = 1", detect_body, NULL);
     CU_ASSERT_EQUAL(field(plain, "done="), 3);
     CU_ASSERT_TRUE(field(plain, "victims=") >= 1);
@@ -393,5 +428,5 @@ void test_lock_lua_register(void)
     ns_test_add(s, "Lua: a cluster on its own lossy LAN completes", test_lua_lossy_lan);
     ns_test_add(s, "Lua: client:release() early, cl:crash(name, at)", test_lua_release_and_crash);
     ns_test_add(s, "Lua: a two-sided split keeps each side talking", test_lua_split);
-    ns_test_add(s, "Lua: detect's victim policy, victims and phantoms", test_lua_detect);
+    ns_test_add(s, "Lua: victim policies, phantoms, a detector host", test_lua_detect);
 }

@@ -226,8 +226,30 @@ char *ns_lock_deadlock_report(const ns_lock_cluster *cl);
 char *ns_lock_deadlock_dot(const ns_lock_cluster *cl);
 char *ns_lock_deadlock_mermaid(const ns_lock_cluster *cl);
 
-/* Deadlock detection (`detect`): victims the detectors chose, and the
- * phantom deadlocks among them: victims that, when chosen, were on no
+/* ---- a dedicated deadlock detector ---- */
+typedef struct ns_lock_detector ns_lock_detector;
+struct ns_lock_detector_opts {
+    ns_time_t period;            /* between rounds, the first after one
+                                    period (default 100 ms) */
+    enum ns_lock_victim victim;  /* default youngest */
+    ns_time_t collect_timeout;   /* as the client option (default 20 ms) */
+};
+void ns_lock_detector_opts_defaults(struct ns_lock_detector_opts *o);
+/* A deadlock detector on host h (which must reach the cluster), running a
+ * round every period whatever the clients do: it collects the wait-for
+ * graph from the servers and sends the victim among the blocked clients
+ * on a cycle a VICTIM, which any queueing client (wait, detect) obeys in
+ * phase one.  A crashed or paused h skips its rounds.  Errors: period <=
+ * 0, an unknown victim value, h runs a detector already (a `detect`
+ * client has its own), no port left.  The host owns it. */
+ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
+                                       const struct ns_lock_detector_opts *o, GError **error);
+/* Rounds it started so far. */
+uint64_t ns_lock_detector_rounds(const ns_lock_detector *d);
+
+/* Deadlock detection (`detect` clients and dedicated detectors): victims
+ * the detectors chose, and the phantom deadlocks among them: victims
+ * still in phase one of the attempt named that, when chosen, were on no
  * wait-for cycle of the servers' true tables (the collected graph was
  * stale: the cycle had already dissolved). */
 uint64_t ns_lock_n_victims(const ns_lock_cluster *cl);

@@ -263,6 +263,13 @@ void ns__lock_check_deadlock(ns_lock_cluster *cl);
  * holding everything): a VICTIM is ignored. */
 enum ns__lock_truth { NS__LOCK_DEADLOCKED, NS__LOCK_PHANTOM, NS__LOCK_MOOT };
 enum ns__lock_truth ns__lock_victim_truth(ns_lock_cluster *cl, uint32_t id, uint32_t attempt);
+
+/* lock_detector.c: c's own detector (made at its first round; NULL if its
+ * host has no port left), a round unless one is collecting, and the host
+ * name of a client or dedicated detector by id ("?" if neither). */
+ns_lock_detector *ns__lock_detector_of(ns_lock_client *c);
+void ns__lock_detector_round(ns_lock_detector *d);
+const char *ns__lock_peer_name(const ns_lock_cluster *cl, uint32_t id);
 ns_lock_client *ns__lock_client_by_id(const ns_lock_cluster *cl, uint32_t id);
 const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
 

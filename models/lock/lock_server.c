@@ -236,7 +236,7 @@ static void answer_wfg(struct lock_server *s, const struct lock_msg *q, uint32_t
         }
     }
     LOCK_TRACE(s->cl->sim, "lock.wfg", sname(s), "detector=%s round=%u datagrams=%" G_GUINT64_FORMAT,
-               ns__lock_client_name(s->cl, q->client), q->attempt, sent);
+               ns__lock_peer_name(s->cl, q->client), q->attempt, sent);
     struct lock_msg end = { .type = LM_WFG_END, .client = q->client, .attempt = q->attempt,
                             .token = sent };
     ns__lock_send(s->sock, src, sport, &end);
