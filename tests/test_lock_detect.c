@@ -174,6 +174,71 @@ static void test_wfg_on_the_wire(void)
     world_free(&w);
 }
 
+/* A lock message's bytes (lock_priv.h): type, flags, client, attempt,
+ * token 0, aux, name. */
+static size_t lock_bytes(uint8_t *b, uint8_t type, uint8_t flags, uint32_t client,
+                         uint32_t attempt, uint64_t aux, const char *name)
+{
+    memset(b, 0, 29);
+    b[0] = 0x4c;
+    b[1] = 1;
+    b[2] = type;
+    b[3] = flags;
+    for (int i = 0; i < 4; i++) {
+        b[4 + i] = (uint8_t)(client >> (24 - 8 * i));
+        b[8 + i] = (uint8_t)(attempt >> (24 - 8 * i));
+    }
+    for (int i = 0; i < 8; i++)
+        b[20 + i] = (uint8_t)(aux >> (56 - 8 * i));
+    b[28] = (uint8_t)strlen(name);
+    memcpy(b + 29, name, b[28]);
+    return 29 + b[28];
+}
+
+/* A queue longer than one datagram holds (45 waiters, 39 per datagram
+ * after the holder): two WFG datagrams, each repeating the holder, the
+ * second starting at queue position 40, and WFGEND counts 2. */
+static void test_wfg_long_queue(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    ns_host *x = lan_host(&w, "x");
+    GError *err = NULL;
+    ns_udp *u = ns_udp_bind(x, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+    struct answers got = { g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref) };
+    ns_udp_on_receive(u, keep_answer, &got);
+    uint32_t ls1 = ns_host_addr(ns_lock_cluster_server(w.cl, 0));
+    uint8_t b[64];
+    for (uint32_t k = 0; k < 46; k++) {            /* fake client 1000 + k, attempt 1 */
+        size_t n = lock_bytes(b, 0, 1, 1000 + k, 1, k, "R9");
+        CU_ASSERT_TRUE(ns_udp_send(u, ls1, NS_LOCK_PORT, b, (uint32_t)n));
+    }
+    ns_sim_run(w.sim, 50 * NS_MSEC, 0);
+    g_ptr_array_set_size(got.dgrams, 0);           /* the grant and the QUEUED */
+    size_t n = lock_bytes(b, 15, 0, 7, 3, 0, "");
+    CU_ASSERT_TRUE(ns_udp_send(u, ls1, NS_LOCK_PORT, b, (uint32_t)n));
+    ns_sim_run(w.sim, 100 * NS_MSEC, 0);
+    CU_ASSERT_EQUAL_FATAL(got.dgrams->len, 3);
+    const unsigned entries[2] = { 40, 7 }, first[2] = { 1, 40 };
+    for (unsigned d = 0; d < 2; d++) {
+        GByteArray *a = g_ptr_array_index(got.dgrams, d);
+        CU_ASSERT_EQUAL_FATAL(a->len, 29 + 2 + entries[d] * 24);
+        CU_ASSERT_EQUAL(a->data[2], 16);
+        CU_ASSERT_EQUAL(a->data[3], entries[d]);
+        CU_ASSERT_EQUAL(be32(a->data + 24), first[d]);
+        CU_ASSERT_EQUAL(be32(a->data + 31), 1000);                       /* the holder */
+        CU_ASSERT_EQUAL(be32(a->data + 31 + 24), 1000 + first[d]);      /* first waiter */
+        CU_ASSERT_EQUAL(be32(a->data + 31 + (entries[d] - 1) * 24),
+                        1000 + first[d] + entries[d] - 2);              /* last waiter */
+    }
+    GByteArray *end = g_ptr_array_index(got.dgrams, 2);
+    CU_ASSERT_EQUAL(end->data[2], 17);
+    CU_ASSERT_EQUAL(be32(end->data + 16), 2);
+    g_ptr_array_free(got.dgrams, TRUE);
+    world_free(&w);
+}
+
 /* ---- the staged race, now with a collection round ---- */
 
 /* All three wait from t=0; each detector queries at `timeout`, and c, the
@@ -485,6 +550,7 @@ void test_lock_detect_register(void)
 {
     CU_pSuite s = ns_test_suite("lock-detect", NULL, NULL);
     ns_test_add(s, "WFG query and answer on the wire", test_wfg_on_the_wire);
+    ns_test_add(s, "WFG: a long queue spans datagrams", test_wfg_long_queue);
     ns_test_add(s, "three-way race: collected, youngest aborted a round trip later",
                 test_three_way_collects);
     ns_test_add(s, "victim policies: youngest, oldest, fewest_locks", test_victim_policies);
