@@ -13,8 +13,11 @@
 -- `wound_wait` compare the transactions' ages (a's tie with b goes to the
 -- lower host id, a): under wait_die b dies when it asks for R1 held by
 -- the older a; under wound_wait a's request for R2 wounds b.  `detect`
--- lets the deadlock form, finds the cycle after `timeout` (50 ms) and
--- aborts its youngest member, b.
+-- lets the deadlock form; after `timeout` (50 ms) of waiting a client's
+-- detector asks every server for its wait-for edges (WFGQ, WFG, WFGEND in
+-- the diagram), judges a round trip later and aborts the youngest client
+-- on a cycle: first c (holding R1 on ls3, where b queues behind it, it
+-- closes a -> b -> c -> a), then, the next round, b.
 --
 --   netsim scenarios/locks_transactions.lua -D strategy=release_all
 --   netsim explore scenarios/locks_transactions.lua --seeds 1..1000 -D strategy=release_all
@@ -71,6 +74,9 @@ netsim.result {
   strategy = p.strategy, acquisitions = r.acquisitions, retries = r.retries,
   deadlocks = r.deadlocks, blocked = r.blocked, violations = r.violations,
   longest_wait = r.longest_wait,
+  -- detect: victims its detectors chose, and phantoms among them (none here)
+  victims = p.strategy == "detect" and r.victims or nil,
+  phantoms = p.strategy == "detect" and r.phantoms or nil,
 }
 netsim.assert(r.violations == 0, r.first_violation)
 if p.strategy == "detect" then

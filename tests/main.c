@@ -53,6 +53,7 @@ static void (*const registrations[])(void) = {
     test_lock_register,
     test_lock_faults_register,
     test_lock_tokens_register,
+    test_lock_detect_register,
     test_lock_lua_register,
     test_lock_strategies_register,
     test_tcp_fidelity_register,

@@ -363,6 +363,25 @@ static void test_lua_errors(void)
                      "strategy 'wiat' (known: wait, release_all, ordered, wait_die, "
                      "wound_wait, detect))");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, strategy = 'detect',\n"
+                     "                           resources = 'R1', victim = 'newest' }",
+                     "lock_bad.lua:4: bad argument #1 to 'lock_client' (option 'victim': unknown "
+                     "victim policy 'newest' (known: youngest, oldest, fewest_locks))");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, resources = 'R1',\n"
+                     "                           collect_timeout = 0 }",
+                     "(option 'collect_timeout': must be > 0)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "cl:detector{ host = sim:host 'd', victim = 'eldest' }",
+                     "lock_bad.lua:4: bad argument #1 to 'detector' (option 'victim': unknown "
+                     "victim policy 'eldest' (known: youngest, oldest, fewest_locks))");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "cl:detector{ host = sim:host 'd', period = 0 }",
+                     "(option 'period': must be > 0)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "local d = sim:host 'd'\ncl:detector{ host = d }\ncl:detector{ host = d }",
+                     "lock_bad.lua:6: host 'd' runs a lock detector already");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "sim:host('a'):lock_client{ cluster = cl, resources = 'R1', hodl = 1 }",
                      "unknown option 'hodl' to 'lock_client' (did you mean 'hold'?)");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
@@ -381,6 +400,67 @@ static void test_lua_errors(void)
                      "(option 'duration': must be > 0)");
 }
 
+/* The staged three-way race under detect from Lua, with the victim policy
+ * per client: all youngest, c alone is aborted and no choice is a
+ * phantom; with a's detector choosing the oldest (itself), a aborts
+ * first and the others, judging a graph collected before that, abort c
+ * for nothing: phantoms, in cl:report(). */
+static const char detect_body[] =
+"local p = netsim.params { a_victim = 'youngest' }\n"
+"local cl = sim:lock_cluster{ servers = 3, delay = '1ms' }\n"
+"local cs = {}\n"
+"for i, n in ipairs { 'a', 'b', 'c' } do\n"
+"  cs[i] = sim:host(n):lock_client{ cluster = cl, strategy = 'detect', resources = 'R1',\n"
+"    first_server = i, victim = i == 1 and p.a_victim or 'youngest',\n"
+"    collect_timeout = '30ms' }\n"
+"end\n"
+"sim:run '10s'\n"
+"local r = cl:report()\n"
+"print(string.format('done=%d victims=%d phantoms=%d a=%d c=%d', r.acquisitions, r.victims,\n"
+"      r.phantoms, cs[1]:stats().retries, cs[3]:stats().retries))\n";
+
+/* The same race under plain `wait`: deadlocked for good, unless a
+ * detector host (cl:detector) runs its rounds. */
+static const char detector_body[] =
+"local p = netsim.params { detector = true }\n"
+"local cl = sim:lock_cluster{ servers = 3, delay = '1ms' }\n"
+"local cs = {}\n"
+"for i, n in ipairs { 'a', 'b', 'c' } do\n"
+"  cs[i] = sim:host(n):lock_client{ cluster = cl, resources = 'R1', first_server = i }\n"
+"end\n"
+"if p.detector then cl:detector{ host = sim:host 'det', period = '30ms' } end\n"
+"sim:run '2s'\n"
+"local r = cl:report()\n"
+"print(string.format('done=%d victims=%d c=%d', r.acquisitions, r.victims,\n"
+"      cs[3]:stats().retries))\n";
+
+static void test_lua_detect(void)
+{
+    char *none = run_lua_body("seed = 1", detector_body, "detector=false");
+    CU_ASSERT_EQUAL(field(none, "done="), 0);
+    CU_ASSERT_EQUAL(field(none, "victims="), 0);
+    char *host = run_lua_body("seed = 1", detector_body, NULL);
+    CU_ASSERT_EQUAL(field(host, "done="), 3);
+    CU_ASSERT_EQUAL(field(host, "victims="), 1);
+    CU_ASSERT_EQUAL(field(host, "c="), 1);
+    g_free(none);
+    g_free(host);
+
+    char *plain = run_lua_body("seed = 1", detect_body, NULL);
+    CU_ASSERT_EQUAL(field(plain, "done="), 3);
+    CU_ASSERT_TRUE(field(plain, "victims=") >= 1);
+    CU_ASSERT_EQUAL(field(plain, "phantoms="), 0);
+    CU_ASSERT_EQUAL(field(plain, "a="), 0);
+    CU_ASSERT_EQUAL(field(plain, "c="), 1);
+    char *mixed = run_lua_body("seed = 1", detect_body, "a_victim=oldest");
+    CU_ASSERT_EQUAL(field(mixed, "done="), 3);
+    CU_ASSERT_TRUE(field(mixed, "phantoms=") >= 1);
+    CU_ASSERT_EQUAL(field(mixed, "a="), 1);
+    CU_ASSERT_EQUAL(field(mixed, "c="), 1);
+    g_free(plain);
+    g_free(mixed);
+}
+
 void test_lock_lua_register(void)
 {
     CU_pSuite s = ns_test_suite("lock-lua", NULL, NULL);
@@ -393,4 +473,5 @@ void test_lock_lua_register(void)
     ns_test_add(s, "Lua: client:release() early, cl:crash(name, at)", test_lua_release_and_crash);
     ns_test_add(s, "Lua: a two-sided split keeps each side talking", test_lua_split);
     ns_test_add(s, "Lua: registers stable or lost across table loss", test_lua_registers);
+    ns_test_add(s, "Lua: victim policies, phantoms, a detector host", test_lua_detect);
 }

@@ -92,6 +92,7 @@ void test_tls_compat_register(void);
 void test_lock_register(void);
 void test_lock_faults_register(void);
 void test_lock_tokens_register(void);
+void test_lock_detect_register(void);
 void test_lock_lua_register(void);
 void test_lock_strategies_register(void);
 void test_tcp_fidelity_register(void);

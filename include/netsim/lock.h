@@ -99,6 +99,19 @@ const char *const *ns_lock_strategy_names(void);
 bool ns_lock_strategy_exists(const char *name);
 
 /* ---- clients ---- */
+/* Whom a `detect` client's deadlock detector aborts among the clients on
+ * a wait-for cycle (ties: the younger, then the higher host id). */
+#define NS_LOCK_VICTIMS(X)                                                  \
+    X(NS_LOCK_VICTIM_YOUNGEST, "youngest") /* latest timestamp: least waited */ \
+    X(NS_LOCK_VICTIM_OLDEST,   "oldest")   /* earliest: starvation-prone */     \
+    X(NS_LOCK_VICTIM_FEWEST,   "fewest_locks") /* fewest grants: least work lost */
+#define NS_X_ENUM(name, str) name,
+enum ns_lock_victim { NS_LOCK_VICTIMS(NS_X_ENUM) };
+#undef NS_X_ENUM
+const char *ns_lock_victim_name(enum ns_lock_victim v);
+/* Errors: an unknown name (the message lists the known ones). */
+bool ns_lock_victim_parse(const char *s, enum ns_lock_victim *out, GError **error);
+
 struct ns_lock_client_opts {
     const char *strategy;        /* "wait" (default), "release_all", "ordered",
                                     "wait_die", "wound_wait", "detect" */
@@ -109,8 +122,8 @@ struct ns_lock_client_opts {
     unsigned  transactions;      /* to complete (default 1) */
     ns_time_t rto;               /* retransmission of unanswered messages */
     ns_time_t timeout;           /* release_all: quorum timeout per resource;
-                                    detect: wait before (and between) looks
-                                    for a deadlock */
+                                    detect: wait before (and between)
+                                    detection rounds */
     ns_time_t backoff;           /* release_all: first backoff bound */
     ns_time_t backoff_max;       /* ... doubling up to this */
     unsigned  first_server;      /* wait, release_all: ask servers from this
@@ -122,6 +135,10 @@ struct ns_lock_client_opts {
     double    zipf_s;            /* pick: Zipf exponent over the list's order,
                                     the first most popular (0: uniform) */
     bool      think_exp;         /* think is exponential with mean `think` */
+    enum ns_lock_victim victim;  /* detect: whom to abort (default youngest) */
+    ns_time_t collect_timeout;   /* detect: how long a detection round waits
+                                    for the servers' answers before judging
+                                    with those it has (<= 0: 20 ms) */
 };
 void ns_lock_client_opts_defaults(struct ns_lock_client_opts *o);
 
@@ -229,6 +246,35 @@ struct ns_lock_token_fixed {
 };
 typedef void (*ns_lock_token_fn)(const struct ns_lock_token_fixed *t, void *ud);
 void ns_lock_cluster_on_token(ns_lock_cluster *cl, ns_lock_token_fn fn, void *ud);
+
+/* ---- a dedicated deadlock detector ---- */
+typedef struct ns_lock_detector ns_lock_detector;
+struct ns_lock_detector_opts {
+    ns_time_t period;            /* between rounds, the first after one
+                                    period (default 100 ms) */
+    enum ns_lock_victim victim;  /* default youngest */
+    ns_time_t collect_timeout;   /* as the client option (default 20 ms) */
+};
+void ns_lock_detector_opts_defaults(struct ns_lock_detector_opts *o);
+/* A deadlock detector on host h (which must reach the cluster), running a
+ * round every period whatever the clients do: it collects the wait-for
+ * graph from the servers and sends the victim among the blocked clients
+ * on a cycle a VICTIM, which any queueing client (wait, detect) obeys in
+ * phase one.  A crashed or paused h skips its rounds.  Errors: period <=
+ * 0, an unknown victim value, h runs a detector already (a `detect`
+ * client has its own), no port left.  The host owns it. */
+ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
+                                       const struct ns_lock_detector_opts *o, GError **error);
+/* Rounds it started so far. */
+uint64_t ns_lock_detector_rounds(const ns_lock_detector *d);
+
+/* Deadlock detection (`detect` clients and dedicated detectors): victims
+ * the detectors chose, and the phantom deadlocks among them: victims
+ * still in phase one of the attempt named that, when chosen, were on no
+ * wait-for cycle of the servers' true tables (the collected graph was
+ * stale: the cycle had already dissolved). */
+uint64_t ns_lock_n_victims(const ns_lock_cluster *cl);
+uint64_t ns_lock_n_phantoms(const ns_lock_cluster *cl);
 
 /* Lock table inspection: holder of `resource` on server i (host name, or
  * NULL), and the resource's token register there. */

@@ -3,7 +3,9 @@
  *
  * Invariant: decode(encode(m)) == m for every valid message; anything
  * shorter than the header, with another magic or version, an unknown type
- * or a name running past the datagram is not a lock message. */
+ * or a name running past the datagram is not a lock message.  Only a WFG
+ * datagram (a server's wait-for edges for a deadlock detector) has bytes
+ * after the name: exactly its `flags` entries, nothing more or less. */
 #include <string.h>
 
 #include "lock_priv.h"
@@ -55,15 +57,20 @@ size_t ns__lock_encode(const struct lock_msg *m, uint8_t out[LOCK_MSG_MAX])
     return LOCK_HDR + nl;
 }
 
-bool ns__lock_decode(const ns_pkt *p, struct lock_msg *m)
+/* The header and name of any lock message; *body is the byte offset of a
+ * WFG datagram's entries (the only type with bytes after the name). */
+static bool decode_head(const ns_pkt *p, struct lock_msg *m, uint32_t *body)
 {
     uint8_t b[LOCK_MSG_MAX];
     uint32_t len = p->payload_len;
-    if (len < LOCK_HDR || len > LOCK_MSG_MAX || !p->payload)
+    if (len < LOCK_HDR || len > LOCK_WFG_MSG_MAX || !p->payload)
         return false;
-    ns_pkt_copy_payload(p, 0, len, b);
-    if (b[0] != LOCK_MAGIC || b[1] != 1 || b[2] >= LM_NTYPES || b[28] > NS_LOCK_NAME_MAX
-        || LOCK_HDR + (uint32_t)b[28] != len)
+    ns_pkt_copy_payload(p, 0, len < LOCK_MSG_MAX ? len : LOCK_MSG_MAX, b);
+    if (b[0] != LOCK_MAGIC || b[1] != 1 || b[2] >= LM_NTYPES || b[28] > NS_LOCK_NAME_MAX)
+        return false;
+    uint32_t end = LOCK_HDR + (uint32_t)b[28];
+    uint32_t entries = b[2] == LM_WFG ? b[3] : 0;
+    if (entries > LOCK_WFG_MAX || end + entries * LOCK_WFG_ENTRY != len)
         return false;
     memset(m, 0, sizeof *m);
     m->type = b[2];
@@ -73,7 +80,60 @@ bool ns__lock_decode(const ns_pkt *p, struct lock_msg *m)
     m->token = get64(b + 12);
     m->aux = get64(b + 20);
     memcpy(m->name, b + LOCK_HDR, b[28]);
+    *body = end;
     return true;
+}
+
+bool ns__lock_decode(const ns_pkt *p, struct lock_msg *m)
+{
+    uint32_t body;
+    return decode_head(p, m, &body);
+}
+
+size_t ns__lock_encode_wfg(const struct lock_msg *m, const struct lock_wfg_entry *e,
+                           uint8_t out[LOCK_WFG_MSG_MAX])
+{
+    g_return_val_if_fail(m->type == LM_WFG && m->flags <= LOCK_WFG_MAX, 0);
+    size_t len = ns__lock_encode(m, out);
+    for (unsigned i = 0; i < m->flags; i++, len += LOCK_WFG_ENTRY) {
+        uint8_t *b = out + len;
+        put32(b, e[i].client);
+        put32(b + 4, e[i].attempt);
+        put64(b + 8, (uint64_t)e[i].ts);
+        put32(b + 16, e[i].addr);
+        b[20] = (uint8_t)(e[i].port >> 8);
+        b[21] = (uint8_t)e[i].port;
+        b[22] = (uint8_t)(e[i].held >> 8);
+        b[23] = (uint8_t)e[i].held;
+    }
+    return len;
+}
+
+bool ns__lock_decode_wfg(const ns_pkt *p, struct lock_msg *m,
+                         struct lock_wfg_entry e[LOCK_WFG_MAX])
+{
+    uint32_t body;
+    if (!decode_head(p, m, &body) || m->type != LM_WFG)
+        return false;
+    uint8_t b[LOCK_WFG_MAX * LOCK_WFG_ENTRY];
+    ns_pkt_copy_payload(p, body, (uint32_t)m->flags * LOCK_WFG_ENTRY, b);
+    for (unsigned i = 0; i < m->flags; i++) {
+        const uint8_t *x = b + i * LOCK_WFG_ENTRY;
+        e[i] = (struct lock_wfg_entry){
+            .client = get32(x), .attempt = get32(x + 4), .ts = (ns_time_t)get64(x + 8),
+            .addr = get32(x + 16), .port = (uint16_t)(x[20] << 8 | x[21]),
+            .held = (uint16_t)(x[22] << 8 | x[23]),
+        };
+    }
+    return true;
+}
+
+bool ns__lock_send_wfg(ns_udp *s, uint32_t dst, uint16_t port, const struct lock_msg *m,
+                       const struct lock_wfg_entry *e)
+{
+    uint8_t b[LOCK_WFG_MSG_MAX];
+    size_t len = ns__lock_encode_wfg(m, e, b);
+    return ns_udp_send(s, dst, port, b, (uint32_t)len);
 }
 
 bool ns__lock_send(ns_udp *s, uint32_t dst, uint16_t port, const struct lock_msg *m)
@@ -107,6 +167,15 @@ void ns__lock_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len)
     case LM_WRITE:
         g_snprintf(buf, len, "%s %s %s token=%" G_GUINT64_FORMAT, name, m.name,
                    m.flags & LF_BEGIN ? "begin" : "end", m.token);
+        break;
+    case LM_WFG_QUERY:
+        g_snprintf(buf, len, "%s #%u", name, m.attempt);
+        break;
+    case LM_WFG:                 /* the holder, then the waiters */
+        g_snprintf(buf, len, "%s %s waiters=%u", name, m.name, m.flags ? m.flags - 1u : 0u);
+        break;
+    case LM_WFG_END:
+        g_snprintf(buf, len, "%s #%u n=%" G_GUINT64_FORMAT, name, m.attempt, m.token);
         break;
     default:
         g_snprintf(buf, len, "%s %s", name, m.name);

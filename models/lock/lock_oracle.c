@@ -377,52 +377,56 @@ void ns__lock_check_deadlock(ns_lock_cluster *cl)
     graph_free(&g);
 }
 
-/* Blocked clients on a cycle: edges go from a blocked waiter to the
- * blocked holders of its current resource; a client is on a cycle when it
- * reaches itself.  O(n * (n + edges)), run only by `detect`'s timers. */
-ns_lock_client *ns__lock_cycle_youngest(ns_lock_cluster *cl)
+/* Whether blocked client `start` reaches itself: edges go from a blocked
+ * waiter to the blocked holders of its current resource.  O(n + edges). */
+static bool reaches_itself(const struct graph *g, guint start)
 {
-    struct graph g;
-    graph_build(&g, cl);
-    ns_lock_client *victim = NULL;
-    bool *seen = g_new0(bool, g.n ? g.n : 1);
-    int *stack = g_new(int, g.n ? g.n : 1);
-    for (guint start = 0; start < g.n; start++) {
-        if (!blocked(&g, start))
-            continue;
-        ns_lock_client *sc = g_ptr_array_index(cl->clients, start);
-        if (victim && !ns__lock_older(victim->st.timestamp, victim->id, sc->st.timestamp, sc->id))
-            continue;                    /* cannot beat the victim so far */
-        memset(seen, 0, g.n * sizeof *seen);
-        int top = 0;
-        bool cyclic = false;
-        stack[top++] = (int)start;
-        seen[start] = true;
-        while (top > 0 && !cyclic) {
-            ns_lock_client *c = g_ptr_array_index(cl->clients, (guint)stack[--top]);
-            for (unsigned sv = 0; sv < cl->n && !cyclic; sv++) {
-                const struct lock_res *r = ns__lock_server_find(&cl->srv[sv], c->res[c->cur].name);
-                if (!r || !r->held || r->holder.client == c->id
-                    || stale(cl, r->holder.client, r->holder.attempt))
-                    continue;
-                int h = client_index(cl, r->holder.client);
-                if (h < 0 || !blocked(&g, (guint)h))
-                    continue;
-                if (h == (int)start)
-                    cyclic = true;
-                else if (!seen[h]) {
-                    seen[h] = true;
-                    stack[top++] = h;
-                }
+    ns_lock_cluster *cl = g->cl;
+    bool *seen = g_new0(bool, g->n);
+    int *stack = g_new(int, g->n);
+    int top = 0;
+    bool cyclic = false;
+    stack[top++] = (int)start;
+    seen[start] = true;
+    while (top > 0 && !cyclic) {
+        ns_lock_client *c = g_ptr_array_index(cl->clients, (guint)stack[--top]);
+        for (unsigned sv = 0; sv < cl->n && !cyclic; sv++) {
+            const struct lock_res *r = ns__lock_server_find(&cl->srv[sv], c->res[c->cur].name);
+            if (!r || !r->held || r->holder.client == c->id
+                || stale(cl, r->holder.client, r->holder.attempt))
+                continue;
+            int h = client_index(cl, r->holder.client);
+            if (h < 0 || !blocked(g, (guint)h))
+                continue;
+            if (h == (int)start)
+                cyclic = true;
+            else if (!seen[h]) {
+                seen[h] = true;
+                stack[top++] = h;
             }
         }
-        if (cyclic)
-            victim = sc;
     }
     g_free(seen);
     g_free(stack);
+    return cyclic;
+}
+
+/* The ground truth a detector's choice is judged by: it reads the tables
+ * as they are at this instant, which no detector can. */
+enum ns__lock_truth ns__lock_victim_truth(ns_lock_cluster *cl, uint32_t id, uint32_t attempt)
+{
+    int i = client_index(cl, id);
+    if (i < 0)
+        return NS__LOCK_MOOT;
+    const ns_lock_client *c = g_ptr_array_index(cl->clients, (guint)i);
+    if (c->attempt != attempt
+        || (c->state != NS_LOCK_ACQUIRING && c->state != NS_LOCK_COMMITTING))
+        return NS__LOCK_MOOT;                    /* a VICTIM would be ignored */
+    struct graph g;
+    graph_build(&g, cl);
+    bool on = blocked(&g, (guint)i) && reaches_itself(&g, (guint)i);
     graph_free(&g);
-    return victim;
+    return on ? NS__LOCK_DEADLOCKED : NS__LOCK_PHANTOM;
 }
 
 size_t ns_lock_n_deadlocks(const ns_lock_cluster *cl)

@@ -35,7 +35,10 @@
     X(LM_WRITE_OK,  "OK")                                                   \
     X(LM_REJECT,    "REJECT")   /* stale token */                        \
     X(LM_WOUND,     "WOUND")    /* server to a younger holder: give up */  \
-    X(LM_VICTIM,    "VICTIM")   /* detector to a deadlock victim: give up */
+    X(LM_VICTIM,    "VICTIM")   /* detector to a deadlock victim: give up */ \
+    X(LM_WFG_QUERY, "WFGQ")     /* detector to server: attempt = round */   \
+    X(LM_WFG,       "WFG")      /* server's edges on one resource: below */ \
+    X(LM_WFG_END,   "WFGEND")   /* token = WFG datagrams of this answer */
 #define NS_X_ENUM(name, str) name,
 enum lock_msg_type { LOCK_MSG_TYPES(NS_X_ENUM) LM_NTYPES };
 #undef NS_X_ENUM
@@ -45,6 +48,25 @@ enum lock_msg_type { LOCK_MSG_TYPES(NS_X_ENUM) LM_NTYPES };
  * not older than the holder and every waiter; wound-wait queues by age
  * and wounds a younger holder. */
 enum { LF_WAIT = 1, LF_BEGIN = 2, LF_END = 4, LF_DIE = 8, LF_WOUND = 16 };
+
+/* A WFG datagram is a message whose name is a contended resource, followed
+ * by `flags` entries of LOCK_WFG_ENTRY bytes: the holder (attempt 0: none),
+ * then waiters in queue order, the first of them at queue position `aux`
+ * (1-based: a long queue spans several datagrams, each repeating the
+ * holder).  client and attempt echo the query (detector, round).  Entry:
+ *   0 client (u32)  4 attempt (u32)  8 timestamp (u64)  16 address (u32)
+ *   20 port (u16)   22 locks this attempt holds on the server (u16) */
+#define LOCK_WFG_ENTRY   24
+#define LOCK_WFG_MAX     40      /* entries per datagram: about 1 KB */
+#define LOCK_WFG_MSG_MAX (LOCK_MSG_MAX + LOCK_WFG_MAX * LOCK_WFG_ENTRY)
+
+struct lock_wfg_entry {
+    uint32_t  client, attempt;
+    ns_time_t ts;                /* the transaction's timestamp */
+    uint32_t  addr;              /* where its grants (and a VICTIM) go */
+    uint16_t  port;
+    uint16_t  held;              /* resources it holds on this server */
+};
 
 struct lock_msg {
     uint8_t  type;
@@ -59,6 +81,13 @@ struct lock_msg {
 const char *ns__lock_msg_name(unsigned type);
 size_t ns__lock_encode(const struct lock_msg *m, uint8_t out[LOCK_MSG_MAX]);
 bool   ns__lock_decode(const ns_pkt *p, struct lock_msg *m);
+/* WFG datagrams: m->flags entries (at most LOCK_WFG_MAX) after the name. */
+size_t ns__lock_encode_wfg(const struct lock_msg *m, const struct lock_wfg_entry *e,
+                           uint8_t out[LOCK_WFG_MSG_MAX]);
+bool   ns__lock_decode_wfg(const ns_pkt *p, struct lock_msg *m,
+                           struct lock_wfg_entry e[LOCK_WFG_MAX]);
+bool   ns__lock_send_wfg(ns_udp *s, uint32_t dst, uint16_t port, const struct lock_msg *m,
+                         const struct lock_wfg_entry *e);
 bool   ns__lock_send(ns_udp *s, uint32_t dst, uint16_t port, const struct lock_msg *m);
 void   ns__lock_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len);
 
@@ -126,6 +155,8 @@ struct ns_lock_cluster {
     char       *deadlock_txt;    /* the wait-for graph when first_deadlock was */
     char       *deadlock_dot;    /*   seen, as text, DOT and Mermaid (owned; */
     char       *deadlock_mmd;    /*   NULL while no deadlock formed) */
+    uint64_t    victims;         /* victims detectors chose (lock_detect.c) */
+    uint64_t    phantoms;        /* ... of them on no cycle at that moment */
 };
 
 /* ---- clients ---- */
@@ -225,9 +256,22 @@ void ns__lock_client_free(ns_lock_client *c);
 void ns__lock_client_fault(ns_lock_client *c, enum ns_host_fault f);
 /* The oracle: looks for a new deadlock after a client was queued. */
 void ns__lock_check_deadlock(ns_lock_cluster *cl);
-/* The youngest client on a wait-for cycle among blocked clients (read
- * from the servers' tables), or NULL when there is no cycle. */
-ns_lock_client *ns__lock_cycle_youngest(ns_lock_cluster *cl);
+/* What a detector's choice of victim (client id's attempt) is, judged by
+ * the servers' true tables now: DEADLOCKED, it is blocked on a wait-for
+ * cycle among blocked clients, as the collected graph claimed; PHANTOM, it
+ * is in phase one of that attempt but on no cycle (the cycle dissolved
+ * while the graph was collected): a VICTIM aborts it for nothing; MOOT, it
+ * has left that attempt's phase one (aborted by another detector, or
+ * holding everything): a VICTIM is ignored. */
+enum ns__lock_truth { NS__LOCK_DEADLOCKED, NS__LOCK_PHANTOM, NS__LOCK_MOOT };
+enum ns__lock_truth ns__lock_victim_truth(ns_lock_cluster *cl, uint32_t id, uint32_t attempt);
+
+/* lock_detector.c: c's own detector (made at its first round; NULL if its
+ * host has no port left), a round unless one is collecting, and the host
+ * name of a client or dedicated detector by id ("?" if neither). */
+ns_lock_detector *ns__lock_detector_of(ns_lock_client *c);
+void ns__lock_detector_round(ns_lock_detector *d);
+const char *ns__lock_peer_name(const ns_lock_cluster *cl, uint32_t id);
 ns_lock_client *ns__lock_client_by_id(const ns_lock_cluster *cl, uint32_t id);
 const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
 

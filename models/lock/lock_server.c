@@ -211,8 +211,66 @@ static bool drop_waiter(struct lock_res *r, uint32_t c, uint32_t attempt, bool i
     return found;
 }
 
+/* ---- a deadlock detector's query (lock_detect.c) ---- */
+
+/* Resources this attempt of `client` holds here: a detector's victim
+ * policy may prefer the client that loses the least work. */
+static uint16_t held_here(const struct lock_server *s, uint32_t client, uint32_t attempt)
+{
+    unsigned n = 0;
+    for (guint i = 0; i < s->res->len; i++) {
+        const struct lock_res *r = g_ptr_array_index(s->res, i);
+        n += r->held && r->holder.client == client && r->holder.attempt == attempt;
+    }
+    return (uint16_t)MIN(n, G_MAXUINT16);
+}
+
+static struct lock_wfg_entry wfg_entry(const struct lock_server *s, const struct lock_waiter *w)
+{
+    return (struct lock_wfg_entry){ w->client, w->attempt, w->ts, w->addr, w->port,
+                                    held_here(s, w->client, w->attempt) };
+}
+
+/* Answers with this table's wait-for edges as it is now: one WFG datagram
+ * per resource someone waits for (more when the queue is long), then a
+ * WFGEND counting them, so the detector can tell a complete answer from
+ * one that lost a datagram.  Uncontended resources add no edge and are
+ * not sent.  The answer is a snapshot: by the time the detector reads it
+ * the table may have moved on. */
+static void answer_wfg(struct lock_server *s, const struct lock_msg *q, uint32_t src,
+                       uint16_t sport)
+{
+    struct lock_wfg_entry e[LOCK_WFG_MAX];
+    uint64_t sent = 0;
+    for (guint i = 0; i < s->res->len; i++) {
+        const struct lock_res *r = g_ptr_array_index(s->res, i);
+        if (r->waiters->len == 0)
+            continue;
+        e[0] = r->held ? wfg_entry(s, &r->holder) : (struct lock_wfg_entry){ 0 };
+        for (guint k = 0; k < r->waiters->len; k += LOCK_WFG_MAX - 1) {
+            guint n = MIN(r->waiters->len - k, (guint)LOCK_WFG_MAX - 1);
+            for (guint j = 0; j < n; j++)
+                e[1 + j] = wfg_entry(s, &g_array_index(r->waiters, struct lock_waiter, k + j));
+            struct lock_msg m = { .type = LM_WFG, .flags = (uint8_t)(n + 1),
+                                  .client = q->client, .attempt = q->attempt, .aux = k + 1 };
+            g_strlcpy(m.name, r->name, sizeof m.name);
+            ns__lock_send_wfg(s->sock, src, sport, &m, e);
+            sent++;
+        }
+    }
+    LOCK_TRACE(s->cl->sim, "lock.wfg", sname(s), "detector=%s round=%u datagrams=%" G_GUINT64_FORMAT,
+               ns__lock_peer_name(s->cl, q->client), q->attempt, sent);
+    struct lock_msg end = { .type = LM_WFG_END, .client = q->client, .attempt = q->attempt,
+                            .token = sent };
+    ns__lock_send(s->sock, src, sport, &end);
+}
+
 static void handle(struct lock_server *s, const struct lock_msg *m, uint32_t src, uint16_t sport)
 {
+    if (m->type == LM_WFG_QUERY) {            /* about the table, no resource */
+        answer_wfg(s, m, src, sport);
+        return;
+    }
     struct lock_res *r = res_get(s, m->name);
     struct lock_waiter w = { m->client, m->attempt, src, sport, (ns_time_t)m->aux, false };
 

@@ -194,7 +194,8 @@ static int sim_lock_cluster(lua_State *L)
 
 static const char *const client_options[] = {
     "cluster", "strategy", "resources", "start", "hold", "think", "transactions", "rto",
-    "timeout", "backoff", "backoff_max", "first_server", "crash_after_grants", NULL
+    "timeout", "backoff", "backoff_max", "first_server", "crash_after_grants", "victim",
+    "collect_timeout", NULL
 };
 
 static bool has_iface_on(ns_lan *lan, ns_host *h)
@@ -264,6 +265,15 @@ static int host_lock_client(lua_State *L)
         return ns_lua_opt_error(L, 2, "crash_after_grants", "0 (never) or more expected");
     o.crash_after_grants = (unsigned)k;
     GError *err = NULL;
+    const char *victim = ns_lua_opt_string(L, 2, 2, "victim", "youngest");
+    if (!ns_lock_victim_parse(victim, &o.victim, &err)) {
+        lua_pushstring(L, err->message);
+        g_error_free(err);
+        return ns_lua_opt_error(L, 2, "victim", lua_tostring(L, -1));
+    }
+    o.collect_timeout = ns_lua_opt_time(L, 2, 2, "collect_timeout", 20 * NS_MSEC);
+    if (o.collect_timeout <= 0)
+        return ns_lua_opt_error(L, 2, "collect_timeout", "must be > 0");
     if (lc->lan && ns_host_n_ifaces(h) == 0 && !has_iface_on(lc->lan, h)
         && !ns_lan_attach(lc->lan, h, 0, &err))
         return ns_lua_raise_gerror(L, err);
@@ -455,7 +465,7 @@ static int cluster_report(lua_State *L)
         if (w > longest)
             longest = w;
     }
-    lua_createtable(L, 0, 12);
+    lua_createtable(L, 0, 14);
     lua_pushinteger(L, (lua_Integer)acq); lua_setfield(L, -2, "acquisitions");
     lua_pushinteger(L, (lua_Integer)retries); lua_setfield(L, -2, "retries");
     lua_pushinteger(L, (lua_Integer)fenced); lua_setfield(L, -2, "fenced");
@@ -467,6 +477,8 @@ static int cluster_report(lua_State *L)
     lua_pushinteger(L, (lua_Integer)ns_lock_n_deadlocks(cl)); lua_setfield(L, -2, "deadlocks");
     lua_pushinteger(L, (lua_Integer)ns_lock_n_waiting(cl)); lua_setfield(L, -2, "waiting");
     lua_pushinteger(L, (lua_Integer)ns_lock_n_blocked(cl)); lua_setfield(L, -2, "blocked");
+    lua_pushinteger(L, (lua_Integer)ns_lock_n_victims(cl)); lua_setfield(L, -2, "victims");
+    lua_pushinteger(L, (lua_Integer)ns_lock_n_phantoms(cl)); lua_setfield(L, -2, "phantoms");
     if (ns_lock_first_deadlock_at(cl) >= 0) {
         lua_pushnumber(L, ns_time_to_sec(ns_lock_first_deadlock_at(cl)));
         lua_setfield(L, -2, "first_deadlock");
@@ -645,6 +657,45 @@ static int cluster_partition(lua_State *L)
     return 0;
 }
 
+/* cl:detector{ host = h, period = t, victim = name, collect_timeout = t }:
+ * a deadlock detector on h, a round every period (h joins the cluster's
+ * LAN if it has no interface yet, as a client's host does). */
+static const char *const detector_options[] = {
+    "host", "period", "victim", "collect_timeout", NULL
+};
+
+static int cluster_detector(lua_State *L)
+{
+    struct lcluster *lc = check_lcluster(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    ns_lua_check_options(L, 2, "detector", detector_options);
+    if (lua_getfield(L, 2, "host") == LUA_TNIL || !luaL_testudata(L, -1, T_HOST))
+        return ns_lua_opt_error(L, 2, "host", "a netsim.Host is required");
+    ns_host *h = check_host(L, -1);
+    lua_pop(L, 1);
+    struct ns_lock_detector_opts o;
+    ns_lock_detector_opts_defaults(&o);
+    o.period = ns_lua_opt_time(L, 2, 2, "period", o.period);
+    if (o.period <= 0)
+        return ns_lua_opt_error(L, 2, "period", "must be > 0");
+    o.collect_timeout = ns_lua_opt_time(L, 2, 2, "collect_timeout", o.collect_timeout);
+    if (o.collect_timeout <= 0)
+        return ns_lua_opt_error(L, 2, "collect_timeout", "must be > 0");
+    GError *err = NULL;
+    if (!ns_lock_victim_parse(ns_lua_opt_string(L, 2, 2, "victim", "youngest"), &o.victim,
+                              &err)) {
+        lua_pushstring(L, err->message);
+        g_error_free(err);
+        return ns_lua_opt_error(L, 2, "victim", lua_tostring(L, -1));
+    }
+    if (lc->lan && ns_host_n_ifaces(h) == 0 && !has_iface_on(lc->lan, h)
+        && !ns_lan_attach(lc->lan, h, 0, &err))
+        return ns_lua_raise_gerror(L, err);
+    if (!ns_lock_detector_new(lc->cl, h, &o, &err))
+        return ns_lua_raise_gerror(L, err);
+    return 0;
+}
+
 static int cluster_tostring(lua_State *L)
 {
     ns_lock_cluster *cl = check_lcluster(L, 1)->cl;
@@ -700,7 +751,7 @@ static const luaL_Reg cluster_methods[] = {
     { "report", cluster_report }, { "waitfor_files", cluster_waitfor_files },
     { "acquisitions_table", cluster_acquisitions_table },
     { "holds_table", cluster_holds_table }, { "partition", cluster_partition },
-    { "crash", cluster_crash },
+    { "crash", cluster_crash }, { "detector", cluster_detector },
     { "__tostring", cluster_tostring }, { NULL, NULL }
 };
 
