@@ -7,8 +7,9 @@
 
 #include "tests.h"
 
-/* Runs netsim on a script with extra arguments; returns the exit status
- * and fills *out (stdout) and *errout (stderr). */
+/* Runs netsim on a script with extra arguments; returns the exit code
+ * (128 + signal for a crash) and fills *out (stdout) and *errout
+ * (stderr).  A sanitizer report on stderr fails the test. */
 static int run_netsim(const char *script, const char *d1, const char *d2, char **out,
                       char **errout)
 {
@@ -29,7 +30,8 @@ static int run_netsim(const char *script, const char *d1, const char *d2, char *
     g_clear_error(&err);
     g_free(bin);
     g_free(dir);
-    return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
+    ns_test_no_sanitizer_report(script, *errout);
+    return ns_test_exit_code(status);
 }
 
 static void expect_scenario(const char *script, const char *d1, const char *d2,
