@@ -66,7 +66,8 @@ static void test_scenarios(void)
     expect_scenario("scenarios/locks_workload.lua", NULL, NULL, "wait              2/30");
     expect_scenario("scenarios/locks_crash.lua", NULL, NULL, "b  done");
     expect_scenario("scenarios/locks_crash.lua", "ttl=0", NULL, "b waits for a [crashed]");
-    expect_scenario("scenarios/locks_pause_fencing.lua", NULL, NULL, "rejected_writes=2");
+    expect_scenario("scenarios/locks_pause_fencing.lua", NULL, NULL,
+                    "violations=0 rejected_writes=1 a.fenced=1");
     expect_scenario("scenarios/locks_pause_fencing.lua", "fencing=false", NULL,
                     "violation: t=");
 }

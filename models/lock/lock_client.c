@@ -690,7 +690,12 @@ void ns__lock_client_fault(ns_lock_client *c, enum ns_host_fault f)
         }
         if (timer)
             timer_fire(c->cl->sim, c);
-        if (d & D_RTO)
+        /* A step or timeout that just ran has sent what is outstanding
+         * now (and armed the RTO): the overdue RTO would send it all a
+         * second time at the same instant, so it restarts instead. */
+        if ((d & D_RTO) && (step || timer))
+            arm_rto(c);
+        else if (d & D_RTO)
             rto_fire(c->cl->sim, c);
         if (d & D_RENEW)
             renew_fire(c->cl->sim, c);
