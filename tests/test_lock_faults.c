@@ -45,6 +45,28 @@ static void test_crashed_holder_lease(void)
     world_free(&w);
 }
 
+/* crash_after_grants = 2 crashes a as its 2nd GRANT arrives, before it
+ * reacts: the three ACQUIREs (one per server, before any grant) are all
+ * a ever sends; no COMMIT to the two granting servers, no RELEASE to the
+ * third. */
+static void test_crash_at_kth_grant_sends_nothing(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.crash_after_grants = 2;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    ns_sim_run(w.sim, 20 * NS_MSEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_state(w.c[0]), NS_LOCK_CRASHED);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->grants, 2);
+    CU_ASSERT_EQUAL(ns_host_stats(w.h[0])->tx_pkts, 3);
+    /* the servers saw no COMMIT: their registers stay 0 */
+    for (unsigned s = 0; s < 3; s++)
+        CU_ASSERT_EQUAL(ns_lock_server_token(w.cl, s, "R1"), 0);
+    world_free(&w);
+}
+
 /* The holds table over the crash: on each server a holds R1 from its
  * grant until its lease expires exactly one TTL later, b's grant follows
  * at that instant, and b, still holding when the run ends, gets an "end"
@@ -489,6 +511,8 @@ void test_lock_faults_register(void)
     CU_pSuite s = ns_test_suite("lock-faults", NULL, NULL);
     ns_test_add(s, "crashed holder freed one TTL later", test_crashed_holder_lease);
     ns_test_add(s, "crashed holder without lease blocks", test_crashed_holder_no_lease);
+    ns_test_add(s, "crash at the k-th grant: nothing sent after it",
+                test_crash_at_kth_grant_sends_nothing);
     ns_test_add(s, "lost grant without leases: resent one RTO later", test_lost_grant_no_lease);
     ns_test_add(s, "server restart with and without its table", test_server_restart_table);
     ns_test_add(s, "lease expires one TTL after the last renewal", test_lease_after_last_renewal);

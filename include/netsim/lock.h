@@ -110,7 +110,7 @@ struct ns_lock_client_opts {
     ns_time_t backoff_max;       /* ... doubling up to this */
     unsigned  first_server;      /* wait, release_all: ask servers from this
                                     index on, rotating (staging races) */
-    unsigned  crash_after_grants;/* crash the host at its k-th grant (0: never) */
+    unsigned  crash_after_grants;/* crash as the k-th GRANT arrives (0: never) */
     unsigned  pick;              /* 0: every transaction locks all resources;
                                     k: each locks k distinct ones drawn from
                                     the list (a retry keeps them) */

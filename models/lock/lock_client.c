@@ -505,14 +505,6 @@ static int res_of(const ns_lock_client *c, const char *name)
     return -1;
 }
 
-static void crash_now(ns_sim *sim, void *arg)
-{
-    (void)sim;
-    ns_lock_client *c = arg;
-    if (ns_host_is_up(c->host))
-        ns_host_crash(c->host);
-}
-
 static void on_grant(ns_lock_client *c, unsigned s, unsigned r, const struct lock_msg *m)
 {
     struct lock_client_res *x = &c->res[r];
@@ -525,8 +517,13 @@ static void on_grant(ns_lock_client *c, unsigned s, unsigned r, const struct loc
     if (x->max_grants == 0)
         x->max_grants = m->aux;          /* naive: the first server's counter */
     c->st.grants++;
-    if (c->o.crash_after_grants && c->st.grants == c->o.crash_after_grants)
-        ns_event_after(c->cl->sim, 0, crash_now, c);
+    if (c->o.crash_after_grants && c->st.grants == c->o.crash_after_grants) {
+        /* The fault strikes as the k-th GRANT arrives, before the client
+         * reacts to it: no COMMIT, no RELEASE of the surplus requests,
+         * nothing leaves the host after that grant. */
+        ns_host_crash(c->host);
+        return;
+    }
     arm_renew(c);
     if (c->ops->on_grant)
         c->ops->on_grant(c, s);
