@@ -338,6 +338,18 @@ static void test_lua_errors(void)
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "cl:partition{ at = '1s', duration = 0, hosts = cl:servers() }",
                      "(option 'duration': must be > 0)");
+    /* script hosts that nothing connects: the client would wait forever */
+    expect_lua_error("local cl = sim:lock_cluster{ servers = { sim:host 's1', sim:host 's2' },\n"
+                     "                              storage = sim:host 'st' }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, resources = 'R1' }",
+                     "lock_bad.lua:5: lock client 'a': no network path to s1, s2, st (link the "
+                     "hosts, or attach them to a LAN, before creating the client)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = { sim:host 's1' },\n"
+                     "                              storage = sim:host 'st' }\n"
+                     "local a = sim:host 'a'\n"
+                     "sim:link(a, sim:host_named 's1')\n"
+                     "a:lock_client{ cluster = cl, resources = 'R1' }",
+                     "lock_bad.lua:7: lock client 'a': no network path to st (");
 }
 
 void test_lock_lua_register(void)
