@@ -514,8 +514,8 @@ static void on_grant(ns_lock_client *c, unsigned s, unsigned r, const struct loc
     x->st[s] = SS_GRANTED;
     if (m->token > x->max_reg)
         x->max_reg = m->token;
-    if (x->max_grants == 0)
-        x->max_grants = m->aux;          /* naive: the first server's counter */
+    if (m->aux > x->max_grants)
+        x->max_grants = m->aux;          /* naive: the highest counter of the quorum */
     c->st.grants++;
     if (c->o.crash_after_grants && c->st.grants == c->o.crash_after_grants) {
         /* The fault strikes as the k-th GRANT arrives, before the client

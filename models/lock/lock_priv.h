@@ -135,7 +135,7 @@ struct lock_client_res {
     bool     committed[NS_LOCK_MAX_SERVERS];
     bool     acquired;                     /* quorum reached */
     bool     begun, ended;                 /* storage acknowledged */
-    uint64_t max_reg, max_grants, token; /* max_grants: first grant's counter */
+    uint64_t max_reg, max_grants, token; /* max_grants: highest grant counter */
 };
 
 struct pending_release {
