@@ -508,6 +508,12 @@ static void test_lua_errors(void)
                "range '10.0.1.9' (expected \"10.0.0.100-10.0.0.150\"))");
     expect_lua(OFFICE "srv:dhcp_server{ pool = '10.0.0.150-10.0.0.100' }",
                "error: t.lua:4: DHCP server 'srv': pool 10.0.0.150-10.0.0.100 is reversed");
+    /* A callback that is no function: the client's record is owned by
+     * the sim before the error is raised (under ASan, no leak). */
+    expect_lua(OFFICE "local b = s:host 'b'; lan:attach(b, false)\n"
+               "b:dhcp_client{ on_state = 5 }",
+               "error: t.lua:5: bad argument #1 to 'dhcp_client' (option 'on_state': a function "
+               "expected, got number)");
 }
 
 void test_dhcp_register(void)

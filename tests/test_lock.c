@@ -14,6 +14,7 @@
 
 #include "netsim/ipv4.h"
 #include "netsim/lan.h"
+#include "netsim/link.h"
 #include "netsim/lock.h"
 #include "netsim/output.h"
 #include "netsim/pkt.h"
@@ -686,6 +687,24 @@ static void test_bad_input(void)
     CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': resource 'R1' listed twice");
     g_clear_error(&err);
     o.resources = r1;
+    /* nothing connects the hosts yet: a would wait forever */
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': no network path to s1, st (link the "
+                                         "hosts, or attach them to a LAN, before creating the "
+                                         "client)");
+    g_clear_error(&err);
+    /* a link reaches s1 only: a host that does not forward ends a path */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_link_new(sim, a, s1, NULL, &err));
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': no network path to st (link the "
+                                         "hosts, or attach them to a LAN, before creating the "
+                                         "client)");
+    g_clear_error(&err);
+    /* through a router, every host is reachable */
+    ns_host *rt = ns_host_new(sim, "rt", &err);
+    ns_host_set_forwarding(rt, true);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_link_new(sim, a, rt, NULL, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_link_new(sim, rt, st, NULL, &err));
     CU_ASSERT_PTR_NOT_NULL(ns_lock_client_new(cl, a, &o, &err));
     CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
     CU_ASSERT_STRING_EQUAL(err->message, "host 'a' is already a lock client");

@@ -46,6 +46,28 @@ static void test_crashed_holder_lease(void)
     world_free(&w);
 }
 
+/* crash_after_grants = 2 crashes a as its 2nd GRANT arrives, before it
+ * reacts: the three ACQUIREs (one per server, before any grant) are all
+ * a ever sends; no COMMIT to the two granting servers, no RELEASE to the
+ * third. */
+static void test_crash_at_kth_grant_sends_nothing(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.crash_after_grants = 2;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    ns_sim_run(w.sim, 20 * NS_MSEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_state(w.c[0]), NS_LOCK_CRASHED);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->grants, 2);
+    CU_ASSERT_EQUAL(ns_host_stats(w.h[0])->tx_pkts, 3);
+    /* the servers saw no COMMIT: their registers stay 0 */
+    for (unsigned s = 0; s < 3; s++)
+        CU_ASSERT_EQUAL(ns_lock_server_token(w.cl, s, "R1"), 0);
+    world_free(&w);
+}
+
 /* The holds table over the crash: on each server a holds R1 from its
  * grant until its lease expires exactly one TTL later, b's grant follows
  * at that instant, and b, still holding when the run ends, gets an "end"
@@ -399,9 +421,10 @@ static void test_loss_every_link(void)
 /* ---- fencing ---- */
 
 /* a holds R1 and pauses past its lease; b takes R1 and enters; a wakes
- * and writes.  Returns the cluster's violations and a's rejected writes. */
+ * and writes.  Returns the cluster's violations, a's fenced attempts and
+ * the writes the storage rejected. */
 static void pause_case(bool storage_fencing, size_t *violations, uint64_t *fenced,
-                       uint64_t *b_token, uint64_t *a_token)
+                       uint64_t *b_token, uint64_t *a_token, uint64_t *rejected)
 {
     struct ns_lock_cluster_opts co;
     ns_lock_cluster_opts_defaults(&co);
@@ -422,6 +445,7 @@ static void pause_case(bool storage_fencing, size_t *violations, uint64_t *fence
     *fenced = ns_lock_client_stats(w.c[0])->fenced;
     *b_token = ns_lock_client_stats(w.c[1])->last_token;
     *a_token = 0;
+    *rejected = ns_lock_storage_rejected(w.cl);
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->acquisitions, 1);
     if (*violations) {
         const struct ns_lock_violation *v = ns_lock_violation_nth(w.cl, 0);
@@ -438,12 +462,15 @@ static void pause_case(bool storage_fencing, size_t *violations, uint64_t *fence
 static void test_pause_fencing(void)
 {
     size_t v;
-    uint64_t fenced, bt, at;
-    pause_case(true, &v, &fenced, &bt, &at);
+    uint64_t fenced, bt, at, rejected;
+    pause_case(true, &v, &fenced, &bt, &at, &rejected);
     CU_ASSERT_EQUAL(v, 0);
     CU_ASSERT_EQUAL(fenced, 1);          /* a's END write, token 1 < 2 */
+    /* sent once: the leave step that ran on waking sent it, and the RTO
+     * overdue since the pause restarts instead of sending it again */
+    CU_ASSERT_EQUAL(rejected, 1);
     CU_ASSERT_EQUAL(bt, 2);
-    pause_case(false, &v, &fenced, &bt, &at);
+    pause_case(false, &v, &fenced, &bt, &at, &rejected);
     CU_ASSERT_EQUAL(v, 1);
     CU_ASSERT_EQUAL(fenced, 0);
 }
@@ -504,6 +531,8 @@ void test_lock_faults_register(void)
     CU_pSuite s = ns_test_suite("lock-faults", NULL, NULL);
     ns_test_add(s, "crashed holder freed one TTL later", test_crashed_holder_lease);
     ns_test_add(s, "crashed holder without lease blocks", test_crashed_holder_no_lease);
+    ns_test_add(s, "crash at the k-th grant: nothing sent after it",
+                test_crash_at_kth_grant_sends_nothing);
     ns_test_add(s, "lost grant without leases: resent one RTO later", test_lost_grant_no_lease);
     ns_test_add(s, "server restart with and without its table", test_server_restart_table);
     ns_test_add(s, "lease expires one TTL after the last renewal", test_lease_after_last_renewal);

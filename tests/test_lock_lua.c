@@ -7,8 +7,9 @@
 
 #include "tests.h"
 
-/* Runs netsim on a script with extra arguments; returns the exit status
- * and fills *out (stdout) and *errout (stderr). */
+/* Runs netsim on a script with extra arguments; returns the exit code
+ * (128 + signal for a crash) and fills *out (stdout) and *errout
+ * (stderr).  A sanitizer report on stderr fails the test. */
 static int run_netsim(const char *script, const char *d1, const char *d2, char **out,
                       char **errout)
 {
@@ -29,7 +30,8 @@ static int run_netsim(const char *script, const char *d1, const char *d2, char *
     g_clear_error(&err);
     g_free(bin);
     g_free(dir);
-    return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
+    ns_test_no_sanitizer_report(script, *errout);
+    return ns_test_exit_code(status);
 }
 
 static void expect_scenario(const char *script, const char *d1, const char *d2,
@@ -64,9 +66,56 @@ static void test_scenarios(void)
     expect_scenario("scenarios/locks_workload.lua", NULL, NULL, "wait              2/30");
     expect_scenario("scenarios/locks_crash.lua", NULL, NULL, "b  done");
     expect_scenario("scenarios/locks_crash.lua", "ttl=0", NULL, "b waits for a [crashed]");
-    expect_scenario("scenarios/locks_pause_fencing.lua", NULL, NULL, "rejected_writes=2");
-    expect_scenario("scenarios/locks_pause_fencing.lua", "fencing=false", NULL,
-                    "violation: t=");
+}
+
+/* Runs locks_pause_fencing.lua with one -D and checks every needle is in
+ * its output. */
+static void expect_pause_outcome(const char *define, const char *const *needles)
+{
+    char *out = NULL, *errout = NULL;
+    CU_ASSERT_EQUAL(run_netsim("scenarios/locks_pause_fencing.lua", define, NULL, &out,
+                               &errout), 0);
+    for (const char *const *n = needles; *n; n++) {
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, *n));
+        if (!(out && strstr(out, *n)))
+            fprintf(stderr, "\n-D %s: expected '%s' in:\n%s%s\n", define ? define : "(none)",
+                    *n, out ? out : "", errout ? errout : "");
+    }
+    g_free(out);
+    g_free(errout);
+}
+
+/* The pause scenario under each kind of token.  The warm-up leaves the
+ * per-server grant counters at ls1 3, ls2 6, ls3 3; a locks R1 on
+ * {ls1, ls2}, b (after a's lease ran out) on {ls3, ls1}.
+ * - quorum tokens: b's token (8) is above a's (7): a's stale write is the
+ *   one rejected, once;
+ * - naive tokens: b's highest counter (5) is below a's (7): the storage
+ *   rejects the legitimate b (tokens 5, 6 and the equal 7: 3 attempts,
+ *   each a BEGIN and an END) and accepts a's stale write; b gets in with
+ *   8 once its counters passed a's;
+ * - no tokens (or no fencing): both are inside R1 at once. */
+static void test_pause_fencing_tokens(void)
+{
+    static const char *const quorum[] = {
+        "violations=0 rejected_writes=1 a.fenced=1 b.fenced=0",
+        "what happened: a's write after its pause was rejected", NULL };
+    static const char *const naive[] = {
+        "violations=0 rejected_writes=6 a.fenced=0 b.fenced=3",
+        "was rejected 3 time(s) while a's stale write after its pause was accepted: "
+        "naive tokens misordered the holders", NULL };
+    static const char *const none[] = {
+        "violation: t=0.284677242 R1: b entered while a was inside (seed 1)",
+        "violations=1 rejected_writes=0 a.fenced=0 b.fenced=0",
+        "what happened: a and b were inside R1 at once", NULL };
+    static const char *const unfenced[] = {
+        "violation: t=0.288679850 R1: b entered while a was inside (seed 1)",
+        "what happened: a and b were inside R1 at once", NULL };
+    expect_pause_outcome(NULL, quorum);
+    expect_pause_outcome("tokens=quorum", quorum);
+    expect_pause_outcome("tokens=naive", naive);
+    expect_pause_outcome("tokens=none", none);
+    expect_pause_outcome("fencing=false", unfenced);
 }
 
 static void expect_lua_error(const char *body, const char *needle)
@@ -398,6 +447,18 @@ static void test_lua_errors(void)
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "cl:partition{ at = '1s', duration = 0, hosts = cl:servers() }",
                      "(option 'duration': must be > 0)");
+    /* script hosts that nothing connects: the client would wait forever */
+    expect_lua_error("local cl = sim:lock_cluster{ servers = { sim:host 's1', sim:host 's2' },\n"
+                     "                              storage = sim:host 'st' }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, resources = 'R1' }",
+                     "lock_bad.lua:5: lock client 'a': no network path to s1, s2, st (link the "
+                     "hosts, or attach them to a LAN, before creating the client)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = { sim:host 's1' },\n"
+                     "                              storage = sim:host 'st' }\n"
+                     "local a = sim:host 'a'\n"
+                     "sim:link(a, sim:host_named 's1')\n"
+                     "a:lock_client{ cluster = cl, resources = 'R1' }",
+                     "lock_bad.lua:7: lock client 'a': no network path to st (");
 }
 
 /* The staged three-way race under detect from Lua, with the victim policy
@@ -465,6 +526,8 @@ void test_lock_lua_register(void)
 {
     CU_pSuite s = ns_test_suite("lock-lua", NULL, NULL);
     ns_test_add(s, "scenarios run and show their point", test_scenarios);
+    ns_test_add(s, "pause scenario: quorum, naive and no tokens differ",
+                test_pause_fencing_tokens);
     ns_test_add(s, "Lua errors name the call and the option", test_lua_errors);
     ns_test_add(s, "Lua partition: leases free, fencing rejects", test_lua_partition);
     ns_test_add(s, "Lua quorum: all, majority, a number", test_lua_quorum);

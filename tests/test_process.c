@@ -97,6 +97,7 @@ static int run_and_interrupt(const char *scenario, const char *out, int delay_ms
         g_string_append_len(e, buf, n);
     close(err_fd);
     *serr = g_string_free(e, FALSE);
+    ns_test_no_sanitizer_report(scenario, *serr);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

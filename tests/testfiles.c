@@ -68,6 +68,21 @@ int ns_test_exit_code(int status)
          : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
+bool ns_test_no_sanitizer_report(const char *who, const char *err)
+{
+    static const char *const markers[] = {
+        "LeakSanitizer", "AddressSanitizer", "runtime error:",   /* the last: UBSan */
+    };
+    for (size_t i = 0; err && i < G_N_ELEMENTS(markers); i++) {
+        if (strstr(err, markers[i])) {
+            CU_FAIL("a sanitizer report on the child's stderr");
+            fprintf(stderr, "\n%s: sanitizer report (%s):\n%s\n", who, markers[i], err);
+            return false;
+        }
+    }
+    return true;
+}
+
 struct ns_test_run ns_test_netsim(const char *dir, const char *const *args)
 {
     return ns_test_netsim_under(dir, NULL, args);
@@ -98,6 +113,9 @@ struct ns_test_run ns_test_netsim_under(const char *dir, const char *const *laun
         r.err = g_strdup("");
     } else {
         r.status = ns_test_exit_code(status);
+        char *cmd = g_strjoinv(" ", (char **)argv->pdata);
+        ns_test_no_sanitizer_report(cmd, r.err);
+        g_free(cmd);
     }
     g_ptr_array_free(argv, TRUE);
     g_free(bin);

@@ -53,6 +53,12 @@ struct ns_test_run ns_test_netsim_under(const char *dir, const char *const *laun
 void ns_test_run_clear(struct ns_test_run *r);
 /* A waitpid status as a shell reports it: the exit code, or 128 + signal. */
 int  ns_test_exit_code(int status);
+/* Fails the current test (and shows the report) when a child's stderr
+ * holds an ASan, LeakSanitizer or UBSan report: under `make asan` an
+ * error path that leaks or overflows must fail the test that ran it, even
+ * when the exit status and the error text are what the test expects.
+ * `who` names the run in the message.  True when stderr is clean. */
+bool ns_test_no_sanitizer_report(const char *who, const char *err);
 
 void test_sched_register(void);
 void test_rng_register(void);

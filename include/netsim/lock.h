@@ -41,7 +41,7 @@ typedef struct ns_lock_client  ns_lock_client;
 /* How a client turns grants into the token it shows the storage server. */
 #define NS_LOCK_FENCINGS(X)                                                \
     X(NS_LOCK_FENCE_NONE,   "none")    /* token 0: nothing to check */      \
-    X(NS_LOCK_FENCE_NAIVE,  "naive")   /* first granting server's counter */ \
+    X(NS_LOCK_FENCE_NAIVE,  "naive")   /* highest counter of the quorum */  \
     X(NS_LOCK_FENCE_QUORUM, "quorum")  /* read max register, write max+1 */
 #define NS_X_ENUM(name, str) name,
 enum ns_lock_fencing { NS_LOCK_FENCINGS(NS_X_ENUM) };
@@ -128,7 +128,7 @@ struct ns_lock_client_opts {
     ns_time_t backoff_max;       /* ... doubling up to this */
     unsigned  first_server;      /* wait, release_all: ask servers from this
                                     index on, rotating (staging races) */
-    unsigned  crash_after_grants;/* crash the host at its k-th grant (0: never) */
+    unsigned  crash_after_grants;/* crash as the k-th GRANT arrives (0: never) */
     unsigned  pick;              /* 0: every transaction locks all resources;
                                     k: each locks k distinct ones drawn from
                                     the list (a retry keeps them) */

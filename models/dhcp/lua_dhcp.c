@@ -90,7 +90,11 @@ static uint32_t opt_addr(lua_State *L, int tbl, int arg, const char *key)
 static int opt_ref(lua_State *L, int tbl, const char *key)
 {
     int ref = LUA_NOREF;
-    if (lua_getfield(L, tbl, key) != LUA_TNIL)
+    int t = lua_getfield(L, tbl, key);
+    if (t != LUA_TNIL && t != LUA_TFUNCTION)
+        ns_lua_opt_error(L, tbl, key, lua_pushfstring(L, "a function expected, got %s",
+                                                      lua_typename(L, t)));
+    if (t != LUA_TNIL)
         ref = ns_lua_ref_function(L, lua_gettop(L));
     lua_pop(L, 1);
     return ref;
@@ -304,15 +308,19 @@ static int host_dhcp_client(lua_State *L)
     lc->sim = sim;
     lc->c = c;
     lc->on_bound = g_array_new(FALSE, FALSE, sizeof(int));
-    lc->on_state = has_opts ? opt_ref(L, 2, "on_state") : LUA_NOREF;
+    lc->on_state = LUA_NOREF;
+    lc->choose = LUA_NOREF;
     lc->prefer = prefer;
-    lc->choose = has_opts ? opt_ref(L, 2, "choose") : LUA_NOREF;
+    /* the sim owns the record before opt_ref can raise (a callback that
+     * is no function): a Lua error longjmps past any free */
+    g_hash_table_insert(clients(sim), c, lc);
     if (has_opts) {
+        lc->on_state = opt_ref(L, 2, "on_state");
+        lc->choose = opt_ref(L, 2, "choose");
         int ref = opt_ref(L, 2, "on_bound");
         if (ref != LUA_NOREF)
             g_array_append_val(lc->on_bound, ref);
     }
-    g_hash_table_insert(clients(sim), c, lc);
     ns_dhcp_client_on_state(c, state_changed, lc);
     if (prefer || lc->choose != LUA_NOREF)
         ns_dhcp_client_on_choose(c, choose_offer, lc);
@@ -542,8 +550,10 @@ static bool configure_server(lua_State *L, ns_dhcp_server *s, GError **err)
             n++;
         }
         if (s && ok && n) {
-            /* sorted keys: the reservations do not depend on pairs() order */
-            const char **keys = g_new(const char *, n);
+            /* sorted keys: the reservations do not depend on pairs() order;
+             * the array is a userdata, so check_addr's Lua error cannot
+             * leak it */
+            const char **keys = lua_newuserdatauv(L, n * sizeof *keys, 0);
             size_t k = 0;
             lua_pushnil(L);
             while (lua_next(L, rs)) {
@@ -557,7 +567,7 @@ static bool configure_server(lua_State *L, ns_dhcp_server *s, GError **err)
                 lua_pop(L, 1);
                 ok = ns_dhcp_server_reserve(s, keys[i], a, err);
             }
-            g_free(keys);
+            lua_pop(L, 1);
         }
     }
     lua_pop(L, 1);

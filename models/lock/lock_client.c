@@ -518,14 +518,6 @@ static int res_of(const ns_lock_client *c, const char *name)
     return -1;
 }
 
-static void crash_now(ns_sim *sim, void *arg)
-{
-    (void)sim;
-    ns_lock_client *c = arg;
-    if (ns_host_is_up(c->host))
-        ns_host_crash(c->host);
-}
-
 static void on_grant(ns_lock_client *c, unsigned s, unsigned r, const struct lock_msg *m)
 {
     struct lock_client_res *x = &c->res[r];
@@ -535,11 +527,16 @@ static void on_grant(ns_lock_client *c, unsigned s, unsigned r, const struct loc
     x->st[s] = SS_GRANTED;
     if (m->token > x->max_reg)
         x->max_reg = m->token;
-    if (x->max_grants == 0)
-        x->max_grants = m->aux;          /* naive: the first server's counter */
+    if (m->aux > x->max_grants)
+        x->max_grants = m->aux;          /* naive: the highest counter of the quorum */
     c->st.grants++;
-    if (c->o.crash_after_grants && c->st.grants == c->o.crash_after_grants)
-        ns_event_after(c->cl->sim, 0, crash_now, c);
+    if (c->o.crash_after_grants && c->st.grants == c->o.crash_after_grants) {
+        /* The fault strikes as the k-th GRANT arrives, before the client
+         * reacts to it: no COMMIT, no RELEASE of the surplus requests,
+         * nothing leaves the host after that grant. */
+        ns_host_crash(c->host);
+        return;
+    }
     arm_renew(c);
     if (c->ops->on_grant)
         c->ops->on_grant(c, s);
@@ -705,7 +702,12 @@ void ns__lock_client_fault(ns_lock_client *c, enum ns_host_fault f)
         }
         if (timer)
             timer_fire(c->cl->sim, c);
-        if (d & D_RTO)
+        /* A step or timeout that just ran has sent what is outstanding
+         * now (and armed the RTO): the overdue RTO would send it all a
+         * second time at the same instant, so it restarts instead. */
+        if ((d & D_RTO) && (step || timer))
+            arm_rto(c);
+        else if (d & D_RTO)
             rto_fire(c->cl->sim, c);
         if (d & D_RENEW)
             renew_fire(c->cl->sim, c);
@@ -788,6 +790,8 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
                     "backoff_max >= backoff)", ns_host_name(h));
         return NULL;
     }
+    if (!ns__lock_check_paths(cl, h, error))
+        return NULL;
     ns_udp *sock = ns_udp_bind(h, 0, error);
     if (!sock)
         return NULL;

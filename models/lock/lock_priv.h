@@ -168,7 +168,7 @@ struct lock_client_res {
     bool     committed[NS_LOCK_MAX_SERVERS];
     bool     acquired;                     /* quorum reached */
     bool     begun, ended;                 /* storage acknowledged */
-    uint64_t max_reg, max_grants, token; /* max_grants: first grant's counter */
+    uint64_t max_reg, max_grants, token; /* max_grants: highest grant counter */
 };
 
 struct pending_release {
@@ -253,6 +253,9 @@ bool ns__lock_storage_init(ns_lock_cluster *cl, GError **error);
 void ns__lock_storage_fini(ns_lock_cluster *cl);
 void ns__lock_storage_fault(ns_lock_cluster *cl, enum ns_host_fault f);
 void ns__lock_client_free(ns_lock_client *c);
+/* lock_reach.c: an error naming the servers (and storage) that no link,
+ * LAN or router connects `client` to. */
+bool ns__lock_check_paths(const ns_lock_cluster *cl, ns_host *client, GError **error);
 void ns__lock_client_fault(ns_lock_client *c, enum ns_host_fault f);
 /* The oracle: looks for a new deadlock after a client was queued. */
 void ns__lock_check_deadlock(ns_lock_cluster *cl);

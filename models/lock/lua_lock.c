@@ -219,10 +219,19 @@ static int host_lock_client(lua_State *L)
     ns_lock_client_opts_defaults(&o);
     const char *strategy = ns_lua_opt_string(L, 2, 2, "strategy", "wait");
     if (!ns_lock_strategy_exists(strategy)) {
-        g_autofree char *known = g_strjoinv(", ", (char **)ns_lock_strategy_names());
+        /* The list is built on the Lua stack: a C string would leak, since
+         * ns_lua_opt_error longjmps past any cleanup. */
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (const char *const *s = ns_lock_strategy_names(); *s; s++) {
+            if (s != ns_lock_strategy_names())
+                luaL_addstring(&b, ", ");
+            luaL_addstring(&b, *s);
+        }
+        luaL_pushresult(&b);
         return ns_lua_opt_error(L, 2, "strategy",
                                 lua_pushfstring(L, "unknown strategy '%s' (known: %s)",
-                                                strategy, known));
+                                                strategy, lua_tostring(L, -1)));
     }
     o.strategy = strategy;
     const char *res[33];

@@ -118,9 +118,12 @@ static int host_pause(lua_State *L)
 {
     ns_host *h = check_host(L, 1);
     ns_time_t at = ns_lua_check_time(L, 2);
+    /* every argument is checked before the request is allocated: a bad
+     * one raises a Lua error (a longjmp) that would leak it */
+    ns_time_t dur = ns_lua_check_time(L, 3);
     struct pause_req *p = g_new(struct pause_req, 1);
     p->h = h;
-    p->dur = ns_lua_check_time(L, 3);
+    p->dur = dur;
     GError *err = NULL;
     if (!ns_event_at(ns_host_sim(h), at, do_pause, p, 0, &err).slot) {
         g_free(p);

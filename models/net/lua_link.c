@@ -22,18 +22,22 @@ static void do_link_state(ns_sim *sim, void *arg)
 static int link_state(lua_State *L, int kind)
 {
     ns_link *l = check_link(L, 1);
-    struct link_change *c = g_new(struct link_change, 1);
-    c->l = l;
-    c->kind = kind;
     ns_lua_push_handle_sim(L, 1);
     ns_sim *sim = ns_lua_check_sim(L, -1);
     lua_pop(L, 1);
-    if (lua_isnoneornil(L, 2)) {
+    bool now = lua_isnoneornil(L, 2);
+    /* the time is checked before the change is allocated: a bad one
+     * raises a Lua error (a longjmp) that would leak it */
+    ns_time_t at = now ? 0 : ns_lua_check_time(L, 2);
+    struct link_change *c = g_new(struct link_change, 1);
+    c->l = l;
+    c->kind = kind;
+    if (now) {
         do_link_state(sim, c);
         return 0;
     }
     GError *err = NULL;
-    if (!ns_event_at(sim, ns_lua_check_time(L, 2), do_link_state, c, 0, &err).slot) {
+    if (!ns_event_at(sim, at, do_link_state, c, 0, &err).slot) {
         g_free(c);
         return raise_err(L, err);
     }

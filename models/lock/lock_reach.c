@@ -1,0 +1,119 @@
+/* lock_reach.c — whether the network built so far connects a new lock
+ * client to every lock server and to the storage server.
+ *
+ * Without a path a client would send its requests nowhere and stay
+ * `acquiring` for the whole run with no hint why (a cluster of script
+ * hosts that were never linked, say), so ns_lock_client_new refuses it
+ * and names the hosts it cannot reach.
+ *
+ * Invariant: only the topology counts (links and LAN ports, up or down,
+ * and which hosts forward); addresses and routing tables are not looked
+ * at, so the check changes no routing state and no trace.  A path may
+ * cross LANs and forwarding hosts (routers); any other host ends it. */
+#include "lock_priv.h"
+#include "netsim/lan.h"
+#include "netsim/link.h"
+
+/* The topology as a graph in compressed rows: nodes 0..nhosts-1 are the
+ * hosts (by creation index), nhosts.. the LANs; an edge joins the two
+ * ends of a link, or a LAN and each host attached to it. */
+struct topo {
+    size_t  nhosts, nnodes;
+    size_t *first;               /* node i's edges: to[first[i] .. first[i+1]) */
+    size_t *to;
+};
+
+static void add_edge(struct topo *t, size_t *fill, size_t a, size_t b)
+{
+    t->to[fill[a]++] = b;
+    t->to[fill[b]++] = a;
+}
+
+/* Two passes over links and LAN ports: count each node's edges, then
+ * place them. */
+static void topo_build(struct topo *t, ns_sim *sim)
+{
+    size_t nlinks = ns_link_count(sim), nlans = ns_lan_count(sim);
+    t->nhosts = ns_host_count(sim);
+    t->nnodes = t->nhosts + nlans;
+    size_t *deg = g_new0(size_t, t->nnodes);
+    size_t nedges = 0;
+    for (size_t i = 0; i < nlinks; i++) {
+        ns_link *l = ns_link_nth(sim, i);
+        deg[ns_host_id(ns_link_host(l, 0))]++;
+        deg[ns_host_id(ns_link_host(l, 1))]++;
+        nedges++;
+    }
+    for (size_t i = 0; i < nlans; i++) {
+        ns_lan *lan = ns_lan_nth(sim, i);
+        for (size_t j = 0; j < ns_lan_n_ports(lan); j++) {
+            deg[ns_host_id(ns_iface_host(ns_lan_port_iface(lan, j)))]++;
+            deg[t->nhosts + i]++;
+            nedges++;
+        }
+    }
+    t->first = g_new(size_t, t->nnodes + 1);
+    t->first[0] = 0;
+    for (size_t i = 0; i < t->nnodes; i++)
+        t->first[i + 1] = t->first[i] + deg[i];
+    t->to = g_new(size_t, 2 * nedges + 1);
+    memcpy(deg, t->first, t->nnodes * sizeof *deg);        /* now: next free slot */
+    for (size_t i = 0; i < nlinks; i++) {
+        ns_link *l = ns_link_nth(sim, i);
+        add_edge(t, deg, ns_host_id(ns_link_host(l, 0)), ns_host_id(ns_link_host(l, 1)));
+    }
+    for (size_t i = 0; i < nlans; i++) {
+        ns_lan *lan = ns_lan_nth(sim, i);
+        for (size_t j = 0; j < ns_lan_n_ports(lan); j++)
+            add_edge(t, deg, ns_host_id(ns_iface_host(ns_lan_port_iface(lan, j))),
+                     t->nhosts + i);
+    }
+    g_free(deg);
+}
+
+/* Breadth first from `from`; seen[i] is set for every node reached.
+ * Hosts other than `from` are entered but not crossed unless they
+ * forward. */
+static void topo_reach(const struct topo *t, ns_sim *sim, size_t from, bool *seen)
+{
+    size_t *queue = g_new(size_t, t->nnodes);
+    size_t head = 0, tail = 0;
+    seen[from] = true;
+    queue[tail++] = from;
+    while (head < tail) {
+        size_t u = queue[head++];
+        if (u != from && u < t->nhosts && !ns_host_is_forwarding(ns_host_nth(sim, u)))
+            continue;
+        for (size_t e = t->first[u]; e < t->first[u + 1]; e++)
+            if (!seen[t->to[e]]) {
+                seen[t->to[e]] = true;
+                queue[tail++] = t->to[e];
+            }
+    }
+    g_free(queue);
+}
+
+bool ns__lock_check_paths(const ns_lock_cluster *cl, ns_host *client, GError **error)
+{
+    ns_sim *sim = ns_host_sim(client);
+    struct topo t;
+    topo_build(&t, sim);
+    bool *seen = g_new0(bool, t.nnodes);
+    topo_reach(&t, sim, ns_host_id(client), seen);
+    GString *missing = g_string_new(NULL);
+    for (unsigned i = 0; i <= cl->n; i++) {
+        ns_host *h = i < cl->n ? cl->srv[i].host : cl->storage;
+        if (!seen[ns_host_id(h)])
+            g_string_append_printf(missing, "%s%s", missing->len ? ", " : "", ns_host_name(h));
+    }
+    bool ok = missing->len == 0;
+    if (!ok)
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "lock client '%s': no network path to %s (link the hosts, or attach them "
+                    "to a LAN, before creating the client)", ns_host_name(client), missing->str);
+    g_string_free(missing, TRUE);
+    g_free(seen);
+    g_free(t.first);
+    g_free(t.to);
+    return ok;
+}
