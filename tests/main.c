@@ -54,6 +54,7 @@ static void (*const registrations[])(void) = {
     test_lock_faults_register,
     test_lock_lua_register,
     test_lock_strategies_register,
+    test_lock_oracle_register,
     test_tcp_fidelity_register,
 };
 

@@ -83,7 +83,7 @@ static void test_wait_deadlock(void)
     char *rep = ns_lock_waiting_report(w.cl);
     CU_ASSERT_PTR_NOT_NULL(strstr(rep, "a waits for b (R2 on ls1 ls2"));
     CU_ASSERT_PTR_NOT_NULL(strstr(rep, "b waits for a (R1 on ls1 ls2"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "deadlocked: a, b\ncycle: a -> b -> a\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "deadlocked: a, b (cycle)\ncycle: a -> b -> a\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(rep, "[blocked]"));
     g_free(rep);
     char *dot = ns_lock_waitfor_dot(w.cl);
@@ -244,7 +244,7 @@ static void test_three_way_deadlock(void)
     }
     /* the cycle line follows one path; the deadlocked set is all three */
     char *rep = ns_lock_waiting_report(w.cl);
-    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "deadlocked: a, b, c\ncycle: a -> b -> a\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "deadlocked: a, b, c (cycle)\ncycle: a -> b -> a\n"));
     g_free(rep);
     world_free(&w);
 }
@@ -510,7 +510,7 @@ static void test_detect_three_way(void)
     CU_ASSERT_STRING_EQUAL(snap, then);
     CU_ASSERT_PTR_NOT_NULL(strstr(snap, "cycle: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(snap, "c waits for "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(snap, "deadlocked: a, b, c\n"));     /* all three */
+    CU_ASSERT_PTR_NOT_NULL(strstr(snap, "deadlocked: a, b, c (cycle)\n")); /* all three */
     char *snap_dot = ns_lock_deadlock_dot(w.cl);
     CU_ASSERT_STRING_EQUAL(snap_dot, then_dot);
     CU_ASSERT_PTR_NOT_NULL(strstr(snap_dot, "color=red"));
