@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "netsim/lock.h"
+#include "netsim/output.h"
+#include "netsim/rng.h"
+#include "netsim/trace.h"
 #include "tests.h"
 #include "lockworld.h"
 
@@ -156,9 +159,129 @@ static void test_graph_crashed_holder(void)
     world_free(&w);
 }
 
+/* ---- counting deadlocks ---- */
+
+/* Six detect clients, each locking two of R1..R3 in a random order five
+ * times on 5 servers (locks_workload.lua -D strategy=detect): cycles
+ * form and the detector breaks each by aborting its youngest member,
+ * while the others around it keep queueing and retrying.  The
+ * lock.deadlock rows go to `dir`/events.tsv.  Returns the count. */
+static size_t detect_workload(uint64_t seed, const char *dir)
+{
+    struct world w;
+    world_init(&w, seed, 5, NULL);
+    CU_ASSERT_TRUE(ns_output_set_dir(w.sim, dir, NULL));
+    CU_ASSERT_TRUE(ns_trace_enable(w.sim, NULL, NULL));
+    static const char *const kinds[] = { "lock.deadlock", NULL };
+    ns_trace_set_kinds(w.sim, kinds);
+    static const char *const pairs[][3] = {
+        { "R1", "R2", NULL }, { "R2", "R1", NULL }, { "R2", "R3", NULL },
+        { "R3", "R2", NULL }, { "R3", "R1", NULL }, { "R1", "R3", NULL },
+    };
+    ns_rng r;
+    ns_rng_init(&r, seed, "test.detect_workload");
+    const char *names[] = { "c1", "c2", "c3", "c4", "c5", "c6" };
+    for (unsigned i = 0; i < 6; i++) {
+        struct ns_lock_client_opts o;
+        ns_lock_client_opts_defaults(&o);
+        o.transactions = 5;
+        o.hold = o.think = 2 * NS_MSEC;
+        o.timeout = 20 * NS_MSEC;
+        add_client(&w, i, names[i], "detect", pairs[ns_rng_below(&r, 6)],
+                   (ns_time_t)ns_rng_below(&r, 10 * NS_MSEC), &o);
+    }
+    ns_sim_run(w.sim, 120 * NS_SEC, 0);
+    for (unsigned i = 0; i < 6; i++)
+        CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[i])->acquisitions, 5);
+    size_t n = ns_lock_n_deadlocks(w.cl);
+    CU_ASSERT_TRUE(ns_output_commit_all(w.sim, NULL));
+    world_free(&w);
+    return n;
+}
+
+/* A row's cycle with its members' attempts, "c3#1 c6#1" (from the row's
+ * blocked= list), and its members' names alone, "c3 c6". */
+static void row_cycle(const char *row, GString *with_attempts, GString *names)
+{
+    g_string_truncate(with_attempts, 0);
+    g_string_truncate(names, 0);
+    const char *b = strstr(row, "blocked="), *c = strstr(row, " cycle=");
+    if (!b || !c)
+        return;
+    char *blocked = g_strndup(b + strlen("blocked="), (gsize)(c - b - strlen("blocked=")));
+    char **members = g_strsplit(blocked, " ", -1);
+    char **cycle = g_strsplit(c + strlen(" cycle="), " -> ", -1);
+    for (char **m = cycle; *m && m[1]; m++) {          /* the last repeats the first */
+        g_string_append_printf(names, "%s%s", names->len ? " " : "", *m);
+        for (char **x = members; *x; x++) {
+            char *hash = strchr(*x, '#');
+            if (hash && (size_t)(hash - *x) == strlen(*m) && strncmp(*x, *m, strlen(*m)) == 0)
+                g_string_append_printf(with_attempts, "%s%s", with_attempts->len ? " " : "", *x);
+        }
+    }
+    g_strfreev(cycle);
+    g_strfreev(members);
+    g_free(blocked);
+}
+
+/* A cycle that stands while others retry is one deadlock: no two rows
+ * (so no two counts) show the same cycle with the same attempts.  A
+ * cycle formed again after its victim's retry is a new one: the same
+ * names come back with a new attempt. */
+static void test_deadlock_counted_once(void)
+{
+    unsigned rows = 0, reformed = 0;
+    size_t counted = 0;
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        char *dir = g_strdup_printf("%s/lock-oracle-%" G_GUINT64_FORMAT, ns_test_tmpdir(), seed);
+        size_t n = detect_workload(seed, dir);
+        counted += n;
+        char *path = g_build_filename(dir, "events.tsv", NULL), *text = NULL;
+        CU_ASSERT_TRUE_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+        GPtrArray *seen = g_ptr_array_new_with_free_func(g_free);
+        GPtrArray *seen_names = g_ptr_array_new_with_free_func(g_free);
+        GString *cyc = g_string_new(NULL), *names = g_string_new(NULL);
+        char **lines = g_strsplit(text, "\n", -1);
+        unsigned here = 0;
+        for (char **l = lines; *l; l++) {
+            if (!strstr(*l, "\tlock.deadlock\t"))
+                continue;
+            here++;
+            row_cycle(*l, cyc, names);
+            CU_ASSERT_TRUE(cyc->len > 0);
+            bool dup = false, again = false;
+            for (guint i = 0; i < seen->len; i++) {
+                dup = dup || strcmp(g_ptr_array_index(seen, i), cyc->str) == 0;
+                again = again || strcmp(g_ptr_array_index(seen_names, i), names->str) == 0;
+            }
+            CU_ASSERT_FALSE(dup);
+            if (dup)
+                printf("\n  seed %" G_GUINT64_FORMAT ": counted again: %s\n", seed, *l);
+            reformed += again;
+            g_ptr_array_add(seen, g_strdup(cyc->str));
+            g_ptr_array_add(seen_names, g_strdup(names->str));
+        }
+        CU_ASSERT_EQUAL(here, n);                   /* one row per counted deadlock */
+        rows += here;
+        g_strfreev(lines);
+        g_string_free(cyc, TRUE);
+        g_string_free(names, TRUE);
+        g_ptr_array_free(seen, TRUE);
+        g_ptr_array_free(seen_names, TRUE);
+        g_free(text);
+        g_free(path);
+        g_free(dir);
+    }
+    CU_ASSERT_TRUE(counted > 10);                   /* the workload does deadlock */
+    CU_ASSERT_TRUE(reformed > 0);                   /* and a re-formed cycle counts */
+    printf("\n  detect workload, 10 seeds: %zu deadlocks, %u re-formed after an abort\n",
+           counted, reformed);
+}
+
 void test_lock_oracle_register(void)
 {
     CU_pSuite s = ns_test_suite("lock oracle", NULL, NULL);
     ns_test_add(s, "wait-for graph: red only on the cycle", test_graph_red_only_on_cycle);
     ns_test_add(s, "wait-for graph: crashed holder marked, no cycle", test_graph_crashed_holder);
+    ns_test_add(s, "detect: a standing cycle is one deadlock", test_deadlock_counted_once);
 }

@@ -187,9 +187,14 @@ uint64_t ns_lock_storage_rejected(const ns_lock_cluster *cl);
 /* The newest token the storage server accepted for `resource` (0: none). */
 uint64_t ns_lock_storage_token(const ns_lock_cluster *cl, const char *resource);
 
-/* Deadlocks: the first time the oracle saw a set of hold-and-wait clients
- * none of which can ever proceed (a cycle, or a chain ending at a crashed
- * holder without lease).  Counted once per distinct set. */
+/* Deadlocks: hold-and-wait clients that can never proceed, counted when
+ * the oracle first sees them.  A cycle deadlock is identified by its
+ * cycle's members with their attempts: while a cycle stands it is one
+ * deadlock, whoever queues behind it or retries around it (its component
+ * may grow or shrink); a cycle formed after an abort (the victim's retry
+ * is a new attempt) is a new one.  A chain ending at a crashed holder
+ * without lease is identified by that holder.  Each is traced once as
+ * lock.deadlock. */
 size_t      ns_lock_n_deadlocks(const ns_lock_cluster *cl);
 ns_time_t   ns_lock_first_deadlock_at(const ns_lock_cluster *cl);   /* -1: none */
 /* The wait-for graph now, as text: one line per client still waiting,

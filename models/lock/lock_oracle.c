@@ -288,8 +288,9 @@ static bool cycle_edge(const struct graph *g, guint i, unsigned s)
  * follow each member's first edge (server order) that stays inside the
  * component until a client repeats, and write that loop from its
  * smallest client, "a -> b -> a".  A component may hold several cycles;
- * this names one, and the members line names them all. */
-static char *cycle_of(const struct graph *g, guint first)
+ * this names one, and the members line names them all.  on_it (n flags,
+ * or NULL) gets the cycle's clients set. */
+static char *cycle_of(const struct graph *g, guint first, bool *on_it)
 {
     int *seen_at = g_new(int, g->n);
     int *path = g_new(int, g->n + 1);
@@ -314,6 +315,8 @@ static char *cycle_of(const struct graph *g, guint first)
         int idx = path[from + (min - from + k) % (len - from)];
         ns_lock_client *c = g_ptr_array_index(g->cl->clients, (guint)idx);
         g_string_append_printf(s, "%s%s", k ? " -> " : "", ns_host_name(c->host));
+        if (on_it)
+            on_it[idx] = true;
     }
     g_free(seen_at);
     g_free(path);
@@ -338,7 +341,7 @@ static GPtrArray *cycles(const struct graph *g)
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < g->n; i++)
         if (first_of_cycle(g, i))
-            g_ptr_array_add(out, cycle_of(g, i));
+            g_ptr_array_add(out, cycle_of(g, i, NULL));
     return out;
 }
 
@@ -495,39 +498,166 @@ static void snapshot_first_deadlock(ns_lock_cluster *cl, const struct graph *g)
     cl->deadlock_mmd = render_of(g, false);
 }
 
+/* Whether every "name#attempt" of `part` is in `whole` (both
+ * space-separated). */
+static bool members_within(const char *part, const char *whole)
+{
+    char **want = g_strsplit(part, " ", -1), **have = g_strsplit(whole, " ", -1);
+    bool all = true;
+    for (char **w = want; all && *w; w++)
+        all = g_strv_contains((const char *const *)have, *w);
+    g_strfreev(want);
+    g_strfreev(have);
+    return all;
+}
+
+/* The deadlock counted before that `key` belongs to, or -1.  A cycle's
+ * key ("cycle a#1 b#1", its members at their attempts) belongs to a
+ * counted cycle deadlock whose stored clients include them all: clients
+ * on a cycle stay blocked in their attempts, so while any of the
+ * deadlock's cycles stands it is the same deadlock, however clients
+ * around it come and go (a detector's victim leaves with a new attempt,
+ * so a cycle through its retry is new).  Other keys match exactly. */
+static int counted_deadlock(const ns_lock_cluster *cl, const char *key)
+{
+    bool cycle = g_str_has_prefix(key, "cycle ");
+    for (guint i = 0; i < cl->deadlock_sets->len; i++) {
+        const char *old = g_ptr_array_index(cl->deadlock_sets, i);
+        if (strcmp(old, key) == 0)
+            return (int)i;
+        if (cycle && g_str_has_prefix(old, "cycle ")
+            && members_within(key + strlen("cycle "), old + strlen("cycle ")))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Records a deadlock unless it was counted before: `key` (owned) names
+ * it (counted_deadlock), `stored` is what is kept to recognise it later
+ * (for a cycle: every client of its component; NULL: the key).  A
+ * counted cycle deadlock's stored clients grow with its component.  The
+ * first sighting takes the snapshot, traces it, and marks the clients
+ * with member(g, i, about) DEADLOCK in the sequence diagram. */
+static void note_deadlock(ns_lock_cluster *cl, const struct graph *g, GString *key,
+                          const char *stored, const char *blocked_set, const char *cycle,
+                          bool (*member)(const struct graph *, guint, guint), guint about)
+{
+    int old = counted_deadlock(cl, key->str);
+    if (old >= 0) {
+        char **slot = (char **)&g_ptr_array_index(cl->deadlock_sets, (guint)old);
+        if (stored && !members_within(stored + strlen("cycle "), *slot + strlen("cycle "))) {
+            char **more = g_strsplit(stored + strlen("cycle "), " ", -1);
+            GString *grown = g_string_new(*slot);
+            for (char **m = more; *m; m++)
+                if (!members_within(*m, *slot + strlen("cycle ")))
+                    g_string_append_printf(grown, " %s", *m);
+            g_strfreev(more);
+            g_free(*slot);
+            *slot = g_string_free(grown, FALSE);
+        }
+        g_string_free(key, TRUE);
+        return;
+    }
+    if (stored)
+        g_string_assign(key, stored);
+    if (cl->first_deadlock < 0) {
+        cl->first_deadlock = ns_sim_now(cl->sim);
+        snapshot_first_deadlock(cl, g);
+    }
+    LOCK_TRACE(cl->sim, "lock.deadlock", NULL, "blocked=%s cycle=%s", blocked_set, cycle);
+    for (guint i = 0; i < g->n; i++)
+        if (member(g, i, about)) {
+            ns_lock_client *c = g_ptr_array_index(cl->clients, i);
+            ns_net_diagram_note(c->host, "DEADLOCK");
+        }
+    g_ptr_array_add(cl->deadlock_sets, g_string_free(key, FALSE));
+}
+
+static bool same_cycle(const struct graph *g, guint i, guint first)
+{
+    return g->on_cycle[i] && g->comp[i] == g->comp[first];
+}
+
+static bool waits_for_dead(const struct graph *g, guint i, guint dead)
+{
+    if (!blocked(g, i))
+        return false;
+    const ns_lock_client *c = g_ptr_array_index(g->cl->clients, i);
+    for (unsigned s = 0; s < g->cl->n; s++)
+        if (waits_on(g, c, s) == (int)dead)
+            return true;
+    return false;
+}
+
+static bool any_blocked(const struct graph *g, guint i, guint unused)
+{
+    (void)unused;
+    return blocked(g, i);
+}
+
+/* "name#attempt" of client i, appended with a separating space. */
+static void append_member(GString *s, const struct graph *g, guint i)
+{
+    const ns_lock_client *c = g_ptr_array_index(g->cl->clients, i);
+    g_string_append_printf(s, "%s%s#%u", s->len ? " " : "", ns_host_name(c->host), c->attempt);
+}
+
+/* The cycle deadlock of the component of `first`: new unless the cycle
+ * found in it runs among the clients of one counted before. */
+static void note_cycle(ns_lock_cluster *cl, const struct graph *g, guint first, const char *all)
+{
+    bool *on_it = g_new0(bool, g->n);
+    char *cycle = cycle_of(g, first, on_it);
+    GString *key = g_string_new(NULL), *comp = g_string_new(NULL);
+    for (guint k = 0; k < g->n; k++) {
+        if (on_it[k])
+            append_member(key, g, k);
+        if (same_cycle(g, k, first))
+            append_member(comp, g, k);
+    }
+    g_string_prepend(key, "cycle ");
+    g_string_prepend(comp, "cycle ");
+    note_deadlock(cl, g, key, comp->str, all, cycle, same_cycle, first);
+    g_string_free(comp, TRUE);
+    g_free(cycle);
+    g_free(on_it);
+}
+
+/* Counts each deadlock once.  A deadlock is identified by what keeps it
+ * standing, not by everyone stuck: a cycle by its members and their
+ * attempts, so clients queueing behind it, retrying elsewhere or leaving
+ * its component do not make it new, while a cycle formed after an abort
+ * (the victim's retry is a new attempt) is a new deadlock; a chain
+ * without cycle by the crashed holder (and its attempt) it ends at.
+ * Blocked clients with neither (a server that stays down) fall back to
+ * the set of them.  Known limit: a component holding a counted cycle
+ * and a new one is not counted again. */
 void ns__lock_check_deadlock(ns_lock_cluster *cl)
 {
     struct graph g;
     graph_build(&g, cl);
-    GString *key = g_string_new(NULL);
+    GString *all = g_string_new(NULL);
     for (guint i = 0; i < g.n; i++)
-        if (blocked(&g, i)) {
-            ns_lock_client *c = g_ptr_array_index(cl->clients, i);
-            g_string_append_printf(key, "%s%s#%u", key->len ? " " : "", ns_host_name(c->host),
-                                   c->attempt);
+        if (blocked(&g, i))
+            append_member(all, &g, i);
+    bool named = false;
+    for (guint i = 0; all->len && i < g.n; i++) {
+        if (first_of_cycle(&g, i)) {
+            note_cycle(cl, &g, i, all->str);
+            named = true;
+        } else if (is_dead_holder(&g, i)) {
+            GString *key = g_string_new("crashed ");
+            g_string_append_printf(key, "%s#%u", ns_host_name(((ns_lock_client *)
+                                       g_ptr_array_index(cl->clients, i))->host),
+                                   ((ns_lock_client *)g_ptr_array_index(cl->clients, i))->attempt);
+            note_deadlock(cl, &g, key, NULL, all->str, "none (a crashed holder)",
+                          waits_for_dead, i);
+            named = true;
         }
-    bool fresh = key->len > 0;
-    for (guint i = 0; fresh && i < cl->deadlock_sets->len; i++)
-        if (strcmp(g_ptr_array_index(cl->deadlock_sets, i), key->str) == 0)
-            fresh = false;
-    if (fresh) {
-        if (cl->first_deadlock < 0) {
-            cl->first_deadlock = ns_sim_now(cl->sim);
-            snapshot_first_deadlock(cl, &g);
-        }
-        GPtrArray *cy = cycles(&g);
-        const char *cycle = cy->len ? g_ptr_array_index(cy, 0) : "none (a crashed holder)";
-        LOCK_TRACE(cl->sim, "lock.deadlock", NULL, "blocked=%s cycle=%s", key->str, cycle);
-        for (guint i = 0; i < g.n; i++)
-            if (blocked(&g, i)) {
-                ns_lock_client *c = g_ptr_array_index(cl->clients, i);
-                ns_net_diagram_note(c->host, "DEADLOCK");
-            }
-        g_ptr_array_free(cy, TRUE);
-        g_ptr_array_add(cl->deadlock_sets, g_string_free(key, FALSE));
-    } else {
-        g_string_free(key, TRUE);
     }
+    if (all->len && !named)
+        note_deadlock(cl, &g, g_string_new(all->str), NULL, all->str, "none", any_blocked, 0);
+    g_string_free(all, TRUE);
     graph_free(&g);
 }
 
