@@ -94,6 +94,7 @@ void test_lock_faults_register(void);
 void test_lock_lua_register(void);
 void test_lock_strategies_register(void);
 void test_lock_oracle_register(void);
+void test_lock_trace_register(void);
 void test_tcp_fidelity_register(void);
 
 #endif
