@@ -375,7 +375,8 @@ static void append_waits(GString *s, const struct graph *g, const ns_lock_client
 }
 
 /* Appends "name, name" for the clients with want(i); returns how many. */
-static unsigned append_names(GString *s, const struct graph *g, bool (*want)(const struct graph *, guint))
+static unsigned append_names(GString *s, const struct graph *g,
+                             bool (*want)(const struct graph *, guint))
 {
     unsigned n = 0;
     for (guint i = 0; i < g->n; i++)
@@ -408,9 +409,10 @@ static bool is_dead_holder(const struct graph *g, guint i)
 
 /* Who can never proceed, split by why: the members of deadlock cycles
  * ("deadlocked: a, c, d (cycle)") and the clients stuck behind them
- * ("blocked behind them: b"), which hold nothing anyone waits for and
- * would be free if the cycle broke; without a cycle, the clients stuck
- * behind a crashed holder without lease.  Nothing when nobody is blocked. */
+ * ("blocked behind them: b"): no cycle member waits for them, so they
+ * could go on if the cycles broke, and aborting one of them breaks
+ * nothing.  Without a cycle, the clients stuck behind a crashed holder
+ * without lease.  Nothing when nobody is blocked. */
 static void append_blocked_summary(GString *s, const struct graph *g)
 {
     GString *cyc = g_string_new(NULL), *behind = g_string_new(NULL);
@@ -646,10 +648,9 @@ void ns__lock_check_deadlock(ns_lock_cluster *cl)
             note_cycle(cl, &g, i, all->str);
             named = true;
         } else if (is_dead_holder(&g, i)) {
-            GString *key = g_string_new("crashed ");
-            g_string_append_printf(key, "%s#%u", ns_host_name(((ns_lock_client *)
-                                       g_ptr_array_index(cl->clients, i))->host),
-                                   ((ns_lock_client *)g_ptr_array_index(cl->clients, i))->attempt);
+            GString *key = g_string_new(NULL);
+            append_member(key, &g, i);
+            g_string_prepend(key, "crashed ");
             note_deadlock(cl, &g, key, NULL, all->str, "none (a crashed holder)",
                           waits_for_dead, i);
             named = true;
