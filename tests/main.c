@@ -56,6 +56,8 @@ static void (*const registrations[])(void) = {
     test_lock_detect_register,
     test_lock_lua_register,
     test_lock_strategies_register,
+    test_lock_oracle_register,
+    test_lock_trace_register,
     test_tcp_fidelity_register,
 };
 

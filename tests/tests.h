@@ -101,6 +101,8 @@ void test_lock_tokens_register(void);
 void test_lock_detect_register(void);
 void test_lock_lua_register(void);
 void test_lock_strategies_register(void);
+void test_lock_oracle_register(void);
+void test_lock_trace_register(void);
 void test_tcp_fidelity_register(void);
 
 #endif

@@ -209,20 +209,32 @@ uint64_t ns_lock_storage_rejected(const ns_lock_cluster *cl);
 /* The newest token the storage server accepted for `resource` (0: none). */
 uint64_t ns_lock_storage_token(const ns_lock_cluster *cl, const char *resource);
 
-/* Deadlocks: the first time the oracle saw a set of hold-and-wait clients
- * none of which can ever proceed (a cycle, or a chain ending at a crashed
- * holder without lease).  Counted once per distinct set. */
+/* Deadlocks: hold-and-wait clients that can never proceed, counted when
+ * the oracle first sees them.  A cycle deadlock is identified by its
+ * cycle's members with their attempts: while a cycle stands it is one
+ * deadlock, whoever queues behind it or retries around it (its component
+ * may grow or shrink); a cycle formed after an abort (the victim's retry
+ * is a new attempt) is a new one.  A chain ending at a crashed holder
+ * without lease is identified by that holder.  Each is traced once as
+ * lock.deadlock. */
 size_t      ns_lock_n_deadlocks(const ns_lock_cluster *cl);
 ns_time_t   ns_lock_first_deadlock_at(const ns_lock_cluster *cl);   /* -1: none */
 /* The wait-for graph now, as text: one line per client still waiting,
- * "a waits for b (R2 on ls2 ls3)", then "cycle: a -> b -> a" for each
- * cycle among blocked clients, or "" when nobody waits.  g_free it. */
+ * "a waits for b (R2 on ls2 ls3)", then who can never proceed, split by
+ * why: "deadlocked: a, c, d (cycle); blocked behind them: b" (members of
+ * deadlock cycles, then clients stuck behind them) or, without a cycle,
+ * "blocked behind crashed a: b, c"; then "cycle: a -> c -> a", one cycle
+ * per deadlock (a strongly connected set of blocked clients).  "" when
+ * nobody waits.  g_free it. */
 char *ns_lock_waiting_report(ns_lock_cluster *cl);
 /* Clients still waiting now (acquiring), and the number of them that can
  * never proceed (deadlocked or behind a crashed holder). */
 size_t ns_lock_n_waiting(ns_lock_cluster *cl);
 size_t ns_lock_n_blocked(ns_lock_cluster *cl);
-/* The same graph in Graphviz DOT (cycle edges red) and Mermaid. */
+/* The same graph in Graphviz DOT and Mermaid: edges on a deadlock cycle
+ * red (an edge from a client merely blocked behind a cycle or a crashed
+ * holder is not), crashed holders' nodes greyed, dashed and labelled
+ * "(crashed)". */
 char *ns_lock_waitfor_dot(ns_lock_cluster *cl);
 char *ns_lock_waitfor_mermaid(ns_lock_cluster *cl);
 /* The graph as it was at the first deadlock (ns_lock_first_deadlock_at),

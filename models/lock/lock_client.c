@@ -154,8 +154,9 @@ void ns__lock_client_request(ns_lock_client *c, unsigned s)
 {
     struct lock_client_res *r = &c->res[c->cur];
     r->st[s] = SS_SENT;
-    LOCK_TRACE(c->cl->sim, "lock.req", cname(c), "resource=%s server=%s attempt=%u wait=%d",
-               r->name, ns_host_name(c->cl->srv[s].host), c->attempt, c->ops->queue);
+    LOCK_TRACE(c->cl->sim, "lock.req", cname(c), "resource=%s server=%s attempt=%u wait=%d "
+               "retransmit=no", r->name, ns_host_name(c->cl->srv[s].host), c->attempt,
+               c->ops->queue);
     send_acquire(c, s);
     arm_rto(c);
 }
@@ -454,6 +455,9 @@ static void rto_fire(ns_sim *sim, void *arg)
          * holder with the GRANT again, from a waiter with QUEUED. */
         for (unsigned s = 0; s < c->cl->n; s++)
             if (r->st[s] == SS_SENT || r->st[s] == SS_QUEUED) {
+                LOCK_TRACE(c->cl->sim, "lock.req", cname(c), "resource=%s server=%s attempt=%u "
+                           "wait=%d retransmit=yes", r->name, ns_host_name(c->cl->srv[s].host),
+                           c->attempt, c->ops->queue);
                 send_acquire(c, s);
                 more = true;
             }

@@ -25,6 +25,11 @@ struct graph {
     guint  n;                    /* clients */
     bool  *waiting;              /* acquiring */
     bool  *free_;                /* will release eventually */
+    int   *comp;                 /* blocked: strongly connected component of
+                                    the blocked-waits-for-blocked graph; -1
+                                    for clients that are not blocked */
+    bool  *on_cycle;             /* blocked and in a component of two or
+                                    more: a member of a deadlock cycle */
 };
 
 static int client_index(const ns_lock_cluster *cl, uint32_t id)
@@ -128,6 +133,8 @@ static bool is_wounded(const ns_lock_cluster *cl, const ns_lock_client *c)
     return false;
 }
 
+static void find_components(struct graph *g);
+
 static void graph_build(struct graph *g, ns_lock_cluster *cl)
 {
     g->cl = cl;
@@ -166,12 +173,15 @@ static void graph_build(struct graph *g, ns_lock_cluster *cl)
             }
         }
     }
+    find_components(g);
 }
 
 static void graph_free(struct graph *g)
 {
     g_free(g->waiting);
     g_free(g->free_);
+    g_free(g->comp);
+    g_free(g->on_cycle);
 }
 
 static bool blocked(const struct graph *g, guint i)
@@ -179,59 +189,159 @@ static bool blocked(const struct graph *g, guint i)
     return g->waiting[i] && !g->free_[i];
 }
 
-/* The first holder (server order) c waits for on its current resource that
- * is itself blocked or crashed, as a client index; -1 if none. */
-static int next_blocked(const struct graph *g, const ns_lock_client *c)
+/* The client whose entry on server s holds c's current resource, as a
+ * client index, when c truly waits for it there (the entry is another
+ * client's and of an attempt it has not left); -1 otherwise. */
+static int waits_on(const struct graph *g, const ns_lock_client *c, unsigned s)
 {
-    for (unsigned s = 0; s < g->cl->n; s++) {
-        const struct lock_res *r = ns__lock_server_find(&g->cl->srv[s], c->res[c->cur].name);
-        if (!r || !r->held || r->holder.client == c->id
-            || stale(g->cl, r->holder.client, r->holder.attempt))
-            continue;
-        int h = client_index(g->cl, r->holder.client);
-        if (h >= 0 && !g->free_[h])
-            return h;
-    }
-    return -1;
+    const struct lock_res *r = ns__lock_server_find(&g->cl->srv[s], c->res[c->cur].name);
+    if (!r || !r->held || r->holder.client == c->id
+        || stale(g->cl, r->holder.client, r->holder.attempt))
+        return -1;
+    return client_index(g->cl, r->holder.client);
 }
 
-/* Cycles among blocked clients, each once, as "a -> b -> a". */
+/* The blocked client i's edge through server s in the graph of blocked
+ * clients waiting for blocked clients, or -1.  Crashed holders are not
+ * in it (they wait for nobody), so a chain ending at one has no cycle. */
+static int blocked_edge(const struct graph *g, guint i, unsigned s)
+{
+    const ns_lock_client *c = g_ptr_array_index(g->cl->clients, i);
+    int h = waits_on(g, c, s);
+    return h >= 0 && blocked(g, (guint)h) ? h : -1;
+}
+
+/* Tarjan's strongly connected components over blocked_edge.  A deadlock
+ * cycle is exactly a component of two or more clients (an edge never
+ * loops back to its own client); blocked clients outside every such
+ * component wait, directly or down a chain, behind a cycle or a crashed
+ * holder.  Recursion depth is at most the number of blocked clients. */
+struct tarjan {
+    const struct graph *g;
+    int  *index, *low, *stack;
+    bool *on_stack;
+    int   next, top, ncomp;
+};
+
+static void strong_connect(struct tarjan *t, int v)
+{
+    t->index[v] = t->low[v] = t->next++;
+    t->stack[t->top++] = v;
+    t->on_stack[v] = true;
+    for (unsigned s = 0; s < t->g->cl->n; s++) {
+        int h = blocked_edge(t->g, (guint)v, s);
+        if (h < 0)
+            continue;
+        if (t->index[h] < 0) {
+            strong_connect(t, h);
+            t->low[v] = MIN(t->low[v], t->low[h]);
+        } else if (t->on_stack[h]) {
+            t->low[v] = MIN(t->low[v], t->index[h]);
+        }
+    }
+    if (t->low[v] != t->index[v])
+        return;
+    int w;
+    do {
+        w = t->stack[--t->top];
+        t->on_stack[w] = false;
+        t->g->comp[w] = t->ncomp;
+    } while (w != v);
+    t->ncomp++;
+}
+
+static void find_components(struct graph *g)
+{
+    guint n = g->n ? g->n : 1;
+    g->comp = g_new(int, n);
+    g->on_cycle = g_new0(bool, n);
+    for (guint i = 0; i < g->n; i++)
+        g->comp[i] = -1;
+    struct tarjan t = { g, g_new(int, n), g_new(int, n), g_new(int, n), g_new0(bool, n), 0, 0, 0 };
+    for (guint i = 0; i < g->n; i++)
+        t.index[i] = -1;
+    for (guint i = 0; i < g->n; i++)
+        if (blocked(g, i) && t.index[i] < 0)
+            strong_connect(&t, (int)i);
+    int *size = g_new0(int, t.ncomp ? t.ncomp : 1);
+    for (guint i = 0; i < g->n; i++)
+        if (g->comp[i] >= 0)
+            size[g->comp[i]]++;
+    for (guint i = 0; i < g->n; i++)
+        g->on_cycle[i] = g->comp[i] >= 0 && size[g->comp[i]] > 1;
+    g_free(size);
+    g_free(t.index);
+    g_free(t.low);
+    g_free(t.stack);
+    g_free(t.on_stack);
+}
+
+/* Whether i's wait through server s is an edge of a deadlock cycle: both
+ * ends in the same component of two or more.  Only these are drawn red. */
+static bool cycle_edge(const struct graph *g, guint i, unsigned s)
+{
+    int h = blocked_edge(g, i, s);
+    return h >= 0 && g->on_cycle[i] && g->comp[h] == g->comp[i];
+}
+
+/* One cycle through the component of `first` (its smallest client index):
+ * follow each member's first edge (server order) that stays inside the
+ * component until a client repeats, and write that loop from its
+ * smallest client, "a -> b -> a".  A component may hold several cycles;
+ * this names one, and the members line names them all.  on_it (n flags,
+ * or NULL) gets the cycle's clients set. */
+static char *cycle_of(const struct graph *g, guint first, bool *on_it)
+{
+    int *seen_at = g_new(int, g->n);
+    int *path = g_new(int, g->n + 1);
+    for (guint k = 0; k < g->n; k++)
+        seen_at[k] = -1;
+    int len = 0, cur = (int)first;
+    while (seen_at[cur] < 0) {
+        seen_at[cur] = len;
+        path[len++] = cur;
+        int next = -1;
+        for (unsigned s = 0; s < g->cl->n && next < 0; s++)
+            if (cycle_edge(g, (guint)cur, s))
+                next = blocked_edge(g, (guint)cur, s);
+        cur = next;                      /* inside a component: never -1 */
+    }
+    int from = seen_at[cur], min = from;
+    for (int k = from; k < len; k++)
+        if (path[k] < path[min])
+            min = k;
+    GString *s = g_string_new(NULL);
+    for (int k = 0; k <= len - from; k++) {
+        int idx = path[from + (min - from + k) % (len - from)];
+        ns_lock_client *c = g_ptr_array_index(g->cl->clients, (guint)idx);
+        g_string_append_printf(s, "%s%s", k ? " -> " : "", ns_host_name(c->host));
+        if (on_it)
+            on_it[idx] = true;
+    }
+    g_free(seen_at);
+    g_free(path);
+    return g_string_free(s, FALSE);
+}
+
+/* Whether i is the first (smallest index) member of its cycle component:
+ * each deadlock is then named once, by its first member. */
+static bool first_of_cycle(const struct graph *g, guint i)
+{
+    if (!g->on_cycle[i])
+        return false;
+    for (guint k = 0; k < i; k++)
+        if (g->comp[k] == g->comp[i])
+            return false;
+    return true;
+}
+
+/* Deadlock cycles, one per component, as "a -> b -> a". */
 static GPtrArray *cycles(const struct graph *g)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    int *seen_at = g_new(int, g->n ? g->n : 1);
-    for (guint start = 0; start < g->n; start++) {
-        if (!blocked(g, start))
-            continue;
-        for (guint k = 0; k < g->n; k++)
-            seen_at[k] = -1;
-        int path[NS_LOCK_MAX_SERVERS * 8];
-        int len = 0, cur = (int)start;
-        while (cur >= 0 && seen_at[cur] < 0 && len < (int)G_N_ELEMENTS(path)) {
-            seen_at[cur] = len;
-            path[len++] = cur;
-            ns_lock_client *c = g_ptr_array_index(g->cl->clients, (guint)cur);
-            cur = c->state == NS_LOCK_ACQUIRING ? next_blocked(g, c) : -1;
-        }
-        if (cur < 0 || seen_at[cur] < 0)
-            continue;
-        /* the cycle is path[seen_at[cur]..len); report it from its
-         * smallest index so each cycle appears once */
-        int from = seen_at[cur], min = from;
-        for (int k = from; k < len; k++)
-            if (path[k] < path[min])
-                min = k;
-        if (path[min] != (int)start)
-            continue;
-        GString *s = g_string_new(NULL);
-        for (int k = 0; k <= len - from; k++) {
-            int idx = path[from + (min - from + k) % (len - from)];
-            ns_lock_client *c = g_ptr_array_index(g->cl->clients, (guint)idx);
-            g_string_append_printf(s, "%s%s", k ? " -> " : "", ns_host_name(c->host));
-        }
-        g_ptr_array_add(out, g_string_free(s, FALSE));
-    }
-    g_free(seen_at);
+    for (guint i = 0; i < g->n; i++)
+        if (first_of_cycle(g, i))
+            g_ptr_array_add(out, cycle_of(g, i, NULL));
     return out;
 }
 
@@ -264,6 +374,68 @@ static void append_waits(GString *s, const struct graph *g, const ns_lock_client
         g_string_append(s, "nobody (requests in flight)");
 }
 
+/* Appends "name, name" for the clients with want(i); returns how many. */
+static unsigned append_names(GString *s, const struct graph *g,
+                             bool (*want)(const struct graph *, guint))
+{
+    unsigned n = 0;
+    for (guint i = 0; i < g->n; i++)
+        if (want(g, i)) {
+            ns_lock_client *c = g_ptr_array_index(g->cl->clients, i);
+            g_string_append_printf(s, "%s%s", n++ ? ", " : "", ns_host_name(c->host));
+        }
+    return n;
+}
+
+static bool is_on_cycle(const struct graph *g, guint i) { return g->on_cycle[i]; }
+static bool is_behind(const struct graph *g, guint i) { return blocked(g, i) && !g->on_cycle[i]; }
+
+/* A crashed client without lease that a blocked client waits for. */
+static bool is_dead_holder(const struct graph *g, guint i)
+{
+    const ns_lock_client *c = g_ptr_array_index(g->cl->clients, i);
+    if (c->state != NS_LOCK_CRASHED || g->free_[i])
+        return false;
+    for (guint j = 0; j < g->n; j++) {
+        if (!blocked(g, j))
+            continue;
+        const ns_lock_client *w = g_ptr_array_index(g->cl->clients, j);
+        for (unsigned s = 0; s < g->cl->n; s++)
+            if (waits_on(g, w, s) == (int)i)
+                return true;
+    }
+    return false;
+}
+
+/* Who can never proceed, split by why: the members of deadlock cycles
+ * ("deadlocked: a, c, d (cycle)") and the clients stuck behind them
+ * ("blocked behind them: b"): no cycle member waits for them, so they
+ * could go on if the cycles broke, and aborting one of them breaks
+ * nothing.  Without a cycle, the clients stuck behind a crashed holder
+ * without lease.  Nothing when nobody is blocked. */
+static void append_blocked_summary(GString *s, const struct graph *g)
+{
+    GString *cyc = g_string_new(NULL), *behind = g_string_new(NULL);
+    unsigned ncyc = append_names(cyc, g, is_on_cycle), nbehind = append_names(behind, g, is_behind);
+    if (ncyc) {
+        g_string_append_printf(s, "deadlocked: %s (cycle)", cyc->str);
+        if (nbehind)
+            g_string_append_printf(s, "; blocked behind them: %s", behind->str);
+        g_string_append_c(s, '\n');
+    } else if (nbehind) {
+        /* no cycle: a chain ends at a crashed holder (or at a server
+         * that stays down, which names nobody) */
+        GString *dead = g_string_new(NULL);
+        if (append_names(dead, g, is_dead_holder))
+            g_string_append_printf(s, "blocked behind crashed %s: %s\n", dead->str, behind->str);
+        else
+            g_string_append_printf(s, "blocked: %s\n", behind->str);
+        g_string_free(dead, TRUE);
+    }
+    g_string_free(cyc, TRUE);
+    g_string_free(behind, TRUE);
+}
+
 static char *report_of(const struct graph *gp)
 {
     const struct graph g = *gp;
@@ -280,20 +452,7 @@ static char *report_of(const struct graph *gp)
                                blocked(&g, i) ? " [blocked]" : "");
     }
     GPtrArray *cy = cycles(&g);
-    /* A cycle line follows one path (each client's first blocked holder)
-     * and may show fewer clients than are stuck: in the staged three-way
-     * race "a -> b -> a" while c is just as deadlocked.  Name them all. */
-    if (cy->len) {
-        g_string_append(s, "deadlocked:");
-        bool first = true;
-        for (guint i = 0; i < g.n; i++)
-            if (blocked(&g, i)) {
-                ns_lock_client *c = g_ptr_array_index(cl->clients, i);
-                g_string_append_printf(s, "%s %s", first ? "" : ",", ns_host_name(c->host));
-                first = false;
-            }
-        g_string_append_c(s, '\n');
-    }
+    append_blocked_summary(s, &g);
     for (guint i = 0; i < cy->len; i++)
         g_string_append_printf(s, "cycle: %s\n", (char *)g_ptr_array_index(cy, i));
     g_ptr_array_free(cy, TRUE);
@@ -341,39 +500,165 @@ static void snapshot_first_deadlock(ns_lock_cluster *cl, const struct graph *g)
     cl->deadlock_mmd = render_of(g, false);
 }
 
+/* Whether every "name#attempt" of `part` is in `whole` (both
+ * space-separated). */
+static bool members_within(const char *part, const char *whole)
+{
+    char **want = g_strsplit(part, " ", -1), **have = g_strsplit(whole, " ", -1);
+    bool all = true;
+    for (char **w = want; all && *w; w++)
+        all = g_strv_contains((const char *const *)have, *w);
+    g_strfreev(want);
+    g_strfreev(have);
+    return all;
+}
+
+/* The deadlock counted before that `key` belongs to, or -1.  A cycle's
+ * key ("cycle a#1 b#1", its members at their attempts) belongs to a
+ * counted cycle deadlock whose stored clients include them all: clients
+ * on a cycle stay blocked in their attempts, so while any of the
+ * deadlock's cycles stands it is the same deadlock, however clients
+ * around it come and go (a detector's victim leaves with a new attempt,
+ * so a cycle through its retry is new).  Other keys match exactly. */
+static int counted_deadlock(const ns_lock_cluster *cl, const char *key)
+{
+    bool cycle = g_str_has_prefix(key, "cycle ");
+    for (guint i = 0; i < cl->deadlock_sets->len; i++) {
+        const char *old = g_ptr_array_index(cl->deadlock_sets, i);
+        if (strcmp(old, key) == 0)
+            return (int)i;
+        if (cycle && g_str_has_prefix(old, "cycle ")
+            && members_within(key + strlen("cycle "), old + strlen("cycle ")))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Records a deadlock unless it was counted before: `key` (owned) names
+ * it (counted_deadlock), `stored` is what is kept to recognise it later
+ * (for a cycle: every client of its component; NULL: the key).  A
+ * counted cycle deadlock's stored clients grow with its component.  The
+ * first sighting takes the snapshot, traces it, and marks the clients
+ * with member(g, i, about) DEADLOCK in the sequence diagram. */
+static void note_deadlock(ns_lock_cluster *cl, const struct graph *g, GString *key,
+                          const char *stored, const char *blocked_set, const char *cycle,
+                          bool (*member)(const struct graph *, guint, guint), guint about)
+{
+    int old = counted_deadlock(cl, key->str);
+    if (old >= 0) {
+        char **slot = (char **)&g_ptr_array_index(cl->deadlock_sets, (guint)old);
+        if (stored && !members_within(stored + strlen("cycle "), *slot + strlen("cycle "))) {
+            char **more = g_strsplit(stored + strlen("cycle "), " ", -1);
+            GString *grown = g_string_new(*slot);
+            for (char **m = more; *m; m++)
+                if (!members_within(*m, *slot + strlen("cycle ")))
+                    g_string_append_printf(grown, " %s", *m);
+            g_strfreev(more);
+            g_free(*slot);
+            *slot = g_string_free(grown, FALSE);
+        }
+        g_string_free(key, TRUE);
+        return;
+    }
+    if (stored)
+        g_string_assign(key, stored);
+    if (cl->first_deadlock < 0) {
+        cl->first_deadlock = ns_sim_now(cl->sim);
+        snapshot_first_deadlock(cl, g);
+    }
+    LOCK_TRACE(cl->sim, "lock.deadlock", NULL, "blocked=%s cycle=%s", blocked_set, cycle);
+    for (guint i = 0; i < g->n; i++)
+        if (member(g, i, about)) {
+            ns_lock_client *c = g_ptr_array_index(cl->clients, i);
+            ns_net_diagram_note(c->host, "DEADLOCK");
+        }
+    g_ptr_array_add(cl->deadlock_sets, g_string_free(key, FALSE));
+}
+
+static bool same_cycle(const struct graph *g, guint i, guint first)
+{
+    return g->on_cycle[i] && g->comp[i] == g->comp[first];
+}
+
+static bool waits_for_dead(const struct graph *g, guint i, guint dead)
+{
+    if (!blocked(g, i))
+        return false;
+    const ns_lock_client *c = g_ptr_array_index(g->cl->clients, i);
+    for (unsigned s = 0; s < g->cl->n; s++)
+        if (waits_on(g, c, s) == (int)dead)
+            return true;
+    return false;
+}
+
+static bool any_blocked(const struct graph *g, guint i, guint unused)
+{
+    (void)unused;
+    return blocked(g, i);
+}
+
+/* "name#attempt" of client i, appended with a separating space. */
+static void append_member(GString *s, const struct graph *g, guint i)
+{
+    const ns_lock_client *c = g_ptr_array_index(g->cl->clients, i);
+    g_string_append_printf(s, "%s%s#%u", s->len ? " " : "", ns_host_name(c->host), c->attempt);
+}
+
+/* The cycle deadlock of the component of `first`: new unless the cycle
+ * found in it runs among the clients of one counted before. */
+static void note_cycle(ns_lock_cluster *cl, const struct graph *g, guint first, const char *all)
+{
+    bool *on_it = g_new0(bool, g->n);
+    char *cycle = cycle_of(g, first, on_it);
+    GString *key = g_string_new(NULL), *comp = g_string_new(NULL);
+    for (guint k = 0; k < g->n; k++) {
+        if (on_it[k])
+            append_member(key, g, k);
+        if (same_cycle(g, k, first))
+            append_member(comp, g, k);
+    }
+    g_string_prepend(key, "cycle ");
+    g_string_prepend(comp, "cycle ");
+    note_deadlock(cl, g, key, comp->str, all, cycle, same_cycle, first);
+    g_string_free(comp, TRUE);
+    g_free(cycle);
+    g_free(on_it);
+}
+
+/* Counts each deadlock once.  A deadlock is identified by what keeps it
+ * standing, not by everyone stuck: a cycle by its members and their
+ * attempts, so clients queueing behind it, retrying elsewhere or leaving
+ * its component do not make it new, while a cycle formed after an abort
+ * (the victim's retry is a new attempt) is a new deadlock; a chain
+ * without cycle by the crashed holder (and its attempt) it ends at.
+ * Blocked clients with neither (a server that stays down) fall back to
+ * the set of them.  Known limit: a component holding a counted cycle
+ * and a new one is not counted again. */
 void ns__lock_check_deadlock(ns_lock_cluster *cl)
 {
     struct graph g;
     graph_build(&g, cl);
-    GString *key = g_string_new(NULL);
+    GString *all = g_string_new(NULL);
     for (guint i = 0; i < g.n; i++)
-        if (blocked(&g, i)) {
-            ns_lock_client *c = g_ptr_array_index(cl->clients, i);
-            g_string_append_printf(key, "%s%s#%u", key->len ? " " : "", ns_host_name(c->host),
-                                   c->attempt);
+        if (blocked(&g, i))
+            append_member(all, &g, i);
+    bool named = false;
+    for (guint i = 0; all->len && i < g.n; i++) {
+        if (first_of_cycle(&g, i)) {
+            note_cycle(cl, &g, i, all->str);
+            named = true;
+        } else if (is_dead_holder(&g, i)) {
+            GString *key = g_string_new(NULL);
+            append_member(key, &g, i);
+            g_string_prepend(key, "crashed ");
+            note_deadlock(cl, &g, key, NULL, all->str, "none (a crashed holder)",
+                          waits_for_dead, i);
+            named = true;
         }
-    bool fresh = key->len > 0;
-    for (guint i = 0; fresh && i < cl->deadlock_sets->len; i++)
-        if (strcmp(g_ptr_array_index(cl->deadlock_sets, i), key->str) == 0)
-            fresh = false;
-    if (fresh) {
-        if (cl->first_deadlock < 0) {
-            cl->first_deadlock = ns_sim_now(cl->sim);
-            snapshot_first_deadlock(cl, &g);
-        }
-        GPtrArray *cy = cycles(&g);
-        const char *cycle = cy->len ? g_ptr_array_index(cy, 0) : "none (a crashed holder)";
-        LOCK_TRACE(cl->sim, "lock.deadlock", NULL, "blocked=%s cycle=%s", key->str, cycle);
-        for (guint i = 0; i < g.n; i++)
-            if (blocked(&g, i)) {
-                ns_lock_client *c = g_ptr_array_index(cl->clients, i);
-                ns_net_diagram_note(c->host, "DEADLOCK");
-            }
-        g_ptr_array_free(cy, TRUE);
-        g_ptr_array_add(cl->deadlock_sets, g_string_free(key, FALSE));
-    } else {
-        g_string_free(key, TRUE);
     }
+    if (all->len && !named)
+        note_deadlock(cl, &g, g_string_new(all->str), NULL, all->str, "none", any_blocked, 0);
+    g_string_free(all, TRUE);
     graph_free(&g);
 }
 
@@ -439,14 +724,31 @@ ns_time_t ns_lock_first_deadlock_at(const ns_lock_cluster *cl)
     return cl->first_deadlock;
 }
 
-/* Edges for DOT / Mermaid: waiter -> holder, labelled resource@server. */
+/* A crashed client's node in DOT or Mermaid: greyed, dashed and labelled
+ * "(crashed)", so the picture, not only the text, shows who will never
+ * release. */
+static void append_crashed_node(GString *s, const char *name, bool dot)
+{
+    if (dot)
+        g_string_append_printf(s, "  \"%s\" [label=\"%s (crashed)\", style=\"dashed,filled\", "
+                               "fillcolor=lightgrey];\n", name, name);
+    else
+        g_string_append_printf(s, "  %s[\"%s (crashed)\"]\n  style %s fill:#ddd,"
+                               "stroke-dasharray:5 5\n", name, name, name);
+}
+
+/* Edges for DOT / Mermaid: waiter -> holder, labelled resource@server;
+ * red only on a deadlock cycle (cycle_edge), never for a client that
+ * merely waits behind one or behind a crashed holder.  Crashed holders'
+ * nodes come first, marked. */
 static char *render_of(const struct graph *gp, bool dot)
 {
     const struct graph g = *gp;
     ns_lock_cluster *cl = g.cl;
     GString *s = g_string_new(dot ? "digraph waitfor {\n" : "graph LR\n");
+    GString *edges = g_string_new(NULL), *red = g_string_new(NULL);
+    bool *crashed_node = g_new0(bool, g.n ? g.n : 1);
     unsigned edge = 0;
-    GString *red = g_string_new(NULL);
     for (guint i = 0; i < g.n; i++) {
         if (!g.waiting[i])
             continue;
@@ -456,25 +758,35 @@ static char *render_of(const struct graph *gp, bool dot)
             if (!r || !r->held || r->holder.client == c->id)
                 continue;
             int h = client_index(cl, r->holder.client);
-            bool cyc = blocked(&g, i) && h >= 0 && !g.free_[h];
+            if (h >= 0 && ((ns_lock_client *)g_ptr_array_index(cl->clients, (guint)h))->state
+                              == NS_LOCK_CRASHED)
+                crashed_node[h] = true;
+            bool cyc = cycle_edge(&g, i, sv);
             const char *hn = ns__lock_client_name(cl, r->holder.client);
             if (dot)
-                g_string_append_printf(s, "  \"%s\" -> \"%s\" [label=\"%s@%s\"%s];\n",
+                g_string_append_printf(edges, "  \"%s\" -> \"%s\" [label=\"%s@%s\"%s];\n",
                                        ns_host_name(c->host), hn, r->name,
                                        ns_host_name(cl->srv[sv].host),
                                        cyc ? ", color=red, penwidth=2" : "");
             else
-                g_string_append_printf(s, "  %s -->|%s@%s| %s\n", ns_host_name(c->host), r->name,
-                                       ns_host_name(cl->srv[sv].host), hn);
+                g_string_append_printf(edges, "  %s -->|%s@%s| %s\n", ns_host_name(c->host),
+                                       r->name, ns_host_name(cl->srv[sv].host), hn);
             if (cyc)
                 g_string_append_printf(red, "%s%u", red->len ? "," : "", edge);
             edge++;
         }
     }
+    for (guint i = 0; i < g.n; i++)
+        if (crashed_node[i])
+            append_crashed_node(s, ns_host_name(((ns_lock_client *)
+                                                 g_ptr_array_index(cl->clients, i))->host), dot);
+    g_string_append(s, edges->str);
     if (dot)
         g_string_append(s, "}\n");
     else if (red->len)
         g_string_append_printf(s, "  linkStyle %s stroke:red,stroke-width:2px\n", red->str);
+    g_free(crashed_node);
+    g_string_free(edges, TRUE);
     g_string_free(red, TRUE);
     return g_string_free(s, FALSE);
 }

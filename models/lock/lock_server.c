@@ -195,13 +195,19 @@ static void on_expiry(ns_sim *sim, void *arg)
 }
 
 /* Drops client c's queued requests of attempts older than `attempt`
- * (or up to and including it when `inclusive`). */
-static bool drop_waiter(struct lock_res *r, uint32_t c, uint32_t attempt, bool inclusive)
+ * (or up to and including it when `inclusive`), tracing each as
+ * lock.dequeue with `cause`: "superseded" (a newer attempt asked) or
+ * "release" (the client gave the request up).  Without the row a waiter
+ * would vanish from the trace between lock.queue and nothing. */
+static bool drop_waiter(struct lock_server *s, struct lock_res *r, uint32_t c, uint32_t attempt,
+                        bool inclusive, const char *cause)
 {
     bool found = false;
     for (guint i = 0; i < r->waiters->len;) {
         struct lock_waiter *w = &g_array_index(r->waiters, struct lock_waiter, i);
         if (w->client == c && (w->attempt < attempt || (inclusive && w->attempt == attempt))) {
+            LOCK_TRACE(s->cl->sim, "lock.dequeue", sname(s), "resource=%s client=%s attempt=%u "
+                       "cause=%s", r->name, ns__lock_client_name(s->cl, c), w->attempt, cause);
             g_array_remove_index(r->waiters, i);
             found = true;
         } else {
@@ -289,7 +295,7 @@ static void handle(struct lock_server *s, const struct lock_msg *m, uint32_t src
              * lock goes on (perhaps to a waiter) and this one queues */
             free_and_grant_next(s, r, "release");
         }
-        drop_waiter(r, m->client, m->attempt, false);
+        drop_waiter(s, r, m->client, m->attempt, false, "superseded");
         for (guint i = 0; i < r->waiters->len; i++) {
             const struct lock_waiter *q = &g_array_index(r->waiters, struct lock_waiter, i);
             if (q->client == m->client && q->attempt == m->attempt) {
@@ -326,7 +332,7 @@ static void handle(struct lock_server *s, const struct lock_msg *m, uint32_t src
         }
         return;
     case LM_RELEASE:
-        drop_waiter(r, m->client, m->attempt, true);
+        drop_waiter(s, r, m->client, m->attempt, true, "release");
         if (r->held && r->holder.client == m->client && r->holder.attempt <= m->attempt) {
             LOCK_TRACE(s->cl->sim, "lock.release", sname(s), "resource=%s client=%s attempt=%u",
                        r->name, ns__lock_client_name(s->cl, m->client), m->attempt);
