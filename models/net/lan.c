@@ -16,12 +16,28 @@
  * at busy_since + ceil(bits_since * 1e9 / rate) in 128-bit arithmetic, so
  * back-to-back frames never drift.
  *
- * A flood to N ports costs two events, not 2N: the downlinks it starts
- * together finish together, so one "batch" event ends all their
- * transmissions and one more delivers all the copies (see struct
- * lan_batch).  Arrival times and the order of everything that happens at
- * one instant are those of one event per port; only the event count
- * differs.
+ * Events: a frame that starts with nothing queued behind it needs no event
+ * at the end of its serialisation.  Its arrival time is known when it
+ * starts (tx_end + delay), so only the arrival is scheduled, and the
+ * direction is busy until tx_end implicitly, in time.  Only when a frame
+ * is queued behind it is a tx_done event scheduled at tx_end, to start the
+ * next one; a frame that starts with others queued behind it gets its
+ * tx_done at once and its arrival from there, as every frame used to.  An
+ * uncongested crossing thus costs two events (arrival at the switch,
+ * arrival at the host) instead of four.  The discipline still sees every
+ * frame through enqueue and dequeue, at the same times: the dequeue a
+ * tx_done would have made at tx_end on an empty queue (RED starts its idle
+ * period there, CoDel leaves its dropping state) is made when the
+ * direction is next used, with tx_end as its time (see owes_dequeue).
+ * What changes is the order of some events at one instant: a tx_done
+ * scheduled late fires after same-instant events scheduled before it.
+ *
+ * A flood to N ports costs one event, not N: the downlinks it starts
+ * together on idle ports deliver together, so one "batch" event delivers
+ * all the copies (and where ports were busy, one ends all their
+ * transmissions; see struct lan_batch).  Arrival times and the order of
+ * everything that happens at one instant are those of one event per port;
+ * only the event count differs.
  *
  * Invariants: at most one frame is on a direction's transmitter; frames on
  * a direction arrive in the order sent (the delay is constant); a frame is
@@ -45,11 +61,20 @@ struct lan_dir {
     struct lan_port *port;
     bool             uplink;          /* host -> switch */
     ns_queue        *q;
-    ns_pkt          *tx;              /* being serialised, or NULL */
+    ns_pkt          *tx;              /* being serialised and to be sent on
+                                       * its way by the pending tx_done, or
+                                       * NULL (a frame started on an empty
+                                       * queue is in inflight at once) */
     ns_time_t        busy_since;      /* anchor of the current busy period */
     u128             bits_since;      /* bits started since the anchor */
-    ns_time_t        tx_end;          /* when tx finishes */
-    ns_pkt          *inflight_head;   /* propagating, in arrival order,
+    ns_time_t        tx_end;          /* when the last frame started ends:
+                                       * busy while now < tx_end */
+    bool             tx_event;        /* a tx_done is pending at tx_end */
+    bool             owes_dequeue;    /* nothing asked the discipline for a
+                                       * next frame at tx_end yet: the
+                                       * frame started on an empty queue
+                                       * and no tx_done was needed */
+    ns_pkt          *inflight_head;   /* on the wire, in arrival order,
                                        * linked by next (no allocation per
                                        * frame, as in link.c) */
     ns_pkt          *inflight_tail;
@@ -176,12 +201,13 @@ struct ns_lan {
 struct lan_batch {
     ns_lan          *lan;
     ns_time_t        at;              /* when the members' events fire */
+    ns_event_fn      fn;              /* batch_arrive or batch_tx_done */
     struct lan_dir **dirs;            /* members, in scheduling order */
     guint            n, cap;
 };
 
 static const struct ns_iface_ops lan_iface_ops;
-static void start_tx(struct lan_dir *d);
+static bool start_tx(struct lan_dir *d);
 static void switch_receive(struct lan_port *in, ns_pkt *p);
 
 static uint32_t mask_of(int prefix)
@@ -216,7 +242,17 @@ static void dir_drop(void *ud, ns_pkt *p, enum ns_drop_cause cause)
     ns__net_drop(d->port->lan->net->sim, NULL, d->port->name, p, cause);
 }
 
-/* The first frame propagating on d, or NULL. */
+static void inflight_push(struct lan_dir *d, ns_pkt *p)
+{
+    p->next = NULL;
+    if (d->inflight_tail)
+        d->inflight_tail->next = p;
+    else
+        d->inflight_head = p;
+    d->inflight_tail = p;
+}
+
+/* The first frame on d's wire, or NULL. */
 static ns_pkt *inflight_pop(struct lan_dir *d)
 {
     ns_pkt *p = d->inflight_head;
@@ -231,7 +267,7 @@ static ns_pkt *inflight_pop(struct lan_dir *d)
 
 /* ---- batches ---- */
 
-static struct lan_batch *batch_take(ns_lan *lan, ns_time_t at)
+static struct lan_batch *batch_take(ns_lan *lan, ns_time_t at, ns_event_fn fn)
 {
     struct lan_batch *b;
     if (lan->spare->len)
@@ -242,6 +278,7 @@ static struct lan_batch *batch_take(ns_lan *lan, ns_time_t at)
         g_ptr_array_add(lan->batches, b);
     }
     b->at = at;
+    b->fn = fn;
     b->n = 0;
     return b;
 }
@@ -261,7 +298,8 @@ static void batch_add(struct lan_batch *b, struct lan_dir *d)
 }
 
 /* Schedules fn(d) at `at`; while gathering, joins the open batch instead
- * (opening one, with an event for batch_fn, when none fires at `at`). */
+ * (opening one, with an event for batch_fn, when the open one is not a
+ * batch_fn at `at`: a flood schedules arrivals and tx_dones). */
 static void schedule_dir(struct lan_dir *d, ns_time_t at, ns_event_fn fn,
                          ns_event_fn batch_fn)
 {
@@ -271,8 +309,8 @@ static void schedule_dir(struct lan_dir *d, ns_time_t at, ns_event_fn fn,
         ns_event_after(sim, at - ns_sim_now(sim), fn, d);
         return;
     }
-    if (!lan->gather || lan->gather->at != at) {
-        lan->gather = batch_take(lan, at);
+    if (!lan->gather || lan->gather->at != at || lan->gather->fn != batch_fn) {
+        lan->gather = batch_take(lan, at, batch_fn);
         ns_event_after(sim, at - ns_sim_now(sim), batch_fn, lan->gather);
     }
     batch_add(lan->gather, d);
@@ -324,26 +362,26 @@ static void batch_arrive(ns_sim *sim, void *arg)
 
 static void batch_tx_done(ns_sim *sim, void *arg);
 
-/* The frame on d's transmitter is out: it propagates, the next starts. */
+/* tx_end has come with a tx_done event: the frame left to it goes on the
+ * wire, and the discipline is asked for the next one. */
 static void finish_tx(struct lan_dir *d)
 {
     ns_lan *lan = d->port->lan;
-    ns_pkt *p = d->tx;
-    d->tx = NULL;
-    p->next = NULL;
-    if (d->inflight_tail)
-        d->inflight_tail->next = p;
-    else
-        d->inflight_head = p;
-    d->inflight_tail = p;
-    schedule_dir(d, ns_sim_now(lan->net->sim) + lan->delay, arrive, batch_arrive);
-    /* A next frame schedules its own tx_done: later arrivals may no
-     * longer join the open batch. */
+    d->tx_event = false;
+    d->owes_dequeue = false;            /* start_tx asks it now */
+    if (d->tx) {
+        ns_pkt *p = d->tx;
+        d->tx = NULL;
+        inflight_push(d, p);
+        schedule_dir(d, ns_sim_now(lan->net->sim) + lan->delay, arrive, batch_arrive);
+    }
+    /* A next frame schedules its own event: later arrivals may no longer
+     * join the open batch. */
     bool was_gathering = lan->gathering;
     lan->gathering = false;
-    start_tx(d);
+    bool started = start_tx(d);
     lan->gathering = was_gathering;
-    if (d->tx)
+    if (started)
         lan->gather = NULL;
 }
 
@@ -377,37 +415,72 @@ static uint64_t serialisation_ns(u128 bits, uint64_t rate)
     return (uint64_t)((bits * 1000000000u + rate - 1) / rate);
 }
 
-/* Starts the next queued frame, continuing the busy period when the
- * transmitter was busy until now. */
-static void start_tx(struct lan_dir *d)
+/* Starts the next queued frame on d's idle transmitter, continuing the
+ * busy period when it was busy until now; false when the discipline has
+ * nothing to send. */
+static bool start_tx(struct lan_dir *d)
 {
     struct lan_port *port = d->port;
-    ns_sim *sim = port->lan->net->sim;
-    ns_time_t now = ns_sim_now(sim);
-    if (d->tx)
-        return;
+    ns_lan *lan = port->lan;
+    ns_time_t now = ns_sim_now(lan->net->sim);
     ns_pkt *p = ns_queue_dequeue(d->q, now);
     if (!p)
-        return;
+        return false;
     if (d->tx_end != now || d->bits_since == 0) {
         d->busy_since = now;            /* a new busy period: new anchor */
         d->bits_since = 0;
     }
     uint32_t bytes = ns_pkt_frame_len(p);
     d->bits_since += (u128)bytes * 8;
-    d->tx_end = d->busy_since + (ns_time_t)serialisation_ns(d->bits_since, port->lan->rate_int);
-    d->tx = p;
+    d->tx_end = d->busy_since + (ns_time_t)serialisation_ns(d->bits_since, lan->rate_int);
     if (d->uplink) {
         port->stats.tx_pkts++;
         port->stats.tx_bytes += bytes;
         ns__capture(port->ifc, p);      /* the host's capture sees tx start */
     }
-    schedule_dir(d, d->tx_end, tx_done, batch_tx_done);
+    if (ns_queue_len_pkts(d->q) > 0) {
+        /* Frames wait: the tx_done that starts the next one is needed
+         * anyway, and sends this one on its way as it always did. */
+        d->tx = p;
+        d->tx_event = true;
+        schedule_dir(d, d->tx_end, tx_done, batch_tx_done);
+    } else {
+        /* Nothing waits: the arrival is all that must happen (dir_send
+         * adds a tx_done if a frame comes while this one is on). */
+        inflight_push(d, p);
+        d->owes_dequeue = true;
+        schedule_dir(d, d->tx_end + lan->delay, arrive, batch_arrive);
+    }
+    return true;
 }
 
 static void dir_send(struct lan_dir *d, ns_pkt *p)
 {
-    ns_queue_enqueue(d->q, p, ns_sim_now(d->port->lan->net->sim));
+    ns_time_t now = ns_sim_now(d->port->lan->net->sim);
+    if (d->tx_event) {                  /* the pending tx_done will start it */
+        ns_queue_enqueue(d->q, p, now);
+        return;
+    }
+    if (now < d->tx_end) {
+        /* Serialising a frame no event waits for: one must now start
+         * this frame at tx_end, unless the discipline refused it. */
+        ns_queue_enqueue(d->q, p, now);
+        if (ns_queue_len_pkts(d->q) > 0) {
+            d->tx_event = true;
+            d->owes_dequeue = false;    /* the tx_done will ask */
+            schedule_dir(d, d->tx_end, tx_done, batch_tx_done);
+        }
+        return;
+    }
+    /* Idle.  The discipline first gets the empty dequeue it would have
+     * had at tx_end, so that its state (RED's idle start, CoDel's
+     * dropping state) is what it was with one event per frame. */
+    if (d->owes_dequeue) {
+        d->owes_dequeue = false;
+        ns_pkt *none = ns_queue_dequeue(d->q, d->tx_end);
+        g_assert(none == NULL);         /* nothing was queued since */
+    }
+    ns_queue_enqueue(d->q, p, now);
     start_tx(d);
 }
 
