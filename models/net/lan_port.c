@@ -7,21 +7,26 @@
  * at busy_since + ceil(bits_since * 1e9 / rate) in 128-bit arithmetic, so
  * back-to-back frames never drift.
  *
- * Events: a frame that starts with nothing queued behind it needs no event
- * at the end of its serialisation.  Its arrival time is known when it
- * starts (tx_end + delay), so only the arrival is scheduled, and the
- * direction is busy until tx_end implicitly, in time.  Only when a frame
- * is queued behind it is a tx_done event scheduled at tx_end, to start the
- * next one; a frame that starts with others queued behind it gets its
- * tx_done at once and its arrival from there, as every frame used to.  An
- * uncongested crossing thus costs two events (arrival at the switch,
- * arrival at the host) instead of four.  The discipline still sees every
- * frame through enqueue and dequeue, at the same times: the dequeue a
- * tx_done would have made at tx_end on an empty queue (RED starts its idle
- * period there, CoDel leaves its dropping state) is made when the
- * direction is next used, with tx_end as its time (see owes_dequeue).
- * What changes is the order of some events at one instant: a tx_done
- * scheduled late fires after same-instant events scheduled before it.
+ * Events: a frame's arrival time (tx_end + delay) is known when it starts,
+ * so its arrival is scheduled then, and the end of its serialisation
+ * needs an event only to start the next frame: a tx_done is scheduled at
+ * tx_end when a frame starts with others queued behind it, or when a
+ * frame is queued while it is on (dir_send); otherwise the direction is
+ * busy until tx_end implicitly, in time.  An uncongested crossing thus
+ * costs two events (arrival at the switch, arrival at the host) instead
+ * of four.  The discipline still sees every frame through enqueue and
+ * dequeue, at the same times: the dequeue a tx_done would have made at
+ * tx_end on an empty queue (where RED starts an idle period after a
+ * refused arrival, CoDel leaves its dropping state) is made when the
+ * direction is next used, with tx_end as its time (owes_dequeue).
+ *
+ * Same-instant order: frames that reach one place at one instant do so
+ * in the order they started, as before; a frame handed to a direction at
+ * the very instant its transmitter finishes starts at once when no
+ * tx_done is pending (the transmitter is free at tx_end), where it used
+ * to depend on which of the two events had been scheduled first; and a
+ * tx_done scheduled by dir_send fires after same-instant events scheduled
+ * before it.  Times never change, only such orders.
  *
  * A flood to N ports costs one event, not N: the downlinks it starts
  * together on idle ports deliver together, so one "batch" event delivers
@@ -30,11 +35,12 @@
  * everything that happens at one instant are those of one event per port;
  * only the event count differs.
  *
- * Invariants: at most one frame is on a direction's transmitter; frames on
- * a direction arrive in the order sent (the delay is constant); a frame is
- * either in the queue, on the transmitter waiting for its tx_done (tx), or
+ * Invariants: at most one frame is on a direction's transmitter (started
+ * at or after the previous tx_end); frames on a direction arrive in the
+ * order sent (the delay is constant); a frame is either in the queue or
  * in inflight with its arrival scheduled, and is freed or handed on by
- * exactly one of arrive, a drop, or ns__lan_port_free.
+ * exactly one of arrive, a drop, or ns__lan_port_free; a tx_done is
+ * pending exactly when tx_event is set.
  */
 #include <stdio.h>
 
@@ -171,29 +177,14 @@ static void batch_arrive(ns_sim *sim, void *arg)
     batch_give_back(b);
 }
 
-static void batch_tx_done(ns_sim *sim, void *arg);
-
-/* tx_end has come with a tx_done event: the frame left to it goes on the
- * wire, and the discipline is asked for the next one. */
+/* tx_end has come with a tx_done event: the discipline is asked for the
+ * next frame.  Never while gathering: what a next frame schedules comes
+ * after the batch, as it would have after the later per-port events. */
 static void finish_tx(struct lan_dir *d)
 {
-    ns_lan *lan = d->port->lan;
     d->tx_event = false;
     d->owes_dequeue = false;            /* start_tx asks it now */
-    if (d->tx) {
-        ns_pkt *p = d->tx;
-        d->tx = NULL;
-        inflight_push(d, p);
-        schedule_dir(d, ns_sim_now(lan->net->sim) + lan->delay, arrive, batch_arrive);
-    }
-    /* A next frame schedules its own event: later arrivals may no longer
-     * join the open batch. */
-    bool was_gathering = lan->gathering;
-    lan->gathering = false;
-    bool started = start_tx(d);
-    lan->gathering = was_gathering;
-    if (started)
-        lan->gather = NULL;
+    start_tx(d);
 }
 
 static void tx_done(ns_sim *sim, void *arg)
@@ -206,13 +197,8 @@ static void batch_tx_done(ns_sim *sim, void *arg)
 {
     (void)sim;
     struct lan_batch *b = arg;
-    ns_lan *lan = b->lan;
-    lan->gathering = true;
-    lan->gather = NULL;
     for (guint i = 0; i < b->n; i++)
         finish_tx(b->dirs[i]);
-    lan->gathering = false;
-    lan->gather = NULL;
     batch_give_back(b);
 }
 
@@ -251,17 +237,20 @@ static bool start_tx(struct lan_dir *d)
     }
     if (ns_queue_len_pkts(d->q) > 0) {
         /* Frames wait: the tx_done that starts the next one is needed
-         * anyway, and sends this one on its way as it always did. */
-        d->tx = p;
+         * now, and comes first (with no delay, before the arrival). */
         d->tx_event = true;
         schedule_dir(d, d->tx_end, tx_done, batch_tx_done);
     } else {
-        /* Nothing waits: the arrival is all that must happen (dir_send
-         * adds a tx_done if a frame comes while this one is on). */
-        inflight_push(d, p);
+        /* Nothing waits: dir_send adds a tx_done if a frame comes while
+         * this one is on. */
         d->owes_dequeue = true;
-        schedule_dir(d, d->tx_end + lan->delay, arrive, batch_arrive);
     }
+    /* Every arrival is scheduled when its frame starts, so frames that
+     * reach one place at one instant (the switch, from two ports) do so
+     * in the order they started, as when each had a tx_done scheduled at
+     * its start that scheduled its arrival in turn. */
+    inflight_push(d, p);
+    schedule_dir(d, d->tx_end + lan->delay, arrive, batch_arrive);
     return true;
 }
 
@@ -317,8 +306,6 @@ void ns__lan_dir_init(struct lan_dir *d, struct lan_port *port, bool uplink)
 
 static void dir_clear(ns_sim *sim, struct lan_dir *d)
 {
-    if (d->tx)
-        ns_pkt_free(sim, d->tx);
     ns_pkt *p;
     while ((p = inflight_pop(d)))
         ns_pkt_free(sim, p);

@@ -47,10 +47,6 @@ struct lan_dir {
     struct lan_port *port;
     bool             uplink;          /* host -> switch */
     ns_queue        *q;
-    ns_pkt          *tx;              /* being serialised and to be sent on
-                                       * its way by the pending tx_done, or
-                                       * NULL (a frame started on an empty
-                                       * queue is in inflight at once) */
     ns_time_t        busy_since;      /* anchor of the current busy period */
     unsigned __int128 bits_since;          /* bits started since the anchor */
     ns_time_t        tx_end;          /* when the last frame started ends:
@@ -60,7 +56,9 @@ struct lan_dir {
                                        * next frame at tx_end yet: the
                                        * frame started on an empty queue
                                        * and no tx_done was needed */
-    ns_pkt          *inflight_head;   /* on the wire, in arrival order,
+    ns_pkt          *inflight_head;   /* started, its arrival scheduled, in
+                                       * arrival order (the one still being
+                                       * serialised included),
                                        * linked by next (no allocation per
                                        * frame, as in link.c) */
     ns_pkt          *inflight_tail;
@@ -116,11 +114,11 @@ struct ns_lan {
     uint32_t             by_addr_gen; /* net->addr_gen it was built at */
     guint                by_addr_ports; /* ports->len it was built with */
     /* Batching (struct lan_batch).  `gather` is the batch that downlinks
-     * finishing at gather_at join instead of scheduling their own event;
-     * it is set only inside a flood or a batch's own handler, so nothing
-     * else can be scheduled between its members. */
+     * whose events fire at gather->at join instead of scheduling their
+     * own; it is open only inside a flood, so nothing else can be
+     * scheduled between its members. */
     struct lan_batch    *gather;      /* open batch, or NULL */
-    bool                 gathering;   /* inside a flood / batch handler */
+    bool                 gathering;   /* inside a flood */
     GPtrArray           *batches;     /* struct lan_batch*, owned: all ever made */
     GPtrArray           *spare;       /* the idle ones among them */
 };
