@@ -48,7 +48,7 @@ struct lan_dir {
     bool             uplink;          /* host -> switch */
     ns_queue        *q;
     ns_time_t        busy_since;      /* anchor of the current busy period */
-    unsigned __int128 bits_since;          /* bits started since the anchor */
+    unsigned __int128 bits_since;     /* bits started since the anchor */
     ns_time_t        tx_end;          /* when the last frame started ends:
                                        * busy while now < tx_end */
     bool             tx_event;        /* a tx_done is pending at tx_end */
