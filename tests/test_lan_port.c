@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lanworld.h"
+#include "queue_recorder.h"
 
 #define SER 113600                      /* one 142-byte frame on a port */
 
@@ -186,71 +187,16 @@ static void check_aqm(const char *discipline)
 static void test_lan_red_congested(void) { check_aqm("red"); }
 static void test_lan_codel_congested(void) { check_aqm("codel"); }
 
-/* What a discipline sees of a direction: a FIFO that logs every enqueue
- * and dequeue on a's uplink with its time.  With one tx_done per frame a
+/* What a discipline sees of a direction: the recorder (queue_recorder.h)
+ * logs every enqueue and dequeue on a's uplink with its time.  With one tx_done per frame a
  * direction asked its discipline for a next frame at every end of
  * serialisation, empty queue or not; without that event the empty
  * dequeue is made when the direction is next used, with tx_end as its
  * time, so the discipline sees the same calls at the same times (all but
  * the very last, which nothing follows). */
-struct qrec {
-    char name[32];
-};
-
-static struct {
-    char      op[16];                   /* 'E', 'D' (frame), 'd' (empty) */
-    ns_time_t at[16];
-    int       n;
-} qlog;
-
-static void qrec_note(char op, ns_time_t now)
-{
-    if (qlog.n < (int)G_N_ELEMENTS(qlog.at)) {
-        qlog.op[qlog.n] = op;
-        qlog.at[qlog.n] = now;
-    }
-    qlog.n++;
-}
-
-static bool qrec_init(void *priv, const struct ns_queue_cfg *cfg, GError **error)
-{
-    (void)error;
-    struct qrec *r = priv;
-    g_strlcpy(r->name, cfg->stream ? cfg->stream : "", sizeof r->name);
-    return true;
-}
-
-static bool qrec_watched(void *priv)
-{
-    return strcmp(((struct qrec *)priv)->name, "lan.lan0.a.up") == 0;
-}
-
-static void qrec_enqueue(ns_queue *q, void *priv, ns_pkt *p, ns_time_t now)
-{
-    if (qrec_watched(priv))
-        qrec_note('E', now);
-    ns_queue_fifo_push(q, p);
-}
-
-static ns_pkt *qrec_dequeue(ns_queue *q, void *priv, ns_time_t now)
-{
-    ns_pkt *p = ns_queue_fifo_pop(q);
-    if (qrec_watched(priv))
-        qrec_note(p ? 'D' : 'd', now);
-    return p;
-}
-
-static const struct ns_queue_ops qrec_ops = {
-    .name = "recorder",
-    .priv_size = sizeof(struct qrec),
-    .init = qrec_init,
-    .enqueue = qrec_enqueue,
-    .dequeue = qrec_dequeue,
-};
-
 static void register_qrec(ns_sim *sim)
 {
-    CU_ASSERT_TRUE(ns_queue_register(sim, &qrec_ops, NULL));
+    qrec_watch(sim, "lan.lan0.a.up");
 }
 
 static void test_lan_discipline_calls(void)
@@ -259,7 +205,6 @@ static void test_lan_discipline_calls(void)
     struct ns_lan_opts o;
     world_opts(&o, false);
     o.queue = "recorder";
-    memset(&qlog, 0, sizeof qlog);
     world_init_opts(&w, &o, register_qrec);
     ns_time_t t = NS_MSEC;
     send_at(&w, 0, 0, NET(2));                  /* idle: no tx_done */
@@ -270,11 +215,7 @@ static void test_lan_discipline_calls(void)
     static const char want_op[] = "EDdEDEDdED";
     const ns_time_t want_at[] = { 0, 0, SER, t, t, t + 50000, t + SER, t + 2 * SER,
                                   5 * t, 5 * t };
-    CU_ASSERT_EQUAL_FATAL(qlog.n, (int)strlen(want_op));
-    for (int i = 0; i < qlog.n; i++) {
-        CU_ASSERT_EQUAL(qlog.op[i], want_op[i]);
-        CU_ASSERT_EQUAL(qlog.at[i], want_at[i]);
-    }
+    qrec_expect(want_op, want_at);
     CU_ASSERT_EQUAL(w.rx[1].n, 4);
     CU_ASSERT_EQUAL(w.rx[1].at[2], t + UDP_CROSS + SER);
     world_finish(&w);

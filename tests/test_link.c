@@ -2,6 +2,7 @@
  * nanosecond, back-to-back packets without drift, 100 Gbit/s for hours,
  * jitter ordering, queue overflow, loss, link failure and rerouting, and
  * the event count where a packet's fate is known when it starts. */
+#include "queue_recorder.h"
 #include "testnet.h"
 
 /* ---- timing ----------------------------------------------------------- */
@@ -442,6 +443,39 @@ static void test_changes_while_serialising(void)
     world_free(&w);
 }
 
+/* The discipline sees the calls and times it saw with one tx_done per
+ * packet: the empty dequeue at each tx_end is made when the direction is
+ * next used (or the link goes down), with tx_end as its time; a link going
+ * down and up asks for the next packet when it comes up, as before. */
+static void test_discipline_calls(void)
+{
+    struct world w;
+    world_init(&w, 1);
+    qrec_watch(w.sim, "a-b.0");
+    ns_host *a = host(&w, "a", false), *b = host(&w, "b", false);
+    struct ns_link_opts o;
+    ns_link_opts_defaults(&o);
+    o.rate_bps = 8e6;                                   /* 142,000 ns a packet */
+    o.delay = NS_MSEC;
+    o.queue = "recorder";
+    ns_link *l = link_opts(&w, a, b, &o);
+    ns_udp *sa = listen_on(&w, a, 5000);
+    listen_on(&w, b, PORT);
+    uint32_t dst = ns_host_addr(b);
+    ns_time_t one = 142000, t = 10 * NS_MSEC;
+    send_at(&w, 0, sa, dst, PORT, PAYLOAD, 0, false);       /* idle: no tx_done */
+    send_at(&w, t, sa, dst, PORT, PAYLOAD, 0, false);       /* idle again */
+    send_at(&w, t + 50000, sa, dst, PORT, PAYLOAD, 0, false);   /* behind it */
+    link_at(&w, 5 * t, l, false);                           /* empty dequeue first */
+    link_at(&w, 6 * t, l, true);                            /* asks: nothing */
+    world_run(&w);
+    static const char want_op[] = "EDdEDEDdd";
+    const ns_time_t want_at[] = { 0, 0, one, t, t, t + 50000, t + one, t + 2 * one, 6 * t };
+    qrec_expect(want_op, want_at);
+    CU_ASSERT_EQUAL(w.rx->len, 3);
+    world_free(&w);
+}
+
 void test_link_register(void)
 {
     CU_pSuite s = ns_test_suite("link", NULL, NULL);
@@ -456,4 +490,5 @@ void test_link_register(void)
     ns_test_add(s, "a ring reroutes around a failed link", test_ring_reroute);
     ns_test_add(s, "one event per idle hop", test_events_per_hop);
     ns_test_add(s, "down, delay and loss changes while serialising", test_changes_while_serialising);
+    ns_test_add(s, "what the discipline sees", test_discipline_calls);
 }
