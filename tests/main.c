@@ -32,6 +32,7 @@ static void (*const registrations[])(void) = {
     test_queue_register,
     test_loss_register,
     test_lan_register,
+    test_lan_port_register,
     test_net_register,
     test_link_register,
     test_route_register,

@@ -1,6 +1,8 @@
 /* test_link.c — point-to-point links driven from C: serialisation to the
  * nanosecond, back-to-back packets without drift, 100 Gbit/s for hours,
- * jitter ordering, queue overflow, loss, link failure and rerouting. */
+ * jitter ordering, queue overflow, loss, link failure and rerouting, and
+ * the event count where a packet's fate is known when it starts. */
+#include "queue_recorder.h"
 #include "testnet.h"
 
 /* ---- timing ----------------------------------------------------------- */
@@ -321,6 +323,159 @@ static void test_ring_reroute(void)
     world_free(&w);
 }
 
+/* ---- events: decided at start where nothing is drawn at tx_end ---- */
+
+/* A lossless link without jitter: one event per packet and hop when the
+ * direction is idle (its arrival); a burst adds a tx_done for each packet
+ * that has another queued behind it, or that one joins while it is on,
+ * and arrival times stay those of one serialisation after the other. */
+static void test_events_per_hop(void)
+{
+    struct world w;
+    world_init(&w, 1);
+    ns_host *a = host(&w, "a", false), *r = host(&w, "r", true), *b = host(&w, "b", false);
+    link_rd(&w, a, r, 8e6, NS_MSEC);                  /* 142,000 ns a packet, */
+    link_rd(&w, r, b, 8e6, NS_MSEC);                  /* no rounding */
+    ns_udp *sa = listen_on(&w, a, 5000);
+    listen_on(&w, b, PORT);
+    uint32_t dst = ns_host_addr(b);
+    for (int k = 0; k < 10; k++)
+        send_at(&w, k * 10 * NS_MSEC, sa, dst, PORT, PAYLOAD, 0, false);
+    world_run(&w);
+    ns_time_t one = ser(udp_bits(PAYLOAD), 8000000);
+    CU_ASSERT_EQUAL(one, 142000);
+    CU_ASSERT_EQUAL_FATAL(w.rx->len, 10);
+    CU_ASSERT_EQUAL(rx_at(&w, 9)->at, 90 * NS_MSEC + 2 * (one + NS_MSEC));
+    CU_ASSERT_EQUAL(ns_sim_events_run(w.sim), 10 + 2 * 10);    /* sends + hops */
+
+    uint64_t before = ns_sim_events_run(w.sim);
+    for (int k = 0; k < 5; k++)                             /* a burst of 5 */
+        send_at(&w, NS_SEC, sa, dst, PORT, PAYLOAD, 0, false);
+    send_at(&w, NS_SEC + 4 * one + one / 2, sa, dst, PORT, PAYLOAD, 0, false);
+    world_run(&w);
+    CU_ASSERT_EQUAL_FATAL(w.rx->len, 16);
+    for (int k = 0; k < 6; k++)
+        CU_ASSERT_EQUAL(rx_at(&w, 10 + k)->at, NS_SEC + (k + 2) * one + 2 * NS_MSEC);
+    /* 6 sends; on a -> r 5 tx_dones (4 with a packet behind, 1 joined
+     * while on) and 6 arrivals; on r -> b, each packet arrives as the one
+     * before ends: no tx_done, 6 arrivals */
+    CU_ASSERT_EQUAL(ns_sim_events_run(w.sim) - before, 6 + 5 + 6 + 6);
+    world_free(&w);
+}
+
+/* What tx_end decides is decided at tx_end even when the arrival was
+ * scheduled at the start: a link that goes down and up again while a
+ * packet is serialised loses it at its tx_end (counted then), a delay or
+ * loss set while it is on applies to it, and one set after its tx_end
+ * does not. */
+struct change {
+    ns_link  *l;
+    int       what;                 /* 0: delay 5 ms, 1: loss 1, 2: loss 0 */
+};
+
+static void do_change(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    struct change *c = arg;
+    bool ok = c->what == 0 ? ns_link_set_delay(c->l, -1, 5 * NS_MSEC, NULL)
+                           : ns_link_set_loss(c->l, -1, c->what == 1 ? 1.0 : 0.0, NULL);
+    CU_ASSERT_TRUE(ok);
+}
+
+static void change_at(struct world *w, ns_time_t at, ns_link *l, int what)
+{
+    struct change *c = own(w, sizeof *c);
+    *c = (struct change){ l, what };
+    ns_event_at(w->sim, at, do_change, c, 0, NULL);
+}
+
+struct drops_seen {
+    ns_link  *l;
+    uint64_t  seen[4];
+    int       n;
+};
+
+static void see_drops(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    struct drops_seen *d = arg;
+    const struct ns_link_stats *st = ns_link_stats(d->l, 0);
+    d->seen[d->n++] = st->drops[NS_DROP_LINK_DOWN] + st->drops[NS_DROP_LOSS];
+}
+
+static void test_changes_while_serialising(void)
+{
+    struct world w;
+    world_init(&w, 1);
+    ns_host *a = host(&w, "a", false), *b = host(&w, "b", false);
+    ns_link *l = link_rd(&w, a, b, 3e6, NS_MSEC);
+    ns_udp *sa = listen_on(&w, a, 5000);
+    listen_on(&w, b, PORT);
+    uint32_t dst = ns_host_addr(b);
+    ns_time_t one = ser(udp_bits(PAYLOAD), 3000000);        /* 378,667 ns */
+    struct drops_seen ds = { l, { 0 }, 0 };
+
+    send_at(&w, 0, sa, dst, PORT, PAYLOAD, 0, false);       /* down and up: lost */
+    link_at(&w, 100000, l, false);
+    link_at(&w, 200000, l, true);
+    ns_event_at(w.sim, one - 1, see_drops, &ds, 0, NULL);
+    ns_event_at(w.sim, one + 1, see_drops, &ds, 0, NULL);
+
+    ns_time_t t = 100 * NS_MSEC;
+    send_at(&w, t, sa, dst, PORT, PAYLOAD, 0, false);       /* delay set while on */
+    change_at(&w, t + 100000, l, 0);
+    send_at(&w, 2 * t, sa, dst, PORT, PAYLOAD, 0, false);   /* loss set while on */
+    change_at(&w, 2 * t + 100000, l, 1);
+    change_at(&w, 2 * t + one + 1000, l, 2);
+    send_at(&w, 3 * t, sa, dst, PORT, PAYLOAD, 0, false);   /* loss set after tx_end */
+    change_at(&w, 3 * t + one, l, 1);
+    change_at(&w, 3 * t + one + 1000, l, 2);
+    world_run(&w);
+
+    const struct ns_link_stats *st = ns_link_stats(l, 0);
+    CU_ASSERT_EQUAL(ds.seen[0], 0);
+    CU_ASSERT_EQUAL(ds.seen[1], 1);
+    CU_ASSERT_EQUAL(st->drops[NS_DROP_LINK_DOWN], 1);
+    CU_ASSERT_EQUAL(st->drops[NS_DROP_LOSS], 1);
+    CU_ASSERT_EQUAL_FATAL(w.rx->len, 2);
+    CU_ASSERT_EQUAL(rx_at(&w, 0)->at, t + one + 5 * NS_MSEC);
+    CU_ASSERT_EQUAL(rx_at(&w, 1)->at, 3 * t + one + 5 * NS_MSEC);
+    world_free(&w);
+}
+
+/* The discipline sees the calls and times it saw with one tx_done per
+ * packet: the empty dequeue at each tx_end is made when the direction is
+ * next used (or the link goes down), with tx_end as its time; a link going
+ * down and up asks for the next packet when it comes up, as before. */
+static void test_discipline_calls(void)
+{
+    struct world w;
+    world_init(&w, 1);
+    qrec_watch(w.sim, "a-b.0");
+    ns_host *a = host(&w, "a", false), *b = host(&w, "b", false);
+    struct ns_link_opts o;
+    ns_link_opts_defaults(&o);
+    o.rate_bps = 8e6;                                   /* 142,000 ns a packet */
+    o.delay = NS_MSEC;
+    o.queue = "recorder";
+    ns_link *l = link_opts(&w, a, b, &o);
+    ns_udp *sa = listen_on(&w, a, 5000);
+    listen_on(&w, b, PORT);
+    uint32_t dst = ns_host_addr(b);
+    ns_time_t one = 142000, t = 10 * NS_MSEC;
+    send_at(&w, 0, sa, dst, PORT, PAYLOAD, 0, false);       /* idle: no tx_done */
+    send_at(&w, t, sa, dst, PORT, PAYLOAD, 0, false);       /* idle again */
+    send_at(&w, t + 50000, sa, dst, PORT, PAYLOAD, 0, false);   /* behind it */
+    link_at(&w, 5 * t, l, false);                           /* empty dequeue first */
+    link_at(&w, 6 * t, l, true);                            /* asks: nothing */
+    world_run(&w);
+    static const char want_op[] = "EDdEDEDdd";
+    const ns_time_t want_at[] = { 0, 0, one, t, t, t + 50000, t + one, t + 2 * one, 6 * t };
+    qrec_expect(want_op, want_at);
+    CU_ASSERT_EQUAL(w.rx->len, 3);
+    world_free(&w);
+}
+
 void test_link_register(void)
 {
     CU_pSuite s = ns_test_suite("link", NULL, NULL);
@@ -333,4 +488,7 @@ void test_link_register(void)
     ns_test_add(s, "loss 1 drops all, loss 0 none", test_loss_all_or_nothing);
     ns_test_add(s, "link down drops queued and in-flight packets", test_link_down);
     ns_test_add(s, "a ring reroutes around a failed link", test_ring_reroute);
+    ns_test_add(s, "one event per idle hop", test_events_per_hop);
+    ns_test_add(s, "down, delay and loss changes while serialising", test_changes_while_serialising);
+    ns_test_add(s, "what the discipline sees", test_discipline_calls);
 }

@@ -77,6 +77,7 @@ void test_diagram_register(void);
 void test_queue_register(void);
 void test_loss_register(void);
 void test_lan_register(void);
+void test_lan_port_register(void);
 void test_net_register(void);
 void test_link_register(void);
 void test_route_register(void);

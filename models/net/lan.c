@@ -12,177 +12,19 @@
  * sends a unicast frame to the learned port, floods it to every other
  * port while unknown, and copies a broadcast to every other port.
  *
- * Serialisation follows link.c: while a direction stays busy, a frame ends
- * at busy_since + ceil(bits_since * 1e9 / rate) in 128-bit arithmetic, so
- * back-to-back frames never drift.
+ * The directions' queues, transmitters, cables and event batching are in
+ * lan_port.c, the MAC table in lan_fdb.c.
  *
- * A flood to N ports costs two events, not 2N: the downlinks it starts
- * together finish together, so one "batch" event ends all their
- * transmissions and one more delivers all the copies (see struct
- * lan_batch).  Arrival times and the order of everything that happens at
- * one instant are those of one event per port; only the event count
- * differs.
- *
- * Invariants: at most one frame is on a direction's transmitter; frames on
- * a direction arrive in the order sent (the delay is constant); a frame is
- * never sent back out of the port it came in on; an interface hands its
- * host only frames addressed to its MAC or to the broadcast MAC.
+ * Invariants: a frame is never sent back out of the port it came in on,
+ * nor across a partition; an interface hands its host only frames
+ * addressed to its MAC or to the broadcast MAC.
  */
 #include <math.h>
 #include <stdio.h>
 
 #include "lan_priv.h"
-#include "netsim/event.h"
-#include "netsim/loss.h"
-#include "netsim/u32map.h"
-
-typedef unsigned __int128 u128;
-
-struct lan_port;
-
-/* One direction of a port. */
-struct lan_dir {
-    struct lan_port *port;
-    bool             uplink;          /* host -> switch */
-    ns_queue        *q;
-    ns_pkt          *tx;              /* being serialised, or NULL */
-    ns_time_t        busy_since;      /* anchor of the current busy period */
-    u128             bits_since;      /* bits started since the anchor */
-    ns_time_t        tx_end;          /* when tx finishes */
-    ns_pkt          *inflight_head;   /* propagating, in arrival order,
-                                       * linked by next (no allocation per
-                                       * frame, as in link.c) */
-    ns_pkt          *inflight_tail;
-    ns_rng          *loss_rng;        /* the cable's loss draws (LAN loss > 0) */
-};
-
-struct lan_port {
-    ns_lan                   *lan;
-    ns_iface                 *ifc;    /* owned by its host */
-    struct lan_dir            up;     /* host -> switch */
-    struct lan_dir            down;   /* switch -> host */
-    struct ns_lan_port_stats  stats;
-    bool                      cut;    /* down: ns_lan_port_set_up(false) */
-    int                       side;   /* of a partition (ns_lan_port_set_side) */
-    char                      name[96]; /* "lan:host" for drop traces */
-};
-
-/* The switch's filtering database: MAC -> port, open addressing with
- * linear probing, keys stored as MAC + 1 so that 0 marks an empty slot
- * (a MAC has 48 bits).  Entries are only added or repointed (no ageing),
- * so no deletion is needed.  Two lookups per frame crossing the switch
- * made GLib's table, with its hash and equality called through pointers
- * and a heap-allocated key per entry, the costliest map on that path. */
-struct fdb {
-    uint64_t          *keys;          /* MAC + 1, or 0: empty */
-    struct lan_port  **ports;
-    uint32_t           cap;           /* slots, a power of two (or 0) */
-    uint32_t           n;             /* entries; at most cap / 2 */
-};
-
-static uint32_t fdb_slot(const struct fdb *t, uint64_t key)
-{
-    return (uint32_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & (t->cap - 1);
-}
-
-static struct lan_port *fdb_get(const struct fdb *t, uint64_t mac)
-{
-    if (t->cap == 0)
-        return NULL;
-    uint64_t key = mac + 1;
-    for (uint32_t i = fdb_slot(t, key);; i = (i + 1) & (t->cap - 1)) {
-        if (t->keys[i] == key)
-            return t->ports[i];
-        if (t->keys[i] == 0)
-            return NULL;
-    }
-}
-
-static void fdb_insert(struct fdb *t, uint64_t key, struct lan_port *port)
-{
-    uint32_t i = fdb_slot(t, key);
-    while (t->keys[i] != 0 && t->keys[i] != key)
-        i = (i + 1) & (t->cap - 1);
-    t->n += t->keys[i] == 0;
-    t->keys[i] = key;
-    t->ports[i] = port;
-}
-
-static void fdb_put(struct fdb *t, uint64_t mac, struct lan_port *port)
-{
-    if (2 * (t->n + 1) > t->cap) {
-        struct fdb old = *t;
-        t->cap = old.cap ? old.cap * 2 : 64;
-        t->keys = g_new0(uint64_t, t->cap);
-        t->ports = g_new0(struct lan_port *, t->cap);
-        t->n = 0;
-        for (uint32_t i = 0; i < old.cap; i++)
-            if (old.keys[i])
-                fdb_insert(t, old.keys[i], old.ports[i]);
-        g_free(old.keys);
-        g_free(old.ports);
-    }
-    fdb_insert(t, mac + 1, port);
-}
-
-static void fdb_clear(struct fdb *t)
-{
-    g_free(t->keys);
-    g_free(t->ports);
-    *t = (struct fdb){ 0 };
-}
-
-struct ns_lan {
-    struct ns_net       *net;
-    uint32_t             index;       /* in net->lans */
-    char                *name;
-    double               rate_bps;
-    uint64_t             rate_int;    /* rate_bps rounded, as serialisation uses it */
-    ns_time_t            delay;
-    char                *queue;       /* discipline name */
-    struct ns_queue_cfg  qcfg;
-    uint32_t             subnet;      /* network address, host order */
-    int                  prefix;
-    bool                 arp;
-    ns_loss             *loss;        /* each cable's loss model, or NULL */
-    GPtrArray           *ports;       /* struct lan_port*, owned, attachment order */
-    struct fdb           fdb;         /* MAC -> lan_port*: looked up only,
-                                       * never iterated */
-    ns_u32map            by_addr;     /* address -> first lan_port* with it,
-                                       * for LANs without ARP */
-    bool                 by_addr_built;
-    uint32_t             by_addr_gen; /* net->addr_gen it was built at */
-    guint                by_addr_ports; /* ports->len it was built with */
-    /* Batching (struct lan_batch).  `gather` is the batch that downlinks
-     * finishing at gather_at join instead of scheduling their own event;
-     * it is set only inside a flood or a batch's own handler, so nothing
-     * else can be scheduled between its members. */
-    struct lan_batch    *gather;      /* open batch, or NULL */
-    bool                 gathering;   /* inside a flood / batch handler */
-    GPtrArray           *batches;     /* struct lan_batch*, owned: all ever made */
-    GPtrArray           *spare;       /* the idle ones among them */
-};
-
-/* Downlinks whose per-port events (tx_done, or arrive) would all fire at
- * one time, one after the other: one event fires them in the same order.
- * Its event is scheduled when the first member joins, where the first
- * per-port event would have been; a member joins only while nothing else
- * has been scheduled since, so the per-port events would have had
- * consecutive sequence numbers and nothing could have run between them.
- * Whatever a member's handling schedules comes after the whole batch, as
- * it would have after the later per-port events.  One difference: a
- * callback that stops the run (ns_sim_stop) stops it after the batch, not
- * after its own port. */
-struct lan_batch {
-    ns_lan          *lan;
-    ns_time_t        at;              /* when the members' events fire */
-    struct lan_dir **dirs;            /* members, in scheduling order */
-    guint            n, cap;
-};
 
 static const struct ns_iface_ops lan_iface_ops;
-static void start_tx(struct lan_dir *d);
-static void switch_receive(struct lan_port *in, ns_pkt *p);
 
 static uint32_t mask_of(int prefix)
 {
@@ -207,253 +49,47 @@ void ns_lan_opts_defaults(struct ns_lan_opts *o)
     o->arp = true;
 }
 
-/* ---- drops ---- */
-
-static void dir_drop(void *ud, ns_pkt *p, enum ns_drop_cause cause)
-{
-    struct lan_dir *d = ud;
-    d->port->stats.drops[cause]++;
-    ns__net_drop(d->port->lan->net->sim, NULL, d->port->name, p, cause);
-}
-
-/* The first frame propagating on d, or NULL. */
-static ns_pkt *inflight_pop(struct lan_dir *d)
-{
-    ns_pkt *p = d->inflight_head;
-    if (p) {
-        d->inflight_head = p->next;
-        if (!d->inflight_head)
-            d->inflight_tail = NULL;
-        p->next = NULL;
-    }
-    return p;
-}
-
-/* ---- batches ---- */
-
-static struct lan_batch *batch_take(ns_lan *lan, ns_time_t at)
-{
-    struct lan_batch *b;
-    if (lan->spare->len)
-        b = g_ptr_array_steal_index_fast(lan->spare, lan->spare->len - 1);
-    else {
-        b = g_new0(struct lan_batch, 1);
-        b->lan = lan;
-        g_ptr_array_add(lan->batches, b);
-    }
-    b->at = at;
-    b->n = 0;
-    return b;
-}
-
-static void batch_give_back(struct lan_batch *b)
-{
-    g_ptr_array_add(b->lan->spare, b);
-}
-
-static void batch_add(struct lan_batch *b, struct lan_dir *d)
-{
-    if (b->n == b->cap) {
-        b->cap = b->cap ? 2 * b->cap : 16;
-        b->dirs = g_renew(struct lan_dir *, b->dirs, b->cap);
-    }
-    b->dirs[b->n++] = d;
-}
-
-/* Schedules fn(d) at `at`; while gathering, joins the open batch instead
- * (opening one, with an event for batch_fn, when none fires at `at`). */
-static void schedule_dir(struct lan_dir *d, ns_time_t at, ns_event_fn fn,
-                         ns_event_fn batch_fn)
-{
-    ns_lan *lan = d->port->lan;
-    ns_sim *sim = lan->net->sim;
-    if (!lan->gathering) {
-        ns_event_after(sim, at - ns_sim_now(sim), fn, d);
-        return;
-    }
-    if (!lan->gather || lan->gather->at != at) {
-        lan->gather = batch_take(lan, at);
-        ns_event_after(sim, at - ns_sim_now(sim), batch_fn, lan->gather);
-    }
-    batch_add(lan->gather, d);
-}
-
-/* ---- one direction: queue, transmitter, propagation ---- */
-
-static void arrive(ns_sim *sim, void *arg)
-{
-    struct lan_dir *d = arg;
-    struct lan_port *port = d->port;
-    ns_pkt *p = inflight_pop(d);
-    /* A down port (a pulled cable) loses what reaches either end of it;
-     * checked on arrival, so frames already on the wire are lost too. */
-    if (port->cut) {
-        dir_drop(d, p, NS_DROP_LINK_DOWN);
-        return;
-    }
-    /* A lossy cable (the LAN's loss option): the links' loss model, drawn
-     * independently in each direction from that direction's own stream. */
-    if (d->loss_rng && ns_loss_drops(port->lan->loss, p, d->loss_rng)) {
-        dir_drop(d, p, NS_DROP_LOSS);
-        return;
-    }
-    if (d->uplink) {
-        switch_receive(port, p);
-        return;
-    }
-    port->stats.rx_pkts++;
-    port->stats.rx_bytes += ns_pkt_frame_len(p);
-    /* A NIC not in promiscuous mode ignores unicast for others: flooded
-     * frames reach every port but only their addressee's host. */
-    if (p->eth_dst_if != NS_IF_BROADCAST && p->eth_dst_if != port->ifc->gid) {
-        port->stats.rx_filtered++;
-        ns_pkt_free(sim, p);
-        return;
-    }
-    ns__capture(port->ifc, p);
-    ns__iface_input(port->ifc, p);
-}
-
-static void batch_arrive(ns_sim *sim, void *arg)
-{
-    struct lan_batch *b = arg;
-    for (guint i = 0; i < b->n; i++)
-        arrive(sim, b->dirs[i]);
-    batch_give_back(b);
-}
-
-static void batch_tx_done(ns_sim *sim, void *arg);
-
-/* The frame on d's transmitter is out: it propagates, the next starts. */
-static void finish_tx(struct lan_dir *d)
-{
-    ns_lan *lan = d->port->lan;
-    ns_pkt *p = d->tx;
-    d->tx = NULL;
-    p->next = NULL;
-    if (d->inflight_tail)
-        d->inflight_tail->next = p;
-    else
-        d->inflight_head = p;
-    d->inflight_tail = p;
-    schedule_dir(d, ns_sim_now(lan->net->sim) + lan->delay, arrive, batch_arrive);
-    /* A next frame schedules its own tx_done: later arrivals may no
-     * longer join the open batch. */
-    bool was_gathering = lan->gathering;
-    lan->gathering = false;
-    start_tx(d);
-    lan->gathering = was_gathering;
-    if (d->tx)
-        lan->gather = NULL;
-}
-
-static void tx_done(ns_sim *sim, void *arg)
-{
-    (void)sim;
-    finish_tx(arg);
-}
-
-static void batch_tx_done(ns_sim *sim, void *arg)
-{
-    (void)sim;
-    struct lan_batch *b = arg;
-    ns_lan *lan = b->lan;
-    lan->gathering = true;
-    lan->gather = NULL;
-    for (guint i = 0; i < b->n; i++)
-        finish_tx(b->dirs[i]);
-    lan->gathering = false;
-    lan->gather = NULL;
-    batch_give_back(b);
-}
-
-/* ceil(bits * 1e9 / rate): in 64 bits while that cannot overflow (a busy
- * period of up to ~18 Gbit), the same value as the 128-bit form, whose
- * library division showed in profiles at one call per frame. */
-static uint64_t serialisation_ns(u128 bits, uint64_t rate)
-{
-    if (bits <= (UINT64_MAX - rate) / 1000000000u)
-        return ((uint64_t)bits * 1000000000u + rate - 1) / rate;
-    return (uint64_t)((bits * 1000000000u + rate - 1) / rate);
-}
-
-/* Starts the next queued frame, continuing the busy period when the
- * transmitter was busy until now. */
-static void start_tx(struct lan_dir *d)
-{
-    struct lan_port *port = d->port;
-    ns_sim *sim = port->lan->net->sim;
-    ns_time_t now = ns_sim_now(sim);
-    if (d->tx)
-        return;
-    ns_pkt *p = ns_queue_dequeue(d->q, now);
-    if (!p)
-        return;
-    if (d->tx_end != now || d->bits_since == 0) {
-        d->busy_since = now;            /* a new busy period: new anchor */
-        d->bits_since = 0;
-    }
-    uint32_t bytes = ns_pkt_frame_len(p);
-    d->bits_since += (u128)bytes * 8;
-    d->tx_end = d->busy_since + (ns_time_t)serialisation_ns(d->bits_since, port->lan->rate_int);
-    d->tx = p;
-    if (d->uplink) {
-        port->stats.tx_pkts++;
-        port->stats.tx_bytes += bytes;
-        ns__capture(port->ifc, p);      /* the host's capture sees tx start */
-    }
-    schedule_dir(d, d->tx_end, tx_done, batch_tx_done);
-}
-
-static void dir_send(struct lan_dir *d, ns_pkt *p)
-{
-    ns_queue_enqueue(d->q, p, ns_sim_now(d->port->lan->net->sim));
-    start_tx(d);
-}
-
 /* ---- the switch ---- */
 
 /* A frame fully received from port `in`: learn, then forward, flood or
  * filter. */
-static void switch_receive(struct lan_port *in, ns_pkt *p)
+void ns__lan_switch_receive(struct lan_port *in, ns_pkt *p)
 {
     ns_lan *lan = in->lan;
     ns_sim *sim = lan->net->sim;
     uint64_t src = mac_key(ns__if_mac(lan->net, p->eth_src_if));
-    if (fdb_get(&lan->fdb, src) != in)
-        fdb_put(&lan->fdb, src, in);
+    if (ns__lan_fdb_get(&lan->fdb, src) != in)
+        ns__lan_fdb_put(&lan->fdb, src, in);
     if (p->eth_dst_if != NS_IF_BROADCAST) {
         uint64_t dst = mac_key(ns__if_mac(lan->net, p->eth_dst_if));
-        struct lan_port *out = fdb_get(&lan->fdb, dst);
+        struct lan_port *out = ns__lan_fdb_get(&lan->fdb, dst);
         if (out) {
             if (out == in)
                 ns_pkt_free(sim, p);    /* 802.1D: never back where it came from */
             else if (out->side != in->side)
-                dir_drop(&in->up, p, NS_DROP_LINK_DOWN);   /* across the partition */
+                ns__lan_dir_drop(&in->up, p, NS_DROP_LINK_DOWN);   /* across the partition */
             else
-                dir_send(&out->down, p);
+                ns__lan_dir_send(&out->down, p);
             return;
         }
     }
     /* Broadcast, or unicast to a MAC not learned yet: every other port,
      * in attachment order, the original going to the last. */
     struct lan_port *last = NULL;
-    lan->gathering = true;
-    lan->gather = NULL;
+    ns__lan_gather_begin(lan);
     for (guint i = 0; i < lan->ports->len; i++) {
         struct lan_port *o = g_ptr_array_index(lan->ports, i);
         if (o == in || o->side != in->side)
             continue;
         if (last)
-            dir_send(&last->down, ns_pkt_clone(sim, p));
+            ns__lan_dir_send(&last->down, ns_pkt_clone(sim, p));
         last = o;
     }
     if (last)
-        dir_send(&last->down, p);
+        ns__lan_dir_send(&last->down, p);
     else
         ns_pkt_free(sim, p);
-    lan->gathering = false;
-    lan->gather = NULL;
+    ns__lan_gather_end(lan);
 }
 
 /* ---- interface ops ---- */
@@ -462,7 +98,7 @@ void ns__lan_send(ns_iface *ifc, ns_pkt *p)
 {
     struct lan_port *port = ifc->medium;
     p->eth_src_if = ifc->gid;
-    dir_send(&port->up, p);
+    ns__lan_dir_send(&port->up, p);
 }
 
 bool ns__lan_send_to_mac(ns_iface *ifc, ns_pkt *p, const uint8_t mac[6])
@@ -567,43 +203,13 @@ int ns__lan_index(const ns_iface *ifc)
 
 /* ---- construction ---- */
 
-static void dir_init(struct lan_dir *d, struct lan_port *port, bool uplink)
-{
-    d->port = port;
-    d->uplink = uplink;
-}
-
-static void dir_clear(ns_sim *sim, struct lan_dir *d)
-{
-    if (d->tx)
-        ns_pkt_free(sim, d->tx);
-    ns_pkt *p;
-    while ((p = inflight_pop(d)))
-        ns_pkt_free(sim, p);
-    if (d->q)
-        ns_queue_free(d->q);
-}
-
-static void port_free(ns_sim *sim, struct lan_port *port)
-{
-    dir_clear(sim, &port->up);
-    dir_clear(sim, &port->down);
-    g_free(port);
-}
-
 void ns__lan_free(ns_lan *lan)
 {
     for (guint i = 0; i < lan->ports->len; i++)
-        port_free(lan->net->sim, g_ptr_array_index(lan->ports, i));
+        ns__lan_port_free(lan->net->sim, g_ptr_array_index(lan->ports, i));
     g_ptr_array_free(lan->ports, TRUE);
-    for (guint i = 0; i < lan->batches->len; i++) {
-        struct lan_batch *b = g_ptr_array_index(lan->batches, i);
-        g_free(b->dirs);
-        g_free(b);
-    }
-    g_ptr_array_free(lan->batches, TRUE);
-    g_ptr_array_free(lan->spare, TRUE);
-    fdb_clear(&lan->fdb);
+    ns__lan_batches_free(lan);
+    ns__lan_fdb_clear(&lan->fdb);
     if (lan->loss)
         ns_loss_free(lan->loss);
     ns_u32map_free(&lan->by_addr);
@@ -782,17 +388,17 @@ ns_iface *ns_lan_attach(ns_lan *lan, ns_host *h, uint32_t addr, GError **error)
     struct lan_port *port = g_new0(struct lan_port, 1);
     port->lan = lan;
     g_snprintf(port->name, sizeof port->name, "%s:%s", lan->name, h->name);
-    dir_init(&port->up, port, true);
-    dir_init(&port->down, port, false);
+    ns__lan_dir_init(&port->up, port, true);
+    ns__lan_dir_init(&port->down, port, false);
     /* Queue streams named by LAN, host and direction, not creation order. */
     struct ns_queue_cfg qc = lan->qcfg;
     char *up_name = g_strdup_printf("lan.%s.%s.up", lan->name, ns_host_name(h));
     char *down_name = g_strdup_printf("lan.%s.%s.down", lan->name, ns_host_name(h));
     qc.stream = up_name;
-    port->up.q = ns_queue_new(sim, lan->queue, &qc, dir_drop, &port->up, error);
+    port->up.q = ns_queue_new(sim, lan->queue, &qc, ns__lan_dir_drop, &port->up, error);
     qc.stream = down_name;
     port->down.q = port->up.q
-        ? ns_queue_new(sim, lan->queue, &qc, dir_drop, &port->down, error) : NULL;
+        ? ns_queue_new(sim, lan->queue, &qc, ns__lan_dir_drop, &port->down, error) : NULL;
     if (lan->loss) {               /* streams named like the queues' */
         char *ln = g_strconcat(up_name, ".loss", NULL);
         port->up.loss_rng = ns_sim_rng(sim, ln);
@@ -805,7 +411,7 @@ ns_iface *ns_lan_attach(ns_lan *lan, ns_host *h, uint32_t addr, GError **error)
     g_free(down_name);
     if (!port->down.q) {
         g_prefix_error(error, "LAN '%s': ", lan->name);
-        port_free(sim, port);
+        ns__lan_port_free(sim, port);
         return NULL;
     }
     ns_iface *ifc = ns__iface_new(h, &lan_iface_ops, port);
@@ -813,7 +419,7 @@ ns_iface *ns_lan_attach(ns_lan *lan, ns_host *h, uint32_t addr, GError **error)
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "LAN '%s': the simulation has %u interfaces, the most it can have",
                     lan->name, NS_IF_MAX);
-        port_free(sim, port);
+        ns__lan_port_free(sim, port);
         return NULL;
     }
     port->ifc = ifc;
@@ -824,7 +430,7 @@ ns_iface *ns_lan_attach(ns_lan *lan, ns_host *h, uint32_t addr, GError **error)
         g_ptr_array_remove_index(h->ifaces, h->ifaces->len - 1);
         g_ptr_array_remove_index(lan->net->ifaces, lan->net->ifaces->len - 1);
         g_free(ifc);
-        port_free(sim, port);
+        ns__lan_port_free(sim, port);
         return NULL;
     }
     g_ptr_array_add(lan->ports, port);

@@ -7,10 +7,27 @@
  * nothing overflows at 100 Gbps over hours.  A rate change rebases at the
  * next packet boundary.
  *
+ * Events: on a direction without loss models or jitter, a packet's fate
+ * and arrival time (tx_end + delay) are known when it starts, so its
+ * arrival is scheduled then, and the end of its serialisation needs a
+ * tx_done only to start a next packet: one is scheduled when a packet
+ * starts with others queued behind it, or when one is queued while it is
+ * on; otherwise the direction is busy until tx_end implicitly (a hop costs
+ * one event instead of two).  What would have been decided at tx_end can
+ * still change before it: the link going down, its delay or loss models
+ * changing.  Those calls first give the packet being serialised back its
+ * tx_done (materialise_tx), which decides at tx_end as always.  The empty
+ * dequeue a tx_done made at tx_end is made when the direction is next
+ * used, with tx_end as its time (owes_dequeue), so disciplines see the
+ * same calls.  Directions with loss models or jitter draw at tx_end, one
+ * tx_done per packet, as before.
+ *
  * Invariants: one packet at most is on a direction's transmitter; packets
  * arrive in the order sent unless jitter is allowed to reorder them; when a
  * link goes down its queued, transmitting and in-flight packets are
- * dropped ("link-down") — the epoch counter tells stale arrivals apart.
+ * dropped ("link-down") — the epoch counter tells stale arrivals apart; a
+ * tx_done is pending exactly when tx_event is set, and it carries d->tx
+ * (decided at tx_end) or only starts the next packet.
  */
 #include <math.h>
 #include <stdio.h>
@@ -34,11 +51,22 @@ struct link_dir {
     GPtrArray      *losses;           /* ns_loss*, owned, applied in order */
     ns_rng         *rng;              /* loss and jitter draws */
     /* transmitter */
-    ns_pkt         *tx;               /* being serialised, or NULL */
+    ns_pkt         *tx;               /* being serialised, its fate decided
+                                       * at tx_end by the pending tx_done,
+                                       * or NULL */
     ns_time_t       busy_since;       /* anchor of the current busy period */
     u128            bits_since;       /* bits started since the anchor */
-    ns_time_t       tx_end;           /* when tx finishes */
+    ns_time_t       tx_end;           /* when the last packet started ends */
     uint32_t        tx_epoch;         /* epoch when tx started */
+    bool            tx_event;         /* a tx_done is pending at tx_end */
+    bool            owes_dequeue;     /* the discipline was not asked for a
+                                       * next packet at tx_end yet */
+    ns_pkt         *early;            /* being serialised with its arrival
+                                       * already scheduled (the inflight
+                                       * tail), or NULL; valid while
+                                       * now < tx_end */
+    ns_event_id     early_ev;         /* that arrival */
+    ns_time_t       early_prev_arrival; /* last_arrival before it */
     /* propagation: in-order packets wait in a FIFO (one event each) */
     ns_pkt         *inflight_head;    /* in arrival order, linked by next */
     ns_pkt         *inflight_tail;
@@ -157,29 +185,73 @@ static void propagate(struct link_dir *d, ns_pkt *p)
 
 static void tx_done(ns_sim *sim, void *arg)
 {
+    (void)sim;
     struct link_dir *d = arg;
     ns_pkt *p = d->tx;
     d->tx = NULL;
-    if (d->tx_epoch != d->epoch || !d->link->up)
-        dir_drop(d, p, NS_DROP_LINK_DOWN);
-    else if (lost(d, p))
-        dir_drop(d, p, NS_DROP_LOSS);
-    else
-        propagate(d, p);
+    d->tx_event = false;
+    d->owes_dequeue = false;            /* start_tx asks it now */
+    if (p) {
+        if (d->tx_epoch != d->epoch || !d->link->up)
+            dir_drop(d, p, NS_DROP_LINK_DOWN);
+        else if (lost(d, p))
+            dir_drop(d, p, NS_DROP_LOSS);
+        else
+            propagate(d, p);
+    }
     start_tx(d);
 }
 
-/* Starts the next queued packet, continuing the busy period when the
- * transmitter was busy until now. */
+/* Whether a packet starting on d now can be sent on its way at once:
+ * nothing is drawn for it at tx_end (no loss model, no jitter). */
+static bool decided_at_start(const struct link_dir *d)
+{
+    return d->losses->len == 0 && d->jitter == 0 && !d->reorder;
+}
+
+/* Gives the packet being serialised with its arrival already scheduled
+ * back to a tx_done at tx_end, before a call that may change what tx_end
+ * would decide (link down, delay, loss models). */
+static void materialise_tx(struct link_dir *d)
+{
+    ns_sim *sim = d->link->net->sim;
+    ns_pkt *p = d->early;
+    d->early = NULL;
+    if (!p || ns_sim_now(sim) >= d->tx_end)
+        return;                         /* its tx_end has passed: decided */
+    bool cancelled = ns_event_cancel(sim, d->early_ev);
+    g_assert(cancelled && d->inflight_tail == p);
+    /* p is the inflight tail: unlink it (a walk, on a rare call). */
+    ns_pkt **link = &d->inflight_head;
+    ns_pkt *prev = NULL;
+    while (*link != p) {
+        prev = *link;
+        link = &prev->next;
+    }
+    *link = NULL;
+    d->inflight_tail = prev;
+    d->last_arrival = d->early_prev_arrival;
+    d->tx = p;
+    d->tx_epoch = (uint32_t)p->stamp;
+    if (!d->tx_event) {
+        d->tx_event = true;
+        d->owes_dequeue = false;        /* the tx_done will ask */
+        ns_event_after(sim, d->tx_end - ns_sim_now(sim), tx_done, d);
+    }
+}
+
+/* Starts the next queued packet on d's idle transmitter, continuing the
+ * busy period when it was busy until now. */
 static void start_tx(struct link_dir *d)
 {
     ns_sim *sim = d->link->net->sim;
     ns_time_t now = ns_sim_now(sim);
-    if (d->tx || !d->link->up)
+    if (!d->link->up)
         return;
     ns_pkt *p = ns_queue_dequeue(d->q, now);
     if (!p)
         return;
+    d->early = NULL;                    /* the last one's tx_end has passed */
     if (d->rebase || d->tx_end != now || d->bits_since == 0) {
         d->busy_since = now;            /* a new busy period: new anchor */
         d->bits_since = 0;
@@ -191,12 +263,50 @@ static void start_tx(struct link_dir *d)
     u128 rate = (u128)llround(d->rate_bps);
     u128 ns = (d->bits_since * 1000000000u + rate - 1) / rate;
     d->tx_end = d->busy_since + (ns_time_t)ns;
-    d->tx = p;
-    d->tx_epoch = d->epoch;
     d->stats.tx_pkts++;
     d->stats.tx_bytes += bytes - d->link->overhead;
     ns__capture(d->from, p);
-    ns_event_after(sim, d->tx_end - now, tx_done, d);
+    bool more = ns_queue_len_pkts(d->q) > 0;
+    if (!decided_at_start(d)) {
+        d->tx = p;                      /* decided at tx_end, as always */
+        d->tx_epoch = d->epoch;
+        d->tx_event = true;
+        ns_event_after(sim, d->tx_end - now, tx_done, d);
+        return;
+    }
+    if (more) {                         /* starts the next one at tx_end */
+        d->tx_event = true;
+        ns_event_after(sim, d->tx_end - now, tx_done, d);
+    } else {
+        d->owes_dequeue = true;         /* link_output adds a tx_done if needed */
+    }
+    /* As tx_done would at tx_end: the delay cannot change before then
+     * without materialise_tx taking this back. */
+    ns_time_t at = d->tx_end + d->delay;
+    d->early_prev_arrival = d->last_arrival;
+    if (at < d->last_arrival)
+        at = d->last_arrival;
+    d->last_arrival = at;
+    p->stamp = d->epoch;
+    p->next = NULL;
+    if (d->inflight_tail)
+        d->inflight_tail->next = p;
+    else
+        d->inflight_head = p;
+    d->inflight_tail = p;
+    d->early = p;
+    d->early_ev = ns_event_after(sim, at - now, arrive, d);
+}
+
+/* The discipline's empty dequeue at tx_end that no tx_done made (see
+ * owes_dequeue), made before anything else touches the queue. */
+static void pay_dequeue(struct link_dir *d)
+{
+    if (!d->owes_dequeue || ns_sim_now(d->link->net->sim) < d->tx_end)
+        return;
+    d->owes_dequeue = false;
+    ns_pkt *none = ns_queue_dequeue(d->q, d->tx_end);
+    g_assert(none == NULL);             /* nothing was queued since */
 }
 
 static void link_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
@@ -208,7 +318,24 @@ static void link_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
         dir_drop(d, p, NS_DROP_LINK_DOWN);
         return;
     }
-    ns_queue_enqueue(d->q, p, ns_sim_now(d->link->net->sim));
+    ns_time_t now = ns_sim_now(d->link->net->sim);
+    if (d->tx_event) {                  /* the pending tx_done will start it */
+        ns_queue_enqueue(d->q, p, now);
+        return;
+    }
+    if (now < d->tx_end) {
+        /* Serialising a packet no event waits for: one must now start
+         * this one at tx_end, unless the discipline refused it. */
+        ns_queue_enqueue(d->q, p, now);
+        if (ns_queue_len_pkts(d->q) > 0) {
+            d->tx_event = true;
+            d->owes_dequeue = false;    /* the tx_done will ask */
+            ns_event_after(d->link->net->sim, d->tx_end - now, tx_done, d);
+        }
+        return;
+    }
+    pay_dequeue(d);
+    ns_queue_enqueue(d->q, p, now);
     start_tx(d);
 }
 
@@ -417,8 +544,10 @@ bool ns_link_set_delay(ns_link *l, int dir, ns_time_t delay, GError **error)
         return false;
     }
     for (int i = 0; i < 2; i++)
-        if (dir < 0 || dir == i)
+        if (dir < 0 || dir == i) {
+            materialise_tx(&l->d[i]);
             l->d[i].delay = delay;
+        }
     return true;
 }
 
@@ -428,6 +557,7 @@ bool ns_link_set_loss(ns_link *l, int dir, double p, GError **error)
         return false;
     for (int i = 0; i < 2; i++)
         if (dir < 0 || dir == i) {
+            materialise_tx(&l->d[i]);
             g_ptr_array_set_size(l->d[i].losses, 0);
             if (p > 0)
                 g_ptr_array_add(l->d[i].losses, ns_loss_bernoulli(p, NULL));
@@ -437,6 +567,7 @@ bool ns_link_set_loss(ns_link *l, int dir, double p, GError **error)
 
 void ns_link_add_loss(ns_link *l, int dir, ns_loss *loss)
 {
+    materialise_tx(&l->d[dir & 1]);
     g_ptr_array_add(l->d[dir & 1].losses, loss);
 }
 
@@ -451,13 +582,17 @@ void ns_link_set_up(ns_link *l, bool up)
     for (int i = 0; i < 2; i++) {
         struct link_dir *d = &l->d[i];
         if (!up) {
+            materialise_tx(d);
+            pay_dequeue(d);
             d->epoch++;                     /* in-flight packets become stale */
             ns_queue_flush(d->q, NS_DROP_LINK_DOWN);
             /* The packet on the transmitter is dropped when its tx ends. */
         } else {
             d->rebase = true;
-            if (!d->tx)
+            if (!d->tx_event && ns_sim_now(sim) >= d->tx_end) {
+                pay_dequeue(d);
                 start_tx(d);
+            }
         }
     }
     l->net->routes_valid = false;

@@ -1,0 +1,332 @@
+/* lan_port.c — one port of a LAN switch: its two directions, the host's
+ * uplink (host -> switch) and the downlink (switch -> host), each a queue
+ * feeding a transmitter at the port rate followed by the port delay, the
+ * cable (loss, a pulled cable), and the batching of same-instant events.
+ *
+ * Serialisation follows link.c: while a direction stays busy, a frame ends
+ * at busy_since + ceil(bits_since * 1e9 / rate) in 128-bit arithmetic, so
+ * back-to-back frames never drift.
+ *
+ * Events: a frame's arrival time (tx_end + delay) is known when it starts,
+ * so its arrival is scheduled then, and the end of its serialisation
+ * needs an event only to start the next frame: a tx_done is scheduled at
+ * tx_end when a frame starts with others queued behind it, or when a
+ * frame is queued while it is on (dir_send); otherwise the direction is
+ * busy until tx_end implicitly, in time.  An uncongested crossing thus
+ * costs two events (arrival at the switch, arrival at the host) instead
+ * of four.  The discipline still sees every frame through enqueue and
+ * dequeue, at the same times: the dequeue a tx_done would have made at
+ * tx_end on an empty queue (where RED starts an idle period after a
+ * refused arrival, CoDel leaves its dropping state) is made when the
+ * direction is next used, with tx_end as its time (owes_dequeue).
+ *
+ * Same-instant order: frames that reach one place at one instant do so
+ * in the order they started, as before; a frame handed to a direction at
+ * the very instant its transmitter finishes starts at once when no
+ * tx_done is pending (the transmitter is free at tx_end), where it used
+ * to depend on which of the two events had been scheduled first; and a
+ * tx_done scheduled by dir_send fires after same-instant events scheduled
+ * before it.  Times never change, only such orders.
+ *
+ * A flood to N ports costs one event, not N: the downlinks it starts
+ * together on idle ports deliver together, so one "batch" event delivers
+ * all the copies (and where ports were busy, one ends all their
+ * transmissions; see struct lan_batch).  Arrival times and the order of
+ * everything that happens at one instant are those of one event per port;
+ * only the event count differs.
+ *
+ * Invariants: at most one frame is on a direction's transmitter (started
+ * at or after the previous tx_end); frames on a direction arrive in the
+ * order sent (the delay is constant); a frame is either in the queue or
+ * in inflight with its arrival scheduled, and is freed or handed on by
+ * exactly one of arrive, a drop, or ns__lan_port_free; a tx_done is
+ * pending exactly when tx_event is set.
+ */
+#include <stdio.h>
+
+#include "lan_priv.h"
+
+typedef unsigned __int128 u128;
+
+static bool start_tx(struct lan_dir *d);
+
+/* ---- drops ---- */
+
+void ns__lan_dir_drop(void *ud, ns_pkt *p, enum ns_drop_cause cause)
+{
+    struct lan_dir *d = ud;
+    d->port->stats.drops[cause]++;
+    ns__net_drop(d->port->lan->net->sim, NULL, d->port->name, p, cause);
+}
+
+static void inflight_push(struct lan_dir *d, ns_pkt *p)
+{
+    p->next = NULL;
+    if (d->inflight_tail)
+        d->inflight_tail->next = p;
+    else
+        d->inflight_head = p;
+    d->inflight_tail = p;
+}
+
+/* The first frame on d's wire, or NULL. */
+static ns_pkt *inflight_pop(struct lan_dir *d)
+{
+    ns_pkt *p = d->inflight_head;
+    if (p) {
+        d->inflight_head = p->next;
+        if (!d->inflight_head)
+            d->inflight_tail = NULL;
+        p->next = NULL;
+    }
+    return p;
+}
+
+/* ---- batches ---- */
+
+static struct lan_batch *batch_take(ns_lan *lan, ns_time_t at, ns_event_fn fn)
+{
+    struct lan_batch *b;
+    if (lan->spare->len)
+        b = g_ptr_array_steal_index_fast(lan->spare, lan->spare->len - 1);
+    else {
+        b = g_new0(struct lan_batch, 1);
+        b->lan = lan;
+        g_ptr_array_add(lan->batches, b);
+    }
+    b->at = at;
+    b->fn = fn;
+    b->n = 0;
+    return b;
+}
+
+static void batch_give_back(struct lan_batch *b)
+{
+    g_ptr_array_add(b->lan->spare, b);
+}
+
+static void batch_add(struct lan_batch *b, struct lan_dir *d)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 16;
+        b->dirs = g_renew(struct lan_dir *, b->dirs, b->cap);
+    }
+    b->dirs[b->n++] = d;
+}
+
+/* Schedules fn(d) at `at`; while gathering, joins the open batch instead
+ * (opening one, with an event for batch_fn, when the open one is not a
+ * batch_fn at `at`: a flood schedules arrivals and tx_dones). */
+static void schedule_dir(struct lan_dir *d, ns_time_t at, ns_event_fn fn,
+                         ns_event_fn batch_fn)
+{
+    ns_lan *lan = d->port->lan;
+    ns_sim *sim = lan->net->sim;
+    if (!lan->gathering) {
+        ns_event_after(sim, at - ns_sim_now(sim), fn, d);
+        return;
+    }
+    if (!lan->gather || lan->gather->at != at || lan->gather->fn != batch_fn) {
+        lan->gather = batch_take(lan, at, batch_fn);
+        ns_event_after(sim, at - ns_sim_now(sim), batch_fn, lan->gather);
+    }
+    batch_add(lan->gather, d);
+}
+
+/* ---- one direction: queue, transmitter, propagation ---- */
+
+static void arrive(ns_sim *sim, void *arg)
+{
+    struct lan_dir *d = arg;
+    struct lan_port *port = d->port;
+    ns_pkt *p = inflight_pop(d);
+    /* A down port (a pulled cable) loses what reaches either end of it;
+     * checked on arrival, so frames already on the wire are lost too. */
+    if (port->cut) {
+        ns__lan_dir_drop(d, p, NS_DROP_LINK_DOWN);
+        return;
+    }
+    /* A lossy cable (the LAN's loss option): the links' loss model, drawn
+     * independently in each direction from that direction's own stream. */
+    if (d->loss_rng && ns_loss_drops(port->lan->loss, p, d->loss_rng)) {
+        ns__lan_dir_drop(d, p, NS_DROP_LOSS);
+        return;
+    }
+    if (d->uplink) {
+        ns__lan_switch_receive(port, p);
+        return;
+    }
+    port->stats.rx_pkts++;
+    port->stats.rx_bytes += ns_pkt_frame_len(p);
+    /* A NIC not in promiscuous mode ignores unicast for others: flooded
+     * frames reach every port but only their addressee's host. */
+    if (p->eth_dst_if != NS_IF_BROADCAST && p->eth_dst_if != port->ifc->gid) {
+        port->stats.rx_filtered++;
+        ns_pkt_free(sim, p);
+        return;
+    }
+    ns__capture(port->ifc, p);
+    ns__iface_input(port->ifc, p);
+}
+
+static void batch_arrive(ns_sim *sim, void *arg)
+{
+    struct lan_batch *b = arg;
+    for (guint i = 0; i < b->n; i++)
+        arrive(sim, b->dirs[i]);
+    batch_give_back(b);
+}
+
+/* tx_end has come with a tx_done event: the discipline is asked for the
+ * next frame.  Never while gathering: what a next frame schedules comes
+ * after the batch, as it would have after the later per-port events. */
+static void finish_tx(struct lan_dir *d)
+{
+    d->tx_event = false;
+    d->owes_dequeue = false;            /* start_tx asks it now */
+    start_tx(d);
+}
+
+static void tx_done(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    finish_tx(arg);
+}
+
+static void batch_tx_done(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    struct lan_batch *b = arg;
+    for (guint i = 0; i < b->n; i++)
+        finish_tx(b->dirs[i]);
+    batch_give_back(b);
+}
+
+/* ceil(bits * 1e9 / rate): in 64 bits while that cannot overflow (a busy
+ * period of up to ~18 Gbit), the same value as the 128-bit form, whose
+ * library division showed in profiles at one call per frame. */
+static uint64_t serialisation_ns(u128 bits, uint64_t rate)
+{
+    if (bits <= (UINT64_MAX - rate) / 1000000000u)
+        return ((uint64_t)bits * 1000000000u + rate - 1) / rate;
+    return (uint64_t)((bits * 1000000000u + rate - 1) / rate);
+}
+
+/* Starts the next queued frame on d's idle transmitter, continuing the
+ * busy period when it was busy until now; false when the discipline has
+ * nothing to send. */
+static bool start_tx(struct lan_dir *d)
+{
+    struct lan_port *port = d->port;
+    ns_lan *lan = port->lan;
+    ns_time_t now = ns_sim_now(lan->net->sim);
+    ns_pkt *p = ns_queue_dequeue(d->q, now);
+    if (!p)
+        return false;
+    if (d->tx_end != now || d->bits_since == 0) {
+        d->busy_since = now;            /* a new busy period: new anchor */
+        d->bits_since = 0;
+    }
+    uint32_t bytes = ns_pkt_frame_len(p);
+    d->bits_since += (u128)bytes * 8;
+    d->tx_end = d->busy_since + (ns_time_t)serialisation_ns(d->bits_since, lan->rate_int);
+    if (d->uplink) {
+        port->stats.tx_pkts++;
+        port->stats.tx_bytes += bytes;
+        ns__capture(port->ifc, p);      /* the host's capture sees tx start */
+    }
+    if (ns_queue_len_pkts(d->q) > 0) {
+        /* Frames wait: the tx_done that starts the next one is needed
+         * now, and comes first (with no delay, before the arrival). */
+        d->tx_event = true;
+        schedule_dir(d, d->tx_end, tx_done, batch_tx_done);
+    } else {
+        /* Nothing waits: dir_send adds a tx_done if a frame comes while
+         * this one is on. */
+        d->owes_dequeue = true;
+    }
+    /* Every arrival is scheduled when its frame starts, so frames that
+     * reach one place at one instant (the switch, from two ports) do so
+     * in the order they started, as when each had a tx_done scheduled at
+     * its start that scheduled its arrival in turn. */
+    inflight_push(d, p);
+    schedule_dir(d, d->tx_end + lan->delay, arrive, batch_arrive);
+    return true;
+}
+
+void ns__lan_dir_send(struct lan_dir *d, ns_pkt *p)
+{
+    ns_time_t now = ns_sim_now(d->port->lan->net->sim);
+    if (d->tx_event) {                  /* the pending tx_done will start it */
+        ns_queue_enqueue(d->q, p, now);
+        return;
+    }
+    if (now < d->tx_end) {
+        /* Serialising a frame no event waits for: one must now start
+         * this frame at tx_end, unless the discipline refused it. */
+        ns_queue_enqueue(d->q, p, now);
+        if (ns_queue_len_pkts(d->q) > 0) {
+            d->tx_event = true;
+            d->owes_dequeue = false;    /* the tx_done will ask */
+            schedule_dir(d, d->tx_end, tx_done, batch_tx_done);
+        }
+        return;
+    }
+    /* Idle.  The discipline first gets the empty dequeue it would have
+     * had at tx_end, so that its state (RED's idle start, CoDel's
+     * dropping state) is what it was with one event per frame. */
+    if (d->owes_dequeue) {
+        d->owes_dequeue = false;
+        ns_pkt *none = ns_queue_dequeue(d->q, d->tx_end);
+        g_assert(none == NULL);         /* nothing was queued since */
+    }
+    ns_queue_enqueue(d->q, p, now);
+    start_tx(d);
+}
+
+void ns__lan_gather_begin(ns_lan *lan)
+{
+    lan->gathering = true;
+    lan->gather = NULL;
+}
+
+void ns__lan_gather_end(ns_lan *lan)
+{
+    lan->gathering = false;
+    lan->gather = NULL;
+}
+
+/* ---- life cycle ---- */
+
+void ns__lan_dir_init(struct lan_dir *d, struct lan_port *port, bool uplink)
+{
+    d->port = port;
+    d->uplink = uplink;
+}
+
+static void dir_clear(ns_sim *sim, struct lan_dir *d)
+{
+    ns_pkt *p;
+    while ((p = inflight_pop(d)))
+        ns_pkt_free(sim, p);
+    if (d->q)
+        ns_queue_free(d->q);
+}
+
+void ns__lan_port_free(ns_sim *sim, struct lan_port *port)
+{
+    dir_clear(sim, &port->up);
+    dir_clear(sim, &port->down);
+    g_free(port);
+}
+
+void ns__lan_batches_free(ns_lan *lan)
+{
+    for (guint i = 0; i < lan->batches->len; i++) {
+        struct lan_batch *b = g_ptr_array_index(lan->batches, i);
+        g_free(b->dirs);
+        g_free(b);
+    }
+    g_ptr_array_free(lan->batches, TRUE);
+    g_ptr_array_free(lan->spare, TRUE);
+}
