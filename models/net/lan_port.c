@@ -3,9 +3,10 @@
  * feeding a transmitter at the port rate followed by the port delay, the
  * cable (loss, a pulled cable), and the batching of same-instant events.
  *
- * Serialisation follows link.c: while a direction stays busy, a frame ends
- * at busy_since + ceil(bits_since * 1e9 / rate) in 128-bit arithmetic, so
- * back-to-back frames never drift.
+ * Serialisation and the tx_done bookkeeping are the transmitter clock's,
+ * shared with link.c (tx_priv.h): while a direction stays busy, a frame
+ * ends at busy_since + ceil(bits_since * 1e9 / rate), so back-to-back
+ * frames never drift.
  *
  * Events: a frame's arrival time (tx_end + delay) is known when it starts,
  * so its arrival is scheduled then, and the end of its serialisation
@@ -46,7 +47,6 @@
 
 #include "lan_priv.h"
 
-typedef unsigned __int128 u128;
 
 static bool start_tx(struct lan_dir *d);
 
@@ -182,8 +182,8 @@ static void batch_arrive(ns_sim *sim, void *arg)
  * after the batch, as it would have after the later per-port events. */
 static void finish_tx(struct lan_dir *d)
 {
-    d->tx_event = false;
-    d->owes_dequeue = false;            /* start_tx asks it now */
+    d->clk.tx_event = false;
+    d->clk.owes_dequeue = false;         /* start_tx asks it now */
     start_tx(d);
 }
 
@@ -202,16 +202,6 @@ static void batch_tx_done(ns_sim *sim, void *arg)
     batch_give_back(b);
 }
 
-/* ceil(bits * 1e9 / rate): in 64 bits while that cannot overflow (a busy
- * period of up to ~18 Gbit), the same value as the 128-bit form, whose
- * library division showed in profiles at one call per frame. */
-static uint64_t serialisation_ns(u128 bits, uint64_t rate)
-{
-    if (bits <= (UINT64_MAX - rate) / 1000000000u)
-        return ((uint64_t)bits * 1000000000u + rate - 1) / rate;
-    return (uint64_t)((bits * 1000000000u + rate - 1) / rate);
-}
-
 /* Starts the next queued frame on d's idle transmitter, continuing the
  * busy period when it was busy until now; false when the discipline has
  * nothing to send. */
@@ -223,13 +213,8 @@ static bool start_tx(struct lan_dir *d)
     ns_pkt *p = ns_queue_dequeue(d->q, now);
     if (!p)
         return false;
-    if (d->tx_end != now || d->bits_since == 0) {
-        d->busy_since = now;            /* a new busy period: new anchor */
-        d->bits_since = 0;
-    }
     uint32_t bytes = ns_pkt_frame_len(p);
-    d->bits_since += (u128)bytes * 8;
-    d->tx_end = d->busy_since + (ns_time_t)serialisation_ns(d->bits_since, lan->rate_int);
+    ns_time_t tx_end = ns__tx_start(&d->clk, now, bytes, lan->rate_int, false);
     if (d->uplink) {
         port->stats.tx_pkts++;
         port->stats.tx_bytes += bytes;
@@ -238,50 +223,34 @@ static bool start_tx(struct lan_dir *d)
     if (ns_queue_len_pkts(d->q) > 0) {
         /* Frames wait: the tx_done that starts the next one is needed
          * now, and comes first (with no delay, before the arrival). */
-        d->tx_event = true;
-        schedule_dir(d, d->tx_end, tx_done, batch_tx_done);
+        d->clk.tx_event = true;
+        schedule_dir(d, tx_end, tx_done, batch_tx_done);
     } else {
         /* Nothing waits: dir_send adds a tx_done if a frame comes while
          * this one is on. */
-        d->owes_dequeue = true;
+        d->clk.owes_dequeue = true;
     }
     /* Every arrival is scheduled when its frame starts, so frames that
      * reach one place at one instant (the switch, from two ports) do so
      * in the order they started, as when each had a tx_done scheduled at
      * its start that scheduled its arrival in turn. */
     inflight_push(d, p);
-    schedule_dir(d, d->tx_end + lan->delay, arrive, batch_arrive);
+    schedule_dir(d, tx_end + lan->delay, arrive, batch_arrive);
     return true;
 }
 
 void ns__lan_dir_send(struct lan_dir *d, ns_pkt *p)
 {
-    ns_time_t now = ns_sim_now(d->port->lan->net->sim);
-    if (d->tx_event) {                  /* the pending tx_done will start it */
-        ns_queue_enqueue(d->q, p, now);
-        return;
+    switch (ns__tx_offer(&d->clk, d->q, p, ns_sim_now(d->port->lan->net->sim))) {
+    case NS_TX_QUEUED:
+        break;
+    case NS_TX_NEEDS_DONE:
+        schedule_dir(d, d->clk.tx_end, tx_done, batch_tx_done);
+        break;
+    case NS_TX_IDLE:
+        start_tx(d);
+        break;
     }
-    if (now < d->tx_end) {
-        /* Serialising a frame no event waits for: one must now start
-         * this frame at tx_end, unless the discipline refused it. */
-        ns_queue_enqueue(d->q, p, now);
-        if (ns_queue_len_pkts(d->q) > 0) {
-            d->tx_event = true;
-            d->owes_dequeue = false;    /* the tx_done will ask */
-            schedule_dir(d, d->tx_end, tx_done, batch_tx_done);
-        }
-        return;
-    }
-    /* Idle.  The discipline first gets the empty dequeue it would have
-     * had at tx_end, so that its state (RED's idle start, CoDel's
-     * dropping state) is what it was with one event per frame. */
-    if (d->owes_dequeue) {
-        d->owes_dequeue = false;
-        ns_pkt *none = ns_queue_dequeue(d->q, d->tx_end);
-        g_assert(none == NULL);         /* nothing was queued since */
-    }
-    ns_queue_enqueue(d->q, p, now);
-    start_tx(d);
 }
 
 void ns__lan_gather_begin(ns_lan *lan)

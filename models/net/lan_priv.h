@@ -10,6 +10,7 @@
 #define NETSIM_LAN_PRIV_H
 
 #include "net_priv.h"
+#include "tx_priv.h"
 #include "netsim/event.h"
 #include "netsim/loss.h"
 #include "netsim/u32map.h"
@@ -47,15 +48,7 @@ struct lan_dir {
     struct lan_port *port;
     bool             uplink;          /* host -> switch */
     ns_queue        *q;
-    ns_time_t        busy_since;      /* anchor of the current busy period */
-    unsigned __int128 bits_since;     /* bits started since the anchor */
-    ns_time_t        tx_end;          /* when the last frame started ends:
-                                       * busy while now < tx_end */
-    bool             tx_event;        /* a tx_done is pending at tx_end */
-    bool             owes_dequeue;    /* nothing asked the discipline for a
-                                       * next frame at tx_end yet: the
-                                       * frame started on an empty queue
-                                       * and no tx_done was needed */
+    struct ns__tx    clk;             /* the transmitter (tx_priv.h) */
     ns_pkt          *inflight_head;   /* started, its arrival scheduled, in
                                        * arrival order (the one still being
                                        * serialised included),

@@ -1,8 +1,8 @@
 /* link.c — point-to-point full-duplex links.
  *
- * Each direction is a queue feeding a transmitter.  While a direction
- * stays busy, departure times are computed from the bits sent since it
- * became busy: end = busy_since + ceil(bits * 1e9 / rate), in 128-bit
+ * Each direction is a queue feeding a transmitter, whose clock (tx.c,
+ * shared with the LAN's ports) computes departure times from the bits sent
+ * since it became busy: end = busy_since + ceil(bits * 1e9 / rate), in 128-bit
  * arithmetic, so back-to-back packets never accumulate rounding drift and
  * nothing overflows at 100 Gbps over hours.  A rate change rebases at the
  * next packet boundary.
@@ -33,10 +33,11 @@
 #include <stdio.h>
 
 #include "net_priv.h"
+#include "tx_priv.h"
 #include "netsim/event.h"
 #include "netsim/rng.h"
 
-typedef unsigned __int128 u128;
+
 
 struct link_dir {
     ns_link        *link;
@@ -54,13 +55,8 @@ struct link_dir {
     ns_pkt         *tx;               /* being serialised, its fate decided
                                        * at tx_end by the pending tx_done,
                                        * or NULL */
-    ns_time_t       busy_since;       /* anchor of the current busy period */
-    u128            bits_since;       /* bits started since the anchor */
-    ns_time_t       tx_end;           /* when the last packet started ends */
+    struct ns__tx   clk;              /* the transmitter clock (tx_priv.h) */
     uint32_t        tx_epoch;         /* epoch when tx started */
-    bool            tx_event;         /* a tx_done is pending at tx_end */
-    bool            owes_dequeue;     /* the discipline was not asked for a
-                                       * next packet at tx_end yet */
     ns_pkt         *early;            /* being serialised with its arrival
                                        * already scheduled (the inflight
                                        * tail), or NULL; valid while
@@ -189,8 +185,8 @@ static void tx_done(ns_sim *sim, void *arg)
     struct link_dir *d = arg;
     ns_pkt *p = d->tx;
     d->tx = NULL;
-    d->tx_event = false;
-    d->owes_dequeue = false;            /* start_tx asks it now */
+    d->clk.tx_event = false;
+    d->clk.owes_dequeue = false;         /* start_tx asks it now */
     if (p) {
         if (d->tx_epoch != d->epoch || !d->link->up)
             dir_drop(d, p, NS_DROP_LINK_DOWN);
@@ -217,7 +213,7 @@ static void materialise_tx(struct link_dir *d)
     ns_sim *sim = d->link->net->sim;
     ns_pkt *p = d->early;
     d->early = NULL;
-    if (!p || ns_sim_now(sim) >= d->tx_end)
+    if (!p || ns_sim_now(sim) >= d->clk.tx_end)
         return;                         /* its tx_end has passed: decided */
     bool cancelled = ns_event_cancel(sim, d->early_ev);
     g_assert(cancelled && d->inflight_tail == p);
@@ -233,10 +229,10 @@ static void materialise_tx(struct link_dir *d)
     d->last_arrival = d->early_prev_arrival;
     d->tx = p;
     d->tx_epoch = (uint32_t)p->stamp;
-    if (!d->tx_event) {
-        d->tx_event = true;
-        d->owes_dequeue = false;        /* the tx_done will ask */
-        ns_event_after(sim, d->tx_end - ns_sim_now(sim), tx_done, d);
+    if (!d->clk.tx_event) {
+        d->clk.tx_event = true;
+        d->clk.owes_dequeue = false;     /* the tx_done will ask */
+        ns_event_after(sim, d->clk.tx_end - ns_sim_now(sim), tx_done, d);
     }
 }
 
@@ -252,17 +248,10 @@ static void start_tx(struct link_dir *d)
     if (!p)
         return;
     d->early = NULL;                    /* the last one's tx_end has passed */
-    if (d->rebase || d->tx_end != now || d->bits_since == 0) {
-        d->busy_since = now;            /* a new busy period: new anchor */
-        d->bits_since = 0;
-        d->rebase = false;
-    }
     uint32_t bytes = ns_pkt_frame_len(p) + d->link->overhead;
-    d->bits_since += (u128)bytes * 8;
-    /* ceil(bits * 1e9 / rate): rate is an integer number of bit/s. */
-    u128 rate = (u128)llround(d->rate_bps);
-    u128 ns = (d->bits_since * 1000000000u + rate - 1) / rate;
-    d->tx_end = d->busy_since + (ns_time_t)ns;
+    /* rate is an integer number of bit/s */
+    ns_time_t tx_end = ns__tx_start(&d->clk, now, bytes, (uint64_t)llround(d->rate_bps), d->rebase);
+    d->rebase = false;
     d->stats.tx_pkts++;
     d->stats.tx_bytes += bytes - d->link->overhead;
     ns__capture(d->from, p);
@@ -270,19 +259,19 @@ static void start_tx(struct link_dir *d)
     if (!decided_at_start(d)) {
         d->tx = p;                      /* decided at tx_end, as always */
         d->tx_epoch = d->epoch;
-        d->tx_event = true;
-        ns_event_after(sim, d->tx_end - now, tx_done, d);
+        d->clk.tx_event = true;
+        ns_event_after(sim, tx_end - now, tx_done, d);
         return;
     }
     if (more) {                         /* starts the next one at tx_end */
-        d->tx_event = true;
-        ns_event_after(sim, d->tx_end - now, tx_done, d);
+        d->clk.tx_event = true;
+        ns_event_after(sim, tx_end - now, tx_done, d);
     } else {
-        d->owes_dequeue = true;         /* link_output adds a tx_done if needed */
+        d->clk.owes_dequeue = true;      /* link_output adds a tx_done if needed */
     }
     /* As tx_done would at tx_end: the delay cannot change before then
      * without materialise_tx taking this back. */
-    ns_time_t at = d->tx_end + d->delay;
+    ns_time_t at = tx_end + d->delay;
     d->early_prev_arrival = d->last_arrival;
     if (at < d->last_arrival)
         at = d->last_arrival;
@@ -298,15 +287,9 @@ static void start_tx(struct link_dir *d)
     d->early_ev = ns_event_after(sim, at - now, arrive, d);
 }
 
-/* The discipline's empty dequeue at tx_end that no tx_done made (see
- * owes_dequeue), made before anything else touches the queue. */
 static void pay_dequeue(struct link_dir *d)
 {
-    if (!d->owes_dequeue || ns_sim_now(d->link->net->sim) < d->tx_end)
-        return;
-    d->owes_dequeue = false;
-    ns_pkt *none = ns_queue_dequeue(d->q, d->tx_end);
-    g_assert(none == NULL);             /* nothing was queued since */
+    ns__tx_pay_dequeue(&d->clk, d->q, ns_sim_now(d->link->net->sim));
 }
 
 static void link_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
@@ -318,25 +301,16 @@ static void link_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
         dir_drop(d, p, NS_DROP_LINK_DOWN);
         return;
     }
-    ns_time_t now = ns_sim_now(d->link->net->sim);
-    if (d->tx_event) {                  /* the pending tx_done will start it */
-        ns_queue_enqueue(d->q, p, now);
-        return;
+    switch (ns__tx_offer(&d->clk, d->q, p, ns_sim_now(d->link->net->sim))) {
+    case NS_TX_QUEUED:
+        break;
+    case NS_TX_NEEDS_DONE:
+        ns_event_after(d->link->net->sim, d->clk.tx_end - ns_sim_now(d->link->net->sim), tx_done, d);
+        break;
+    case NS_TX_IDLE:
+        start_tx(d);
+        break;
     }
-    if (now < d->tx_end) {
-        /* Serialising a packet no event waits for: one must now start
-         * this one at tx_end, unless the discipline refused it. */
-        ns_queue_enqueue(d->q, p, now);
-        if (ns_queue_len_pkts(d->q) > 0) {
-            d->tx_event = true;
-            d->owes_dequeue = false;    /* the tx_done will ask */
-            ns_event_after(d->link->net->sim, d->tx_end - now, tx_done, d);
-        }
-        return;
-    }
-    pay_dequeue(d);
-    ns_queue_enqueue(d->q, p, now);
-    start_tx(d);
 }
 
 static bool link_iface_up(const ns_iface *ifc)
@@ -589,7 +563,7 @@ void ns_link_set_up(ns_link *l, bool up)
             /* The packet on the transmitter is dropped when its tx ends. */
         } else {
             d->rebase = true;
-            if (!d->tx_event && ns_sim_now(sim) >= d->tx_end) {
+            if (!d->clk.tx_event && ns_sim_now(sim) >= d->clk.tx_end) {
                 pay_dequeue(d);
                 start_tx(d);
             }
