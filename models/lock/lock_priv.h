@@ -203,6 +203,7 @@ struct ns_lock_client {
     bool       deferred_step, deferred_timer; /* fired while paused */
     unsigned   deferred;         /* D_RTO | D_RENEW bits (lock_client.c) */
     bool       fenced_attempt;   /* the storage rejected a write of it */
+    unsigned   commit_rto;       /* RTOs since the current COMMITs left */
     GArray    *releases;         /* struct pending_release */
     ns_rng    *rng;
     struct ns_lock_client_stats st;
