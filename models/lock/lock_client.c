@@ -658,16 +658,6 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
     }
 }
 
-void ns__lock_client_send_victim(ns_lock_client *c, const ns_lock_client *victim)
-{
-    struct lock_msg m = { .type = LM_VICTIM, .client = victim->id, .attempt = victim->attempt,
-                          .aux = c->id };
-    g_strlcpy(m.name, victim->res[victim->cur].name, sizeof m.name);
-    LOCK_TRACE(c->cl->sim, "lock.victim", cname(c), "victim=%s attempt=%u resource=%s",
-               cname(victim), victim->attempt, m.name);
-    ns__lock_send(c->sock, ns_host_addr(victim->host), ns_udp_port(victim->sock), &m);
-}
-
 /* ---- faults ---- */
 static void cancel_all(ns_lock_client *c)
 {

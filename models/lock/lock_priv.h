@@ -237,8 +237,6 @@ void ns__lock_client_request(ns_lock_client *c, unsigned s);
 void ns__lock_client_abort(ns_lock_client *c, const char *why);
 void ns__lock_client_set_timer(ns_lock_client *c, ns_time_t delay);
 bool ns__lock_client_quorum_reachable(const ns_lock_client *c);
-/* Asks `victim` (over the network, from c's socket) to abort its attempt. */
-void ns__lock_client_send_victim(ns_lock_client *c, const ns_lock_client *victim);
 /* Whether a is older than b: smaller timestamp, then smaller client id. */
 static inline bool ns__lock_older(ns_time_t ats, uint32_t aid, ns_time_t bts, uint32_t bid)
 {
