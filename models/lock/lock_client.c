@@ -831,6 +831,7 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
     c->state = NS_LOCK_IDLE;
     g_ptr_array_add(cl->clients, c);
     ns_udp_on_receive(sock, on_recv, c);
+    ns__lock_label_port(cl->sim, sock);
     c->step = ns_event_after(cl->sim, o->start, begin_attempt, c);
     return c;
 }

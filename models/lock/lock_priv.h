@@ -90,6 +90,9 @@ bool   ns__lock_send_wfg(ns_udp *s, uint32_t dst, uint16_t port, const struct lo
                          const struct lock_wfg_entry *e);
 bool   ns__lock_send(ns_udp *s, uint32_t dst, uint16_t port, const struct lock_msg *m);
 void   ns__lock_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len);
+/* Diagrams label datagrams to or from sock's port from their bytes (a
+ * VICTIM goes from a detector's port to a client's, both ephemeral). */
+void   ns__lock_label_port(ns_sim *sim, const ns_udp *sock);
 
 /* ---- servers ---- */
 struct lock_waiter {
