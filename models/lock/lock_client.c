@@ -424,6 +424,7 @@ static void finish(ns_lock_client *c)
     c->st.last_token = c->res[c->nres - 1].token;
     c->done_tx++;
     if (c->done_tx >= c->o.transactions) {
+        c->st.done_at = ns_sim_now(c->cl->sim);
         set_state(c, NS_LOCK_DONE, "released");
         return;
     }
@@ -828,6 +829,7 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
     c->rng = ns_host_rng(h, "lock");
     c->st.wait_since = -1;
     c->st.timestamp = -1;
+    c->st.done_at = -1;
     c->state = NS_LOCK_IDLE;
     g_ptr_array_add(cl->clients, c);
     ns_udp_on_receive(sock, on_recv, c);
