@@ -37,16 +37,17 @@
 --   max_wait_ms        the longest, counting a wait still going on at the
 --                      slot's end (a deadlocked client waits the whole slot)
 --   done_ms            from the slot's start until every client is done
---                      (to `step`; nan if some never is)
---   packets            frames sent and received by the three clients (lock
---                      and storage messages and their ARP)
+--                      (the last client's stats().done_at; nan if some
+--                      never is)
+--   packets            frames sent and received by the three clients in
+--                      their slot (lock and storage messages and their ARP,
+--                      the answers to the last releases included)
 
 local netsim = require "netsim"
 
 local p = netsim.params {
   slot = "1s",          -- each strategy's turn; how long `wait` is watched
   hold = "5ms",         -- work inside the critical section (as locks_race.lua)
-  step = "100us",       -- resolution of done_ms (how often the clients are looked at)
 }
 
 -- The order of the table (the registry's); `wait` runs last (see above).
@@ -54,34 +55,26 @@ local table_order = { "wait", "release_all", "ordered", "wait_die", "wound_wait"
 local run_order = { "release_all", "ordered", "wait_die", "wound_wait", "detect", "wait" }
 local NAMES = { "a", "b", "c" }
 
-netsim.assert(p.slot > 0 and p.step > 0, "slot and step must be > 0")
+netsim.assert(p.slot > 0, "slot must be > 0")
 
 local sim = netsim.new { seed = 1 }
 local cl = sim:lock_cluster { servers = 3, delay = "1ms" }     -- majority: 2
 
-local function all_done(clients)
-  for _, c in ipairs(clients) do
-    if c:state() ~= "done" then return false end
-  end
-  return true
-end
-
--- Times below are integer nanoseconds (sim:now_ns()), so that stepping
--- lands exactly on the slot's end: sums of float seconds drift.
+-- Times below are integer nanoseconds (sim:now_ns()), so that slots start
+-- exactly where they should: sums of float seconds drift.
 local function ns(seconds) return math.floor(seconds * 1e9 + 0.5) end
-local STEP_NS, SLOT_NS = ns(p.step), ns(p.slot)
+local SLOT_NS = ns(p.slot)
 
--- Runs the simulation in `step`s until every client is done or t_end;
--- returns the time (ns) they were all done, or nil.  Looking every step
--- rather than running to the slot's end in one go is how the script learns
--- *when* they finished: no model event tells Lua.
-local function run_until_done(clients, t_end)
-  while not all_done(clients) and sim:now_ns() < t_end do
-    local target = math.min(sim:now_ns() + STEP_NS, t_end)
-    local why = sim:run(target / 1e9)
-    if why ~= "until" or sim:now_ns() ~= target then break end   -- queue empty, or --until
+-- When every client was done (ns: the latest stats().done_at), or nil if
+-- one is not.
+local function done_at(clients)
+  local last = 0
+  for _, c in ipairs(clients) do
+    local d = c:stats().done_at
+    if not d then return nil end
+    last = math.max(last, ns(d))
   end
-  return all_done(clients) and sim:now_ns() or nil
+  return last
 end
 
 -- Starts one strategy's three clients at t0 (ns) and watches them for a slot.
@@ -94,8 +87,9 @@ local function race(strategy, t0)
       first_server = k, start = (t0 - sim:now_ns()) / 1e9,
     }
   end
-  local done_at = run_until_done(clients, t0 + SLOT_NS)
-  if not done_at and strategy ~= run_order[#run_order] then
+  sim:run((t0 + SLOT_NS) / 1e9)
+  local done = done_at(clients)
+  if not done and strategy ~= run_order[#run_order] then
     -- the next strategy's clients would share the servers with these
     error(string.format("%s: not every client got the lock within the %g s slot "
                         .. "(a longer -D slot=...?)", strategy, p.slot))
@@ -106,7 +100,7 @@ local function race(strategy, t0)
     deadlocks = after.deadlocks - before.deadlocks,
     deadlocked = after.blocked - before.blocked,
     retries = 0, max_wait_ms = 0, packets = 0,
-    done_ms = done_at and (done_at - t0) / 1e6 or nil,
+    done_ms = done and (done - t0) / 1e6 or nil,
   }
   local wait_sum = 0
   for _, c in ipairs(clients) do
@@ -123,8 +117,6 @@ local function race(strategy, t0)
     row.mean_wait_ms = wait_sum / row.critical_sections * 1000
   end
   row.waiting = cl:waiting()         -- who waits for whom, if anyone
-  -- let the slot run out (the last releases, idle timers) before the next
-  if sim:now_ns() < t0 + SLOT_NS then sim:run((t0 + SLOT_NS) / 1e9) end
   return row
 end
 

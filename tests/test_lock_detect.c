@@ -10,6 +10,7 @@
  * Defaults: timeout 50 ms, collect_timeout 20 ms. */
 #include <string.h>
 
+#include "netsim/host.h"
 #include "netsim/lock.h"
 #include "netsim/output.h"
 #include "netsim/rng.h"
@@ -284,6 +285,55 @@ static void test_three_way_collects(void)
     world_free(&w);
 }
 
+/* Lone substring counts, for the chart checks below. */
+static unsigned count_str(const char *text, const char *needle)
+{
+    unsigned n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* The diagram labels every lock message from its bytes, wherever it goes:
+ * the VICTIM notice travels between two ephemeral ports (a detector's and
+ * a client's), the WFG exchange between a detector's port and 7000.  A
+ * datagram that is not a lock message keeps UDP's label even on a port a
+ * lock client uses (here x, port 49152 too, writes to c's 49152). */
+static void test_labels_everywhere(void)
+{
+    struct world w;
+    char *dir = trace_dir("lock-detect-labels");
+    three_way(&w, NULL);
+    CU_ASSERT_TRUE(ns_output_set_dir(w.sim, dir, NULL));
+    ns_host *x = lan_host(&w, "x");
+    static const char *const cols[] = { "a", "b", "c", "ls1", "ls2", "ls3", "x", NULL };
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_net_open_diagram(w.sim, "race", cols, NULL));
+    ns_udp *u = ns_udp_bind(x, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+    CU_ASSERT_TRUE(ns_udp_send(u, ns_host_addr(w.h[2]), 49152, "garbage", 7));
+    ns_sim_run(w.sim, 10 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[2])->retries, 1);
+    CU_ASSERT_TRUE(ns_output_commit_all(w.sim, NULL));
+    char *txt = ns_test_read_file(dir, "race.txt");
+    char *mmd = ns_test_read_file(dir, "race.mmd");
+    static const char *const kinds[] = { "ACQ R1", "GRANT R1", "QUEUED R1", "COMMIT R1",
+                                         "CMTD R1", "REL R1", "RELD R1", "WFGQ ",
+                                         "WFG R1", "WFGEND ", "VICTIM R1", NULL };
+    for (const char *const *k = kinds; *k; k++) {
+        CU_ASSERT_TRUE(strstr(txt, *k) != NULL);
+        CU_ASSERT_TRUE(strstr(mmd, *k) != NULL);
+        if (!strstr(txt, *k) || !strstr(mmd, *k))
+            fprintf(stderr, "\nno '%s' in the chart\n", *k);
+    }
+    CU_ASSERT_EQUAL(count_str(txt, "UDP "), 1);
+    CU_ASSERT_TRUE(strstr(txt, "UDP 49152>49152 len=7") != NULL);
+    CU_ASSERT_EQUAL(count_str(mmd, "UDP "), 1);
+    g_free(txt);
+    g_free(mmd);
+    g_free(dir);
+    world_free(&w);
+}
+
 /* ---- victim policies ---- */
 
 /* a locks R3 then R1, b locks R1, R2 then R3: a takes R3, b takes R1 and
@@ -553,6 +603,8 @@ void test_lock_detect_register(void)
     ns_test_add(s, "WFG: a long queue spans datagrams", test_wfg_long_queue);
     ns_test_add(s, "three-way race: collected, youngest aborted a round trip later",
                 test_three_way_collects);
+    ns_test_add(s, "diagram: every lock message labelled, VICTIM included",
+                test_labels_everywhere);
     ns_test_add(s, "victim policies: youngest, oldest, fewest_locks", test_victim_policies);
     ns_test_add(s, "victim names and the error listing them", test_victim_names);
     ns_test_add(s, "a server down: the round ends at the collection timeout",

@@ -1,7 +1,8 @@
 /* test_lock_faults.c — the distributed locking model under faults: a
  * crashed holder freed by lease expiry one TTL after its grant (and
  * blocking forever without leases), a lost GRANT recovered by
- * retransmission, lock servers restarting with and without their table
+ * retransmission, a committing quorum member crashing (the attempt
+ * aborts, never hangs), lock servers restarting with and without their table
  * (the token registers surviving in stable storage, or lost as a what-if),
  * fencing: a paused holder's stale
  * write rejected with quorum tokens and a safety violation without
@@ -336,6 +337,109 @@ static void test_server_restart_table(void)
     CU_ASSERT_TRUE(wait < 100 * NS_MSEC);
 }
 
+/* ---- a committing quorum member crashes ---- */
+
+/* a locks R1 on a majority of three: ls1 and ls2, asked first on equal
+ * paths (`ordered`: one after the other), grant first, so a commits its
+ * token to those two.  ls1 crashes in the millisecond a started
+ * committing, after its GRANT left and before the COMMIT (2 ms away)
+ * arrives; b asks for R1 at 20 ms.  ls1 restarts (persist or not) at
+ * `restart`, or never if it is negative.  The run is checked by the
+ * oracle. */
+struct commit_crash {
+    uint64_t early_retries;      /* a's aborted attempts at 1.5 s */
+    uint64_t retries;            /* ... at the end (60 s) */
+    enum ns_lock_state end[2];   /* a's and b's states at the end */
+};
+
+static struct commit_crash commit_member_crash(const char *strategy, ns_time_t restart,
+                                               bool persist)
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.persist = persist;
+    struct world w;
+    world_init(&w, 1, 3, &co);
+    add_client(&w, 0, "a", strategy, r1, 0, NULL);
+    add_client(&w, 1, "b", strategy, r1, 20 * NS_MSEC, NULL);
+    ns_host *ls1 = ns_lock_cluster_server(w.cl, 0);
+    for (ns_time_t t = NS_MSEC; ns_lock_client_state(w.c[0]) != NS_LOCK_COMMITTING; t += NS_MSEC) {
+        CU_ASSERT_FATAL(t < 20 * NS_MSEC);
+        ns_sim_run(w.sim, t, 0);
+    }
+    ns_host_crash(ls1);
+    struct commit_crash out = { 0 };
+    if (restart < 0 || restart > 1500 * NS_MSEC) {
+        ns_sim_run(w.sim, 1500 * NS_MSEC, 0);
+        out.early_retries = ns_lock_client_stats(w.c[0])->retries;
+    }
+    if (restart >= 0) {
+        ns_sim_run(w.sim, restart, 0);
+        ns_host_restart(ls1);
+    }
+    ns_sim_run(w.sim, 60 * NS_SEC, 0);
+    for (unsigned i = 0; i < 2; i++)
+        out.end[i] = ns_lock_client_state(w.c[i]);
+    out.retries = ns_lock_client_stats(w.c[0])->retries;
+    CU_ASSERT_EQUAL(ns_lock_n_violations(w.cl), 0);
+    world_free(&w);
+    return out;
+}
+
+/* ls1 is down for 5 s, then back with its table.  a cannot finish its
+ * commit: it aborts that attempt (never enters) within four RTOs instead
+ * of retransmitting COMMIT until ls1 returns, and retries as a new
+ * attempt; every strategy then gets both clients through. */
+static void test_commit_member_down_long(void)
+{
+    for (const char *const *s = ns_lock_strategy_names(); *s; s++) {
+        struct commit_crash r = commit_member_crash(*s, 5 * NS_SEC, true);
+        CU_ASSERT_TRUE(r.early_retries >= 1);
+        CU_ASSERT_EQUAL(r.end[0], NS_LOCK_DONE);
+        CU_ASSERT_EQUAL(r.end[1], NS_LOCK_DONE);
+    }
+}
+
+/* ls1 never returns.  No strategy leaves a committing forever.
+ * release_all (timeouts) and wound_wait (the older wounds the younger)
+ * get both through on ls2 and ls3; `ordered` asks ls1 first again and
+ * waits for it, as its order says.  wait, wait_die and detect hold and
+ * wait for a silent server, so they may stall in phase one. */
+static void test_commit_member_down_forever(void)
+{
+    for (const char *const *s = ns_lock_strategy_names(); *s; s++) {
+        struct commit_crash r = commit_member_crash(*s, -1, false);
+        CU_ASSERT_TRUE(r.early_retries >= 1);
+        CU_ASSERT_NOT_EQUAL(r.end[0], NS_LOCK_COMMITTING);
+        CU_ASSERT_NOT_EQUAL(r.end[1], NS_LOCK_COMMITTING);
+        if (strcmp(*s, "release_all") == 0 || strcmp(*s, "wound_wait") == 0) {
+            CU_ASSERT_EQUAL(r.end[0], NS_LOCK_DONE);
+            CU_ASSERT_EQUAL(r.end[1], NS_LOCK_DONE);
+        } else if (strcmp(*s, "ordered") == 0) {
+            CU_ASSERT_EQUAL(r.end[0], NS_LOCK_ACQUIRING);
+            CU_ASSERT_EQUAL(r.end[1], NS_LOCK_ACQUIRING);
+        }
+    }
+}
+
+/* ls1 restarts at 100 ms, before a's first COMMIT retransmission (one
+ * RTO, 200 ms).  Without its table it no longer knows a holds R1 and
+ * answers NOTHELD: a aborts that attempt and acquires on a retry.  With
+ * its table the COMMIT lands and a goes on without aborting. */
+static void test_commit_member_restart(void)
+{
+    for (const char *const *s = ns_lock_strategy_names(); *s; s++) {
+        struct commit_crash r = commit_member_crash(*s, 100 * NS_MSEC, false);
+        CU_ASSERT_EQUAL(r.retries, 1);
+        CU_ASSERT_EQUAL(r.end[0], NS_LOCK_DONE);
+        CU_ASSERT_EQUAL(r.end[1], NS_LOCK_DONE);
+        r = commit_member_crash(*s, 100 * NS_MSEC, true);
+        CU_ASSERT_EQUAL(r.retries, 0);
+        CU_ASSERT_EQUAL(r.end[0], NS_LOCK_DONE);
+        CU_ASSERT_EQUAL(r.end[1], NS_LOCK_DONE);
+    }
+}
+
 /* ---- message loss on every link ---- */
 
 /* The cluster on a star of links (every host linked to a router, 1 ms
@@ -535,6 +639,12 @@ void test_lock_faults_register(void)
                 test_crash_at_kth_grant_sends_nothing);
     ns_test_add(s, "lost grant without leases: resent one RTO later", test_lost_grant_no_lease);
     ns_test_add(s, "server restart with and without its table", test_server_restart_table);
+    ns_test_add(s, "committing member down 5 s: abort, everyone through",
+                test_commit_member_down_long);
+    ns_test_add(s, "committing member down for good: never stuck committing",
+                test_commit_member_down_forever);
+    ns_test_add(s, "committing member restarts: NOTHELD aborts, table commits",
+                test_commit_member_restart);
     ns_test_add(s, "lease expires one TTL after the last renewal", test_lease_after_last_renewal);
     ns_test_add(s, "5% loss on every link: everyone completes", test_loss_every_link);
     ns_test_add(s, "holds table: grants, expiry to the ns, end rows", test_holds_table);

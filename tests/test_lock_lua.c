@@ -307,6 +307,47 @@ static void test_lua_release_and_crash(void)
     g_free(crash);
 }
 
+/* client:stats().done_at: nil until the last transaction ends, then the
+ * exact time the client became done.  a runs two transactions behind b;
+ * the same run stopped (-D stop=...) one nanosecond before done_at finds
+ * a not done yet, and stopped at done_at finds it done. */
+static const char done_at_body[] =
+"local p = netsim.params { stop = 0 }\n"
+"local cl = sim:lock_cluster{ servers = 3, delay = '1ms' }\n"
+"sim:host('b'):lock_client{ cluster = cl, resources = 'R1', hold = '3ms' }\n"
+"local a = sim:host('a'):lock_client{ cluster = cl, resources = 'R1', hold = '5ms',\n"
+"                                     start = '1ms', transactions = 2 }\n"
+"if p.stop > 0 then\n"
+"  sim:run(p.stop)\n"
+"  print(string.format('done=%d', a:state() == 'done' and 1 or 0))\n"
+"else\n"
+"  sim:run '30ms'\n"
+"  local mid = a:stats()\n"
+"  sim:run '10s'\n"
+"  print(string.format('mid_nil=%d d=%.9f', mid.done_at == nil and 1 or 0,\n"
+"        a:stats().done_at))\n"
+"end\n";
+
+static void test_lua_done_at(void)
+{
+    char *out = run_lua_body("seed = 1", done_at_body, NULL);
+    CU_ASSERT_EQUAL(field(out, "mid_nil="), 1);
+    double d = field(out, "d=");
+    CU_ASSERT_TRUE(d > 0.03 && d < 0.2);      /* b's turn, then a's two */
+    char def[64];
+    g_snprintf(def, sizeof def, "stop=%.9f", d - 1e-9);
+    char *before = run_lua_body("seed = 1", done_at_body, def);
+    g_snprintf(def, sizeof def, "stop=%.9f", d);
+    char *at = run_lua_body("seed = 1", done_at_body, def);
+    CU_ASSERT_EQUAL(field(before, "done="), 0);
+    CU_ASSERT_EQUAL(field(at, "done="), 1);
+    if (!(d > 0.03 && d < 0.2))
+        fprintf(stderr, "\n%s", out);
+    g_free(out);
+    g_free(before);
+    g_free(at);
+}
+
 /* A two-sided split (side = { a, ls1 }) against cutting a off (hosts =
  * { a }): on its side a still renews at ls1, which keeps R1 for a at
  * 600 ms; cut off, ls1's lease runs out too.  Either way b, on the
@@ -534,6 +575,7 @@ void test_lock_lua_register(void)
     ns_test_add(s, "Lua: a cluster over lossy links completes", test_lua_lossy_links);
     ns_test_add(s, "Lua: a cluster on its own lossy LAN completes", test_lua_lossy_lan);
     ns_test_add(s, "Lua: client:release() early, cl:crash(name, at)", test_lua_release_and_crash);
+    ns_test_add(s, "Lua: stats().done_at is nil, then exactly when done", test_lua_done_at);
     ns_test_add(s, "Lua: a two-sided split keeps each side talking", test_lua_split);
     ns_test_add(s, "Lua: registers stable or lost across table loss", test_lua_registers);
     ns_test_add(s, "Lua: victim policies, phantoms, a detector host", test_lua_detect);

@@ -184,6 +184,9 @@ struct ns_lock_client_stats {
     uint64_t  last_token;        /* token of the last critical section */
     ns_time_t timestamp;         /* the current transaction's age: its first
                                     attempt's start, kept by retries (-1: none) */
+    ns_time_t done_at;           /* when the last transaction finished (its
+                                    END writes acknowledged, releases sent):
+                                    the state became done; -1 until then */
 };
 const struct ns_lock_client_stats *ns_lock_client_stats(const ns_lock_client *c);
 /* The longest wait so far, counting a wait still going on now (from its

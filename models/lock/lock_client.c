@@ -14,7 +14,10 @@
  * the strategy (lock_<name>.c) chooses whom to ask and when to give up.
  * A WOUND (a server applying wound-wait) or a VICTIM notice (a deadlock
  * detector) aborts the attempt it names if that attempt is still in phase
- * one.  A transaction's timestamp is its first attempt's start; retries
+ * one.  So does a commit that cannot finish (NOTHELD from a server that
+ * lost the lock, or no quorum of COMMITTED after COMMIT_TRIES
+ * retransmissions): an attempt enters only with its token on a quorum.
+ * A transaction's timestamp is its first attempt's start; retries
  * keep it, so the age rules eventually favour it.
  * Timers that fall in a pause run when the host resumes: a paused client
  * neither renews nor notices time passing, as a stopped process. */
@@ -24,6 +27,14 @@
 #include "lock_priv.h"
 
 enum { D_STEP = 1, D_TIMER = 2, D_RTO = 4, D_RENEW = 8 };
+
+/* COMMITs go to servers that granted one round trip ago: a quorum still
+ * unconfirmed after this many retransmissions has a member that crashed
+ * or is cut off.  The attempt cannot enter without its token on a quorum,
+ * and the grants it keeps meanwhile block everyone else, so it aborts and
+ * retries as a new attempt, which asks every server again.  (A member
+ * that restarted without its table answers NOTHELD: an abort at once.) */
+enum { COMMIT_TRIES = 3 };
 
 void ns_lock_client_opts_defaults(struct ns_lock_client_opts *o)
 {
@@ -263,6 +274,7 @@ static void check_quorum(ns_lock_client *c)
         LOCK_TRACE(c->cl->sim, "lock.acquired", cname(c), "resource=%s attempt=%u grants=%u "
                    "token=%" G_GUINT64_FORMAT, r->name, c->attempt, g, r->token);
         set_state(c, NS_LOCK_COMMITTING, "quorum");
+        c->commit_rto = 0;
         for (unsigned s = 0; s < c->cl->n; s++)
             if (r->st[s] == SS_GRANTED)
                 send_msg(c, s, LM_COMMIT, c->cur, c->attempt, 0, r->token);
@@ -413,6 +425,7 @@ static void finish(ns_lock_client *c)
     c->st.last_token = c->res[c->nres - 1].token;
     c->done_tx++;
     if (c->done_tx >= c->o.transactions) {
+        c->st.done_at = ns_sim_now(c->cl->sim);
         set_state(c, NS_LOCK_DONE, "released");
         return;
     }
@@ -463,6 +476,10 @@ static void rto_fire(ns_sim *sim, void *arg)
             }
         break;
     case NS_LOCK_COMMITTING:
+        if (++c->commit_rto > COMMIT_TRIES) {
+            ns__lock_client_abort(c, "commit timeout");  /* its releases rearm the RTO */
+            break;
+        }
         for (unsigned s = 0; s < c->cl->n; s++)
             if (r->st[s] == SS_GRANTED && !r->committed[s]) {
                 send_msg(c, s, LM_COMMIT, c->cur, c->attempt, 0, r->token);
@@ -639,21 +656,11 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
         break;
     case LM_NOTHELD:
         if (c->state == NS_LOCK_COMMITTING && (unsigned)r == c->cur)
-            ns__lock_client_abort(c, "lease lost");
+            ns__lock_client_abort(c, "not held");    /* lease expired, or table lost */
         break;
     default:
         break;
     }
-}
-
-void ns__lock_client_send_victim(ns_lock_client *c, const ns_lock_client *victim)
-{
-    struct lock_msg m = { .type = LM_VICTIM, .client = victim->id, .attempt = victim->attempt,
-                          .aux = c->id };
-    g_strlcpy(m.name, victim->res[victim->cur].name, sizeof m.name);
-    LOCK_TRACE(c->cl->sim, "lock.victim", cname(c), "victim=%s attempt=%u resource=%s",
-               cname(victim), victim->attempt, m.name);
-    ns__lock_send(c->sock, ns_host_addr(victim->host), ns_udp_port(victim->sock), &m);
 }
 
 /* ---- faults ---- */
@@ -826,9 +833,11 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
     c->rng = ns_host_rng(h, "lock");
     c->st.wait_since = -1;
     c->st.timestamp = -1;
+    c->st.done_at = -1;
     c->state = NS_LOCK_IDLE;
     g_ptr_array_add(cl->clients, c);
     ns_udp_on_receive(sock, on_recv, c);
+    ns__lock_label_port(cl->sim, sock);
     c->step = ns_event_after(cl->sim, o->start, begin_attempt, c);
     return c;
 }

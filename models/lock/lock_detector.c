@@ -509,6 +509,7 @@ static struct ns_lock_detector *detector_new(ns_lock_cluster *cl, ns_host *h,
     d->sock = sock;
     d->items = g_array_new(FALSE, FALSE, sizeof(struct item));
     ns_udp_on_receive(sock, on_answer, d);
+    ns__lock_label_port(cl->sim, sock);
     ns_host_attach(h, DETECTOR_KEY, d, detector_free);
     return d;
 }

@@ -148,7 +148,12 @@ void ns__lock_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len)
     (void)sender;
     struct lock_msg m;
     if (!ns__lock_decode(p, &m)) {
-        g_strlcpy(buf, "LOCK (undecodable)", len);
+        /* Labels go by port, per sim: an ephemeral port of a lock client
+         * may be another host's port for something else, so a datagram
+         * that is not a lock message keeps UDP's own label. */
+        const uint8_t *u = ns_pkt_cl4(p);
+        g_snprintf(buf, len, "UDP %u>%u len=%u", (unsigned)ns_get16(u),
+                   (unsigned)ns_get16(u + 2), p->payload_len);
         return;
     }
     const char *name = ns__lock_msg_name(m.type);
@@ -181,4 +186,9 @@ void ns__lock_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len)
         g_snprintf(buf, len, "%s %s", name, m.name);
         break;
     }
+}
+
+void ns__lock_label_port(ns_sim *sim, const ns_udp *sock)
+{
+    ns_udp_set_describer(sim, ns_udp_port(sock), ns__lock_describe);
 }

@@ -90,6 +90,9 @@ bool   ns__lock_send_wfg(ns_udp *s, uint32_t dst, uint16_t port, const struct lo
                          const struct lock_wfg_entry *e);
 bool   ns__lock_send(ns_udp *s, uint32_t dst, uint16_t port, const struct lock_msg *m);
 void   ns__lock_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len);
+/* Diagrams label datagrams to or from sock's port from their bytes (a
+ * VICTIM goes from a detector's port to a client's, both ephemeral). */
+void   ns__lock_label_port(ns_sim *sim, const ns_udp *sock);
 
 /* ---- servers ---- */
 struct lock_waiter {
@@ -203,6 +206,7 @@ struct ns_lock_client {
     bool       deferred_step, deferred_timer; /* fired while paused */
     unsigned   deferred;         /* D_RTO | D_RENEW bits (lock_client.c) */
     bool       fenced_attempt;   /* the storage rejected a write of it */
+    unsigned   commit_rto;       /* RTOs since the current COMMITs left */
     GArray    *releases;         /* struct pending_release */
     ns_rng    *rng;
     struct ns_lock_client_stats st;
@@ -236,8 +240,6 @@ void ns__lock_client_request(ns_lock_client *c, unsigned s);
 void ns__lock_client_abort(ns_lock_client *c, const char *why);
 void ns__lock_client_set_timer(ns_lock_client *c, ns_time_t delay);
 bool ns__lock_client_quorum_reachable(const ns_lock_client *c);
-/* Asks `victim` (over the network, from c's socket) to abort its attempt. */
-void ns__lock_client_send_victim(ns_lock_client *c, const ns_lock_client *victim);
 /* Whether a is older than b: smaller timestamp, then smaller client id. */
 static inline bool ns__lock_older(ns_time_t ats, uint32_t aid, ns_time_t bts, uint32_t bid)
 {

@@ -325,7 +325,7 @@ static int client_name(lua_State *L)
 static void push_stats(lua_State *L, const ns_lock_client *c)
 {
     const struct ns_lock_client_stats *st = ns_lock_client_stats(c);
-    lua_createtable(L, 0, 8);
+    lua_createtable(L, 0, 9);
     lua_pushinteger(L, (lua_Integer)st->acquisitions); lua_setfield(L, -2, "acquisitions");
     lua_pushinteger(L, (lua_Integer)st->attempts); lua_setfield(L, -2, "attempts");
     lua_pushinteger(L, (lua_Integer)st->retries); lua_setfield(L, -2, "retries");
@@ -337,6 +337,10 @@ static void push_stats(lua_State *L, const ns_lock_client *c)
     lua_pushnumber(L, st->acquisitions ? ns_time_to_sec(st->total_wait) / (double)st->acquisitions
                                        : 0.0);
     lua_setfield(L, -2, "mean_wait");
+    if (st->done_at >= 0) {             /* nil until the last transaction ends */
+        lua_pushnumber(L, ns_time_to_sec(st->done_at));
+        lua_setfield(L, -2, "done_at");
+    }
 }
 
 static int client_stats(lua_State *L)
