@@ -4,8 +4,8 @@
 --
 -- With leases (the default ttl of 2 s) each server frees a's lock one TTL
 -- after it granted it, and b then c go in.  With -D ttl=0 nothing ever
--- frees it: the run goes quiet with b and c still waiting, and the
--- report names the crashed holder they wait for.
+-- frees it: b and c wait (resending their requests every RTO) until the
+-- run ends, and the report names the crashed holder they wait for.
 --
 --   netsim scenarios/locks_crash.lua              -- leases: b, c proceed
 --   netsim scenarios/locks_crash.lua -D ttl=0     -- no leases: stuck

@@ -6,8 +6,9 @@
 --   a, b, c --+-- switch (1Gbps, 1ms per port) --+-- ls1 ls2 ls3 storage
 --
 -- Under `wait` (hold and wait) a and b each take their first resource on
--- every server and then queue behind each other forever: the run goes
--- quiet with both waiting, and c stuck behind a.  `release_all` gives up
+-- the servers and then queue behind each other forever; c wins R1 on ls3
+-- (b queues behind it there) and waits for a on ls1 and ls2, so all three
+-- are on the cycle.  They keep asking every RTO until `duration`.  `release_all` gives up
 -- and retries after a random backoff; `ordered` locks resources by name,
 -- servers by index, one at a time: both finish.  `wait_die` and
 -- `wound_wait` compare the transactions' ages (a's tie with b goes to the
@@ -53,7 +54,7 @@ local a = client("a", { "R1", "R2" }, 0)
 local b = client("b", { "R2", "R1" }, 0)
 local c = client("c", { "R1" }, 0.003)
 
-local watched = { sim:host_named "a", sim:host_named "b" }
+local watched = { sim:host_named "a", sim:host_named "b", sim:host_named "c" }
 for _, s in ipairs(cl:servers()) do watched[#watched + 1] = s end
 sim:diagram { hosts = watched, file = "locks_transactions" }
 cl:waitfor_files "waitfor"

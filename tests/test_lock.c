@@ -722,6 +722,24 @@ static void test_bad_input(void)
     CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': negative zipf_s");
     g_clear_error(&err);
     o.zipf_s = 0;
+    /* each bad time names its option */
+    o.timeout = 0;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': timeout must be > 0");
+    g_clear_error(&err);
+    o.timeout = NS_MSEC;
+    o.hold = -1;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': hold must be >= 0");
+    g_clear_error(&err);
+    o.hold = 0;
+    o.backoff = 2 * NS_MSEC;
+    o.backoff_max = NS_MSEC;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': backoff_max must be >= backoff");
+    g_clear_error(&err);
+    ns_lock_client_opts_defaults(&o);
+    o.resources = r1;
     static const char *const dup[] = { "R1", "R1", NULL };
     o.resources = dup;
     CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));

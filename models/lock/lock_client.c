@@ -741,6 +741,29 @@ static char *strategy_list(void)
     return g_strjoinv(", ", (char **)ns_lock_strategy_names());
 }
 
+/* Names the first bad time option: rto and timeout must be > 0, the
+ * others >= 0, and backoff_max >= backoff. */
+static bool check_times(ns_host *h, const struct ns_lock_client_opts *o, GError **error)
+{
+    const struct { const char *name; ns_time_t v; bool positive; } t[] = {
+        { "rto", o->rto, true },         { "timeout", o->timeout, true },
+        { "hold", o->hold, false },      { "think", o->think, false },
+        { "start", o->start, false },    { "backoff", o->backoff, false },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+        if (t[i].positive ? t[i].v <= 0 : t[i].v < 0) {
+            g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "lock client '%s': %s must be %s",
+                        ns_host_name(h), t[i].name, t[i].positive ? "> 0" : ">= 0");
+            return false;
+        }
+    if (o->backoff_max < o->backoff) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "lock client '%s': backoff_max must be >= backoff", ns_host_name(h));
+        return false;
+    }
+    return true;
+}
+
 ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
                                    const struct ns_lock_client_opts *o, GError **error)
 {
@@ -794,13 +817,8 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
                     "lock client '%s': negative zipf_s", ns_host_name(h));
         return NULL;
     }
-    if (o->rto <= 0 || o->hold < 0 || o->think < 0 || o->start < 0 || o->timeout <= 0
-        || o->backoff < 0 || o->backoff_max < o->backoff) {
-        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
-                    "lock client '%s': times must be >= 0 (rto and timeout > 0, "
-                    "backoff_max >= backoff)", ns_host_name(h));
+    if (!check_times(h, o, error))
         return NULL;
-    }
     if (!ns__lock_check_paths(cl, h, error))
         return NULL;
     ns_udp *sock = ns_udp_bind(h, 0, error);
