@@ -477,8 +477,25 @@ static void test_lua_errors(void)
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "sim:host('a'):lock_client{ cluster = cl }",
                      "(option 'resources': a name or a list of names is required)");
+    /* several clusters are fine, two of one name are not */
     expect_lua_error("sim:lock_cluster{ servers = 3 }\nsim:lock_cluster{ servers = 3 }",
-                     "lock_bad.lua:4: the simulation has a lock cluster already");
+                     "lock_bad.lua:4: bad argument #1 to 'lock_cluster' (option 'name': the "
+                     "simulation has a lock cluster 'locks' already (give each cluster its own "
+                     "name))");
+    expect_lua_error("sim:host 'split_ls2'\nsim:lock_cluster{ servers = 3, name = 'split' }",
+                     "lock_bad.lua:4: bad argument #1 to 'lock_cluster' (option 'name': host "
+                     "'split_ls2' exists already: the cluster would build it)");
+    expect_lua_error("sim:lock_cluster{ servers = 3 }\n"
+                     "sim:lock_cluster{ servers = { sim:host_named 'ls2' }, "
+                     "storage = sim:host 'st2', name = 'two' }",
+                     "lock_bad.lua:4: lock cluster 'two': host 'ls2' is already a lock server "
+                     "of lock cluster 'locks' (a host takes part in one lock cluster)");
+    expect_lua_error("local one = sim:lock_cluster{ servers = 3 }\n"
+                     "local two = sim:lock_cluster{ servers = 3, name = 'two' }\n"
+                     "local a = sim:host 'a'\n"
+                     "a:lock_client{ cluster = one, resources = 'R1' }\n"
+                     "a:lock_client{ cluster = two, resources = 'R1' }",
+                     "lock_bad.lua:7: host 'a' is already a lock client of lock cluster 'locks'");
     expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 0 }",
                      "(option 'quorum': 0 is outside [1, 3]: the cluster has 3 servers)");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"

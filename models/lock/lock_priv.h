@@ -139,6 +139,7 @@ struct storage_res {
 /* ---- the cluster ---- */
 struct ns_lock_cluster {
     ns_sim     *sim;
+    char       *name;            /* unique in the sim (owned; o.name points here) */
     struct ns_lock_cluster_opts o;
     unsigned    n;
     struct lock_server srv[NS_LOCK_MAX_SERVERS];
@@ -245,6 +246,13 @@ static inline bool ns__lock_older(ns_time_t ats, uint32_t aid, ns_time_t bts, ui
 {
     return ats < bts || (ats == bts && aid < bid);
 }
+
+/* lock.c: what h is in cl ("lock server", "storage server", "lock
+ * client") or NULL; and an error naming h and the cluster when h already
+ * has a role in a cluster other than cl (cl NULL: in any cluster). */
+const char *ns__lock_host_role(const ns_lock_cluster *cl, const ns_host *h);
+bool ns__lock_check_host_free(const ns_lock_cluster *cl, ns_sim *sim, const ns_host *h,
+                              GError **error);
 
 /* Server, storage, client internals the cluster drives. */
 bool ns__lock_server_init(struct lock_server *s, GError **error);
