@@ -66,8 +66,8 @@ static bool is_default_cluster(const char *name)
     return strcmp(name, NS_LOCK_DEFAULT_CLUSTER) == 0;
 }
 
-/* What a cluster calls the things it makes: `base` for the default
- * cluster, else NAME_base (hosts split_ls1, files waitfor_split). */
+/* What a cluster calls the hosts it builds: `base` for the default
+ * cluster, else NAME_base (split_ls1, split_storage). */
 static const char *cluster_named(lua_State *L, const char *cluster, const char *base)
 {
     if (is_default_cluster(cluster))
@@ -479,12 +479,16 @@ static int cluster_waiting(lua_State *L)
     return 1;
 }
 
-/* The file name argument at 2, or the cluster's default for `base`. */
+/* The file name argument at 2, or the cluster's default for `base`:
+ * base itself for the default cluster, else base_NAME (waitfor_split). */
 static const char *file_name_arg(lua_State *L, ns_lock_cluster *cl, const char *base)
 {
     if (!lua_isnoneornil(L, 2))
         return luaL_checkstring(L, 2);
-    return cluster_named(L, ns_lock_cluster_name(cl), base);
+    const char *name = ns_lock_cluster_name(cl);
+    if (is_default_cluster(name))
+        return lua_pushstring(L, base);
+    return lua_pushfstring(L, "%s_%s", base, name);
 }
 
 /* cl:acquisitions_table("acquisitions"): one row per acquisition (client,
