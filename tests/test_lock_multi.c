@@ -203,9 +203,9 @@ static void test_violation_counted_in_its_cluster(void)
     world_free(&w);
 }
 
-/* A host takes part in one cluster: its server, storage or client role
- * in one makes it an error anywhere in another, naming host, role and
- * cluster; and two clusters cannot share a name. */
+/* A host takes part in one cluster: its server, storage, client or
+ * detector role in one makes it an error anywhere in another, naming
+ * host, role and cluster; and two clusters cannot share a name. */
 static void test_host_in_one_cluster(void)
 {
     struct ns_lock_cluster_opts co;
@@ -255,6 +255,23 @@ static void test_host_in_one_cluster(void)
     CU_ASSERT_STRING_EQUAL(err->message, "host 'storage' is already a storage server of "
                                          "lock cluster 'locks' (a host takes part in one "
                                          "lock cluster)");
+    g_clear_error(&err);
+
+    /* a detector works for one cluster: its host is taken too */
+    struct ns_lock_detector_opts dopt;
+    ns_lock_detector_opts_defaults(&dopt);
+    ns_host *dd = lan_host(&w, "dd");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lock_detector_new(w.cl, dd, &dopt, &err));
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(two, dd, &c, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_STRING_EQUAL(err->message, "host 'dd' is already a lock detector host of lock "
+                                         "cluster 'locks' (a host takes part in one lock "
+                                         "cluster)");
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NULL(ns_lock_detector_new(two, ns_lock_cluster_server(w.cl, 0), &dopt, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "host 'ls1' is already a lock server of lock "
+                                                "cluster 'locks'"));
     g_clear_error(&err);
     CU_ASSERT_EQUAL(ns_lock_cluster_n_clients(two), 0);
     world_free(&w);

@@ -116,13 +116,16 @@ const char *ns__lock_host_role(const ns_lock_cluster *cl, const ns_host *h)
     for (guint i = 0; i < cl->clients->len; i++)
         if (((ns_lock_client *)g_ptr_array_index(cl->clients, i))->host == h)
             return "lock client";
+    if (ns__lock_detector_cluster(h) == cl)
+        return "lock detector host";
     return NULL;
 }
 
 /* Why one cluster per host: every cluster's servers and storage listen
  * on the same ports (NS_LOCK_PORT, NS_LOCK_STORAGE_PORT), a host has one
- * "lock" random stream and one detector, and a fault must reach one set
- * of records: sharing a host would mix two clusters' traffic. */
+ * "lock" random stream and one detector (which queries one cluster's
+ * servers), and a fault must reach one set of records: sharing a host
+ * would mix two clusters' traffic. */
 bool ns__lock_check_host_free(const ns_lock_cluster *cl, ns_sim *sim, const ns_host *h,
                               GError **error)
 {

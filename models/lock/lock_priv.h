@@ -248,8 +248,9 @@ static inline bool ns__lock_older(ns_time_t ats, uint32_t aid, ns_time_t bts, ui
 }
 
 /* lock.c: what h is in cl ("lock server", "storage server", "lock
- * client") or NULL; and an error naming h and the cluster when h already
- * has a role in a cluster other than cl (cl NULL: in any cluster). */
+ * client", "lock detector host") or NULL; and an error naming h and the
+ * cluster when h already has a role in a cluster other than cl (cl NULL:
+ * in any cluster). */
 const char *ns__lock_host_role(const ns_lock_cluster *cl, const ns_host *h);
 bool ns__lock_check_host_free(const ns_lock_cluster *cl, ns_sim *sim, const ns_host *h,
                               GError **error);
@@ -283,6 +284,9 @@ enum ns__lock_truth ns__lock_victim_truth(ns_lock_cluster *cl, uint32_t id, uint
  * host has no port left), a round unless one is collecting, and the host
  * name of a client or dedicated detector by id ("?" if neither). */
 ns_lock_detector *ns__lock_detector_of(ns_lock_client *c);
+/* The cluster h's detector (dedicated or a detect client's) works for, or
+ * NULL when h runs none. */
+const ns_lock_cluster *ns__lock_detector_cluster(const ns_host *h);
 void ns__lock_detector_round(ns_lock_detector *d);
 const char *ns__lock_peer_name(const ns_lock_cluster *cl, uint32_t id);
 ns_lock_client *ns__lock_client_by_id(const ns_lock_cluster *cl, uint32_t id);
