@@ -535,6 +535,9 @@ static void test_lua_errors(void)
                      "lock_bad.lua:4: bad argument #1 to 'lock_cluster' (option 'name': the "
                      "simulation has a lock cluster 'locks' already (give each cluster its own "
                      "name))");
+    expect_lua_error("sim:lock_cluster{ servers = 3, name = '' }",
+                     "lock_bad.lua:3: bad argument #1 to 'lock_cluster' (option 'name': an "
+                     "empty name)");
     expect_lua_error("sim:host 'split_ls2'\nsim:lock_cluster{ servers = 3, name = 'split' }",
                      "lock_bad.lua:4: bad argument #1 to 'lock_cluster' (option 'name': host "
                      "'split_ls2' exists already: the cluster would build it)");
