@@ -1,28 +1,39 @@
 -- locks_race.lua — clients race for ONE lock on a majority of lock servers,
--- and nobody wins.
+-- and nobody wins.  Two races in one simulation, each with its own LAN and
+-- lock cluster.
 --
--- Three clients, three servers, majority quorum (2 of 3), strategy `wait`
--- (hold what you got and wait for the rest).  Each client asks the servers
--- starting from a different one, so each wins a different server first:
--- a holds ls1, b holds ls2, c holds ls3, and each waits on the other two
--- servers behind their holders.  Nobody can reach two of three: a deadlock
--- between a, b and c, spread over three machines, with no single server
--- seeing anything wrong.
+-- Part one: three clients, three servers, majority quorum (2 of 3),
+-- strategy `wait` (hold what you got and wait for the rest).  Each client
+-- asks the servers starting from a different one, so each wins a different
+-- server first: a holds ls1, b holds ls2, c holds ls3, and each waits on the
+-- other two servers behind their holders.  Nobody can reach two of three: a
+-- deadlock between a, b and c, spread over three machines, with no single
+-- server seeing anything wrong.
 --
---   netsim scenarios/locks_race.lua                          -- 3 x 3: deadlock
---   netsim scenarios/locks_race.lua -D clients=2 -D servers=4   -- 2-2 split
+-- Part two, the even split (cluster "split"): 2 clients on 4 servers,
+-- majority 3; x wins split_ls1 and split_ls2, y wins split_ls3 and
+-- split_ls4, and neither can get a third.  With two clients on three
+-- servers this cannot happen (one always holds two of three): majority
+-- locking trades the single point of failure for this.  Must a client
+-- release what it holds?  `release_all` says yes (no deadlock, but
+-- retries), `detect` finds the cycle and aborts the youngest.
+--
+--   netsim scenarios/locks_race.lua                          -- both deadlocks
 --   netsim scenarios/locks_race.lua -D strategy=release_all   -- give up, retry
---   netsim scenarios/locks_race.lua -D strategy=detect        -- break the cycle
+--   netsim scenarios/locks_race.lua -D strategy=detect        -- break the cycles
+--   netsim scenarios/locks_race.lua -D diagram=split          -- draw part two
+--   netsim scenarios/locks_race.lua -D clients=2 -D split=false  -- part one only,
+--                                                  2 on 3: no deadlock
 --
--- The second case is the even split: 2 clients on 4 servers, majority 3;
--- a wins ls1 and ls2, b wins ls3 and ls4, and neither can get a third.
--- With two clients on three servers this cannot happen (one always holds
--- two of three): majority locking trades the single point of failure for
--- this.  Must a client release what it holds?  `release_all` says yes (no
--- deadlock, but retries), `detect` finds the cycle and aborts the youngest.
+-- -D strategy applies to both parts; -D clients and -D servers size part
+-- one only (part two is always 2 on 4); -D split=false leaves part two out.
+-- The network layer draws one sequence diagram per simulation, so one part
+-- is drawn per run: part one by default, part two with -D diagram=split.
 --
--- Outputs: locks_race.txt/.mmd (the race, DEADLOCK marked where it forms),
--- waitfor.txt/.dot/.mmd (the wait-for graph, the cycle in red),
+-- Outputs, part one: locks_race.txt/.mmd (the race, DEADLOCK marked where
+-- it forms; by default), waitfor.txt/.dot/.mmd (the wait-for graph, the
+-- cycle in red), holds.tsv; part two: locks_race_split.txt/.mmd (with
+-- -D diagram=split), waitfor_split.txt/.dot/.mmd, holds_split.tsv; both:
 -- events.tsv (lock.* events).
 
 local netsim = require "netsim"
@@ -33,59 +44,96 @@ local p = netsim.params {
   servers = 3,
   strategy = "wait",        -- wait | release_all | ordered | wait_die | wound_wait | detect
   hold = "5ms",
+  split = true,             -- also run part two, the 2-2 split of 4 servers
+  diagram = "one",          -- which part's race is drawn: one | split
 }
+netsim.assert(p.diagram == "one" or p.diagram == "split", "diagram: one or split")
+netsim.assert(p.split or p.diagram == "one", "diagram=split needs split=true")
 netsim.assert(p.clients >= 2 and p.clients <= 8, "clients: 2..8")
 
 local sim = netsim.new { seed = 1 }
-local cl = sim:lock_cluster { servers = p.servers, delay = "1ms" }   -- majority quorum
 
--- Client i starts at server 1 + (i-1)*servers/clients and goes round: its
--- first request leaves its port first, so it reaches "its" server before
--- anyone else's request does.
-local names = { "a", "b", "c", "d", "e", "f", "g", "h" }
-local clients = {}
-for i = 1, p.clients do
-  clients[i] = sim:host(names[i]):lock_client {
-    cluster = cl, strategy = p.strategy, resources = "R1", hold = p.hold,
-    first_server = 1 + (i - 1) * p.servers // p.clients,
-  }
+-- One race: n clients (named by `names`) on a cluster, client i starting at
+-- server 1 + (i-1)*servers/clients and going round: its first request leaves
+-- its port first, so it reaches "its" server before anyone else's request
+-- does.  The diagram, wait-for files and holds table are named after `file`
+-- (part one keeps the names it had when it ran alone).  Only one part is
+-- drawn: the network layer keeps one sequence diagram per simulation.
+local function race(cl, names, n, file, drawn)
+  local clients, watched = {}, {}
+  local servers = #cl:servers()
+  for i = 1, n do
+    clients[i] = sim:host(names[i]):lock_client {
+      cluster = cl, strategy = p.strategy, resources = "R1", hold = p.hold,
+      first_server = 1 + (i - 1) * servers // n,
+    }
+    watched[#watched + 1] = sim:host_named(names[i])
+  end
+  for _, s in ipairs(cl:servers()) do watched[#watched + 1] = s end
+  if drawn then sim:diagram { hosts = watched, file = file } end
+  cl:waitfor_files()                    -- waitfor, or waitfor_<cluster name>
+  cl:holds_table()                      -- holds(_split): plots/lock_gantt.gp
+  return { cl = cl, clients = clients, servers = servers }
 end
 
-local watched = {}
-for i = 1, p.clients do watched[#watched + 1] = sim:host_named(names[i]) end
-for _, s in ipairs(cl:servers()) do watched[#watched + 1] = s end
-sim:diagram { hosts = watched, file = "locks_race" }
-cl:waitfor_files "waitfor"
-cl:holds_table "holds"                -- who holds what: plots/lock_gantt.gp
+local one = race(sim:lock_cluster { servers = p.servers, delay = "1ms" },   -- majority
+                 { "a", "b", "c", "d", "e", "f", "g", "h" }, p.clients, "locks_race", p.diagram == "one")
+local two = p.split and race(sim:lock_cluster { servers = 4, delay = "1ms", name = "split" },
+                             { "x", "y" }, 2, "locks_race_split", p.diagram == "split")
 
 sim:run(p.duration)
 
-local r = cl:report()
-print(string.format("%d clients, %d servers, quorum %d, strategy %s", p.clients, p.servers,
-                    cl:quorum(), p.strategy))
-for i = 1, p.servers do
-  io.write(string.format("  ls%d holder of R1: %s\n", i, cl:holder(i, "R1") or "-"))
+local function show(title, part)
+  local cl = part.cl
+  local r = cl:report()
+  print(string.format("%s: %d clients, %d servers, quorum %d, strategy %s", title,
+                      #part.clients, part.servers, cl:quorum(), p.strategy))
+  for i, s in ipairs(cl:servers()) do
+    io.write(string.format("  %s holder of R1: %s\n", s:name(), cl:holder(i, "R1") or "-"))
+  end
+  for _, c in ipairs(part.clients) do
+    local s = c:stats()
+    print(string.format("  %-2s %-10s acquisitions=%d retries=%d", c:name(), s.state,
+                        s.acquisitions, s.retries))
+  end
+  local waiting = cl:waiting()
+  if waiting ~= "" then io.write("  still waiting at the end:\n", (waiting:gsub("[^\n]+", "  %0"))) end
+  if r.deadlocks > 0 then
+    print(string.format("  deadlock formed at %.9f; blocked at the end: %d of %d",
+                        r.first_deadlock, r.blocked, #part.clients))
+  end
+  return r
 end
-for _, c in ipairs(clients) do
-  local s = c:stats()
-  print(string.format("  %-2s %-10s acquisitions=%d retries=%d", c:name(), s.state,
-                      s.acquisitions, s.retries))
-end
-local waiting = cl:waiting()
-if waiting ~= "" then io.write("still waiting at the end:\n", waiting) end
 
-netsim.result { clients = p.clients, servers = p.servers, strategy = p.strategy,
-                acquisitions = r.acquisitions, retries = r.retries, deadlocks = r.deadlocks,
-                blocked = r.blocked }
-netsim.assert(r.violations == 0, r.first_violation)
-if p.strategy == "wait" and p.servers % p.clients == 0 then
-  -- Each client won servers/clients servers: fewer than a majority.
-  netsim.assert(r.deadlocks >= 1 and r.blocked == p.clients and r.acquisitions == 0,
-                "the staged race deadlocks")
-elseif p.strategy == "wait" and p.clients == 2 and p.servers % 2 == 1 then
-  netsim.assert(r.deadlocks == 0 and r.acquisitions == 2,
-                "two clients on an odd number of servers: one always wins a majority")
-elseif p.strategy ~= "wait" then
-  netsim.assert(r.waiting == 0 and r.acquisitions == p.clients,
-                "every client gets the lock under " .. p.strategy)
+local r = show("part one", one)
+local r2 = two and show("part two (split)", two)
+
+local result = { clients = p.clients, servers = p.servers, strategy = p.strategy,
+                 acquisitions = r.acquisitions, retries = r.retries, deadlocks = r.deadlocks,
+                 blocked = r.blocked }
+if r2 then
+  result.split_acquisitions = r2.acquisitions
+  result.split_retries = r2.retries
+  result.split_deadlocks = r2.deadlocks
+  result.split_blocked = r2.blocked
 end
+netsim.result(result)
+
+-- What each race must show, from its clients and servers.
+local function check(part, r, what)
+  local n, servers = #part.clients, part.servers
+  netsim.assert(r.violations == 0, r.first_violation)
+  if p.strategy == "wait" and servers % n == 0 then
+    -- Each client won servers/clients servers: fewer than a majority.
+    netsim.assert(r.deadlocks >= 1 and r.blocked == n and r.acquisitions == 0,
+                  what .. ": the staged race deadlocks")
+  elseif p.strategy == "wait" and n == 2 and servers % 2 == 1 then
+    netsim.assert(r.deadlocks == 0 and r.acquisitions == 2,
+                  what .. ": two clients on an odd number of servers: one always wins a majority")
+  elseif p.strategy ~= "wait" then
+    netsim.assert(r.waiting == 0 and r.acquisitions == n,
+                  what .. ": every client gets the lock under " .. p.strategy)
+  end
+end
+check(one, r, "part one")
+if r2 then check(two, r2, "part two") end

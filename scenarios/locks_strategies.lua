@@ -11,8 +11,9 @@
 --   gnuplot -e "dir='out/locks_strategies'" plots/lock_strategies.gp
 --                                                            (or: make plots)
 --
--- A run has one simulation and a simulation one lock cluster, so the
--- strategies take turns on the same three servers: each has its own three
+-- The strategies share one lock cluster and take turns on its three
+-- servers (a simulation may hold several clusters, but turns give every
+-- strategy the very same servers ls1..ls3 and a clean slate): each has its own three
 -- clients (a.<strategy>, b.<strategy>, c.<strategy>) which start together
 -- at the beginning of the strategy's slot, `slot` after the previous one,
 -- when the previous clients are done and have released everything.  `wait`

@@ -59,6 +59,7 @@ static void (*const registrations[])(void) = {
     test_lock_strategies_register,
     test_lock_oracle_register,
     test_lock_trace_register,
+    test_lock_multi_register,
     test_tcp_fidelity_register,
 };
 

@@ -68,6 +68,51 @@ static void test_scenarios(void)
     expect_scenario("scenarios/locks_crash.lua", "ttl=0", NULL, "b waits for a [crashed]");
 }
 
+/* Runs a scenario with up to two -D and checks every needle is in its
+ * output (exit 0: the scenario's own asserts held). */
+static void expect_all(const char *script, const char *d1, const char *d2,
+                       const char *const *needles)
+{
+    char *out = NULL, *errout = NULL;
+    CU_ASSERT_EQUAL(run_netsim(script, d1, d2, &out, &errout), 0);
+    for (const char *const *n = needles; *n; n++) {
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, *n));
+        if (!(out && strstr(out, *n)))
+            fprintf(stderr, "\n%s: expected '%s' in:\n%s%s\n", script, *n, out ? out : "",
+                    errout ? errout : "");
+    }
+    g_free(out);
+    g_free(errout);
+}
+
+/* locks_race.lua runs both races in one simulation, each on its own
+ * cluster: by default both deadlock (a, b, c on three servers; x and y
+ * splitting four 2-2), each reported with its cycle; under detect both
+ * parts get through; split=false leaves part two out. */
+static void test_race_both_parts(void)
+{
+    static const char *const wait[] = {
+        "part one: 3 clients, 3 servers, quorum 2, strategy wait", "deadlocked: a, b, c (cycle)",
+        "deadlock formed at 0.006004528; blocked at the end: 3 of 3",
+        "part two (split): 2 clients, 4 servers, quorum 3, strategy wait",
+        "split_ls1 holder of R1: x", "split_ls2 holder of R1: x",
+        "split_ls3 holder of R1: y", "split_ls4 holder of R1: y",
+        "cycle: x -> y -> x",
+        "deadlock formed at 0.006005008; blocked at the end: 2 of 2", NULL };
+    static const char *const detect[] = {
+        "c  done       acquisitions=1 retries=1", "y  done       acquisitions=1 retries=1",
+        NULL };
+    expect_all("scenarios/locks_race.lua", NULL, NULL, wait);
+    expect_all("scenarios/locks_race.lua", "strategy=detect", NULL, detect);
+    char *out = NULL, *errout = NULL;
+    CU_ASSERT_EQUAL(run_netsim("scenarios/locks_race.lua", "split=false", NULL, &out, &errout),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "part one: 3 clients"));
+    CU_ASSERT_PTR_NULL(out && strstr(out, "part two"));
+    g_free(out);
+    g_free(errout);
+}
+
 /* Runs locks_pause_fencing.lua with one -D and checks every needle is in
  * its output. */
 static void expect_pause_outcome(const char *define, const char *const *needles)
@@ -158,11 +203,14 @@ static char *run_lua_body(const char *sim_opts, const char *body, const char *d1
  * after its last renewal (renewals every TTL/3, so 133..200 ms after the
  * cut) and b, queued since 50 ms, takes R1; a's END write after the heal
  * is fenced, or without fencing is a safety violation.  Without leases b
- * waits for a's release (after 2 s). */
+ * waits for a's release (after 2 s).  With name=two the cluster is the
+ * second of the sim, on LAN 'two' beside the first's 'locks': the cut
+ * must land on its own LAN. */
 static const char partition_body[] =
-"local p = netsim.params { ttl = '200ms', fencing = true }\n"
+"local p = netsim.params { ttl = '200ms', fencing = true, name = 'locks' }\n"
+"if p.name ~= 'locks' then sim:lock_cluster{ servers = 2 } end\n"
 "local cl = sim:lock_cluster{ servers = 3, delay = '1ms', ttl = p.ttl,\n"
-"                             storage_fencing = p.fencing }\n"
+"                             storage_fencing = p.fencing, name = p.name }\n"
 "local a = sim:host('a'):lock_client{ cluster = cl, resources = 'R1', hold = '2s' }\n"
 "local b = sim:host('b'):lock_client{ cluster = cl, resources = 'R1', start = '50ms' }\n"
 "cl:partition{ at = '100ms', duration = '1s', hosts = { sim:host_named('a') } }\n"
@@ -191,6 +239,11 @@ static void test_lua_partition(void)
     out = run_lua_body("violations = 'allow'", partition_body, "fencing=false");
     CU_ASSERT_EQUAL(field(out, "fenced="), 0);
     CU_ASSERT_EQUAL(field(out, "violations="), 1);
+    g_free(out);
+    out = run_lua_body("violations = 'allow'", partition_body, "name=two");
+    CU_ASSERT_EQUAL(field(out, "fenced="), 1);
+    CU_ASSERT_EQUAL(field(out, "b="), 1);
+    CU_ASSERT_TRUE(field(out, "wait=") < 0.3);             /* not a's release at 2 s */
     g_free(out);
     out = run_lua_body("violations = 'allow'", partition_body, "ttl=0");
     CU_ASSERT_EQUAL(field(out, "violations="), 0);
@@ -477,8 +530,28 @@ static void test_lua_errors(void)
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "sim:host('a'):lock_client{ cluster = cl }",
                      "(option 'resources': a name or a list of names is required)");
+    /* several clusters are fine, two of one name are not */
     expect_lua_error("sim:lock_cluster{ servers = 3 }\nsim:lock_cluster{ servers = 3 }",
-                     "lock_bad.lua:4: the simulation has a lock cluster already");
+                     "lock_bad.lua:4: bad argument #1 to 'lock_cluster' (option 'name': the "
+                     "simulation has a lock cluster 'locks' already (give each cluster its own "
+                     "name))");
+    expect_lua_error("sim:lock_cluster{ servers = 3, name = '' }",
+                     "lock_bad.lua:3: bad argument #1 to 'lock_cluster' (option 'name': an "
+                     "empty name)");
+    expect_lua_error("sim:host 'split_ls2'\nsim:lock_cluster{ servers = 3, name = 'split' }",
+                     "lock_bad.lua:4: bad argument #1 to 'lock_cluster' (option 'name': host "
+                     "'split_ls2' exists already: the cluster would build it)");
+    expect_lua_error("sim:lock_cluster{ servers = 3 }\n"
+                     "sim:lock_cluster{ servers = { sim:host_named 'ls2' }, "
+                     "storage = sim:host 'st2', name = 'two' }",
+                     "lock_bad.lua:4: lock cluster 'two': host 'ls2' is already a lock server "
+                     "of lock cluster 'locks' (a host takes part in one lock cluster)");
+    expect_lua_error("local one = sim:lock_cluster{ servers = 3 }\n"
+                     "local two = sim:lock_cluster{ servers = 3, name = 'two' }\n"
+                     "local a = sim:host 'a'\n"
+                     "a:lock_client{ cluster = one, resources = 'R1' }\n"
+                     "a:lock_client{ cluster = two, resources = 'R1' }",
+                     "lock_bad.lua:7: host 'a' is already a lock client of lock cluster 'locks'");
     expect_lua_error("sim:lock_cluster{ servers = 3, quorum = 0 }",
                      "(option 'quorum': 0 is outside [1, 3]: the cluster has 3 servers)");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
@@ -567,6 +640,7 @@ void test_lock_lua_register(void)
 {
     CU_pSuite s = ns_test_suite("lock-lua", NULL, NULL);
     ns_test_add(s, "scenarios run and show their point", test_scenarios);
+    ns_test_add(s, "locks_race.lua: both races deadlock in one run", test_race_both_parts);
     ns_test_add(s, "pause scenario: quorum, naive and no tokens differ",
                 test_pause_fencing_tokens);
     ns_test_add(s, "Lua errors name the call and the option", test_lua_errors);

@@ -49,7 +49,11 @@ enum ns_lock_fencing { NS_LOCK_FENCINGS(NS_X_ENUM) };
 const char *ns_lock_fencing_name(enum ns_lock_fencing f);
 bool ns_lock_fencing_parse(const char *s, enum ns_lock_fencing *out, GError **error);
 
+/* The name of a cluster whose options give none. */
+#define NS_LOCK_DEFAULT_CLUSTER "locks"
+
 struct ns_lock_cluster_opts {
+    const char *name;            /* unique in the sim; NULL: "locks" (copied) */
     unsigned  quorum;            /* grants needed per resource; 0 = majority */
     ns_time_t ttl;               /* lease of a grant; 0 = no leases */
     enum ns_lock_fencing fencing;/* default quorum */
@@ -67,13 +71,20 @@ struct ns_lock_cluster_opts {
 void ns_lock_cluster_opts_defaults(struct ns_lock_cluster_opts *o);
 
 /* A cluster over existing hosts: servers[0..n) run lock servers, storage
- * runs the storage server.  Errors: n outside 1..NS_LOCK_MAX_SERVERS, a
- * quorum above n, a negative ttl, a port already bound.  The sim owns it. */
+ * runs the storage server.  A sim may hold several clusters, each
+ * independent (its own servers, storage, clients, oracle and outputs).
+ * Errors: n outside 1..NS_LOCK_MAX_SERVERS, a quorum above n, a negative
+ * ttl, a name another cluster of the sim has, a host that is already a
+ * server, storage or client of another cluster (every cluster listens on
+ * the same ports), a port already bound.  The sim owns it. */
 ns_lock_cluster *ns_lock_cluster_new(ns_sim *sim, ns_host *const *servers, unsigned n,
                                      ns_host *storage,
                                      const struct ns_lock_cluster_opts *o, GError **error);
-/* The sim's cluster, or NULL. */
-ns_lock_cluster *ns_lock_cluster_of(ns_sim *sim);
+/* The sim's clusters, in creation order; by name (NULL if none). */
+size_t           ns_lock_n_clusters(const ns_sim *sim);
+ns_lock_cluster *ns_lock_cluster_nth(const ns_sim *sim, size_t i);
+ns_lock_cluster *ns_lock_cluster_find(const ns_sim *sim, const char *name);
+const char      *ns_lock_cluster_name(const ns_lock_cluster *cl);
 unsigned  ns_lock_cluster_n_servers(const ns_lock_cluster *cl);
 unsigned  ns_lock_cluster_quorum(const ns_lock_cluster *cl);
 ns_host  *ns_lock_cluster_server(const ns_lock_cluster *cl, unsigned i);

@@ -1,9 +1,12 @@
-/* lock.c — the lock cluster: servers plus storage, the strategy registry,
- * enum names, and the per-sim fault observer (registered once per sim so
- * no object has to unregister).
+/* lock.c — the lock clusters: servers plus storage, the strategy registry,
+ * enum names, and the per-sim fault observer (registered once per sim, with
+ * the first cluster, so no object has to unregister).
  *
- * Invariant: one cluster per sim (it is the sim's "lock" attachment);
- * every client, server and storage record belongs to it and dies with it. */
+ * Invariants: a sim holds any number of clusters, each with its own name,
+ * in creation order in the sim's "lock" attachment; every client, server
+ * and storage record belongs to one cluster and dies with it; a host plays
+ * roles (server, storage, client) in one cluster at most, since every
+ * cluster's servers listen on the same ports. */
 #include <string.h>
 
 #include "lock_priv.h"
@@ -73,12 +76,17 @@ void ns_lock_cluster_opts_defaults(struct ns_lock_cluster_opts *o)
     o->storage_fencing = true;
 }
 
-static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
+/* The sim's clusters (ns_lock_cluster*, creation order, owned), or NULL
+ * before the first one. */
+static GPtrArray *clusters_of(const ns_sim *sim)
 {
-    ns_sim *sim = ud;
-    ns_lock_cluster *cl = ns_sim_attached(sim, SIM_KEY);
-    if (!cl)
-        return;
+    return ns_sim_attached(sim, SIM_KEY);
+}
+
+/* A crash or restart reaches the records of h in whichever cluster has
+ * them (at most one: see ns__lock_host_role). */
+static void fault_in_cluster(ns_lock_cluster *cl, ns_host *h, enum ns_host_fault f)
+{
     for (unsigned i = 0; i < cl->n; i++)
         if (cl->srv[i].host == h)
             ns__lock_server_fault(&cl->srv[i], f);
@@ -89,6 +97,50 @@ static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
         if (c->host == h)
             ns__lock_client_fault(c, f);
     }
+}
+
+static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
+{
+    GPtrArray *all = clusters_of(ud);
+    for (guint i = 0; all && i < all->len; i++)
+        fault_in_cluster(g_ptr_array_index(all, i), h, f);
+}
+
+const char *ns__lock_host_role(const ns_lock_cluster *cl, const ns_host *h)
+{
+    for (unsigned i = 0; i < cl->n; i++)
+        if (cl->srv[i].host == h)
+            return "lock server";
+    if (cl->storage == h)
+        return "storage server";
+    for (guint i = 0; i < cl->clients->len; i++)
+        if (((ns_lock_client *)g_ptr_array_index(cl->clients, i))->host == h)
+            return "lock client";
+    if (ns__lock_detector_cluster(h) == cl)
+        return "lock detector host";
+    return NULL;
+}
+
+/* Why one cluster per host: every cluster's servers and storage listen
+ * on the same ports (NS_LOCK_PORT, NS_LOCK_STORAGE_PORT), a host has one
+ * "lock" random stream and one detector (which queries one cluster's
+ * servers), and a fault must reach one set of records: sharing a host
+ * would mix two clusters' traffic. */
+bool ns__lock_check_host_free(const ns_lock_cluster *cl, ns_sim *sim, const ns_host *h,
+                              GError **error)
+{
+    GPtrArray *all = clusters_of(sim);
+    for (guint i = 0; all && i < all->len; i++) {
+        const ns_lock_cluster *other = g_ptr_array_index(all, i);
+        const char *role = other != cl ? ns__lock_host_role(other, h) : NULL;
+        if (role) {
+            g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                        "host '%s' is already a %s of lock cluster '%s' (a host takes "
+                        "part in one lock cluster)", ns_host_name(h), role, other->name);
+            return false;
+        }
+    }
+    return true;
 }
 
 static void cluster_free(gpointer p)
@@ -106,7 +158,13 @@ static void cluster_free(gpointer p)
     g_free(cl->deadlock_txt);
     g_free(cl->deadlock_dot);
     g_free(cl->deadlock_mmd);
+    g_free(cl->name);
     g_free(cl);
+}
+
+static void clusters_free(gpointer p)
+{
+    g_ptr_array_free(p, TRUE);
 }
 
 ns_lock_cluster *ns_lock_cluster_new(ns_sim *sim, ns_host *const *servers, unsigned n,
@@ -134,13 +192,26 @@ ns_lock_cluster *ns_lock_cluster_new(ns_sim *sim, ns_host *const *servers, unsig
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "lock cluster: negative ttl");
         return NULL;
     }
-    if (ns_sim_attached(sim, SIM_KEY)) {
-        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS, "lock cluster: the sim has one already");
+    const char *name = o->name ? o->name : NS_LOCK_DEFAULT_CLUSTER;
+    if (!*name) {
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID, "lock cluster: an empty name");
         return NULL;
     }
+    if (ns_lock_cluster_find(sim, name)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                    "lock cluster '%s': the sim has a cluster of that name already", name);
+        return NULL;
+    }
+    for (unsigned i = 0; i <= n; i++)
+        if (!ns__lock_check_host_free(NULL, sim, i < n ? servers[i] : storage, error)) {
+            g_prefix_error(error, "lock cluster '%s': ", name);
+            return NULL;
+        }
     ns_lock_cluster *cl = g_new0(ns_lock_cluster, 1);
     cl->sim = sim;
     cl->o = *o;
+    cl->name = g_strdup(name);
+    cl->o.name = cl->name;
     if (cl->o.quorum == 0)
         cl->o.quorum = n / 2 + 1;
     cl->clients = g_ptr_array_new_with_free_func((GDestroyNotify)ns__lock_client_free);
@@ -159,8 +230,14 @@ ns_lock_cluster *ns_lock_cluster_new(ns_sim *sim, ns_host *const *servers, unsig
             goto fail;
     if (!ns__lock_storage_init(cl, error))
         goto fail;
-    ns_sim_attach(sim, SIM_KEY, cl, cluster_free);
-    ns_net_on_fault(sim, on_fault, sim);
+    GPtrArray *all = clusters_of(sim);
+    if (!all) {
+        all = g_ptr_array_new_with_free_func(cluster_free);
+        ns_sim_attach(sim, SIM_KEY, all, clusters_free);
+        ns_net_on_fault(sim, on_fault, sim);
+    }
+    g_ptr_array_add(all, cl);
+    /* stateless labels: a second cluster registers the same function */
     ns_udp_set_describer(sim, NS_LOCK_PORT, ns__lock_describe);
     ns_udp_set_describer(sim, NS_LOCK_STORAGE_PORT, ns__lock_describe);
     return cl;
@@ -176,10 +253,30 @@ fail:
     return NULL;
 }
 
-ns_lock_cluster *ns_lock_cluster_of(ns_sim *sim)
+size_t ns_lock_n_clusters(const ns_sim *sim)
 {
-    return ns_sim_attached(sim, SIM_KEY);
+    GPtrArray *all = clusters_of(sim);
+    return all ? all->len : 0;
 }
+
+ns_lock_cluster *ns_lock_cluster_nth(const ns_sim *sim, size_t i)
+{
+    GPtrArray *all = clusters_of(sim);
+    return all && i < all->len ? g_ptr_array_index(all, i) : NULL;
+}
+
+ns_lock_cluster *ns_lock_cluster_find(const ns_sim *sim, const char *name)
+{
+    GPtrArray *all = clusters_of(sim);
+    for (guint i = 0; all && name && i < all->len; i++) {
+        ns_lock_cluster *cl = g_ptr_array_index(all, i);
+        if (strcmp(cl->name, name) == 0)
+            return cl;
+    }
+    return NULL;
+}
+
+const char *ns_lock_cluster_name(const ns_lock_cluster *cl) { return cl->name; }
 
 unsigned ns_lock_cluster_n_servers(const ns_lock_cluster *cl) { return cl->n; }
 unsigned ns_lock_cluster_quorum(const ns_lock_cluster *cl) { return cl->o.quorum; }

@@ -514,6 +514,12 @@ static struct ns_lock_detector *detector_new(ns_lock_cluster *cl, ns_host *h,
     return d;
 }
 
+const ns_lock_cluster *ns__lock_detector_cluster(const ns_host *h)
+{
+    const struct ns_lock_detector *d = ns_host_attached(h, DETECTOR_KEY);
+    return d ? d->cl : NULL;
+}
+
 struct ns_lock_detector *ns__lock_detector_of(ns_lock_client *c)
 {
     struct ns_lock_detector *d = ns_host_attached(c->host, DETECTOR_KEY);
@@ -571,6 +577,8 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
                     ns_host_name(h));
         return NULL;
     }
+    if (!ns__lock_check_host_free(cl, cl->sim, h, error))
+        return NULL;
     if ((unsigned)o->victim >= G_N_ELEMENTS(victim_names)) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "lock detector '%s': victim policy %d is unknown", ns_host_name(h),

@@ -139,6 +139,7 @@ struct storage_res {
 /* ---- the cluster ---- */
 struct ns_lock_cluster {
     ns_sim     *sim;
+    char       *name;            /* unique in the sim (owned; o.name points here) */
     struct ns_lock_cluster_opts o;
     unsigned    n;
     struct lock_server srv[NS_LOCK_MAX_SERVERS];
@@ -246,6 +247,14 @@ static inline bool ns__lock_older(ns_time_t ats, uint32_t aid, ns_time_t bts, ui
     return ats < bts || (ats == bts && aid < bid);
 }
 
+/* lock.c: what h is in cl ("lock server", "storage server", "lock
+ * client", "lock detector host") or NULL; and an error naming h and the
+ * cluster when h already has a role in a cluster other than cl (cl NULL:
+ * in any cluster). */
+const char *ns__lock_host_role(const ns_lock_cluster *cl, const ns_host *h);
+bool ns__lock_check_host_free(const ns_lock_cluster *cl, ns_sim *sim, const ns_host *h,
+                              GError **error);
+
 /* Server, storage, client internals the cluster drives. */
 bool ns__lock_server_init(struct lock_server *s, GError **error);
 void ns__lock_server_fini(struct lock_server *s);
@@ -275,6 +284,9 @@ enum ns__lock_truth ns__lock_victim_truth(ns_lock_cluster *cl, uint32_t id, uint
  * host has no port left), a round unless one is collecting, and the host
  * name of a client or dedicated detector by id ("?" if neither). */
 ns_lock_detector *ns__lock_detector_of(ns_lock_client *c);
+/* The cluster h's detector (dedicated or a detect client's) works for, or
+ * NULL when h runs none. */
+const ns_lock_cluster *ns__lock_detector_cluster(const ns_host *h);
 void ns__lock_detector_round(ns_lock_detector *d);
 const char *ns__lock_peer_name(const ns_lock_cluster *cl, uint32_t id);
 ns_lock_client *ns__lock_client_by_id(const ns_lock_cluster *cl, uint32_t id);

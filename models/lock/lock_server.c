@@ -171,24 +171,28 @@ static void free_and_grant_next(struct lock_server *s, struct lock_res *r, const
     }
 }
 
-/* Finds the server owning r (lease callbacks carry only r). */
-static struct lock_server *owner(ns_lock_cluster *cl, const struct lock_res *r)
+/* Finds the server owning r, in whichever of the sim's clusters it is
+ * (lease callbacks carry only r). */
+static struct lock_server *owner(ns_sim *sim, const struct lock_res *r)
 {
-    for (unsigned i = 0; i < cl->n; i++)
-        for (guint j = 0; j < cl->srv[i].res->len; j++)
-            if (g_ptr_array_index(cl->srv[i].res, j) == r)
-                return &cl->srv[i];
+    for (size_t k = 0; k < ns_lock_n_clusters(sim); k++) {
+        ns_lock_cluster *cl = ns_lock_cluster_nth(sim, k);
+        for (unsigned i = 0; i < cl->n; i++)
+            for (guint j = 0; j < cl->srv[i].res->len; j++)
+                if (g_ptr_array_index(cl->srv[i].res, j) == r)
+                    return &cl->srv[i];
+    }
     return NULL;
 }
 
 static void on_expiry(ns_sim *sim, void *arg)
 {
     struct lock_res *r = arg;
-    ns_lock_cluster *cl = ns_sim_attached(sim, "lock");
-    struct lock_server *s = cl ? owner(cl, r) : NULL;
+    struct lock_server *s = owner(sim, r);
     r->expiry_ev = NS_EVENT_NONE;
     if (!s || !r->held)
         return;
+    ns_lock_cluster *cl = s->cl;
     LOCK_TRACE(sim, "lock.expire", sname(s), "resource=%s client=%s attempt=%u", r->name,
                ns__lock_client_name(cl, r->holder.client), r->holder.attempt);
     free_and_grant_next(s, r, "expire");

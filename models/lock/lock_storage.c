@@ -63,7 +63,12 @@ static void violation(ns_lock_cluster *cl, const struct storage_res *r, uint32_t
                v.inside, v.entering, v.seed);
     ns_net_diagram_note(cl->storage, "SAFETY VIOLATION");
     char *text = ns_lock_violation_format(&v);
-    ns_oracle_violation(cl->sim, "lock safety", "%s", text);
+    /* several clusters in one sim: say whose safety broke (the default
+     * cluster keeps the plain name, as when a sim had one cluster) */
+    if (strcmp(cl->name, NS_LOCK_DEFAULT_CLUSTER) == 0)
+        ns_oracle_violation(cl->sim, "lock safety", "%s", text);
+    else
+        ns_oracle_violation(cl->sim, "lock safety", "cluster '%s': %s", cl->name, text);
     g_free(text);
 }
 

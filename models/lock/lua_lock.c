@@ -2,9 +2,12 @@
  * host:lock_client{...}, and the netsim.LockCluster / netsim.LockClient
  * handles (stats, the oracle's report, the wait-for graph as files).
  *
- * Invariants: the C objects belong to the sim (the cluster is its "lock"
+ * Invariants: the C objects belong to the sim (its clusters are its "lock"
  * attachment); handles only point at them and keep the Sim userdata
- * alive, so a handle never outlives what it points to. */
+ * alive, so a handle never outlives what it points to.  A sim may hold
+ * several clusters: each has a name (default "locks"), and a named one
+ * puts its name in whatever it builds or writes (its LAN, its hosts, its
+ * default file names), so the default cluster's names stay as they were. */
 #include <string.h>
 
 #include "netsim/event.h"
@@ -55,8 +58,48 @@ static void push_host(lua_State *L, int handle_idx, ns_host *h)
 
 static const char *const cluster_options[] = {
     "servers", "storage", "quorum", "ttl", "fencing", "storage_fencing", "persist",
-    "registers", "service", "delay", "rate", "loss", NULL
+    "registers", "service", "delay", "rate", "loss", "name", NULL
 };
+
+static bool is_default_cluster(const char *name)
+{
+    return strcmp(name, NS_LOCK_DEFAULT_CLUSTER) == 0;
+}
+
+/* What a cluster calls the hosts it builds: `base` for the default
+ * cluster, else NAME_base (split_ls1, split_storage). */
+static const char *cluster_named(lua_State *L, const char *cluster, const char *base)
+{
+    if (is_default_cluster(cluster))
+        return lua_pushstring(L, base);
+    return lua_pushfstring(L, "%s_%s", cluster, base);
+}
+
+/* The option `name`: checked before anything is built, so a clash leaves
+ * nothing behind (the LAN and hosts a built cluster would make included). */
+static const char *opt_cluster_name(lua_State *L, ns_sim *sim, unsigned n, bool builds)
+{
+    const char *name = ns_lua_opt_string(L, 2, 2, "name", NS_LOCK_DEFAULT_CLUSTER);
+    if (!*name)
+        ns_lua_opt_error(L, 2, "name", "an empty name");
+    if (ns_lock_cluster_find(sim, name))
+        ns_lua_opt_error(L, 2, "name", lua_pushfstring(L, "the simulation has a lock cluster "
+                                                          "'%s' already (give each cluster "
+                                                          "its own name)", name));
+    if (!builds)
+        return name;
+    if (ns_lan_find(sim, name))
+        ns_lua_opt_error(L, 2, "name", lua_pushfstring(L, "a LAN '%s' exists already", name));
+    for (unsigned i = 0; i <= n; i++) {
+        const char *h = cluster_named(L, name, i < n ? lua_pushfstring(L, "ls%d", (int)i + 1)
+                                                     : "storage");
+        if (ns_host_find(sim, h))
+            ns_lua_opt_error(L, 2, "name", lua_pushfstring(L, "host '%s' exists already: the "
+                                                              "cluster would build it", h));
+        lua_pop(L, i < n ? 2 : 1);
+    }
+    return name;
+}
 
 static unsigned opt_quorum(lua_State *L, unsigned n)
 {
@@ -129,12 +172,13 @@ static int sim_lock_cluster(lua_State *L)
         lua_pop(L, 1);
         n = (unsigned)v;
     }
-    if (ns_lock_cluster_of(sim))
-        return luaL_error(L, "the simulation has a lock cluster already");
+    /* the name string stays alive: the options table holds it */
+    const char *cname = opt_cluster_name(L, sim, n, storage == NULL);
     /* every option is checked before the network is built, so a bad one
      * leaves nothing behind */
     struct ns_lock_cluster_opts o;
     ns_lock_cluster_opts_defaults(&o);
+    o.name = cname;
     o.quorum = opt_quorum(L, n);
     o.ttl = ns_lua_opt_time(L, 2, 2, "ttl", 0);
     o.service = ns_lua_opt_time(L, 2, 2, "service", 0);
@@ -163,16 +207,15 @@ static int sim_lock_cluster(lua_State *L)
         lo.delay = ns_lua_opt_time(L, 2, 2, "delay", NS_MSEC);
         lo.rate_bps = ns_lua_opt_rate(L, 2, 2, "rate", lo.rate_bps);
         lo.loss = ns_lua_opt_number(L, 2, 2, "loss", 0);
-        lan = ns_lan_new(sim, "locks", &lo, &err);
+        lan = ns_lan_new(sim, cname, &lo, &err);
         if (!lan)
             return ns_lua_raise_gerror(L, err);
         for (unsigned i = 0; i <= n; i++) {
-            char name[16];
-            if (i < n)
-                g_snprintf(name, sizeof name, "ls%u", i + 1);
-            else
-                g_strlcpy(name, "storage", sizeof name);
+            const char *name = cluster_named(L, cname, i < n ? lua_pushfstring(L, "ls%d",
+                                                                               (int)i + 1)
+                                                             : "storage");
             ns_host *h = ns_host_new(sim, name, &err);
+            lua_pop(L, i < n ? 2 : 1);
             if (!h || !ns_lan_attach(lan, h, 0, &err))
                 return ns_lua_raise_gerror(L, err);
             if (i < n)
@@ -436,12 +479,25 @@ static int cluster_waiting(lua_State *L)
     return 1;
 }
 
+/* The file name argument at 2, or the cluster's default for `base`:
+ * base itself for the default cluster, else base_NAME (waitfor_split). */
+static const char *file_name_arg(lua_State *L, ns_lock_cluster *cl, const char *base)
+{
+    if (!lua_isnoneornil(L, 2))
+        return luaL_checkstring(L, 2);
+    const char *name = ns_lock_cluster_name(cl);
+    if (is_default_cluster(name))
+        return lua_pushstring(L, base);
+    return lua_pushfstring(L, "%s_%s", base, name);
+}
+
 /* cl:acquisitions_table("acquisitions"): one row per acquisition (client,
- * strategy, wait_s, retries) in acquisitions.tsv. */
+ * strategy, wait_s, retries) in acquisitions.tsv (the default name of a
+ * cluster named split: acquisitions_split). */
 static int cluster_acquisitions_table(lua_State *L)
 {
     ns_lock_cluster *cl = check_lcluster(L, 1)->cl;
-    const char *name = luaL_optstring(L, 2, "acquisitions");
+    const char *name = file_name_arg(L, cl, "acquisitions");
     GError *err = NULL;
     if (!ns_lock_cluster_log_acquisitions(cl, name, &err))
         return ns_lua_raise_gerror(L, err);
@@ -450,11 +506,11 @@ static int cluster_acquisitions_table(lua_State *L)
 
 /* cl:holds_table("holds"): one row per change of a lock's holder on a
  * server (server, resource, holder, cause) in holds.tsv, for
- * plots/lock_gantt.gp. */
+ * plots/lock_gantt.gp (default name of a cluster named split: holds_split). */
 static int cluster_holds_table(lua_State *L)
 {
     ns_lock_cluster *cl = check_lcluster(L, 1)->cl;
-    const char *name = luaL_optstring(L, 2, "holds");
+    const char *name = file_name_arg(L, cl, "holds");
     GError *err = NULL;
     if (!ns_lock_cluster_log_holds(cl, name, &err))
         return ns_lua_raise_gerror(L, err);
@@ -508,7 +564,8 @@ static int cluster_report(lua_State *L)
 /* cl:waitfor_files("waitfor"): NAME.txt, NAME.dot and NAME.mmd with the
  * wait-for graph at the moment the first deadlock formed (the text starts
  * "deadlock at T"), or, when none formed, as it is when the run's outputs
- * are committed (who still waits at the end, or "nobody waits"). */
+ * are committed (who still waits at the end, or "nobody waits").  NAME
+ * defaults to waitfor (waitfor_split for a cluster named split). */
 struct wf_files {
     ns_lock_cluster *cl;
     ns_output *txt, *dot, *mmd;
@@ -549,7 +606,7 @@ static bool wf_render(ns_sim *sim, void *ud, GError **error)
 static int cluster_waitfor_files(lua_State *L)
 {
     struct lcluster *lc = check_lcluster(L, 1);
-    const char *name = luaL_checkstring(L, 2);
+    const char *name = file_name_arg(L, lc->cl, "waitfor");
     ns_lua_push_handle_sim(L, 1);
     ns_sim *s = ns_lua_check_sim(L, -1);
     lua_pop(L, 1);
@@ -582,24 +639,40 @@ static int cluster_waitfor_files(lua_State *L)
  * of the cluster talks on.  Only for a cluster that built its LAN. */
 static const char *const partition_options[] = { "at", "duration", "hosts", "side", NULL };
 
+/* The events carry only the interface: its LAN (the cluster's, whichever
+ * cluster it is) is the one that accepts it. */
+static void port_set_up(ns_sim *sim, ns_iface *ifc, bool up)
+{
+    for (size_t i = 0; i < ns_lan_count(sim); i++)
+        if (ns_lan_port_set_up(ns_lan_nth(sim, i), ifc, up))
+            return;
+}
+
+static void port_set_side(ns_sim *sim, ns_iface *ifc, int side)
+{
+    for (size_t i = 0; i < ns_lan_count(sim); i++)
+        if (ns_lan_port_set_side(ns_lan_nth(sim, i), ifc, side))
+            return;
+}
+
 static void port_down(ns_sim *sim, void *arg)
 {
-    ns_lan_port_set_up(ns_lan_find(sim, "locks"), arg, false);
+    port_set_up(sim, arg, false);
 }
 
 static void port_up(ns_sim *sim, void *arg)
 {
-    ns_lan_port_set_up(ns_lan_find(sim, "locks"), arg, true);
+    port_set_up(sim, arg, true);
 }
 
 static void side_split(ns_sim *sim, void *arg)
 {
-    ns_lan_port_set_side(ns_lan_find(sim, "locks"), arg, 1);
+    port_set_side(sim, arg, 1);
 }
 
 static void side_heal(ns_sim *sim, void *arg)
 {
-    ns_lan_port_set_side(ns_lan_find(sim, "locks"), arg, 0);
+    port_set_side(sim, arg, 0);
 }
 
 /* h's interface on lan, or NULL. */
@@ -709,6 +782,12 @@ static int cluster_detector(lua_State *L)
     return 0;
 }
 
+static int cluster_name(lua_State *L)
+{
+    lua_pushstring(L, ns_lock_cluster_name(check_lcluster(L, 1)->cl));
+    return 1;
+}
+
 static int cluster_tostring(lua_State *L)
 {
     ns_lock_cluster *cl = check_lcluster(L, 1)->cl;
@@ -764,7 +843,7 @@ static const luaL_Reg cluster_methods[] = {
     { "report", cluster_report }, { "waitfor_files", cluster_waitfor_files },
     { "acquisitions_table", cluster_acquisitions_table },
     { "holds_table", cluster_holds_table }, { "partition", cluster_partition },
-    { "crash", cluster_crash }, { "detector", cluster_detector },
+    { "crash", cluster_crash }, { "detector", cluster_detector }, { "name", cluster_name },
     { "__tostring", cluster_tostring }, { NULL, NULL }
 };
 
