@@ -348,7 +348,42 @@ static void test_pcap_and_diagram_files(void)
            "interface 'eth7')");
     expect(AB "s:diagram{ hosts = { a, b } }\n"
            "s:diagram{ hosts = { a } }",
-           "error: t.lua:5: a simulation has one diagram");
+           "error: t.lua:5: diagram 'diagram' is already open");
+}
+
+/* Several diagrams in one sim: each draws the packets between its own
+ * columns (a message between hosts of two diagrams goes to both), and
+ * notes go to every diagram that has the host. */
+static void test_two_diagrams(void)
+{
+    char *out = fresh_out();
+    char *r = eval_in(AB
+                      "local c = s:host 'c'\n"
+                      "s:link(b, c, { rate = '10Mbps', delay = '1ms' })\n"
+                      "s:diagram{ hosts = { a, b }, file = 'ab' }\n"
+                      "s:diagram{ hosts = { b, c }, file = 'bc' }\n"
+                      "b:udp(9)\n"
+                      "c:udp(9)\n"
+                      "local ua, ub = a:udp(5000), b:udp(6000)\n"
+                      "s:at(0, function() ua:send(b, 9, 'to-b') end)\n"
+                      "s:at(0.1, function() ub:send(c, 9, 'to-c!') end)\n"
+                      "s:run()\n"
+                      "s:close()\n"
+                      "return 'ok'",
+                      out);
+    check_str(r, "ok");
+    g_free(r);
+    char *ab = read_out(out, "ab.txt");
+    char *bc = read_out(out, "bc.txt");
+    CU_ASSERT_PTR_NOT_NULL(strstr(ab, "UDP 5000>9 len=4"));
+    CU_ASSERT_PTR_NULL(strstr(ab, "UDP 6000>9"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(bc, "UDP 6000>9 len=5"));
+    CU_ASSERT_PTR_NULL(strstr(bc, "UDP 5000>9"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ab, "1 message: 1 delivered, 0 lost"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(bc, "1 message: 1 delivered, 0 lost"));
+    g_free(ab);
+    g_free(bc);
+    g_free(out);
 }
 
 /* netsim.result under the command's run: its values reach run.json. */
@@ -487,6 +522,7 @@ void test_net_lua_register(void)
     ns_test_add(s, "link:down and link:up at times", test_link_down_up);
     ns_test_add(s, "host:crash, restart and pause at times", test_crash_restart);
     ns_test_add(s, "sim:pcap and sim:diagram write their files", test_pcap_and_diagram_files);
+    ns_test_add(s, "two diagrams draw their own columns", test_two_diagrams);
     ns_test_add(s, "netsim.result reaches run.json", test_result);
     ns_test_add(s, "scenarios/udp_ping.lua runs", test_udp_ping_scenario);
 }

@@ -28,8 +28,8 @@ static void open_diagram(struct world *w, enum ns_diagram_packets show)
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     CU_ASSERT_PTR_EQUAL(ns_net_diagram(w->a), d);
     ns_diagram_show_packets(d, show);
-    /* One diagram per sim. */
-    CU_ASSERT_PTR_NULL(ns_net_open_diagram(w->sim, "again", ab, &err));
+    /* Each diagram of a sim has a name of its own. */
+    CU_ASSERT_PTR_NULL(ns_net_open_diagram(w->sim, "hs", ab, &err));
     CU_ASSERT_TRUE(g_error_matches(err, NS_ERROR, NS_ERROR_EXISTS));
     g_clear_error(&err);
 }

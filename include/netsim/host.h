@@ -143,17 +143,18 @@ struct ns_proto_ops {
 bool ns_net_register_proto(ns_sim *sim, const struct ns_proto_ops *ops, GError **error);
 const struct ns_proto_ops *ns_net_proto(ns_sim *sim, uint8_t proto);
 
-/* A remark (a model's state change, "ESTABLISHED") at h's column of the
- * sim's sequence diagram, if one is open and h is in it. */
+/* A remark (a model's state change, "ESTABLISHED") at h's column of
+ * every open sequence diagram that has h. */
 void ns_net_diagram_note(ns_host *h, const char *text);
-/* Opens the sim's sequence diagram (one per sim: NS_ERROR_EXISTS for a
- * second) over the hosts named: the network layer draws the packets
- * between them, and models their messages and notes.  See diagram.h. */
+/* Opens a sequence diagram over the hosts named: the network layer draws
+ * the packets between them (in every open diagram that has both ends),
+ * and models their messages and notes.  A sim may have several, each with
+ * its own name (NS_ERROR_EXISTS for a name in use).  See diagram.h. */
 ns_diagram *ns_net_open_diagram(ns_sim *sim, const char *name,
                                 const char *const *hosts, GError **error);
-/* The sim's sequence diagram when one is open and h is one of its columns,
- * else NULL: for models that draw their own messages (a TLS flight) over
- * the packets the network layer draws. */
+/* The first open sequence diagram that has h as a column, or NULL: for
+ * models that draw their own messages (a TLS flight) over the packets the
+ * network layer draws.  Those messages go to that diagram only. */
 ns_diagram *ns_net_diagram(ns_host *h);
 
 #endif

@@ -154,10 +154,30 @@ static void describe(struct ns_net *net, ns_host *h, const ns_pkt *p, char *buf,
         snprintf(buf, len, "IP proto=%u len=%u", ns_ip_proto(p), ns_ip_len(p));
 }
 
+/* The i-th open diagram (i < n_diagrams). */
+static guint n_diagrams(const struct ns_net *net)
+{
+    return net->diagrams ? net->diagrams->len : 0;
+}
+
+static ns_diagram *diagram_at(const struct ns_net *net, guint i)
+{
+    return g_ptr_array_index(net->diagrams, i);
+}
+
+/* Whether some open diagram has h as a column. */
+static bool drawn(const struct ns_net *net, const ns_host *h)
+{
+    for (guint i = 0; i < n_diagrams(net); i++)
+        if (ns_diagram_has(diagram_at(net, i), h->name))
+            return true;
+    return false;
+}
+
 void ns__diagram_sent(ns_host *h, const ns_pkt *p)
 {
     struct ns_net *net = h->net;
-    if (!net->diagram || !ns_diagram_has(net->diagram, h->name))
+    if (!drawn(net, h))
         return;
     if (!net->diagram_msgs)
         net->diagram_msgs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
@@ -176,7 +196,8 @@ void ns__diagram_sent(ns_host *h, const ns_pkt *p)
 
 /* Arrows are recorded when their fate is known (delivery to a participant
  * or a drop), with the original send time: a broadcast then gives one
- * arrow per receiver. */
+ * arrow per receiver.  Every diagram with both ends as columns draws it
+ * (ns_diagram_send ignores the others). */
 void ns__diagram_delivered(ns_host *h, const ns_pkt *p)
 {
     struct ns_net *net = h->net;
@@ -186,9 +207,12 @@ void ns__diagram_delivered(ns_host *h, const ns_pkt *p)
     struct pending_msg *m = g_hash_table_lookup(net->diagram_msgs, &key);
     if (!m || strcmp(m->from, h->name) == 0)
         return;
-    uint64_t id = ns_diagram_send(net->diagram, m->sent, m->from, h->name, m->label);
-    if (id)
-        ns_diagram_recv(net->diagram, id, ns_sim_now(h->sim));
+    for (guint i = 0; i < n_diagrams(net); i++) {
+        ns_diagram *d = diagram_at(net, i);
+        uint64_t id = ns_diagram_send(d, m->sent, m->from, h->name, m->label);
+        if (id)
+            ns_diagram_recv(d, id, ns_sim_now(h->sim));
+    }
     if (!(p->flags & NS_PKT_BROADCAST))
         g_hash_table_remove(net->diagram_msgs, &key);
 }
@@ -207,10 +231,11 @@ void ns__diagram_dropped(struct ns_net *net, const ns_pkt *p, enum ns_drop_cause
         if (ns_host_has_addr(x, m->dst) && m->dst != NS_IP_BROADCAST)
             to = x->name;
     }
-    if (to) {
-        uint64_t id = ns_diagram_send(net->diagram, m->sent, m->from, to, m->label);
+    for (guint i = 0; to && i < n_diagrams(net); i++) {
+        ns_diagram *d = diagram_at(net, i);
+        uint64_t id = ns_diagram_send(d, m->sent, m->from, to, m->label);
         if (id)
-            ns_diagram_drop(net->diagram, id, ns_sim_now(net->sim), ns_drop_cause_name(cause));
+            ns_diagram_drop(d, id, ns_sim_now(net->sim), ns_drop_cause_name(cause));
     }
     if (!(p->flags & NS_PKT_BROADCAST))
         g_hash_table_remove(net->diagram_msgs, &key);
@@ -218,26 +243,29 @@ void ns__diagram_dropped(struct ns_net *net, const ns_pkt *p, enum ns_drop_cause
 
 void ns_net_diagram_note(ns_host *h, const char *text)
 {
-    if (h->net->diagram)
-        ns_diagram_note(h->net->diagram, ns_sim_now(h->sim), h->name, text);
+    for (guint i = 0; i < n_diagrams(h->net); i++)
+        ns_diagram_note(diagram_at(h->net, i), ns_sim_now(h->sim), h->name, text);
 }
 
 ns_diagram *ns_net_open_diagram(ns_sim *sim, const char *name,
                                 const char *const *hosts, GError **error)
 {
     struct ns_net *net = ns__net_get(sim);
-    if (net->diagram) {
-        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS, "a simulation has one diagram");
+    ns_diagram *d = ns_diagram_open(sim, name, hosts, error);
+    if (!d)
         return NULL;
-    }
-    net->diagram = ns_diagram_open(sim, name, hosts, error);
-    return net->diagram;
+    if (!net->diagrams)
+        net->diagrams = g_ptr_array_new();
+    g_ptr_array_add(net->diagrams, d);
+    return d;
 }
 
 ns_diagram *ns_net_diagram(ns_host *h)
 {
-    ns_diagram *d = h->net->diagram;
-    return d && ns_diagram_has(d, h->name) ? d : NULL;
+    for (guint i = 0; i < n_diagrams(h->net); i++)
+        if (ns_diagram_has(diagram_at(h->net, i), h->name))
+            return diagram_at(h->net, i);
+    return NULL;
 }
 
 /* ---- the counters summary ---- */

@@ -406,8 +406,6 @@ static int sim_diagram(lua_State *L)
     }
     names[n] = NULL;
     GError *err = NULL;
-    if (ns__net_get(sim)->diagram)
-        return luaL_error(L, "a simulation has one diagram");
     enum ns_diagram_packets show = NS_DIAGRAM_PACKETS_AUTO;
     if (lua_getfield(L, 2, "packets") != LUA_TNIL)
         show = ns_lua_opt_bool(L, 2, 2, "packets", false) ? NS_DIAGRAM_PACKETS_SHOW

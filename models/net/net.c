@@ -37,6 +37,8 @@ static void net_free(gpointer p)
     g_ptr_array_free(net->leaf_tables, TRUE);
     if (net->diagram_msgs)
         g_hash_table_destroy(net->diagram_msgs);
+    if (net->diagrams)
+        g_ptr_array_free(net->diagrams, TRUE);
     if (net->owner)
         g_hash_table_destroy(net->owner);
     g_free(net);
@@ -141,7 +143,7 @@ void ns__net_drop(ns_sim *sim, ns_host *h, const char *where, ns_pkt *p,
             ns_trace_event(sim, "net.drop", where, "uid=%u cause=%s ethertype=0x%04x",
                            (unsigned)p->uid, ns_drop_cause_name(cause), p->ethertype);
     }
-    if (net && net->diagram)
+    if (net && net->diagrams)
         ns__diagram_dropped(net, p, cause);
     ns_pkt_free(sim, p);
 }

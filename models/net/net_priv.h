@@ -160,8 +160,10 @@ struct ns_net {
     guint                      owner_ifaces;  /* ifaces->len it was built with */
     GPtrArray                 *leaf_tables;   /* ns_host*, by LAN index: the leaf
                                                  that last searched there */
-    struct ns_diagram         *diagram;
-    GHashTable                *diagram_msgs;  /* pkt uid -> diagram msg id */
+    GPtrArray                 *diagrams;      /* ns_diagram*, open order; NULL
+                                               * before the first (the sim's
+                                               * outputs own them) */
+    GHashTable                *diagram_msgs;  /* pkt uid -> pending arrow */
     /* ARP (arp.c), if a LAN runs it: frames of type ARP go here. */
     void                     (*arp_input)(ns_iface *in, ns_pkt *p);
 };
