@@ -21,20 +21,16 @@
 --   netsim scenarios/locks_race.lua                          -- both deadlocks
 --   netsim scenarios/locks_race.lua -D strategy=release_all   -- give up, retry
 --   netsim scenarios/locks_race.lua -D strategy=detect        -- break the cycles
---   netsim scenarios/locks_race.lua -D diagram=split          -- draw part two
 --   netsim scenarios/locks_race.lua -D clients=2 -D split=false  -- part one only,
 --                                                  2 on 3: no deadlock
 --
 -- -D strategy applies to both parts; -D clients and -D servers size part
 -- one only (part two is always 2 on 4); -D split=false leaves part two out.
--- The network layer draws one sequence diagram per simulation, so one part
--- is drawn per run: part one by default, part two with -D diagram=split.
 --
 -- Outputs, part one: locks_race.txt/.mmd (the race, DEADLOCK marked where
--- it forms; by default), waitfor.txt/.dot/.mmd (the wait-for graph, the
--- cycle in red), holds.tsv; part two: locks_race_split.txt/.mmd (with
--- -D diagram=split), waitfor_split.txt/.dot/.mmd, holds_split.tsv; both:
--- events.tsv (lock.* events).
+-- it forms), waitfor.txt/.dot/.mmd (the wait-for graph, the cycle in red),
+-- holds.tsv; part two: locks_race_split.txt/.mmd, waitfor_split.txt/.dot/
+-- .mmd, holds_split.tsv; both: events.tsv (lock.* events).
 
 local netsim = require "netsim"
 
@@ -45,10 +41,7 @@ local p = netsim.params {
   strategy = "wait",        -- wait | release_all | ordered | wait_die | wound_wait | detect
   hold = "5ms",
   split = true,             -- also run part two, the 2-2 split of 4 servers
-  diagram = "one",          -- which part's race is drawn: one | split
 }
-netsim.assert(p.diagram == "one" or p.diagram == "split", "diagram: one or split")
-netsim.assert(p.split or p.diagram == "one", "diagram=split needs split=true")
 netsim.assert(p.clients >= 2 and p.clients <= 8, "clients: 2..8")
 
 local sim = netsim.new { seed = 1 }
@@ -56,10 +49,10 @@ local sim = netsim.new { seed = 1 }
 -- One race: n clients (named by `names`) on a cluster, client i starting at
 -- server 1 + (i-1)*servers/clients and going round: its first request leaves
 -- its port first, so it reaches "its" server before anyone else's request
--- does.  The diagram, wait-for files and holds table are named after `file`
--- (part one keeps the names it had when it ran alone).  Only one part is
--- drawn: the network layer keeps one sequence diagram per simulation.
-local function race(cl, names, n, file, drawn)
+-- does.  Each part has its own sequence diagram, named `file`; its wait-for
+-- files and holds table are named after the cluster (part one keeps the
+-- names it had when it ran alone).
+local function race(cl, names, n, file)
   local clients, watched = {}, {}
   local servers = #cl:servers()
   for i = 1, n do
@@ -70,16 +63,16 @@ local function race(cl, names, n, file, drawn)
     watched[#watched + 1] = sim:host_named(names[i])
   end
   for _, s in ipairs(cl:servers()) do watched[#watched + 1] = s end
-  if drawn then sim:diagram { hosts = watched, file = file } end
+  sim:diagram { hosts = watched, file = file }
   cl:waitfor_files()                    -- waitfor, or waitfor_<cluster name>
   cl:holds_table()                      -- holds(_split): plots/lock_gantt.gp
   return { cl = cl, clients = clients, servers = servers }
 end
 
 local one = race(sim:lock_cluster { servers = p.servers, delay = "1ms" },   -- majority
-                 { "a", "b", "c", "d", "e", "f", "g", "h" }, p.clients, "locks_race", p.diagram == "one")
+                 { "a", "b", "c", "d", "e", "f", "g", "h" }, p.clients, "locks_race")
 local two = p.split and race(sim:lock_cluster { servers = 4, delay = "1ms", name = "split" },
-                             { "x", "y" }, 2, "locks_race_split", p.diagram == "split")
+                             { "x", "y" }, 2, "locks_race_split")
 
 sim:run(p.duration)
 

@@ -98,7 +98,8 @@ static void test_race_both_parts(void)
         "split_ls1 holder of R1: x", "split_ls2 holder of R1: x",
         "split_ls3 holder of R1: y", "split_ls4 holder of R1: y",
         "cycle: x -> y -> x",
-        "deadlock formed at 0.006005008; blocked at the end: 2 of 2", NULL };
+        "deadlock formed at 0.006005008; blocked at the end: 2 of 2",
+        "locks_race.txt", "locks_race_split.txt", NULL };     /* a diagram each */
     static const char *const detect[] = {
         "c  done       acquisitions=1 retries=1", "y  done       acquisitions=1 retries=1",
         NULL };
