@@ -473,8 +473,9 @@ static void test_phantom(void)
  * anything), with a detector host running a round every 30 ms: its first
  * round (at 30 ms) finds the cycle and sends c, the youngest, a VICTIM,
  * which c obeys: it aborts one round trip plus one message after the
- * query, and everyone finishes.  The detector keeps its period whatever
- * happens (rounds keep coming after the deadlock is gone). */
+ * query, and everyone finishes.  The run's limit is far: the detector
+ * keeps it going while someone waits (nothing else would), and lets it
+ * end once nobody does. */
 static void test_dedicated_detector(void)
 {
     struct world w;
@@ -502,15 +503,26 @@ static void test_dedicated_detector(void)
     CU_ASSERT_PTR_NULL(ns_lock_detector_new(w.cl, w.h[0], &o, &err));
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "period must be > 0"));
     g_clear_error(&err);
+    o.period = 30 * NS_MSEC;
     trace_on(&w, dir);
-    ns_sim_run(w.sim, NS_SEC, 0);
+    /* a limit that must not be reached: the deadlock forms within a few ms
+     * and then nothing else happens, so only the detector's round (kept
+     * strong while someone waits) can end it, and once nobody waits its
+     * ticks must let the run end */
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, 100 * NS_SEC, 0), NS_STOP_EMPTY);
     for (unsigned i = 0; i < 3; i++)
         CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[i])->acquisitions, 1);
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->retries, 0);
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->retries, 0);
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[2])->retries, 1);
     CU_ASSERT_EQUAL(ns_lock_n_phantoms(w.cl), 0);
-    CU_ASSERT_EQUAL(ns_lock_detector_rounds(d), 33);                /* 30, 60 .. 990 ms */
+    CU_ASSERT_EQUAL(ns_lock_n_waiting(w.cl), 0);
+    /* rounds every 30 ms while anything else happens, none after the run
+     * ran out of other events */
+    uint64_t rounds = ns_lock_detector_rounds(d);
+    CU_ASSERT_TRUE(rounds >= 1);
+    CU_ASSERT_TRUE(ns_sim_now(w.sim) >= (ns_time_t)rounds * o.period);
+    CU_ASSERT_TRUE(ns_sim_now(w.sim) < (ns_time_t)(rounds + 1) * o.period + NS_SEC);
     char *tsv = trace_read(&w, dir);
     ns_time_t query = row_time(tsv, "lock.detect", "det", "round=1 event=query", 0);
     ns_time_t strike = row_time(tsv, "lock.victim", "det", "victim=c attempt=1", 0);
@@ -523,6 +535,50 @@ static void test_dedicated_detector(void)
     g_free(tsv);
     g_free(dir);
     world_free(&w);
+}
+
+/* Two `wait` clients on one lock, no deadlock possible (majority of 3),
+ * run to the end (a 100 s limit that must not be reached: before the
+ * fix the detector's tick kept the run going to it), once alone and once
+ * with a detector host ticking every 10 ms.  Once nobody waits its ticks
+ * keep no run alive, but a round that started while other events were
+ * still pending completes: its query and answers are ordinary datagrams.
+ * So the watched run ends with the last such round, a round trip (4 ms)
+ * after the clients' last event at the latest, with the same work done;
+ * the clients' own events are untouched (each host has its own LAN port). */
+static ns_time_t two_clients_end(bool with_detector, uint64_t *rounds)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    add_client(&w, 0, "a", "wait", r1, 0, NULL);
+    add_client(&w, 1, "b", "wait", r1, 3 * NS_MSEC, NULL);
+    ns_lock_detector *d = NULL;
+    if (with_detector) {
+        struct ns_lock_detector_opts o;
+        ns_lock_detector_opts_defaults(&o);
+        o.period = 10 * NS_MSEC;
+        d = ns_lock_detector_new(w.cl, lan_host(&w, "det"), &o, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    }
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, 100 * NS_SEC, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(ns_lock_cluster_acquisitions(w.cl), 2);
+    CU_ASSERT_EQUAL(ns_lock_n_victims(w.cl), 0);
+    *rounds = d ? ns_lock_detector_rounds(d) : 0;
+    ns_time_t end = ns_sim_now(w.sim);
+    world_free(&w);
+    return end;
+}
+
+static void test_detector_lets_run_end(void)
+{
+    uint64_t none, rounds;
+    ns_time_t alone = two_clients_end(false, &none);
+    ns_time_t watched = two_clients_end(true, &rounds);
+    CU_ASSERT_TRUE(alone < NS_SEC);
+    CU_ASSERT_TRUE(watched >= alone);
+    CU_ASSERT_TRUE(watched <= alone + 2 * HOP + NS_MSEC);   /* one round trip, slack */
+    /* a round every 10 ms up to the clients' end, none after */
+    CU_ASSERT_EQUAL(rounds, (uint64_t)(alone / (10 * NS_MSEC)));
 }
 
 /* ---- phantoms over many seeds ---- */
@@ -611,6 +667,8 @@ void test_lock_detect_register(void)
                 test_server_down);
     ns_test_add(s, "a staged phantom deadlock is traced and counted", test_phantom);
     ns_test_add(s, "a dedicated detector host breaks a `wait` deadlock", test_dedicated_detector);
+    ns_test_add(s, "a detector host lets a run without a time limit end",
+                test_detector_lets_run_end);
     CU_pSuite l = ns_test_suite("lock-detect (long)", NULL, NULL);
     ns_test_add(l, "phantoms over 200 seeds with a short threshold, safety holds",
                 test_phantoms_many_seeds);

@@ -272,10 +272,12 @@ struct ns_lock_detector_opts {
 };
 void ns_lock_detector_opts_defaults(struct ns_lock_detector_opts *o);
 /* A deadlock detector on host h (which must reach the cluster), running a
- * round every period whatever the clients do: it collects the wait-for
+ * round every period: it collects the wait-for
  * graph from the servers and sends the victim among the blocked clients
  * on a cycle a VICTIM, which any queueing client (wait, detect) obeys in
- * phase one.  A crashed or paused h skips its rounds.  Errors: period <=
+ * phase one.  A crashed or paused h skips its rounds.  Its ticks keep a
+ * run alive only while a client of cl waits (ns_event_after_weak else), so
+ * a run without a time limit ends once nobody waits.  Errors: period <=
  * 0, an unknown victim value, h runs a detector already (a `detect`
  * client has its own), no port left.  The host owns it. */
 ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,

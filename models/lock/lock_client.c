@@ -78,6 +78,8 @@ static void set_state(ns_lock_client *c, enum ns_lock_state s, const char *why)
     LOCK_TRACE(c->cl->sim, "lock.state", cname(c), "from=%s to=%s attempt=%u cause=%s",
                ns_lock_state_name(c->state), ns_lock_state_name(s), c->attempt, why);
     c->state = s;
+    if (s == NS_LOCK_ACQUIRING)
+        ns__lock_detectors_wake(c->cl);
 }
 
 static void send_msg_aux(ns_lock_client *c, unsigned s, uint8_t type, unsigned r,

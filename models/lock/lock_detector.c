@@ -95,6 +95,8 @@ struct ns_lock_detector {
     ns_time_t   period;          /* dedicated: between rounds */
     ns_udp     *sock;            /* its own port: the answers come here */
     ns_event_id tick;            /* dedicated: the next round */
+    bool        tick_weak;       /* ... which keeps no run alive: nobody
+                                    waited when it was scheduled */
     uint32_t    round;           /* the current or last round */
     bool        collecting;
     ns_event_id deadline;        /* collect_timeout after the queries */
@@ -541,14 +543,54 @@ void ns_lock_detector_opts_defaults(struct ns_lock_detector_opts *o)
     o->collect_timeout = COLLECT_DEFAULT;
 }
 
+/* Whether any client of cl is waiting for a lock now. */
+static bool anyone_waits(const ns_lock_cluster *cl)
+{
+    for (guint i = 0; i < cl->clients->len; i++)
+        if (ns_lock_client_state(g_ptr_array_index(cl->clients, i)) == NS_LOCK_ACQUIRING)
+            return true;
+    return false;
+}
+
+static void tick(ns_sim *sim, void *arg);
+
+/* The next round, one period on.  While nobody waits it is a weak event:
+ * it still fires while anything else happens, but a detector alone does
+ * not keep a run going forever (sim:run() without a limit ends as it
+ * would without it).  ns__lock_detectors_wake makes it strong again when
+ * a client starts waiting, so a deadlock that forms after the last other
+ * event is still found. */
+static void schedule_tick(struct ns_lock_detector *d, ns_sim *sim)
+{
+    d->tick_weak = !anyone_waits(d->cl);
+    d->tick = d->tick_weak ? ns_event_after_weak(sim, d->period, tick, d)
+                           : ns_event_after(sim, d->period, tick, d);
+}
+
 /* A round every period while the host is up and running: a crashed or
  * paused detector skips its turns, as a stopped process would. */
 static void tick(ns_sim *sim, void *arg)
 {
     struct ns_lock_detector *d = arg;
-    d->tick = ns_event_after(sim, d->period, tick, d);
+    schedule_tick(d, sim);
     if (ns_host_is_up(d->host) && !ns_host_is_paused(d->host))
         ns__lock_detector_round(d);
+}
+
+void ns__lock_detectors_wake(ns_lock_cluster *cl)
+{
+    GPtrArray *all = ns_sim_attached(cl->sim, DETECTORS_KEY);
+    for (guint i = 0; all && i < all->len; i++) {
+        struct ns_lock_detector *d = g_ptr_array_index(all, i);
+        if (d->cl != cl || !d->tick_weak)
+            continue;
+        ns_time_t at = ns_event_time(cl->sim, d->tick);
+        if (at == NS_TIME_MAX)
+            continue;
+        ns_event_cancel(cl->sim, d->tick);
+        d->tick = ns_event_at(cl->sim, at, tick, d, NS_EVENT_STRONG, NULL);
+        d->tick_weak = false;
+    }
 }
 
 static void array_free(gpointer p)
@@ -581,7 +623,7 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
     if (!d)
         return NULL;
     d->period = o->period;
-    d->tick = ns_event_after(cl->sim, o->period, tick, d);
+    schedule_tick(d, cl->sim);
     GPtrArray *all = ns_sim_attached(cl->sim, DETECTORS_KEY);
     if (!all) {
         all = g_ptr_array_new();

@@ -276,6 +276,9 @@ enum ns__lock_truth ns__lock_victim_truth(ns_lock_cluster *cl, uint32_t id, uint
  * name of a client or dedicated detector by id ("?" if neither). */
 ns_lock_detector *ns__lock_detector_of(ns_lock_client *c);
 void ns__lock_detector_round(ns_lock_detector *d);
+/* A client of cl started waiting: dedicated detectors whose next round
+ * was weak (nobody waited) make it keep the run alive again. */
+void ns__lock_detectors_wake(ns_lock_cluster *cl);
 const char *ns__lock_peer_name(const ns_lock_cluster *cl, uint32_t id);
 ns_lock_client *ns__lock_client_by_id(const ns_lock_cluster *cl, uint32_t id);
 const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
