@@ -504,6 +504,15 @@ static void test_dedicated_detector(void)
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "period must be > 0"));
     g_clear_error(&err);
     o.period = 30 * NS_MSEC;
+    /* a host nothing connects would query nobody and break nothing */
+    ns_host *lone = ns_host_new(w.sim, "lone", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lone);
+    CU_ASSERT_PTR_NULL(ns_lock_detector_new(w.cl, lone, &o, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_STRING_EQUAL(err->message, "lock detector 'lone': no network path to ls1, ls2, "
+                                         "ls3 (link the hosts, or attach them to a LAN, before "
+                                         "creating the detector)");
+    g_clear_error(&err);
     trace_on(&w, dir);
     /* a limit that must not be reached: the deadlock forms within a few ms
      * and then nothing else happens, so only the detector's round (kept

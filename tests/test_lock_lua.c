@@ -500,6 +500,14 @@ static void test_lua_errors(void)
                      "sim:link(a, sim:host_named 's1')\n"
                      "a:lock_client{ cluster = cl, resources = 'R1' }",
                      "lock_bad.lua:7: lock client 'a': no network path to st (");
+    /* a detector needs the servers (not the storage) */
+    expect_lua_error("local cl = sim:lock_cluster{ servers = { sim:host 's1', sim:host 's2' },\n"
+                     "                              storage = sim:host 'st' }\n"
+                     "local d = sim:host 'd'\n"
+                     "sim:link(d, sim:host_named 's1')\n"
+                     "cl:detector{ host = d }",
+                     "lock_bad.lua:7: lock detector 'd': no network path to s2 (link the "
+                     "hosts, or attach them to a LAN, before creating the detector)");
 }
 
 /* The staged three-way race under detect from Lua, with the victim policy

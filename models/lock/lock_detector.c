@@ -619,6 +619,8 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
                     (int)o->victim);
         return NULL;
     }
+    if (!ns__lock_check_detector_paths(cl, h, error))
+        return NULL;
     struct ns_lock_detector *d = detector_new(cl, h, o->victim, o->collect_timeout, error);
     if (!d)
         return NULL;

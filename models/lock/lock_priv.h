@@ -258,6 +258,8 @@ void ns__lock_client_free(ns_lock_client *c);
 /* lock_reach.c: an error naming the servers (and storage) that no link,
  * LAN or router connects `client` to. */
 bool ns__lock_check_paths(const ns_lock_cluster *cl, ns_host *client, GError **error);
+/* ... the servers that no path connects dedicated detector host h to. */
+bool ns__lock_check_detector_paths(const ns_lock_cluster *cl, ns_host *h, GError **error);
 void ns__lock_client_fault(ns_lock_client *c, enum ns_host_fault f);
 /* The oracle: looks for a new deadlock after a client was queued. */
 void ns__lock_check_deadlock(ns_lock_cluster *cl);
