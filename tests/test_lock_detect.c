@@ -277,6 +277,17 @@ static void test_three_way_collects(void)
         CU_ASSERT_TRUE(row_time(tsv, "lock.wfg", node, "detector=c round=1", 0) >= query + HOP);
     }
     CU_ASSERT_TRUE(row_time(tsv, "lock.detect", "c", "answered=3/3 entries=", 0) == abort_c);
+    /* each judgement names the cycle it found: through all three (each
+     * waits for both others, and lock_cycle.c names the full cycle), from
+     * the victim c, the youngest */
+    unsigned judged = count_rows(tsv, "lock.detect", "event=judged");
+    CU_ASSERT_TRUE(judged >= 1);
+    CU_ASSERT_EQUAL(count_rows(tsv, "lock.detect", "victim=c cycle=c>a>b>c"),
+                    count_rows(tsv, "lock.detect", "victim=c cycle="));
+    CU_ASSERT_EQUAL(count_rows(tsv, "lock.detect", "victim=c cycle=c>"),
+                    count_rows(tsv, "lock.detect", "victim=") - count_rows(tsv, "lock.detect",
+                                                                          "victim=none"));
+    CU_ASSERT_TRUE(count_rows(tsv, "lock.detect", "victim=c cycle=c>a>b>c") >= 1);
     CU_ASSERT_EQUAL(count_rows(tsv, "lock.victim", "victim=c attempt=1"),
                     count_rows(tsv, "lock.victim", "victim="));   /* c, and only c */
     CU_ASSERT_EQUAL(count_rows(tsv, "lock.abort", "cause=deadlock victim"), 1);

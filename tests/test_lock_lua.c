@@ -53,7 +53,7 @@ static void test_scenarios(void)
         CU_FAIL("scenarios/locks_transactions.lua not found: run the tests from the top of the tree");
         return;
     }
-    expect_scenario("scenarios/locks_transactions.lua", NULL, NULL, "cycle: a -> b -> a");
+    expect_scenario("scenarios/locks_transactions.lua", NULL, NULL, "cycle: a -> b -> c -> a");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=release_all", NULL, "c  done");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=ordered", NULL, "c  done");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=wait_die", NULL, "c  done");

@@ -20,7 +20,9 @@
  * its client shows elsewhere are ignored (on their way out).  Among
  * blocked clients on a cycle (edges from a waiter to the holders it is
  * queued behind) it picks the victim by its policy (youngest by default:
- * it has waited least) and sends it a VICTIM naming the attempt it saw;
+ * it has waited least), traces the cycle through it that it found
+ * (lock_cycle.c: the one the oracle's report names too) and sends it a
+ * VICTIM naming the attempt it saw;
  * the victim, if still in phase one of that attempt, aborts, releases
  * everything and retries after its backoff, keeping its timestamp so that
  * it is not chosen forever.  It reads nothing of the clients' memory:
@@ -376,6 +378,27 @@ static void strike(struct ns_lock_detector *d, const struct node *v)
     ns__lock_send(d->sock, v->e.addr, v->e.port, &m);
 }
 
+/* The cycle through the victim the judgement found, as "c>a>b>c" from
+ * the victim (lock_cycle.c's rule: through its whole deadlocked component
+ * when that is small, as the oracle's report names it). */
+static char *cycle_text(const struct view *v, guint victim)
+{
+    bool *adj = g_new0(bool, (gsize)v->n * v->n);
+    guint *path = g_new(guint, v->n);
+    for (guint a = 0; a < v->n; a++)
+        for (guint b = 0; b < v->n; b++)
+            adj[a * v->n + b] = a != b && is_blocked(v, a) && is_blocked(v, b)
+                                && waits_for(v, a, b);
+    guint len = ns__lock_cycle_through(adj, v->n, victim, path);
+    GString *s = g_string_new(NULL);
+    for (guint k = 0; k <= len && len > 0; k++)
+        g_string_append_printf(s, "%s%s", k ? ">" : "",
+                               ns__lock_client_name(v->d->cl, v->nodes[path[k % len]].e.client));
+    g_free(adj);
+    g_free(path);
+    return g_string_free(s, FALSE);
+}
+
 static void conclude(struct ns_lock_detector *d)
 {
     ns_lock_cluster *cl = d->cl;
@@ -402,10 +425,13 @@ static void conclude(struct ns_lock_detector *d)
     }
     for (unsigned s = 0; s < cl->n; s++)
         told += answered(d, s);
+    char *cycle = victim >= 0 ? cycle_text(&v, (guint)victim) : g_strdup("none");
     LOCK_TRACE(cl->sim, "lock.detect", dname(d), "round=%u event=judged answered=%u/%u "
-               "entries=%u blocked=%u victim=%s", d->round, told, cl->n, d->items->len,
-               nblocked, victim >= 0 ? ns__lock_client_name(cl, v.nodes[victim].e.client)
-                                     : "none");
+               "entries=%u blocked=%u victim=%s cycle=%s", d->round, told, cl->n,
+               d->items->len, nblocked,
+               victim >= 0 ? ns__lock_client_name(cl, v.nodes[victim].e.client) : "none",
+               cycle);
+    g_free(cycle);
     if (victim >= 0)
         strike(d, &v.nodes[victim]);
     g_free(v.nodes);

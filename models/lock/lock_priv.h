@@ -291,6 +291,14 @@ const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
             ns_trace_event((sim), (kind), (node), __VA_ARGS__); \
     } while (0)
 
+/* lock_cycle.c: the wait-for cycle to name through node `start` of a
+ * graph of n nodes (adj[a * n + b]: a waits for b): through every member
+ * of start's component if it has at most NS__LOCK_CYCLE_FULL and such a
+ * cycle exists, else the shortest.  Writes its nodes from start into path
+ * (n slots) and returns their number; 0 when start is on no cycle. */
+#define NS__LOCK_CYCLE_FULL 8
+guint ns__lock_cycle_through(const bool *adj, guint n, guint start, guint *path);
+
 /* lock_holds.c: r's holder on s changed (r->held tells to whom). */
 void ns__lock_holds_changed(struct lock_server *s, const struct lock_res *r, const char *cause);
 
