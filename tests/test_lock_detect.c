@@ -515,6 +515,21 @@ static void test_dedicated_detector(void)
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "period must be > 0"));
     g_clear_error(&err);
     o.period = 30 * NS_MSEC;
+    /* a detector host and a lock client never share a host, in either
+     * order (checked at creation, not when the client first waits) */
+    o.period = 30 * NS_MSEC;
+    CU_ASSERT_PTR_NULL(ns_lock_detector_new(w.cl, w.h[0], &o, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "lock detector 'a': the host is a lock "
+                                                       "client; a detector needs a host of its own"));
+    g_clear_error(&err);
+    struct ns_lock_client_opts co;
+    ns_lock_client_opts_defaults(&co);
+    co.strategy = "detect";
+    co.resources = r1;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(w.cl, dh, &co, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "lock client 'det': the host runs a lock "
+                                                       "detector"));
+    g_clear_error(&err);
     /* a host nothing connects would query nobody and break nothing */
     ns_host *lone = ns_host_new(w.sim, "lone", &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(lone);

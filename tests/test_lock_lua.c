@@ -459,8 +459,33 @@ static void test_lua_errors(void)
                      "victim policy 'newest' (known: youngest, oldest, fewest_locks))");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "sim:host('a'):lock_client{ cluster = cl, resources = 'R1',\n"
-                     "                           collect_timeout = 0 }",
+                     "                           strategy = 'detect', collect_timeout = 0 }",
                      "(option 'collect_timeout': must be > 0)");
+    /* detection options on a strategy that runs no detector */
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, resources = 'R1',\n"
+                     "                           victim = 'oldest' }",
+                     "lock_bad.lua:4: bad argument #1 to 'lock_client' (option 'victim': only "
+                     "the 'detect' strategy uses it, not 'wait' (a detector host takes its own: "
+                     "cl:detector{...}))");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, resources = 'R1',\n"
+                     "                           strategy = 'ordered', collect_timeout = '5ms' }",
+                     "lock_bad.lua:4: bad argument #1 to 'lock_client' (option 'collect_timeout': "
+                     "only the 'detect' strategy uses it, not 'ordered'");
+    /* a detector host and a lock client never share a host, in either order */
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "local a = sim:host 'a'\n"
+                     "a:lock_client{ cluster = cl, resources = 'R1', strategy = 'detect' }\n"
+                     "cl:detector{ host = a }",
+                     "lock_bad.lua:6: lock detector 'a': the host is a lock client; a detector "
+                     "needs a host of its own (a `detect` client has its own detector)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "local a = sim:host 'a'\n"
+                     "cl:detector{ host = a }\n"
+                     "a:lock_client{ cluster = cl, resources = 'R1', strategy = 'detect' }",
+                     "lock_bad.lua:6: lock client 'a': the host runs a lock detector; a detector "
+                     "needs a host of its own");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "cl:detector{ host = sim:host 'd', victim = 'eldest' }",
                      "lock_bad.lua:4: bad argument #1 to 'detector' (option 'victim': unknown "

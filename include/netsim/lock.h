@@ -279,7 +279,8 @@ void ns_lock_detector_opts_defaults(struct ns_lock_detector_opts *o);
  * run alive only while a client of cl waits (ns_event_after_weak else), so
  * a run without a time limit ends once nobody waits.  Errors: period <=
  * 0, an unknown victim value, no network path from h to a server (as for
- * a client: lock_reach.c), h runs a detector already (a `detect`
+ * a client: lock_reach.c), h is a lock client's host (and a client may
+ * not be created on h afterwards), h runs a detector already (a `detect`
  * client has its own), no port left.  The host owns it. */
 ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
                                        const struct ns_lock_detector_opts *o, GError **error);

@@ -803,7 +803,7 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
                     "backoff_max >= backoff)", ns_host_name(h));
         return NULL;
     }
-    if (!ns__lock_check_paths(cl, h, error))
+    if (!ns__lock_detector_host_free(h, error) || !ns__lock_check_paths(cl, h, error))
         return NULL;
     ns_udp *sock = ns_udp_bind(h, 0, error);
     if (!sock)

@@ -635,10 +635,17 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
     }
     if (ns_host_attached(h, DETECTOR_KEY)) {
         g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
-                    "host '%s' runs a lock detector already (a detect client has one)",
-                    ns_host_name(h));
+                    "host '%s' runs a lock detector already", ns_host_name(h));
         return NULL;
     }
+    for (guint i = 0; i < cl->clients->len; i++)
+        if (((ns_lock_client *)g_ptr_array_index(cl->clients, i))->host == h) {
+            g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                        "lock detector '%s': the host is a lock client; a detector needs a "
+                        "host of its own (a `detect` client has its own detector)",
+                        ns_host_name(h));
+            return NULL;
+        }
     if ((unsigned)o->victim >= G_N_ELEMENTS(victim_names)) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "lock detector '%s': victim policy %d is unknown", ns_host_name(h),
@@ -659,6 +666,24 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
     }
     g_ptr_array_add(all, d);
     return d;
+}
+
+/* One rule, whichever comes first: a dedicated detector and lock clients
+ * never share a host.  Sharing would either make a `detect` client adopt
+ * the detector's policy (its own victim and collect_timeout silently
+ * ignored) or, the other way round, fail only once the client first
+ * waited; refusing both at creation keeps the outcome independent of
+ * timing. */
+bool ns__lock_detector_host_free(ns_host *h, GError **error)
+{
+    const struct ns_lock_detector *d = ns_host_attached(h, DETECTOR_KEY);
+    if (d && !d->client) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                    "lock client '%s': the host runs a lock detector; a detector needs a "
+                    "host of its own", ns_host_name(h));
+        return false;
+    }
+    return true;
 }
 
 uint64_t ns_lock_detector_rounds(const ns_lock_detector *d)

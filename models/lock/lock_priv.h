@@ -281,6 +281,8 @@ void ns__lock_detector_round(ns_lock_detector *d);
 /* A client of cl started waiting: dedicated detectors whose next round
  * was weak (nobody waited) make it keep the run alive again. */
 void ns__lock_detectors_wake(ns_lock_cluster *cl);
+/* False (and an error) when h runs a dedicated detector: no client there. */
+bool ns__lock_detector_host_free(ns_host *h, GError **error);
 const char *ns__lock_peer_name(const ns_lock_cluster *cl, uint32_t id);
 ns_lock_client *ns__lock_client_by_id(const ns_lock_cluster *cl, uint32_t id);
 const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
