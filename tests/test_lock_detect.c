@@ -616,6 +616,51 @@ static void test_detector_lets_run_end(void)
     CU_ASSERT_EQUAL(rounds, (uint64_t)(alone / (10 * NS_MSEC)));
 }
 
+/* collect_timeout longer than the period (a period of 1 ms, shorter than
+ * the 4 ms round trip of a round): rounds never overlap.  A tick that
+ * finds the previous round still collecting skips its turn, so every
+ * query is followed by its judgement before the next query, and rounds
+ * come about every round trip, not every period. */
+static void test_detector_rounds_never_overlap(void)
+{
+    struct world w;
+    char *dir = trace_dir("lock-detect-overlap");
+    world_init(&w, 1, 3, NULL);
+    const char *names[] = { "a", "b", "c" };
+    for (unsigned i = 0; i < 3; i++) {
+        struct ns_lock_client_opts o;
+        ns_lock_client_opts_defaults(&o);
+        o.first_server = i;
+        add_client(&w, i, names[i], "wait", r1, 0, &o);
+    }
+    struct ns_lock_detector_opts o;
+    ns_lock_detector_opts_defaults(&o);
+    o.period = NS_MSEC;
+    o.collect_timeout = 30 * NS_MSEC;
+    GError *err = NULL;
+    ns_lock_detector *d = ns_lock_detector_new(w.cl, lan_host(&w, "det"), &o, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    trace_on(&w, dir);
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, 100 * NS_SEC, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(ns_lock_cluster_acquisitions(w.cl), 3);
+    char *tsv = trace_read(&w, dir);
+    uint64_t rounds = ns_lock_detector_rounds(d);
+    CU_ASSERT_TRUE(rounds >= 2);
+    CU_ASSERT_EQUAL(count_rows(tsv, "lock.detect", "event=query"), rounds);
+    CU_ASSERT_EQUAL(count_rows(tsv, "lock.detect", "event=judged"), rounds);
+    for (unsigned k = 0; k + 1 < rounds; k++) {
+        ns_time_t judged = row_time(tsv, "lock.detect", "det", "event=judged", k);
+        ns_time_t next = row_time(tsv, "lock.detect", "det", "event=query", k + 1);
+        CU_ASSERT_TRUE(row_time(tsv, "lock.detect", "det", "event=query", k) + 2 * HOP <= judged);
+        CU_ASSERT_TRUE(judged <= next);
+    }
+    /* far fewer rounds than ticks: one per round trip at most */
+    CU_ASSERT_TRUE((ns_time_t)rounds * 2 * HOP <= ns_sim_now(w.sim));
+    g_free(tsv);
+    g_free(dir);
+    world_free(&w);
+}
+
 /* ---- phantoms over many seeds ---- */
 
 struct tally {
@@ -704,6 +749,8 @@ void test_lock_detect_register(void)
     ns_test_add(s, "a dedicated detector host breaks a `wait` deadlock", test_dedicated_detector);
     ns_test_add(s, "a detector host lets a run without a time limit end",
                 test_detector_lets_run_end);
+    ns_test_add(s, "collect_timeout > period: rounds never overlap",
+                test_detector_rounds_never_overlap);
     CU_pSuite l = ns_test_suite("lock-detect (long)", NULL, NULL);
     ns_test_add(l, "phantoms over 200 seeds with a short threshold, safety holds",
                 test_phantoms_many_seeds);
