@@ -464,9 +464,13 @@ static void test_phantom(void)
     CU_ASSERT_TRUE(b_strikes >= a_strikes);
     CU_ASSERT_EQUAL(row_time(tsv, "lock.victim", "a", "phantom=no", 0), a_strikes);
     CU_ASSERT_EQUAL(row_time(tsv, "lock.victim", "b", "phantom=yes", 0), b_strikes);
-    CU_ASSERT_EQUAL(count_rows(tsv, "lock.victim", "phantom=yes"), ns_lock_n_phantoms(w.cl));
-    CU_ASSERT_TRUE(ns_lock_n_phantoms(w.cl) >= 1);
-    CU_ASSERT_EQUAL(ns_lock_n_victims(w.cl), count_rows(tsv, "lock.victim", "victim="));
+    /* b's and c's detectors both choose c#1: one victim, one phantom,
+     * c's own choice a re-send of b's */
+    CU_ASSERT_EQUAL(count_rows(tsv, "lock.victim", "phantom=yes resend=no"),
+                    ns_lock_n_phantoms(w.cl));
+    CU_ASSERT_EQUAL(ns_lock_n_phantoms(w.cl), 1);
+    CU_ASSERT_EQUAL(ns_lock_n_victims(w.cl), count_rows(tsv, "lock.victim", "resend=no"));
+    CU_ASSERT_EQUAL(ns_lock_n_victims(w.cl), 2);                     /* a#1 and c#1 */
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->retries, 1);
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[1])->retries, 0);
     CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[2])->retries, 1);       /* for nothing */
@@ -661,6 +665,80 @@ static void test_detector_rounds_never_overlap(void)
     world_free(&w);
 }
 
+/* Distinct "victim=X attempt=N" pairs among the lock.victim rows. */
+static unsigned distinct_victims(const char *tsv)
+{
+    GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    char **lines = g_strsplit(tsv, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        const char *v = strstr(*l, "\tlock.victim\t");
+        const char *r = v ? strstr(v, " resource=") : NULL;
+        if (r)
+            g_hash_table_add(set, g_strndup(strstr(v, "victim="), (gsize)(r - strstr(v, "victim="))));
+    }
+    g_strfreev(lines);
+    unsigned n = g_hash_table_size(set);
+    g_hash_table_destroy(set);
+    return n;
+}
+
+/* The staged race under `wait` with a detector host (every 30 ms) on a
+ * LAN with ARP that loses 10% of the frames on every cable: a VICTIM can
+ * be lost, or wait for an ARP reply that was lost (about a second), while
+ * every round picks the same victim again.  The victims count is the
+ * number of distinct (client, attempt) chosen, read back from the trace;
+ * the other picks are traced resend=yes (over these seeds there are some,
+ * or the test would prove nothing). */
+static void test_victims_counted_once_under_loss(void)
+{
+    unsigned resends = 0;
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        struct world w;
+        memset(&w, 0, sizeof w);
+        w.sim = ns_sim_new(seed);
+        struct ns_lan_opts lo;
+        ns_lan_opts_defaults(&lo);
+        lo.delay = NS_MSEC;
+        lo.loss = 0.1;
+        w.lan = ns_lan_new(w.sim, "lan", &lo, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w.lan);
+        ns_host *srv[3];
+        for (unsigned i = 0; i < 3; i++) {
+            char name[8];
+            g_snprintf(name, sizeof name, "ls%u", i + 1);
+            srv[i] = lan_host(&w, name);
+        }
+        ns_host *st = lan_host(&w, "storage");
+        struct ns_lock_cluster_opts co;
+        ns_lock_cluster_opts_defaults(&co);
+        w.cl = ns_lock_cluster_new(w.sim, srv, 3, st, &co, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w.cl);
+        const char *names[] = { "a", "b", "c" };
+        for (unsigned i = 0; i < 3; i++) {
+            struct ns_lock_client_opts o;
+            ns_lock_client_opts_defaults(&o);
+            o.first_server = i;
+            add_client(&w, i, names[i], "wait", r1, 0, &o);
+        }
+        struct ns_lock_detector_opts o;
+        ns_lock_detector_opts_defaults(&o);
+        o.period = 30 * NS_MSEC;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lock_detector_new(w.cl, lan_host(&w, "det"), &o, NULL));
+        char *dir = trace_dir("lock-detect-loss");
+        trace_on(&w, dir);
+        ns_sim_run(w.sim, 100 * NS_SEC, 0);
+        char *tsv = trace_read(&w, dir);
+        CU_ASSERT_EQUAL(ns_lock_n_victims(w.cl), distinct_victims(tsv));
+        CU_ASSERT_EQUAL(ns_lock_n_victims(w.cl), count_rows(tsv, "lock.victim", "resend=no"));
+        resends += count_rows(tsv, "lock.victim", "resend=yes");
+        CU_ASSERT_EQUAL(ns_lock_n_violations(w.cl), 0);
+        g_free(tsv);
+        g_free(dir);
+        world_free(&w);
+    }
+    CU_ASSERT_TRUE(resends > 0);
+}
+
 /* ---- phantoms over many seeds ---- */
 
 struct tally {
@@ -717,8 +795,9 @@ static struct tally random_detect(uint64_t seeds, ns_time_t timeout, bool mixed)
  * others' choices find it gone: moot), so phantoms need detectors that
  * disagree: with each client's policy drawn at random they occur and are
  * counted.  Either way safety holds and every transaction completes.
- * (Measured: one policy 17,283 victims, 0 phantoms; mixed 10,000
- * victims, 1,141 phantoms in 178 of 200 seeds.) */
+ * (Measured, each victim counted once per client attempt whichever
+ * detectors chose it: one policy 3,535 victims, 0 phantoms; mixed 4,034
+ * victims, 704 phantoms in 173 of 200 seeds.) */
 static void test_phantoms_many_seeds(void)
 {
     struct tally same = random_detect(200, 3 * NS_MSEC, false);
@@ -751,6 +830,8 @@ void test_lock_detect_register(void)
                 test_detector_lets_run_end);
     ns_test_add(s, "collect_timeout > period: rounds never overlap",
                 test_detector_rounds_never_overlap);
+    ns_test_add(s, "under loss a victim is counted once, re-picks traced as re-sends",
+                test_victims_counted_once_under_loss);
     CU_pSuite l = ns_test_suite("lock-detect (long)", NULL, NULL);
     ns_test_add(l, "phantoms over 200 seeds with a short threshold, safety holds",
                 test_phantoms_many_seeds);

@@ -288,7 +288,9 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
 uint64_t ns_lock_detector_rounds(const ns_lock_detector *d);
 
 /* Deadlock detection (`detect` clients and dedicated detectors): victims
- * the detectors chose, and the phantom deadlocks among them: victims
+ * the detectors chose, each (client, attempt) once however often it was
+ * picked again (re-sends: lock.victim resend=yes), and the phantom
+ * deadlocks among them: victims
  * still in phase one of the attempt named that, when chosen, were on no
  * wait-for cycle of the servers' true tables (the collected graph was
  * stale: the cycle had already dissolved). */

@@ -46,6 +46,7 @@
 
 #define DETECTOR_KEY    "lock.detect"
 #define DETECTORS_KEY   "lock.detectors"     /* the dedicated ones, by host */
+#define VICTIMS_KEY     "lock.victims"       /* (cluster, client, attempt) chosen */
 #define COLLECT_DEFAULT (20 * NS_MSEC)
 
 #define NS_X_STR(name, str) str,
@@ -357,16 +358,44 @@ static bool better_victim(enum ns_lock_victim policy, const struct node *a, cons
 /* Tells the victim to give up the attempt the graph showed: a client's
  * detector that names its own client aborts it at once; any other victim
  * gets a VICTIM. */
+/* Whether (client, attempt) of cl is chosen for the first time, by any
+ * detector.  A victim that has not aborted yet (its VICTIM lost, or held
+ * up by an ARP exchange that lost a frame) is picked again by every round
+ * and by every other detector that sees the same cycle: those are
+ * re-sends of one choice, not new victims. */
+static bool first_choice(ns_lock_cluster *cl, uint32_t client, uint32_t attempt)
+{
+    GHashTable *seen = ns_sim_attached(cl->sim, VICTIMS_KEY);
+    if (!seen) {
+        seen = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+                                     (GDestroyNotify)g_bytes_unref, NULL);
+        ns_sim_attach(cl->sim, VICTIMS_KEY, seen, (GDestroyNotify)g_hash_table_destroy);
+    }
+    struct { const void *cl; uint32_t client, attempt; } key;
+    memset(&key, 0, sizeof key);
+    key.cl = cl;
+    key.client = client;
+    key.attempt = attempt;
+    GBytes *b = g_bytes_new(&key, sizeof key);
+    if (g_hash_table_contains(seen, b)) {
+        g_bytes_unref(b);
+        return false;
+    }
+    g_hash_table_add(seen, b);
+    return true;
+}
+
 static void strike(struct ns_lock_detector *d, const struct node *v)
 {
     static const char *const truth[] = { "no", "yes", "moot" };
     ns_lock_cluster *cl = d->cl;
     enum ns__lock_truth t = ns__lock_victim_truth(cl, v->e.client, v->e.attempt);
-    cl->victims++;
-    cl->phantoms += t == NS__LOCK_PHANTOM;
+    bool first = first_choice(cl, v->e.client, v->e.attempt);
+    cl->victims += first;
+    cl->phantoms += first && t == NS__LOCK_PHANTOM;
     LOCK_TRACE(cl->sim, "lock.victim", dname(d), "victim=%s attempt=%u resource=%s policy=%s "
-               "phantom=%s", ns__lock_client_name(cl, v->e.client), v->e.attempt, v->res,
-               ns_lock_victim_name(d->victim), truth[t]);
+               "phantom=%s resend=%s", ns__lock_client_name(cl, v->e.client), v->e.attempt,
+               v->res, ns_lock_victim_name(d->victim), truth[t], first ? "no" : "yes");
     ns_lock_client *c = d->client;
     if (c && v->e.client == c->id && v->e.attempt == c->attempt) {
         ns__lock_client_abort(c, "deadlock victim");
