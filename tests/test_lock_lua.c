@@ -54,6 +54,12 @@ static void test_scenarios(void)
         return;
     }
     expect_scenario("scenarios/locks_transactions.lua", NULL, NULL, "cycle: a -> b -> c -> a");
+    /* plain `wait` clients and a detector host aborting the oldest (a) on
+     * each of the two cycles: a retries twice, the others never */
+    expect_scenario("scenarios/locks_transactions.lua", "detector=true", "victim=oldest",
+                    "a  done       acquisitions=2 retries=2");
+    expect_scenario("scenarios/locks_transactions.lua", "detector=true", "victim=oldest",
+                    "b  done       acquisitions=2 retries=0");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=release_all", NULL, "c  done");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=ordered", NULL, "c  done");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=wait_die", NULL, "c  done");
