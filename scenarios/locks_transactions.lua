@@ -21,6 +21,9 @@
 -- closes a -> b -> c -> a), then, the next round, b.
 --
 --   netsim scenarios/locks_transactions.lua -D strategy=release_all
+--   netsim scenarios/locks_transactions.lua -D detector=true -D victim=oldest
+--     (plain `wait` clients, a detector host "det" on the LAN breaks the
+--     deadlock, aborting the oldest on the cycle)
 --   netsim explore scenarios/locks_transactions.lua --seeds 1..1000 -D strategy=release_all
 --
 -- Outputs: locks_transactions.txt/.mmd (sequence diagram, DEADLOCK marked),
@@ -36,6 +39,8 @@ local p = netsim.params {
   transactions = 2,         -- critical sections each client completes
   hold = "5ms",             -- work inside the critical section
   jitter = "0ms",           -- random extra start delay per client
+  victim = "youngest",      -- whom a detector aborts: youngest | oldest | fewest_locks
+  detector = false,         -- true: a detector host on the LAN (any queueing strategy)
 }
 
 local sim = netsim.new { seed = 1 }
@@ -48,11 +53,17 @@ local function client(name, resources, t)
   return sim:host(name):lock_client {
     cluster = cl, strategy = p.strategy, resources = resources,
     start = start(t), hold = p.hold, think = "2ms", transactions = p.transactions,
+    victim = p.strategy == "detect" and p.victim or nil,  -- only detect takes it
   }
 end
 local a = client("a", { "R1", "R2" }, 0)
 local b = client("b", { "R2", "R1" }, 0)
 local c = client("c", { "R1" }, 0.003)
+-- A detector of its own on the LAN: a round every 30 ms, whose VICTIM any
+-- queueing client (wait included) obeys while still acquiring.
+if p.detector then
+  cl:detector { host = sim:host "det", period = "30ms", victim = p.victim }
+end
 
 local watched = { sim:host_named "a", sim:host_named "b", sim:host_named "c" }
 for _, s in ipairs(cl:servers()) do watched[#watched + 1] = s end
@@ -75,12 +86,13 @@ netsim.result {
   strategy = p.strategy, acquisitions = r.acquisitions, retries = r.retries,
   deadlocks = r.deadlocks, blocked = r.blocked, violations = r.violations,
   longest_wait = r.longest_wait,
-  -- detect: victims its detectors chose, and phantoms among them (none here)
-  victims = p.strategy == "detect" and r.victims or nil,
-  phantoms = p.strategy == "detect" and r.phantoms or nil,
+  -- detection: distinct victims the detectors chose (one per client
+  -- attempt), and phantoms among them
+  victims = (p.strategy == "detect" or p.detector) and r.victims or nil,
+  phantoms = (p.strategy == "detect" or p.detector) and r.phantoms or nil,
 }
 netsim.assert(r.violations == 0, r.first_violation)
-if p.strategy == "detect" then
+if p.strategy == "detect" or p.detector then
   netsim.assert(r.waiting == 0, "every deadlock is detected and broken")
   netsim.assert(r.acquisitions == 3 * p.transactions, "every transaction completes")
 elseif p.strategy ~= "wait" then

@@ -53,7 +53,13 @@ static void test_scenarios(void)
         CU_FAIL("scenarios/locks_transactions.lua not found: run the tests from the top of the tree");
         return;
     }
-    expect_scenario("scenarios/locks_transactions.lua", NULL, NULL, "cycle: a -> b -> a");
+    expect_scenario("scenarios/locks_transactions.lua", NULL, NULL, "cycle: a -> b -> c -> a");
+    /* plain `wait` clients and a detector host aborting the oldest (a) on
+     * each of the two cycles: a retries twice, the others never */
+    expect_scenario("scenarios/locks_transactions.lua", "detector=true", "victim=oldest",
+                    "a  done       acquisitions=2 retries=2");
+    expect_scenario("scenarios/locks_transactions.lua", "detector=true", "victim=oldest",
+                    "b  done       acquisitions=2 retries=0");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=release_all", NULL, "c  done");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=ordered", NULL, "c  done");
     expect_scenario("scenarios/locks_transactions.lua", "strategy=wait_die", NULL, "c  done");
@@ -513,8 +519,33 @@ static void test_lua_errors(void)
                      "victim policy 'newest' (known: youngest, oldest, fewest_locks))");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "sim:host('a'):lock_client{ cluster = cl, resources = 'R1',\n"
-                     "                           collect_timeout = 0 }",
+                     "                           strategy = 'detect', collect_timeout = 0 }",
                      "(option 'collect_timeout': must be > 0)");
+    /* detection options on a strategy that runs no detector */
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, resources = 'R1',\n"
+                     "                           victim = 'oldest' }",
+                     "lock_bad.lua:4: bad argument #1 to 'lock_client' (option 'victim': only "
+                     "the 'detect' strategy uses it, not 'wait' (a detector host takes its own: "
+                     "cl:detector{...}))");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "sim:host('a'):lock_client{ cluster = cl, resources = 'R1',\n"
+                     "                           strategy = 'ordered', collect_timeout = '5ms' }",
+                     "lock_bad.lua:4: bad argument #1 to 'lock_client' (option 'collect_timeout': "
+                     "only the 'detect' strategy uses it, not 'ordered'");
+    /* a detector host and a lock client never share a host, in either order */
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "local a = sim:host 'a'\n"
+                     "a:lock_client{ cluster = cl, resources = 'R1', strategy = 'detect' }\n"
+                     "cl:detector{ host = a }",
+                     "lock_bad.lua:6: lock detector 'a': the host is a lock client; a detector "
+                     "needs a host of its own (a `detect` client has its own detector)");
+    expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
+                     "local a = sim:host 'a'\n"
+                     "cl:detector{ host = a }\n"
+                     "a:lock_client{ cluster = cl, resources = 'R1', strategy = 'detect' }",
+                     "lock_bad.lua:6: lock client 'a': the host runs a lock detector; a detector "
+                     "needs a host of its own");
     expect_lua_error("local cl = sim:lock_cluster{ servers = 3 }\n"
                      "cl:detector{ host = sim:host 'd', victim = 'eldest' }",
                      "lock_bad.lua:4: bad argument #1 to 'detector' (option 'victim': unknown "
@@ -574,6 +605,14 @@ static void test_lua_errors(void)
                      "sim:link(a, sim:host_named 's1')\n"
                      "a:lock_client{ cluster = cl, resources = 'R1' }",
                      "lock_bad.lua:7: lock client 'a': no network path to st (");
+    /* a detector needs the servers (not the storage) */
+    expect_lua_error("local cl = sim:lock_cluster{ servers = { sim:host 's1', sim:host 's2' },\n"
+                     "                              storage = sim:host 'st' }\n"
+                     "local d = sim:host 'd'\n"
+                     "sim:link(d, sim:host_named 's1')\n"
+                     "cl:detector{ host = d }",
+                     "lock_bad.lua:7: lock detector 'd': no network path to s2 (link the "
+                     "hosts, or attach them to a LAN, before creating the detector)");
 }
 
 /* The staged three-way race under detect from Lua, with the victim policy

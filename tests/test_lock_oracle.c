@@ -110,8 +110,9 @@ static void test_graph_red_only_on_cycle(void)
     CU_ASSERT_PTR_NULL(strstr(dot, "crashed"));
     char *rep = ns_lock_waiting_report(w.cl);
     CU_ASSERT_PTR_NOT_NULL(strstr(rep, "\ndeadlocked: a, c, d (cycle); blocked behind them: b\n"));
-    /* the cycle named runs among the members only */
-    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "\ncycle: a -> c -> a\n"));
+    /* the cycle named runs among the members only, through all of them
+     * (lock_cycle.c: a full cycle of a small component when one exists) */
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "\ncycle: a -> c -> d -> a\n"));
     CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 1);
     g_free(rep);
     g_free(dot);

@@ -283,11 +283,15 @@ struct ns_lock_detector_opts {
 };
 void ns_lock_detector_opts_defaults(struct ns_lock_detector_opts *o);
 /* A deadlock detector on host h (which must reach the cluster), running a
- * round every period whatever the clients do: it collects the wait-for
+ * round every period: it collects the wait-for
  * graph from the servers and sends the victim among the blocked clients
  * on a cycle a VICTIM, which any queueing client (wait, detect) obeys in
- * phase one.  A crashed or paused h skips its rounds.  Errors: period <=
- * 0, an unknown victim value, h runs a detector already (a `detect`
+ * phase one.  A crashed or paused h skips its rounds.  Its ticks keep a
+ * run alive only while a client of cl waits (ns_event_after_weak else), so
+ * a run without a time limit ends once nobody waits.  Errors: period <=
+ * 0, an unknown victim value, no network path from h to a server (as for
+ * a client: lock_reach.c), h is a lock client's host (and a client may
+ * not be created on h afterwards), h runs a detector already (a `detect`
  * client has its own), no port left.  The host owns it. */
 ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
                                        const struct ns_lock_detector_opts *o, GError **error);
@@ -295,7 +299,9 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
 uint64_t ns_lock_detector_rounds(const ns_lock_detector *d);
 
 /* Deadlock detection (`detect` clients and dedicated detectors): victims
- * the detectors chose, and the phantom deadlocks among them: victims
+ * the detectors chose, each (client, attempt) once however often it was
+ * picked again (re-sends: lock.victim resend=yes), and the phantom
+ * deadlocks among them: victims
  * still in phase one of the attempt named that, when chosen, were on no
  * wait-for cycle of the servers' true tables (the collected graph was
  * stale: the cycle had already dissolved). */

@@ -78,6 +78,8 @@ static void set_state(ns_lock_client *c, enum ns_lock_state s, const char *why)
     LOCK_TRACE(c->cl->sim, "lock.state", cname(c), "from=%s to=%s attempt=%u cause=%s",
                ns_lock_state_name(c->state), ns_lock_state_name(s), c->attempt, why);
     c->state = s;
+    if (s == NS_LOCK_ACQUIRING)
+        ns__lock_detectors_wake(c->cl);
 }
 
 static void send_msg_aux(ns_lock_client *c, unsigned s, uint8_t type, unsigned r,
@@ -821,7 +823,7 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
     }
     if (!check_times(h, o, error))
         return NULL;
-    if (!ns__lock_check_paths(cl, h, error))
+    if (!ns__lock_detector_host_free(h, error) || !ns__lock_check_paths(cl, h, error))
         return NULL;
     ns_udp *sock = ns_udp_bind(h, 0, error);
     if (!sock)

@@ -20,7 +20,9 @@
  * its client shows elsewhere are ignored (on their way out).  Among
  * blocked clients on a cycle (edges from a waiter to the holders it is
  * queued behind) it picks the victim by its policy (youngest by default:
- * it has waited least) and sends it a VICTIM naming the attempt it saw;
+ * it has waited least), traces the cycle through it that it found
+ * (lock_cycle.c: the one the oracle's report names too) and sends it a
+ * VICTIM naming the attempt it saw;
  * the victim, if still in phase one of that attempt, aborts, releases
  * everything and retries after its backoff, keeping its timestamp so that
  * it is not chosen forever.  It reads nothing of the clients' memory:
@@ -44,6 +46,7 @@
 
 #define DETECTOR_KEY    "lock.detect"
 #define DETECTORS_KEY   "lock.detectors"     /* the dedicated ones, by host */
+#define VICTIMS_KEY     "lock.victims"       /* (cluster, client, attempt) chosen */
 #define COLLECT_DEFAULT (20 * NS_MSEC)
 
 #define NS_X_STR(name, str) str,
@@ -95,6 +98,8 @@ struct ns_lock_detector {
     ns_time_t   period;          /* dedicated: between rounds */
     ns_udp     *sock;            /* its own port: the answers come here */
     ns_event_id tick;            /* dedicated: the next round */
+    bool        tick_weak;       /* ... which keeps no run alive: nobody
+                                    waited when it was scheduled */
     uint32_t    round;           /* the current or last round */
     bool        collecting;
     ns_event_id deadline;        /* collect_timeout after the queries */
@@ -353,16 +358,44 @@ static bool better_victim(enum ns_lock_victim policy, const struct node *a, cons
 /* Tells the victim to give up the attempt the graph showed: a client's
  * detector that names its own client aborts it at once; any other victim
  * gets a VICTIM. */
+/* Whether (client, attempt) of cl is chosen for the first time, by any
+ * detector.  A victim that has not aborted yet (its VICTIM lost, or held
+ * up by an ARP exchange that lost a frame) is picked again by every round
+ * and by every other detector that sees the same cycle: those are
+ * re-sends of one choice, not new victims. */
+static bool first_choice(ns_lock_cluster *cl, uint32_t client, uint32_t attempt)
+{
+    GHashTable *seen = ns_sim_attached(cl->sim, VICTIMS_KEY);
+    if (!seen) {
+        seen = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+                                     (GDestroyNotify)g_bytes_unref, NULL);
+        ns_sim_attach(cl->sim, VICTIMS_KEY, seen, (GDestroyNotify)g_hash_table_destroy);
+    }
+    struct { const void *cl; uint32_t client, attempt; } key;
+    memset(&key, 0, sizeof key);
+    key.cl = cl;
+    key.client = client;
+    key.attempt = attempt;
+    GBytes *b = g_bytes_new(&key, sizeof key);
+    if (g_hash_table_contains(seen, b)) {
+        g_bytes_unref(b);
+        return false;
+    }
+    g_hash_table_add(seen, b);
+    return true;
+}
+
 static void strike(struct ns_lock_detector *d, const struct node *v)
 {
     static const char *const truth[] = { "no", "yes", "moot" };
     ns_lock_cluster *cl = d->cl;
     enum ns__lock_truth t = ns__lock_victim_truth(cl, v->e.client, v->e.attempt);
-    cl->victims++;
-    cl->phantoms += t == NS__LOCK_PHANTOM;
+    bool first = first_choice(cl, v->e.client, v->e.attempt);
+    cl->victims += first;
+    cl->phantoms += first && t == NS__LOCK_PHANTOM;
     LOCK_TRACE(cl->sim, "lock.victim", dname(d), "victim=%s attempt=%u resource=%s policy=%s "
-               "phantom=%s", ns__lock_client_name(cl, v->e.client), v->e.attempt, v->res,
-               ns_lock_victim_name(d->victim), truth[t]);
+               "phantom=%s resend=%s", ns__lock_client_name(cl, v->e.client), v->e.attempt,
+               v->res, ns_lock_victim_name(d->victim), truth[t], first ? "no" : "yes");
     ns_lock_client *c = d->client;
     if (c && v->e.client == c->id && v->e.attempt == c->attempt) {
         ns__lock_client_abort(c, "deadlock victim");
@@ -372,6 +405,27 @@ static void strike(struct ns_lock_detector *d, const struct node *v)
                           .aux = d->id };
     g_strlcpy(m.name, v->res, sizeof m.name);
     ns__lock_send(d->sock, v->e.addr, v->e.port, &m);
+}
+
+/* The cycle through the victim the judgement found, as "c>a>b>c" from
+ * the victim (lock_cycle.c's rule: through its whole deadlocked component
+ * when that is small, as the oracle's report names it). */
+static char *cycle_text(const struct view *v, guint victim)
+{
+    bool *adj = g_new0(bool, (gsize)v->n * v->n);
+    guint *path = g_new(guint, v->n);
+    for (guint a = 0; a < v->n; a++)
+        for (guint b = 0; b < v->n; b++)
+            adj[a * v->n + b] = a != b && is_blocked(v, a) && is_blocked(v, b)
+                                && waits_for(v, a, b);
+    guint len = ns__lock_cycle_through(adj, v->n, victim, path);
+    GString *s = g_string_new(NULL);
+    for (guint k = 0; k <= len && len > 0; k++)
+        g_string_append_printf(s, "%s%s", k ? ">" : "",
+                               ns__lock_client_name(v->d->cl, v->nodes[path[k % len]].e.client));
+    g_free(adj);
+    g_free(path);
+    return g_string_free(s, FALSE);
 }
 
 static void conclude(struct ns_lock_detector *d)
@@ -400,10 +454,13 @@ static void conclude(struct ns_lock_detector *d)
     }
     for (unsigned s = 0; s < cl->n; s++)
         told += answered(d, s);
+    char *cycle = victim >= 0 ? cycle_text(&v, (guint)victim) : g_strdup("none");
     LOCK_TRACE(cl->sim, "lock.detect", dname(d), "round=%u event=judged answered=%u/%u "
-               "entries=%u blocked=%u victim=%s", d->round, told, cl->n, d->items->len,
-               nblocked, victim >= 0 ? ns__lock_client_name(cl, v.nodes[victim].e.client)
-                                     : "none");
+               "entries=%u blocked=%u victim=%s cycle=%s", d->round, told, cl->n,
+               d->items->len, nblocked,
+               victim >= 0 ? ns__lock_client_name(cl, v.nodes[victim].e.client) : "none",
+               cycle);
+    g_free(cycle);
     if (victim >= 0)
         strike(d, &v.nodes[victim]);
     g_free(v.nodes);
@@ -547,14 +604,54 @@ void ns_lock_detector_opts_defaults(struct ns_lock_detector_opts *o)
     o->collect_timeout = COLLECT_DEFAULT;
 }
 
+/* Whether any client of cl is waiting for a lock now. */
+static bool anyone_waits(const ns_lock_cluster *cl)
+{
+    for (guint i = 0; i < cl->clients->len; i++)
+        if (ns_lock_client_state(g_ptr_array_index(cl->clients, i)) == NS_LOCK_ACQUIRING)
+            return true;
+    return false;
+}
+
+static void tick(ns_sim *sim, void *arg);
+
+/* The next round, one period on.  While nobody waits it is a weak event:
+ * it still fires while anything else happens, but a detector alone does
+ * not keep a run going forever (sim:run() without a limit ends as it
+ * would without it).  ns__lock_detectors_wake makes it strong again when
+ * a client starts waiting, so a deadlock that forms after the last other
+ * event is still found. */
+static void schedule_tick(struct ns_lock_detector *d, ns_sim *sim)
+{
+    d->tick_weak = !anyone_waits(d->cl);
+    d->tick = d->tick_weak ? ns_event_after_weak(sim, d->period, tick, d)
+                           : ns_event_after(sim, d->period, tick, d);
+}
+
 /* A round every period while the host is up and running: a crashed or
  * paused detector skips its turns, as a stopped process would. */
 static void tick(ns_sim *sim, void *arg)
 {
     struct ns_lock_detector *d = arg;
-    d->tick = ns_event_after(sim, d->period, tick, d);
+    schedule_tick(d, sim);
     if (ns_host_is_up(d->host) && !ns_host_is_paused(d->host))
         ns__lock_detector_round(d);
+}
+
+void ns__lock_detectors_wake(ns_lock_cluster *cl)
+{
+    GPtrArray *all = ns_sim_attached(cl->sim, DETECTORS_KEY);
+    for (guint i = 0; all && i < all->len; i++) {
+        struct ns_lock_detector *d = g_ptr_array_index(all, i);
+        if (d->cl != cl || !d->tick_weak)
+            continue;
+        ns_time_t at = ns_event_time(cl->sim, d->tick);
+        if (at == NS_TIME_MAX)
+            continue;
+        ns_event_cancel(cl->sim, d->tick);
+        d->tick = ns_event_at(cl->sim, at, tick, d, NS_EVENT_STRONG, NULL);
+        d->tick_weak = false;
+    }
 }
 
 static void array_free(gpointer p)
@@ -573,23 +670,32 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
     }
     if (ns_host_attached(h, DETECTOR_KEY)) {
         g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
-                    "host '%s' runs a lock detector already (a detect client has one)",
-                    ns_host_name(h));
+                    "host '%s' runs a lock detector already", ns_host_name(h));
         return NULL;
     }
     if (!ns__lock_check_host_free(cl, cl->sim, h, error))
         return NULL;
+    for (guint i = 0; i < cl->clients->len; i++)
+        if (((ns_lock_client *)g_ptr_array_index(cl->clients, i))->host == h) {
+            g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                        "lock detector '%s': the host is a lock client; a detector needs a "
+                        "host of its own (a `detect` client has its own detector)",
+                        ns_host_name(h));
+            return NULL;
+        }
     if ((unsigned)o->victim >= G_N_ELEMENTS(victim_names)) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "lock detector '%s': victim policy %d is unknown", ns_host_name(h),
                     (int)o->victim);
         return NULL;
     }
+    if (!ns__lock_check_detector_paths(cl, h, error))
+        return NULL;
     struct ns_lock_detector *d = detector_new(cl, h, o->victim, o->collect_timeout, error);
     if (!d)
         return NULL;
     d->period = o->period;
-    d->tick = ns_event_after(cl->sim, o->period, tick, d);
+    schedule_tick(d, cl->sim);
     GPtrArray *all = ns_sim_attached(cl->sim, DETECTORS_KEY);
     if (!all) {
         all = g_ptr_array_new();
@@ -597,6 +703,24 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
     }
     g_ptr_array_add(all, d);
     return d;
+}
+
+/* One rule, whichever comes first: a dedicated detector and lock clients
+ * never share a host.  Sharing would either make a `detect` client adopt
+ * the detector's policy (its own victim and collect_timeout silently
+ * ignored) or, the other way round, fail only once the client first
+ * waited; refusing both at creation keeps the outcome independent of
+ * timing. */
+bool ns__lock_detector_host_free(ns_host *h, GError **error)
+{
+    const struct ns_lock_detector *d = ns_host_attached(h, DETECTOR_KEY);
+    if (d && !d->client) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                    "lock client '%s': the host runs a lock detector; a detector needs a "
+                    "host of its own", ns_host_name(h));
+        return false;
+    }
+    return true;
 }
 
 uint64_t ns_lock_detector_rounds(const ns_lock_detector *d)

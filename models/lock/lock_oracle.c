@@ -284,41 +284,31 @@ static bool cycle_edge(const struct graph *g, guint i, unsigned s)
     return h >= 0 && g->on_cycle[i] && g->comp[h] == g->comp[i];
 }
 
-/* One cycle through the component of `first` (its smallest client index):
- * follow each member's first edge (server order) that stays inside the
- * component until a client repeats, and write that loop from its
- * smallest client, "a -> b -> a".  A component may hold several cycles;
- * this names one, and the members line names them all.  on_it (n flags,
- * or NULL) gets the cycle's clients set. */
+/* One cycle through the component of `first` (its smallest client
+ * index), chosen by lock_cycle.c's rule (through every member when the
+ * component is small and such a cycle exists, as a detector's judgement
+ * names it; else the shortest through `first`), written from `first`,
+ * "a -> b -> c -> a".  A component may hold several cycles; the members
+ * line names them all.  on_it (n flags, or NULL) gets the cycle's
+ * clients set. */
 static char *cycle_of(const struct graph *g, guint first, bool *on_it)
 {
-    int *seen_at = g_new(int, g->n);
-    int *path = g_new(int, g->n + 1);
-    for (guint k = 0; k < g->n; k++)
-        seen_at[k] = -1;
-    int len = 0, cur = (int)first;
-    while (seen_at[cur] < 0) {
-        seen_at[cur] = len;
-        path[len++] = cur;
-        int next = -1;
-        for (unsigned s = 0; s < g->cl->n && next < 0; s++)
-            if (cycle_edge(g, (guint)cur, s))
-                next = blocked_edge(g, (guint)cur, s);
-        cur = next;                      /* inside a component: never -1 */
-    }
-    int from = seen_at[cur], min = from;
-    for (int k = from; k < len; k++)
-        if (path[k] < path[min])
-            min = k;
+    bool *adj = g_new0(bool, (gsize)g->n * g->n);
+    guint *path = g_new(guint, g->n);
+    for (guint i = 0; i < g->n; i++)
+        for (unsigned s = 0; s < g->cl->n; s++)
+            if (cycle_edge(g, i, s))
+                adj[i * g->n + (guint)blocked_edge(g, i, s)] = true;
+    guint len = ns__lock_cycle_through(adj, g->n, first, path);
     GString *s = g_string_new(NULL);
-    for (int k = 0; k <= len - from; k++) {
-        int idx = path[from + (min - from + k) % (len - from)];
-        ns_lock_client *c = g_ptr_array_index(g->cl->clients, (guint)idx);
+    for (guint k = 0; k <= len && len > 0; k++) {
+        guint idx = path[k % len];
+        ns_lock_client *c = g_ptr_array_index(g->cl->clients, idx);
         g_string_append_printf(s, "%s%s", k ? " -> " : "", ns_host_name(c->host));
         if (on_it)
             on_it[idx] = true;
     }
-    g_free(seen_at);
+    g_free(adj);
     g_free(path);
     return g_string_free(s, FALSE);
 }

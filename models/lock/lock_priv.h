@@ -267,6 +267,8 @@ void ns__lock_client_free(ns_lock_client *c);
 /* lock_reach.c: an error naming the servers (and storage) that no link,
  * LAN or router connects `client` to. */
 bool ns__lock_check_paths(const ns_lock_cluster *cl, ns_host *client, GError **error);
+/* ... the servers that no path connects dedicated detector host h to. */
+bool ns__lock_check_detector_paths(const ns_lock_cluster *cl, ns_host *h, GError **error);
 void ns__lock_client_fault(ns_lock_client *c, enum ns_host_fault f);
 /* The oracle: looks for a new deadlock after a client was queued. */
 void ns__lock_check_deadlock(ns_lock_cluster *cl);
@@ -288,6 +290,11 @@ ns_lock_detector *ns__lock_detector_of(ns_lock_client *c);
  * NULL when h runs none. */
 const ns_lock_cluster *ns__lock_detector_cluster(const ns_host *h);
 void ns__lock_detector_round(ns_lock_detector *d);
+/* A client of cl started waiting: dedicated detectors whose next round
+ * was weak (nobody waited) make it keep the run alive again. */
+void ns__lock_detectors_wake(ns_lock_cluster *cl);
+/* False (and an error) when h runs a dedicated detector: no client there. */
+bool ns__lock_detector_host_free(ns_host *h, GError **error);
 const char *ns__lock_peer_name(const ns_lock_cluster *cl, uint32_t id);
 ns_lock_client *ns__lock_client_by_id(const ns_lock_cluster *cl, uint32_t id);
 const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
@@ -297,6 +304,14 @@ const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
         if (ns_trace_on((sim), (kind), (node)))                 \
             ns_trace_event((sim), (kind), (node), __VA_ARGS__); \
     } while (0)
+
+/* lock_cycle.c: the wait-for cycle to name through node `start` of a
+ * graph of n nodes (adj[a * n + b]: a waits for b): through every member
+ * of start's component if it has at most NS__LOCK_CYCLE_FULL and such a
+ * cycle exists, else the shortest.  Writes its nodes from start into path
+ * (n slots) and returns their number; 0 when start is on no cycle. */
+#define NS__LOCK_CYCLE_FULL 8
+guint ns__lock_cycle_through(const bool *adj, guint n, guint start, guint *path);
 
 /* lock_holds.c: r's holder on s changed (r->held tells to whom). */
 void ns__lock_holds_changed(struct lock_server *s, const struct lock_res *r, const char *cause);

@@ -1,15 +1,19 @@
 /* lock_reach.c — whether the network built so far connects a new lock
- * client to every lock server and to the storage server.
+ * client to every lock server and to the storage server, or a new
+ * dedicated deadlock detector to every lock server.
  *
  * Without a path a client would send its requests nowhere and stay
  * `acquiring` for the whole run with no hint why (a cluster of script
  * hosts that were never linked, say), so ns_lock_client_new refuses it
- * and names the hosts it cannot reach.
+ * and names the hosts it cannot reach; a detector would query nobody and
+ * never break a deadlock, so ns_lock_detector_new does the same.
  *
  * Invariant: only the topology counts (links and LAN ports, up or down,
  * and which hosts forward); addresses and routing tables are not looked
  * at, so the check changes no routing state and no trace.  A path may
  * cross LANs and forwarding hosts (routers); any other host ends it. */
+#include <string.h>
+
 #include "lock_priv.h"
 #include "netsim/lan.h"
 #include "netsim/link.h"
@@ -93,27 +97,48 @@ static void topo_reach(const struct topo *t, ns_sim *sim, size_t from, bool *see
     g_free(queue);
 }
 
-bool ns__lock_check_paths(const ns_lock_cluster *cl, ns_host *client, GError **error)
+/* The hosts of the cluster that h needs (the servers, and the storage if
+ * `storage`) and no path reaches, as "ls2, storage", or "" if none. */
+static GString *unreachable(const ns_lock_cluster *cl, ns_host *h, bool storage)
 {
-    ns_sim *sim = ns_host_sim(client);
+    ns_sim *sim = ns_host_sim(h);
     struct topo t;
     topo_build(&t, sim);
     bool *seen = g_new0(bool, t.nnodes);
-    topo_reach(&t, sim, ns_host_id(client), seen);
+    topo_reach(&t, sim, ns_host_id(h), seen);
     GString *missing = g_string_new(NULL);
-    for (unsigned i = 0; i <= cl->n; i++) {
-        ns_host *h = i < cl->n ? cl->srv[i].host : cl->storage;
-        if (!seen[ns_host_id(h)])
-            g_string_append_printf(missing, "%s%s", missing->len ? ", " : "", ns_host_name(h));
+    for (unsigned i = 0; i < cl->n + (storage ? 1 : 0); i++) {
+        ns_host *x = i < cl->n ? cl->srv[i].host : cl->storage;
+        if (!seen[ns_host_id(x)])
+            g_string_append_printf(missing, "%s%s", missing->len ? ", " : "", ns_host_name(x));
     }
-    bool ok = missing->len == 0;
-    if (!ok)
-        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
-                    "lock client '%s': no network path to %s (link the hosts, or attach them "
-                    "to a LAN, before creating the client)", ns_host_name(client), missing->str);
-    g_string_free(missing, TRUE);
     g_free(seen);
     g_free(t.first);
     g_free(t.to);
+    return missing;
+}
+
+static bool check(const ns_lock_cluster *cl, ns_host *h, bool storage, const char *role,
+                  GError **error)
+{
+    GString *missing = unreachable(cl, h, storage);
+    bool ok = missing->len == 0;
+    if (!ok)
+        g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                    "%s '%s': no network path to %s (link the hosts, or attach them "
+                    "to a LAN, before creating the %s)", role, ns_host_name(h), missing->str,
+                    strchr(role, ' ') + 1);
+    g_string_free(missing, TRUE);
     return ok;
+}
+
+bool ns__lock_check_paths(const ns_lock_cluster *cl, ns_host *client, GError **error)
+{
+    return check(cl, client, true, "lock client", error);
+}
+
+/* A detector talks to the servers only: the storage need not be reached. */
+bool ns__lock_check_detector_paths(const ns_lock_cluster *cl, ns_host *h, GError **error)
+{
+    return check(cl, h, false, "lock detector", error);
 }

@@ -316,6 +316,16 @@ static int host_lock_client(lua_State *L)
     if (k < 0)
         return ns_lua_opt_error(L, 2, "crash_after_grants", "0 (never) or more expected");
     o.crash_after_grants = (unsigned)k;
+    /* Only a `detect` client runs a detector: these would be ignored. */
+    static const char *const detect_only[] = { "victim", "collect_timeout", NULL };
+    for (const char *const *key = detect_only; strcmp(strategy, "detect") != 0 && *key; key++) {
+        if (lua_getfield(L, 2, *key) != LUA_TNIL)
+            return ns_lua_opt_error(L, 2, *key,
+                                    lua_pushfstring(L, "only the 'detect' strategy uses it, "
+                                                    "not '%s' (a detector host takes its own: "
+                                                    "cl:detector{...})", strategy));
+        lua_pop(L, 1);
+    }
     GError *err = NULL;
     const char *victim = ns_lua_opt_string(L, 2, 2, "victim", "youngest");
     if (!ns_lock_victim_parse(victim, &o.victim, &err)) {
