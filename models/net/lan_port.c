@@ -59,29 +59,6 @@ void ns__lan_dir_drop(void *ud, ns_pkt *p, enum ns_drop_cause cause)
     ns__net_drop(d->port->lan->net->sim, NULL, d->port->name, p, cause);
 }
 
-static void inflight_push(struct lan_dir *d, ns_pkt *p)
-{
-    p->next = NULL;
-    if (d->inflight_tail)
-        d->inflight_tail->next = p;
-    else
-        d->inflight_head = p;
-    d->inflight_tail = p;
-}
-
-/* The first frame on d's wire, or NULL. */
-static ns_pkt *inflight_pop(struct lan_dir *d)
-{
-    ns_pkt *p = d->inflight_head;
-    if (p) {
-        d->inflight_head = p->next;
-        if (!d->inflight_head)
-            d->inflight_tail = NULL;
-        p->next = NULL;
-    }
-    return p;
-}
-
 /* ---- batches ---- */
 
 static struct lan_batch *batch_take(ns_lan *lan, ns_time_t at, ns_event_fn fn)
@@ -139,7 +116,7 @@ static void arrive(ns_sim *sim, void *arg)
 {
     struct lan_dir *d = arg;
     struct lan_port *port = d->port;
-    ns_pkt *p = inflight_pop(d);
+    ns_pkt *p = ns__wire_pop(&d->inflight);
     /* A down port (a pulled cable) loses what reaches either end of it;
      * checked on arrival, so frames already on the wire are lost too. */
     if (port->cut) {
@@ -234,7 +211,7 @@ static bool start_tx(struct lan_dir *d)
      * reach one place at one instant (the switch, from two ports) do so
      * in the order they started, as when each had a tx_done scheduled at
      * its start that scheduled its arrival in turn. */
-    inflight_push(d, p);
+    ns__wire_push(&d->inflight, p);
     schedule_dir(d, tx_end + lan->delay, arrive, batch_arrive);
     return true;
 }
@@ -276,7 +253,7 @@ void ns__lan_dir_init(struct lan_dir *d, struct lan_port *port, bool uplink)
 static void dir_clear(ns_sim *sim, struct lan_dir *d)
 {
     ns_pkt *p;
-    while ((p = inflight_pop(d)))
+    while ((p = ns__wire_pop(&d->inflight)))
         ns_pkt_free(sim, p);
     if (d->q)
         ns_queue_free(d->q);

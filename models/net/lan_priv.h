@@ -49,12 +49,9 @@ struct lan_dir {
     bool             uplink;          /* host -> switch */
     ns_queue        *q;
     struct ns__tx    clk;             /* the transmitter (tx_priv.h) */
-    ns_pkt          *inflight_head;   /* started, its arrival scheduled, in
-                                       * arrival order (the one still being
-                                       * serialised included),
-                                       * linked by next (no allocation per
-                                       * frame, as in link.c) */
-    ns_pkt          *inflight_tail;
+    struct ns__wire  inflight;        /* started, its arrival scheduled
+                                       * (the one still being serialised
+                                       * included) */
     ns_rng          *loss_rng;        /* the cable's loss draws (LAN loss > 0) */
 };
 

@@ -64,8 +64,7 @@ struct link_dir {
     ns_event_id     early_ev;         /* that arrival */
     ns_time_t       early_prev_arrival; /* last_arrival before it */
     /* propagation: in-order packets wait in a FIFO (one event each) */
-    ns_pkt         *inflight_head;    /* in arrival order, linked by next */
-    ns_pkt         *inflight_tail;
+    struct ns__wire inflight;         /* in arrival order (tx_priv.h) */
     ns_time_t       last_arrival;
     uint32_t        epoch;            /* bumped when the link goes down */
     struct ns_link_stats stats;
@@ -113,11 +112,7 @@ static void dir_drop(void *ud, ns_pkt *p, enum ns_drop_cause cause)
 static void arrive(ns_sim *sim, void *arg)
 {
     struct link_dir *d = arg;
-    ns_pkt *p = d->inflight_head;
-    d->inflight_head = p->next;
-    if (!d->inflight_head)
-        d->inflight_tail = NULL;
-    p->next = NULL;
+    ns_pkt *p = ns__wire_pop(&d->inflight);
     if ((uint32_t)p->stamp != d->epoch) {       /* sent before a link-down */
         dir_drop(d, p, NS_DROP_LINK_DOWN);
         return;
@@ -170,12 +165,7 @@ static void propagate(struct link_dir *d, ns_pkt *p)
         at = d->last_arrival;
     d->last_arrival = at;
     p->stamp = d->epoch;
-    p->next = NULL;                    /* an intrusive FIFO: no allocation */
-    if (d->inflight_tail)
-        d->inflight_tail->next = p;
-    else
-        d->inflight_head = p;
-    d->inflight_tail = p;
+    ns__wire_push(&d->inflight, p);
     ns_event_after(sim, at - now, arrive, d);
 }
 
@@ -216,16 +206,16 @@ static void materialise_tx(struct link_dir *d)
     if (!p || ns_sim_now(sim) >= d->clk.tx_end)
         return;                         /* its tx_end has passed: decided */
     bool cancelled = ns_event_cancel(sim, d->early_ev);
-    g_assert(cancelled && d->inflight_tail == p);
+    g_assert(cancelled && d->inflight.tail == p);
     /* p is the inflight tail: unlink it (a walk, on a rare call). */
-    ns_pkt **link = &d->inflight_head;
+    ns_pkt **link = &d->inflight.head;
     ns_pkt *prev = NULL;
     while (*link != p) {
         prev = *link;
         link = &prev->next;
     }
     *link = NULL;
-    d->inflight_tail = prev;
+    d->inflight.tail = prev;
     d->last_arrival = d->early_prev_arrival;
     d->tx = p;
     d->tx_epoch = (uint32_t)p->stamp;
@@ -277,12 +267,7 @@ static void start_tx(struct link_dir *d)
         at = d->last_arrival;
     d->last_arrival = at;
     p->stamp = d->epoch;
-    p->next = NULL;
-    if (d->inflight_tail)
-        d->inflight_tail->next = p;
-    else
-        d->inflight_head = p;
-    d->inflight_tail = p;
+    ns__wire_push(&d->inflight, p);
     d->early = p;
     d->early_ev = ns_event_after(sim, at - now, arrive, d);
 }
@@ -354,11 +339,9 @@ void ns__link_free(ns_link *l)
         struct link_dir *d = &l->d[i];
         if (d->tx)
             ns_pkt_free(sim, d->tx);
-        while (d->inflight_head) {
-            ns_pkt *p = d->inflight_head;
-            d->inflight_head = p->next;
+        ns_pkt *p;
+        while ((p = ns__wire_pop(&d->inflight)))
             ns_pkt_free(sim, p);
-        }
         if (d->q)
             ns_queue_free(d->q);
         if (d->losses)

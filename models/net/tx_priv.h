@@ -32,6 +32,36 @@ struct ns__tx {
                                        * next frame at tx_end yet */
 };
 
+/* Frames on a wire, in arrival order, linked by next: an intrusive FIFO,
+ * no allocation per frame. */
+struct ns__wire {
+    ns_pkt *head;
+    ns_pkt *tail;
+};
+
+static inline void ns__wire_push(struct ns__wire *w, ns_pkt *p)
+{
+    p->next = NULL;
+    if (w->tail)
+        w->tail->next = p;
+    else
+        w->head = p;
+    w->tail = p;
+}
+
+/* The first frame on the wire, unlinked, or NULL. */
+static inline ns_pkt *ns__wire_pop(struct ns__wire *w)
+{
+    ns_pkt *p = w->head;
+    if (p) {
+        w->head = p->next;
+        if (!w->head)
+            w->tail = NULL;
+        p->next = NULL;
+    }
+    return p;
+}
+
 /* Puts a frame of `bytes` on the free transmitter at now, continuing the
  * busy period when it was busy until now (a new one when `rebase`: the
  * rate changed); returns its tx_end. */
