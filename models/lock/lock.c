@@ -92,11 +92,9 @@ static void fault_in_cluster(ns_lock_cluster *cl, ns_host *h, enum ns_host_fault
             ns__lock_server_fault(&cl->srv[i], f);
     if (cl->storage == h)
         ns__lock_storage_fault(cl, f);
-    for (guint i = 0; i < cl->clients->len; i++) {
-        ns_lock_client *c = g_ptr_array_index(cl->clients, i);
-        if (c->host == h)
-            ns__lock_client_fault(c, f);
-    }
+    ns_lock_client *c = ns__lock_client_on(cl, h);
+    if (c)
+        ns__lock_client_fault(c, f);
 }
 
 static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
@@ -106,6 +104,16 @@ static void on_fault(ns_host *h, enum ns_host_fault f, void *ud)
         fault_in_cluster(g_ptr_array_index(all, i), h, f);
 }
 
+ns_lock_client *ns__lock_client_on(const ns_lock_cluster *cl, const ns_host *h)
+{
+    for (guint i = 0; i < cl->clients->len; i++) {
+        ns_lock_client *c = g_ptr_array_index(cl->clients, i);
+        if (c->host == h)
+            return c;
+    }
+    return NULL;
+}
+
 const char *ns__lock_host_role(const ns_lock_cluster *cl, const ns_host *h)
 {
     for (unsigned i = 0; i < cl->n; i++)
@@ -113,9 +121,8 @@ const char *ns__lock_host_role(const ns_lock_cluster *cl, const ns_host *h)
             return "lock server";
     if (cl->storage == h)
         return "storage server";
-    for (guint i = 0; i < cl->clients->len; i++)
-        if (((ns_lock_client *)g_ptr_array_index(cl->clients, i))->host == h)
-            return "lock client";
+    if (ns__lock_client_on(cl, h))
+        return "lock client";
     if (ns__lock_detector_cluster(h) == cl)
         return "lock detector host";
     return NULL;

@@ -804,12 +804,11 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
     }
     if (!ns__lock_check_host_free(cl, cl->sim, h, error))
         return NULL;
-    for (guint i = 0; i < cl->clients->len; i++)
-        if (((ns_lock_client *)g_ptr_array_index(cl->clients, i))->host == h) {
-            g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
-                        "host '%s' is already a lock client", ns_host_name(h));
-            return NULL;
-        }
+    if (ns__lock_client_on(cl, h)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                    "host '%s' is already a lock client", ns_host_name(h));
+        return NULL;
+    }
     if (o->pick > n) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "lock client '%s': pick %u is more than the %u resources", ns_host_name(h),

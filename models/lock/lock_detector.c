@@ -675,14 +675,13 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
     }
     if (!ns__lock_check_host_free(cl, cl->sim, h, error))
         return NULL;
-    for (guint i = 0; i < cl->clients->len; i++)
-        if (((ns_lock_client *)g_ptr_array_index(cl->clients, i))->host == h) {
-            g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
-                        "lock detector '%s': the host is a lock client; a detector needs a "
-                        "host of its own (a `detect` client has its own detector)",
-                        ns_host_name(h));
-            return NULL;
-        }
+    if (ns__lock_client_on(cl, h)) {
+        g_set_error(error, NS_ERROR, NS_ERROR_EXISTS,
+                    "lock detector '%s': the host is a lock client; a detector needs a "
+                    "host of its own (a `detect` client has its own detector)",
+                    ns_host_name(h));
+        return NULL;
+    }
     if ((unsigned)o->victim >= G_N_ELEMENTS(victim_names)) {
         g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
                     "lock detector '%s': victim policy %d is unknown", ns_host_name(h),

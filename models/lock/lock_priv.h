@@ -247,6 +247,8 @@ static inline bool ns__lock_older(ns_time_t ats, uint32_t aid, ns_time_t bts, ui
     return ats < bts || (ats == bts && aid < bid);
 }
 
+/* The client of cl on host h (a host runs at most one), or NULL. */
+ns_lock_client *ns__lock_client_on(const ns_lock_cluster *cl, const ns_host *h);
 /* lock.c: what h is in cl ("lock server", "storage server", "lock
  * client", "lock detector host") or NULL; and an error naming h and the
  * cluster when h already has a role in a cluster other than cl (cl NULL:
