@@ -41,6 +41,7 @@ extern const struct bench bench_tcp_idle;
 extern const struct bench bench_sweep_scaling;
 extern const struct bench bench_tls_handshakes;
 extern const struct bench bench_locks_contention;
+extern const struct bench bench_locks_unsaturated;
 extern const struct bench bench_dhcp_campus;
 
 /* --- measuring --- */

@@ -28,6 +28,7 @@ static const struct bench *const benches[] = {
     &bench_sweep_scaling,
     &bench_tls_handshakes,
     &bench_locks_contention,
+    &bench_locks_unsaturated,
     &bench_dhcp_campus,
 };
 
