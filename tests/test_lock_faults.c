@@ -201,6 +201,39 @@ static void test_crashed_holder_no_lease(void)
     world_free(&w);
 }
 
+/* Two of three servers down for good before a asks: a holds ls1 and
+ * waits; the report names the servers it waits for, not "nobody".  Once
+ * ls2 is back (table and all) a's resent request reaches it, a goes in,
+ * and nobody is reported waiting. */
+static void restart_ls2(ns_sim *sim, void *arg)
+{
+    (void)sim;
+    ns_host_restart(ns_lock_cluster_server(arg, 1));
+}
+
+static void test_waiting_on_servers_down(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    ns_host_crash(ns_lock_cluster_server(w.cl, 1));
+    ns_host_crash(ns_lock_cluster_server(w.cl, 2));
+    add_client(&w, 0, "a", "wait", r1, 0, NULL);
+    ns_sim_run(w.sim, NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_n_waiting(w.cl), 1);
+    char *rep = ns_lock_waiting_report(w.cl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep, "a waits for ls2 ls3 [down] since"));
+    CU_ASSERT_PTR_NULL(strstr(rep, "nobody"));
+    g_free(rep);
+    ns_event_after(w.sim, 0, restart_ls2, w.cl);
+    ns_sim_run(w.sim, 20 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->acquisitions, 1);
+    CU_ASSERT_EQUAL(ns_lock_n_waiting(w.cl), 0);
+    rep = ns_lock_waiting_report(w.cl);
+    CU_ASSERT_PTR_NULL(strstr(rep, "waits for"));
+    g_free(rep);
+    world_free(&w);
+}
+
 /* ---- lost messages ---- */
 
 static void port_down(ns_sim *sim, void *arg)
@@ -637,6 +670,7 @@ void test_lock_faults_register(void)
     ns_test_add(s, "crashed holder without lease blocks", test_crashed_holder_no_lease);
     ns_test_add(s, "crash at the k-th grant: nothing sent after it",
                 test_crash_at_kth_grant_sends_nothing);
+    ns_test_add(s, "servers down for good: the report names them", test_waiting_on_servers_down);
     ns_test_add(s, "lost grant without leases: resent one RTO later", test_lost_grant_no_lease);
     ns_test_add(s, "server restart with and without its table", test_server_restart_table);
     ns_test_add(s, "committing member down 5 s: abort, everyone through",

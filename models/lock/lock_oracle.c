@@ -335,6 +335,27 @@ static GPtrArray *cycles(const struct graph *g)
     return out;
 }
 
+/* ", ls2 ls3 [down]": the servers c asked for its current resource that
+ * are down without having answered.  No answer comes while they stay
+ * down; named so that a client stuck on a server that never restarts is
+ * not reported as waiting for "nobody".  True if any was named. */
+static bool append_down_servers(GString *s, const ns_lock_cluster *cl,
+                                const ns_lock_client *c, bool after_holders)
+{
+    bool any = false;
+    for (unsigned sv = 0; sv < cl->n; sv++) {
+        uint8_t st = c->res[c->cur].st[sv];
+        if ((st != SS_SENT && st != SS_QUEUED) || ns_host_is_up(cl->srv[sv].host))
+            continue;
+        g_string_append_printf(s, "%s%s", any ? " " : after_holders ? ", " : "",
+                               ns_host_name(cl->srv[sv].host));
+        any = true;
+    }
+    if (any)
+        g_string_append(s, " [down]");
+    return any;
+}
+
 /* "b (R2 on ls2 ls3)" pieces: whom c waits for on its current resource. */
 static void append_waits(GString *s, const struct graph *g, const ns_lock_client *c)
 {
@@ -360,7 +381,7 @@ static void append_waits(GString *s, const struct graph *g, const ns_lock_client
         if (!first)
             g_string_append_c(s, ')');
     }
-    if (!any)
+    if (!append_down_servers(s, cl, c, any) && !any)
         g_string_append(s, "nobody (requests in flight)");
 }
 
@@ -414,7 +435,7 @@ static void append_blocked_summary(GString *s, const struct graph *g)
         g_string_append_c(s, '\n');
     } else if (nbehind) {
         /* no cycle: a chain ends at a crashed holder (or at a server
-         * that stays down, which names nobody) */
+         * that stays down: the lines above name it "[down]") */
         GString *dead = g_string_new(NULL);
         if (append_names(dead, g, is_dead_holder))
             g_string_append_printf(s, "blocked behind crashed %s: %s\n", dead->str, behind->str);
