@@ -26,7 +26,10 @@ static void open_diagram(struct world *w, enum ns_diagram_packets show)
     CU_ASSERT_PTR_NULL(err);
     g_clear_error(&err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-    CU_ASSERT_PTR_EQUAL(ns_net_diagram(w->a), d);
+    ns_diagram *x = ns_net_diagram(w->a);          /* d is one of a's */
+    while (x && x != d)
+        x = ns_net_diagram_next(w->a, x);
+    CU_ASSERT_PTR_EQUAL(x, d);
     ns_diagram_show_packets(d, show);
     /* Each diagram of a sim has a name of its own. */
     CU_ASSERT_PTR_NULL(ns_net_open_diagram(w->sim, "hs", ab, &err));
@@ -184,6 +187,55 @@ static void test_tls12_with_segments(void)
     g_free(txt);
 }
 
+static char *read_chart(const char *dir, const char *file)
+{
+    char *p = g_build_filename(dir, file, NULL);
+    char *got = NULL;
+    CU_ASSERT_TRUE(g_file_get_contents(p, &got, NULL, NULL));
+    g_free(p);
+    return got ? got : g_strdup("");
+}
+
+/* Several diagrams: the flights go to every one that has both ends, the
+ * summary to every one that has the client.  "only_a" is opened first, so
+ * drawing in just the first diagram with the client would lose them all. */
+static void test_several_diagrams(void)
+{
+    struct world w;
+    world_init(&w, 1, "diagram_several");
+    static const char *const a_only[] = { "a", NULL };
+    GError *err = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_net_open_diagram(w.sim, "only_a", a_only, &err));
+    open_diagram(&w, NS_DIAGRAM_PACKETS_AUTO);
+    ns_diagram *d2 = ns_net_open_diagram(w.sim, "hs2", ab, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d2);
+    CU_ASSERT_PTR_NULL(ns_net_diagram_next(w.b, d2));
+    struct ns_tls_opts so, co;
+    opts(&so);
+    opts(&co);
+    world_listen(&w, &so);
+    world_connect(&w, &w.cli, &co);
+    world_run(&w);
+    char *dir = g_strdup(w.dir);
+    char *mmd, *txt;
+    finish(&w, &mmd, &txt);
+    char *mmd2 = read_chart(dir, "hs2.mmd"), *only = read_chart(dir, "only_a.txt");
+    const char *flight = "b->>a: ServerHello+ChangeCipherSpec+EncryptedExtensions+";
+    CU_ASSERT_PTR_NOT_NULL(strstr(mmd, flight));
+    CU_ASSERT_PTR_NOT_NULL(strstr(mmd2, flight));
+    CU_ASSERT_PTR_NOT_NULL(strstr(mmd2, "a->>b: ClientHello ("));
+    CU_ASSERT_PTR_NULL(strstr(only, "ClientHello"));
+    const char *summary = "TLS 1.3 full: first app byte at 2.00 RTT after SYN";
+    CU_ASSERT_PTR_NOT_NULL(strstr(txt, summary));
+    CU_ASSERT_PTR_NOT_NULL(strstr(mmd2, summary));
+    CU_ASSERT_PTR_NOT_NULL(strstr(only, summary));
+    g_free(mmd);
+    g_free(mmd2);
+    g_free(txt);
+    g_free(only);
+    g_free(dir);
+}
+
 /* Failed handshakes: the alert is an arrow of its own, and the client's
  * summary says what ended the connection.  In 1.3 a client without the
  * certificate the server requires has sent its request already (it is
@@ -225,4 +277,5 @@ void test_tls_diagram_register(void)
     ns_test_add(s, "TLS 1.3 flights as arrows, summary line", test_tls13_arrows);
     ns_test_add(s, "TLS 1.2 flights over the TCP segments when asked", test_tls12_with_segments);
     ns_test_add(s, "a failed handshake's alert and summary", test_failure_summary);
+    ns_test_add(s, "several diagrams: flights in each with both ends", test_several_diagrams);
 }

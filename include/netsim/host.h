@@ -154,7 +154,11 @@ ns_diagram *ns_net_open_diagram(ns_sim *sim, const char *name,
                                 const char *const *hosts, GError **error);
 /* The first open sequence diagram that has h as a column, or NULL: for
  * models that draw their own messages (a TLS flight) over the packets the
- * network layer draws.  Those messages go to that diagram only. */
+ * network layer draws, and for a cheap "is h drawn at all?". */
 ns_diagram *ns_net_diagram(ns_host *h);
+/* The next open diagram after `after` (in opening order) that has h, the
+ * first for NULL, NULL past the last: a model draws its messages in each,
+ * as the network layer draws packets in every diagram with both ends. */
+ns_diagram *ns_net_diagram_next(ns_host *h, const ns_diagram *after);
 
 #endif

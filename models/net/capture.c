@@ -260,12 +260,21 @@ ns_diagram *ns_net_open_diagram(ns_sim *sim, const char *name,
     return d;
 }
 
-ns_diagram *ns_net_diagram(ns_host *h)
+ns_diagram *ns_net_diagram_next(ns_host *h, const ns_diagram *after)
 {
-    for (guint i = 0; i < n_diagrams(h->net); i++)
+    guint i = 0;
+    if (after)
+        while (i < n_diagrams(h->net) && diagram_at(h->net, i++) != after)
+            ;
+    for (; i < n_diagrams(h->net); i++)
         if (ns_diagram_has(diagram_at(h->net, i), h->name))
             return diagram_at(h->net, i);
     return NULL;
+}
+
+ns_diagram *ns_net_diagram(ns_host *h)
+{
+    return ns_net_diagram_next(h, NULL);
 }
 
 /* ---- the counters summary ---- */

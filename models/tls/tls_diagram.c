@@ -1,8 +1,8 @@
-/* tls_diagram.c — how TLS draws itself in the sim's sequence diagram.
+/* tls_diagram.c — how TLS draws itself in the sim's sequence diagrams.
  *
- * Each flight is one arrow labelled with its messages and size
- * ("ServerHello+EncryptedExtensions+Certificate(2.4KB)+... (2950 B)"),
- * drawn from the moment it is written to TCP to the moment the peer's TLS
+ * Each flight is one arrow, in every open diagram that has both ends,
+ * labelled with its messages and size
+ * ("ServerHello+EncryptedExtensions+Certificate(2.4KB)+... (2950 B)"), drawn from the moment it is written to TCP to the moment the peer's TLS
  * holds all of it: the flight's last byte is a position in the TCP byte
  * stream, which both ends count (wire_out, wire_in), so the diagram can
  * match the two without the ends knowing each other.  A client connection
@@ -40,35 +40,35 @@ static void stream_key(const ns_tls *t, const char *peer, bool outgoing, char *b
 
 void ns__tls_diagram_flight(ns_tls *t, const char *msgs, uint32_t bytes)
 {
-    ns_diagram *d = ns_net_diagram(t->host);
-    const char *peer = d ? peer_name(t) : NULL;
+    const char *peer = ns_net_diagram(t->host) ? peer_name(t) : NULL;
     if (!peer)
         return;
     char key[160], label[320];
     stream_key(t, peer, true, key, sizeof key);
+    /* In every diagram with this host; those without the peer ignore it. */
     g_snprintf(label, sizeof label, "%s (%u B)", msgs, bytes);
-    ns_diagram_stream_send(d, ns_sim_now(t->sim), key, t->wire_out, ns_host_name(t->host),
-                           peer, label);
+    for (ns_diagram *d = ns_net_diagram(t->host); d; d = ns_net_diagram_next(t->host, d))
+        ns_diagram_stream_send(d, ns_sim_now(t->sim), key, t->wire_out,
+                               ns_host_name(t->host), peer, label);
 }
 
 void ns__tls_diagram_arrived(ns_tls *t)
 {
-    ns_diagram *d = ns_net_diagram(t->host);
-    const char *peer = d ? peer_name(t) : NULL;
+    const char *peer = ns_net_diagram(t->host) ? peer_name(t) : NULL;
     if (!peer)
         return;
     char key[160];
     stream_key(t, peer, false, key, sizeof key);
-    ns_diagram_stream_recv(d, ns_sim_now(t->sim), key, t->wire_in);
+    for (ns_diagram *d = ns_net_diagram(t->host); d; d = ns_net_diagram_next(t->host, d))
+        ns_diagram_stream_recv(d, ns_sim_now(t->sim), key, t->wire_in);
 }
 
 /* "TLS 1.3 full: first app byte at 2.00 RTT after SYN (80.4 ms, a:49152>b:443)":
  * the RTT is the TCP handshake's (SYN sent to SYN-ACK received). */
 void ns__tls_diagram_first_byte(ns_tls *t, const char *mode)
 {
-    ns_diagram *d = ns_net_diagram(t->host);
     ns_time_t rtt = t->st.tcp_established_at - t->st.started_at;
-    if (!d || t->server || rtt <= 0)
+    if (!ns_net_diagram(t->host) || t->server || rtt <= 0)
         return;
     ns_time_t after = t->st.first_app_tx_at - t->st.started_at;
     char line[256];
@@ -76,13 +76,13 @@ void ns__tls_diagram_first_byte(ns_tls *t, const char *mode)
                "TLS %s %s: first app byte at %.2f RTT after SYN (%.1f ms, %s)",
                ns_tls_version_name(t->version), mode, (double)after / (double)rtt,
                (double)after / (double)NS_MSEC, ns__tls_name(t));
-    ns_diagram_summary(d, line);
+    for (ns_diagram *d = ns_net_diagram(t->host); d; d = ns_net_diagram_next(t->host, d))
+        ns_diagram_summary(d, line);
 }
 
 void ns__tls_diagram_failed(ns_tls *t, const char *reason)
 {
-    ns_diagram *d = ns_net_diagram(t->host);
-    if (!d || t->server)
+    if (!ns_net_diagram(t->host) || t->server)
         return;
     char line[256];
     /* In 1.3 the client's request can leave before the server rejects
@@ -90,5 +90,6 @@ void ns__tls_diagram_failed(ns_tls *t, const char *reason)
     g_snprintf(line, sizeof line, "TLS %s: %sfailed with %s (%s)",
                ns_tls_version_name(t->version),
                t->st.first_app_tx_at >= 0 ? "" : "no app byte: the handshake ", reason, ns__tls_name(t));
-    ns_diagram_summary(d, line);
+    for (ns_diagram *d = ns_net_diagram(t->host); d; d = ns_net_diagram_next(t->host, d))
+        ns_diagram_summary(d, line);
 }
