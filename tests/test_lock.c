@@ -747,6 +747,18 @@ static void test_bad_input(void)
     CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
     CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': resource 'R1' listed twice");
     g_clear_error(&err);
+    /* the first bad name in list order is the one named, whatever it is */
+    static const char *const late_dup[] = { "R1", "R2", "R3", "R2", "", NULL };
+    o.resources = late_dup;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message, "lock client 'a': resource 'R2' listed twice");
+    g_clear_error(&err);
+    static const char *const empty_first[] = { "R1", "", "R1", NULL };
+    o.resources = empty_first;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err->message,
+                           "lock client 'a': resource name '' must have 1 to 31 bytes");
+    g_clear_error(&err);
     o.resources = r1;
     /* nothing connects the hosts yet: a would wait forever */
     CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));

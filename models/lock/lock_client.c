@@ -766,6 +766,31 @@ static bool check_times(ns_host *h, const struct ns_lock_client_opts *o, GError 
     return true;
 }
 
+/* Names the first bad resource in list order: a name of 0 or more than
+ * NS_LOCK_NAME_MAX bytes, or one listed before.  A set of the names seen
+ * keeps it linear: 1,000 clients of a 100-name pool would otherwise cost
+ * 5 M comparisons at setup. */
+static bool check_names(ns_host *h, const char *const *names, unsigned n, GError **error)
+{
+    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+    bool ok = true;
+    for (unsigned i = 0; ok && i < n; i++) {
+        size_t len = strlen(names[i]);
+        if (len == 0 || len > NS_LOCK_NAME_MAX) {
+            g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                        "lock client '%s': resource name '%s' must have 1 to %d bytes",
+                        ns_host_name(h), names[i], NS_LOCK_NAME_MAX);
+            ok = false;
+        } else if (!g_hash_table_add(seen, (gpointer)names[i])) {
+            g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
+                        "lock client '%s': resource '%s' listed twice", ns_host_name(h), names[i]);
+            ok = false;
+        }
+    }
+    g_hash_table_destroy(seen);
+    return ok;
+}
+
 ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
                                    const struct ns_lock_client_opts *o, GError **error)
 {
@@ -786,22 +811,8 @@ ns_lock_client *ns_lock_client_new(ns_lock_cluster *cl, ns_host *h,
                     "lock client '%s': no resources to lock", ns_host_name(h));
         return NULL;
     }
-    for (unsigned i = 0; i < n; i++) {
-        size_t len = strlen(o->resources[i]);
-        if (len == 0 || len > NS_LOCK_NAME_MAX) {
-            g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
-                        "lock client '%s': resource name '%s' must have 1 to %d bytes",
-                        ns_host_name(h), o->resources[i], NS_LOCK_NAME_MAX);
-            return NULL;
-        }
-        for (unsigned j = 0; j < i; j++)
-            if (strcmp(o->resources[i], o->resources[j]) == 0) {
-                g_set_error(error, NS_ERROR, NS_ERROR_INVALID,
-                            "lock client '%s': resource '%s' listed twice", ns_host_name(h),
-                            o->resources[i]);
-                return NULL;
-            }
-    }
+    if (!check_names(h, o->resources, n, error))
+        return NULL;
     if (!ns__lock_check_host_free(cl, cl->sim, h, error))
         return NULL;
     if (ns__lock_client_on(cl, h)) {
