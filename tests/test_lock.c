@@ -60,6 +60,68 @@ static void test_msg_label(void)
     world_free(&w);
 }
 
+/* The diagram label of p, as UDP hands it to the lock describer. */
+static const char *label_of(struct world *w, const ns_pkt *p, char *buf, size_t len)
+{
+    ns_net_proto(w->sim, NS_IPPROTO_UDP)->describe(ns_lock_cluster_server(w->cl, 0), p, buf,
+                                                    len);
+    return buf;
+}
+
+/* Sets p's payload to the spans given (p keeps its own references). */
+static void set_spans(ns_pkt *p, const struct ns_span *sp, uint32_t n)
+{
+    struct ns_payload *pl = ns_payload_new(sp, n);
+    ns_payload_unref(p->payload);
+    p->payload = pl;
+    p->payload_len = pl->len;
+}
+
+/* The decoder reads a message in place when it is one span of real bytes
+ * and copies it otherwise: every layout of the same bytes reads the same,
+ * a span starting inside its buffer, a split inside the name, and
+ * length-only bytes (zeros) in the name. */
+static void test_msg_spans(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    uint8_t b[5 + 31] = { 'x', 'x', 'x', 'x', 'x', 'L', 1, 0 /* ACQ */, 1 /* LF_WAIT */ };
+    b[5 + 11] = 2;                                     /* attempt 2 */
+    b[5 + 28] = 2;                                     /* name length */
+    memcpy(b + 5 + 29, "R1", 2);
+    ns_pkt *p = ns_pkt_new(w.sim);
+    ns_put16(ns_pkt_l4(p), 40000);
+    ns_put16(ns_pkt_l4(p) + 2, NS_LOCK_PORT);
+    p->l4_len = 8;
+    char got[64];
+    ns_pkt_set_bytes(p, b + 5, 31);
+    CU_ASSERT_STRING_EQUAL(label_of(&w, p, got, sizeof got), "ACQ R1 #2 wait");
+    struct ns_buf *buf = ns_buf_new(b, sizeof b);
+    const struct ns_span inside[] = { { buf, 5, 31 } };
+    set_spans(p, inside, 1);
+    CU_ASSERT_STRING_EQUAL(label_of(&w, p, got, sizeof got), "ACQ R1 #2 wait");
+    /* split inside the name, the first part in a buffer going on with
+     * other bytes: only the second span's byte is the message's */
+    b[5 + 30] = '9';
+    struct ns_buf *head = ns_buf_new(b, sizeof b), *tail = ns_buf_new("1", 1);
+    const struct ns_span split[] = { { head, 5, 30 }, { tail, 0, 1 } };
+    set_spans(p, split, 2);
+    ns_buf_unref(head);
+    ns_buf_unref(tail);
+    CU_ASSERT_STRING_EQUAL(label_of(&w, p, got, sizeof got), "ACQ R1 #2 wait");
+    const struct ns_span zeros[] = { { buf, 5, 29 }, { NULL, 0, 2 } };
+    set_spans(p, zeros, 2);
+    CU_ASSERT_STRING_EQUAL(label_of(&w, p, got, sizeof got), "ACQ  #2 wait");
+    /* length-only bytes over the name length read as 0: 29 bytes claimed,
+     * 31 sent, so not a lock message (UDP's own label) */
+    const struct ns_span short_hdr[] = { { buf, 5, 20 }, { NULL, 0, 11 } };
+    set_spans(p, short_hdr, 2);
+    CU_ASSERT_STRING_EQUAL(label_of(&w, p, got, sizeof got), "UDP 40000>7000 len=31");
+    ns_buf_unref(buf);
+    ns_pkt_free(w.sim, p);
+    world_free(&w);
+}
+
 /* ---- deadlock ---- */
 
 /* A locks R1 then R2, B locks R2 then R1, at the same time, under `wait`:
@@ -795,6 +857,7 @@ void test_lock_register(void)
 {
     CU_pSuite s = ns_test_suite("lock", NULL, NULL);
     ns_test_add(s, "messages and labels", test_msg_label);
+    ns_test_add(s, "a message reads the same in any layout of spans", test_msg_spans);
     ns_test_add(s, "wait: the textbook deadlock and its cycle", test_wait_deadlock);
     ns_test_add(s, "wait: same order, no deadlock", test_wait_same_order);
     ns_test_add(s, "release_all: no deadlock, retries", test_release_all_no_deadlock);
