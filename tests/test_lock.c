@@ -122,6 +122,40 @@ static void test_msg_spans(void)
     world_free(&w);
 }
 
+/* Replies are told apart by their source address.  Between two
+ * transactions ls1 moves to a new address and ls2 takes ls1's old one:
+ * with every server needed (quorum 3), the client finishes its second
+ * transaction only if it counts ls2's grants from that address as ls2's,
+ * not as ls1's (an answer remembered from the first transaction; ls1's
+ * new address is one that does not evict that answer from the cache of
+ * lock_sender.c, which would hide a stale one). */
+static void test_servers_renumbered(void)
+{
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    co.quorum = 3;
+    struct world w;
+    world_init(&w, 1, 3, &co);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.transactions = 2;
+    o.think = NS_SEC;
+    add_client(&w, 0, "a", "wait", r1, 0, &o);
+    ns_sim_run(w.sim, 500 * NS_MSEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->acquisitions, 1);
+    ns_iface *i1 = ns_host_iface(ns_lock_cluster_server(w.cl, 0), 0);
+    ns_iface *i2 = ns_host_iface(ns_lock_cluster_server(w.cl, 1), 0);
+    uint32_t a1 = ns_iface_addr(i1);
+    GError *err = NULL;
+    CU_ASSERT_TRUE(ns_iface_set_addr(i1, ns_lan_subnet(w.lan) + 100, 24, &err));
+    CU_ASSERT_TRUE(ns_iface_set_addr(i2, a1, 24, &err));
+    CU_ASSERT_PTR_NULL(err);
+    ns_sim_run(w.sim, 3 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->acquisitions, 2);
+    CU_ASSERT_STRING_EQUAL(ns_lock_state_name(ns_lock_client_state(w.c[0])), "done");
+    world_free(&w);
+}
+
 /* ---- deadlock ---- */
 
 /* A locks R1 then R2, B locks R2 then R1, at the same time, under `wait`:
@@ -858,6 +892,8 @@ void test_lock_register(void)
     CU_pSuite s = ns_test_suite("lock", NULL, NULL);
     ns_test_add(s, "messages and labels", test_msg_label);
     ns_test_add(s, "a message reads the same in any layout of spans", test_msg_spans);
+    ns_test_add(s, "replies counted by address after servers are renumbered",
+                test_servers_renumbered);
     ns_test_add(s, "wait: the textbook deadlock and its cycle", test_wait_deadlock);
     ns_test_add(s, "wait: same order, no deadlock", test_wait_same_order);
     ns_test_add(s, "release_all: no deadlock, retries", test_release_all_no_deadlock);

@@ -525,14 +525,6 @@ static void renew_fire(ns_sim *sim, void *arg)
 }
 
 /* ---- replies ---- */
-static int server_of(const ns_lock_client *c, uint32_t src)
-{
-    for (unsigned s = 0; s < c->cl->n; s++)
-        if (ns_host_has_addr(c->cl->srv[s].host, src))
-            return (int)s;
-    return -1;
-}
-
 static int res_of(const ns_lock_client *c, const char *name)
 {
     for (unsigned r = 0; r < c->nres; r++)
@@ -579,7 +571,7 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
     if (r < 0)
         return;
     if (m.type == LM_RELEASED) {
-        int s = server_of(c, src);
+        int s = ns__lock_server_of(c->cl, src);
         for (guint i = 0; i < c->releases->len; i++) {
             struct pending_release *pr = &g_array_index(c->releases, struct pending_release, i);
             if ((int)pr->s == s && pr->r == (unsigned)r && pr->attempt == m.attempt) {
@@ -625,7 +617,7 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
         }
         return;
     }
-    int s = server_of(c, src);
+    int s = ns__lock_server_of(c->cl, src);
     if (s < 0)
         return;
     switch (m.type) {

@@ -491,14 +491,6 @@ static void deadline_fire(ns_sim *sim, void *arg)
     conclude(d);
 }
 
-static int server_of(const ns_lock_cluster *cl, uint32_t src)
-{
-    for (unsigned s = 0; s < cl->n; s++)
-        if (ns_host_has_addr(cl->srv[s].host, src))
-            return (int)s;
-    return -1;
-}
-
 static void on_answer(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, void *ud)
 {
     (void)u;
@@ -508,7 +500,7 @@ static void on_answer(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, 
     struct lock_wfg_entry e[LOCK_WFG_MAX];
     if (!d->collecting || !ns__lock_decode(p, &m) || m.client != d->id || m.attempt != d->round)
         return;
-    int s = server_of(d->cl, src);
+    int s = ns__lock_server_of(d->cl, src);
     if (s < 0)
         return;
     if (m.type == LM_WFG_END) {

@@ -136,6 +136,14 @@ struct storage_res {
     GArray  *inside;             /* struct storage_in */
 };
 
+/* ---- lock_sender.c: the server a datagram came from, cached ---- */
+#define LOCK_SENDER_BITS 6       /* 64 slots: a few per server */
+struct lock_sender {
+    uint32_t addr;               /* a source address asked about */
+    int8_t   server;             /* its first server (-1: none) */
+    bool     known;              /* the slot holds an answer */
+};
+
 /* ---- the cluster ---- */
 struct ns_lock_cluster {
     ns_sim     *sim;
@@ -161,6 +169,7 @@ struct ns_lock_cluster {
     char       *deadlock_mmd;    /*   NULL while no deadlock formed) */
     uint64_t    victims;         /* victims detectors chose (lock_detect.c) */
     uint64_t    phantoms;        /* ... of them on no cycle at that moment */
+    struct lock_sender senders[1 << LOCK_SENDER_BITS];  /* lock_sender.c */
 };
 
 /* ---- clients ---- */
@@ -314,6 +323,12 @@ const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
  * (n slots) and returns their number; 0 when start is on no cycle. */
 #define NS__LOCK_CYCLE_FULL 8
 guint ns__lock_cycle_through(const bool *adj, guint n, guint start, guint *path);
+
+/* lock_sender.c: the first of cl's servers (in cluster order) whose host
+ * has address src, as ns_host_has_addr tells, or -1; and the per-sim
+ * address observer that keeps the answers true (registered once). */
+int  ns__lock_server_of(ns_lock_cluster *cl, uint32_t src);
+void ns__lock_senders_watch(ns_sim *sim);
 
 /* lock_holds.c: r's holder on s changed (r->held tells to whom). */
 void ns__lock_holds_changed(struct lock_server *s, const struct lock_res *r, const char *cause);
