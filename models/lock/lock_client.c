@@ -87,7 +87,7 @@ static void send_msg_aux(ns_lock_client *c, unsigned s, uint8_t type, unsigned r
 {
     struct lock_msg m = { .type = type, .flags = flags, .client = c->id, .attempt = attempt,
                           .token = token, .aux = aux };
-    g_strlcpy(m.name, c->res[r].name, sizeof m.name);
+    ns__lock_name_copy(m.name, c->res[r].name);
     if (s == UINT32_MAX)
         ns__lock_send(c->sock, ns_host_addr(c->cl->storage), NS_LOCK_STORAGE_PORT, &m);
     else

@@ -53,7 +53,9 @@ size_t ns__lock_encode(const struct lock_msg *m, uint8_t out[LOCK_MSG_MAX])
     put64(out + 12, m->token);
     put64(out + 20, m->aux);
     out[28] = (uint8_t)nl;
-    memcpy(out + LOCK_HDR, m->name, nl);
+    /* the whole name buffer but its NUL, a fixed size the compiler copies
+     * in a few moves; only the name's nl bytes are part of the message */
+    memcpy(out + LOCK_HDR, m->name, NS_LOCK_NAME_MAX);
     return LOCK_HDR + nl;
 }
 

@@ -4,6 +4,8 @@
 #ifndef NETSIM_LOCK_PRIV_H
 #define NETSIM_LOCK_PRIV_H
 
+#include <string.h>
+
 #include "netsim/event.h"
 #include "netsim/lock.h"
 #include "netsim/pkt.h"
@@ -77,6 +79,16 @@ struct lock_msg {
     uint64_t aux;
     char     name[NS_LOCK_NAME_MAX + 1];
 };
+
+/* Copies a resource name between the model's name buffers (all
+ * NS_LOCK_NAME_MAX + 1 bytes, NUL-terminated) as one fixed-size block,
+ * which compiles to a few moves: a message's name is copied on every
+ * send, and g_strlcpy measured it each time.  What follows the NUL comes
+ * along and is never read (encoding stops at the NUL). */
+static inline void ns__lock_name_copy(char *dst, const char *src)
+{
+    memcpy(dst, src, NS_LOCK_NAME_MAX + 1);
+}
 
 const char *ns__lock_msg_name(unsigned type);
 size_t ns__lock_encode(const struct lock_msg *m, uint8_t out[LOCK_MSG_MAX]);

@@ -78,7 +78,7 @@ static void reply(struct lock_server *s, const struct lock_waiter *to, uint8_t t
 {
     struct lock_msg m = { .type = type, .client = to->client, .attempt = to->attempt,
                           .token = token, .aux = aux };
-    g_strlcpy(m.name, r->name, sizeof m.name);
+    ns__lock_name_copy(m.name, r->name);
     ns__lock_send(s->sock, to->addr, to->port, &m);
 }
 
@@ -123,7 +123,7 @@ static void wound(struct lock_server *s, struct lock_res *r, const struct lock_w
     r->holder.wounded = true;
     struct lock_msg m = { .type = LM_WOUND, .client = r->holder.client,
                           .attempt = r->holder.attempt, .aux = w->client };
-    g_strlcpy(m.name, r->name, sizeof m.name);
+    ns__lock_name_copy(m.name, r->name);
     ns__lock_send(s->sock, r->holder.addr, r->holder.port, &m);
 }
 
@@ -263,7 +263,7 @@ static void answer_wfg(struct lock_server *s, const struct lock_msg *q, uint32_t
                 e[1 + j] = wfg_entry(s, &g_array_index(r->waiters, struct lock_waiter, k + j));
             struct lock_msg m = { .type = LM_WFG, .flags = (uint8_t)(n + 1),
                                   .client = q->client, .attempt = q->attempt, .aux = k + 1 };
-            g_strlcpy(m.name, r->name, sizeof m.name);
+            ns__lock_name_copy(m.name, r->name);
             ns__lock_send_wfg(s->sock, src, sport, &m, e);
             sent++;
         }

@@ -85,7 +85,7 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
                && (m.flags & LF_BEGIN);
     struct lock_msg rep = { .type = LM_WRITE_OK, .client = m.client, .attempt = m.attempt,
                             .token = m.token, .flags = m.flags };
-    g_strlcpy(rep.name, m.name, sizeof rep.name);
+    ns__lock_name_copy(rep.name, m.name);
 
     if (!dup && cl->o.storage_fencing && stale(r, &m)) {
         cl->rejected++;
