@@ -742,6 +742,46 @@ static void test_workload_options(void)
     g_free(dir);
 }
 
+/* Servers and storage file each resource under its name (lock_names.c):
+ * one client draws 200 transactions from 50 names on one server, so
+ * each name's quorum token counts its own acquisitions (1, 2, 3, ...),
+ * the server's register and the storage's newest token agree per name,
+ * and the tokens add up to the 200 acquisitions.  Records shared or
+ * mixed up between names would break one of the three. */
+static void test_many_resources(void)
+{
+    enum { NAMES = 50, TX = 200 };
+    char *pool[NAMES + 1];
+    for (unsigned i = 0; i < NAMES; i++)
+        pool[i] = g_strdup_printf("resource-%u", i);
+    pool[NAMES] = NULL;
+    struct world w;
+    world_init(&w, 3, 1, NULL);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.pick = 1;
+    o.hold = NS_MSEC;
+    o.transactions = TX;
+    add_client(&w, 0, "a", "wait", (const char *const *)pool, 0, &o);
+    ns_sim_run(w.sim, 100 * NS_SEC, 0);
+    CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[0])->acquisitions, TX);
+    uint64_t sum = 0;
+    unsigned used = 0;
+    for (unsigned i = 0; i < NAMES; i++) {
+        uint64_t t = ns_lock_storage_token(w.cl, pool[i]);
+        CU_ASSERT_EQUAL(ns_lock_server_token(w.cl, 0, pool[i]), t);
+        sum += t;
+        used += t > 0;
+    }
+    CU_ASSERT_EQUAL(sum, TX);
+    CU_ASSERT_TRUE(used > 16);                  /* more names than the first table */
+    CU_ASSERT_EQUAL(ns_lock_storage_token(w.cl, "resource-50"), 0);   /* never locked */
+    CU_ASSERT_EQUAL(ns_lock_server_token(w.cl, 0, "resource-50"), 0);
+    world_free(&w);
+    for (unsigned i = 0; i < NAMES; i++)
+        g_free(pool[i]);
+}
+
 /* The name list and the ops table agree, in registration order. */
 static void test_strategy_names(void)
 {
@@ -892,6 +932,7 @@ void test_lock_register(void)
     CU_pSuite s = ns_test_suite("lock", NULL, NULL);
     ns_test_add(s, "messages and labels", test_msg_label);
     ns_test_add(s, "a message reads the same in any layout of spans", test_msg_spans);
+    ns_test_add(s, "each of many resources keeps its own record", test_many_resources);
     ns_test_add(s, "replies counted by address after servers are renumbered",
                 test_servers_renumbered);
     ns_test_add(s, "wait: the textbook deadlock and its cycle", test_wait_deadlock);

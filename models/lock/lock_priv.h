@@ -106,6 +106,24 @@ void   ns__lock_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len
  * VICTIM goes from a detector's port to a client's, both ephemeral). */
 void   ns__lock_label_port(ns_sim *sim, const ns_udp *sock);
 
+/* ---- lock_names.c: resource name -> record (all zero: empty) ---- */
+struct lock_name_slot {
+    const char *name;            /* the record's own name; NULL: empty slot */
+    void       *rec;
+    uint32_t    hash;
+};
+struct lock_names {
+    struct lock_name_slot *slot; /* cap slots, at most half used */
+    guint cap, len;
+};
+/* The record filed under name, or NULL. */
+void *ns__lock_names_get(const struct lock_names *t, const char *name);
+/* Files rec under name, which must not be filed yet and must live as
+ * long as the entry (the record's own name). */
+void  ns__lock_names_add(struct lock_names *t, const char *name, void *rec);
+void  ns__lock_names_clear(struct lock_names *t);
+void  ns__lock_names_free(struct lock_names *t);
+
 /* ---- servers ---- */
 struct lock_waiter {
     uint32_t client, attempt;
@@ -132,7 +150,7 @@ struct lock_server {
     ns_host   *host;
     ns_udp    *sock;
     GPtrArray *res;              /* struct lock_res*, creation order (owned) */
-    GHashTable *by_name;         /* name -> struct lock_res* (index of res) */
+    struct lock_names by_name;   /* name -> struct lock_res* (index of res) */
     GPtrArray *work;             /* queued CPU items (owned) */
 };
 
@@ -166,6 +184,7 @@ struct ns_lock_cluster {
     ns_host    *storage;
     ns_udp     *ssock;
     GPtrArray  *sres;            /* struct storage_res* (owned) */
+    struct lock_names sres_by_name; /* name -> struct storage_res* */
     uint64_t    rejected;
     GPtrArray  *clients;         /* ns_lock_client*, creation order (owned) */
     GArray     *violations;      /* struct ns_lock_violation */
