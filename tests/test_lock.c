@@ -927,12 +927,66 @@ static void test_bad_input(void)
     ns_sim_free(sim);
 }
 
+/* Paths to the servers and the storage: a LAN joins only the hosts on
+ * it, and a host one hop away by LAN or link (either end) is reached.
+ * lan1 holds s1 and a, lan2 st and b, nothing joins the LANs. */
+static void test_paths_by_lan(void)
+{
+    ns_sim *sim = ns_sim_new(1);
+    GError *err = NULL;
+    struct ns_lan_opts lo;
+    ns_lan_opts_defaults(&lo);
+    ns_lan *lan1 = ns_lan_new(sim, "lan1", &lo, &err), *lan2 = ns_lan_new(sim, "lan2", &lo, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lan1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lan2);
+    ns_host *s1 = ns_host_new(sim, "s1", &err), *st = ns_host_new(sim, "st", &err);
+    ns_host *a = ns_host_new(sim, "a", &err), *b = ns_host_new(sim, "b", &err);
+    ns_host *c = ns_host_new(sim, "c", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(lan1, s1, 0, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(lan1, a, 0, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(lan2, st, 0, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_lan_attach(lan2, b, 0, &err));
+    ns_host *srv[] = { s1 };
+    struct ns_lock_cluster_opts co;
+    ns_lock_cluster_opts_defaults(&co);
+    ns_lock_cluster *cl = ns_lock_cluster_new(sim, srv, 1, st, &co, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+    struct ns_lock_client_opts o;
+    ns_lock_client_opts_defaults(&o);
+    o.resources = r1;
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, a, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err ? err->message : "", "lock client 'a': no network path to st "
+                           "(link the hosts, or attach them to a LAN, before creating the "
+                           "client)");
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, b, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err ? err->message : "", "lock client 'b': no network path to s1 "
+                           "(link the hosts, or attach them to a LAN, before creating the "
+                           "client)");
+    g_clear_error(&err);
+    /* a link from a to st: s1 on a's LAN, st one link away */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_link_new(sim, a, st, NULL, &err));
+    CU_ASSERT_PTR_NOT_NULL(ns_lock_client_new(cl, a, &o, &err));
+    /* c on no LAN, at the far end of links to both */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_link_new(sim, s1, c, NULL, &err));
+    CU_ASSERT_PTR_NULL(ns_lock_client_new(cl, c, &o, &err));
+    CU_ASSERT_STRING_EQUAL(err ? err->message : "", "lock client 'c': no network path to st "
+                           "(link the hosts, or attach them to a LAN, before creating the "
+                           "client)");
+    g_clear_error(&err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ns_link_new(sim, st, c, NULL, &err));
+    CU_ASSERT_PTR_NOT_NULL(ns_lock_client_new(cl, c, &o, &err));
+    CU_ASSERT_PTR_NULL(err);
+    ns_sim_free(sim);
+}
+
 void test_lock_register(void)
 {
     CU_pSuite s = ns_test_suite("lock", NULL, NULL);
     ns_test_add(s, "messages and labels", test_msg_label);
     ns_test_add(s, "a message reads the same in any layout of spans", test_msg_spans);
     ns_test_add(s, "each of many resources keeps its own record", test_many_resources);
+    ns_test_add(s, "paths: a LAN joins its own hosts, links either end", test_paths_by_lan);
     ns_test_add(s, "replies counted by address after servers are renumbered",
                 test_servers_renumbered);
     ns_test_add(s, "wait: the textbook deadlock and its cycle", test_wait_deadlock);

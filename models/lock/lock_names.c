@@ -53,6 +53,7 @@ static void grow(struct lock_names *t)
 
 void ns__lock_names_add(struct lock_names *t, const char *name, void *rec)
 {
+    g_return_if_fail(rec != NULL);          /* NULL means "not filed" */
     if (2 * (t->len + 1) > t->cap)
         grow(t);
     uint32_t h = name_hash(name);

@@ -118,8 +118,8 @@ struct lock_names {
 };
 /* The record filed under name, or NULL. */
 void *ns__lock_names_get(const struct lock_names *t, const char *name);
-/* Files rec under name, which must not be filed yet and must live as
- * long as the entry (the record's own name). */
+/* Files rec (not NULL) under name, which must not be filed yet and must
+ * live as long as the entry (the record's own name). */
 void  ns__lock_names_add(struct lock_names *t, const char *name, void *rec);
 void  ns__lock_names_clear(struct lock_names *t);
 void  ns__lock_names_free(struct lock_names *t);
