@@ -632,6 +632,10 @@ static void tick(ns_sim *sim, void *arg)
 
 void ns__lock_detectors_wake(ns_lock_cluster *cl)
 {
+    /* every attempt of every client comes here: most clusters have no
+     * dedicated detector, and finding the sim's list costs a search */
+    if (cl->dedicated == 0)
+        return;
     GPtrArray *all = ns_sim_attached(cl->sim, DETECTORS_KEY);
     for (guint i = 0; all && i < all->len; i++) {
         struct ns_lock_detector *d = g_ptr_array_index(all, i);
@@ -693,6 +697,7 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
         ns_sim_attach(cl->sim, DETECTORS_KEY, all, array_free);
     }
     g_ptr_array_add(all, d);
+    cl->dedicated++;                     /* never fewer: freed with the sim */
     return d;
 }
 

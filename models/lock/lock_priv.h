@@ -200,6 +200,7 @@ struct ns_lock_cluster {
     char       *deadlock_mmd;    /*   NULL while no deadlock formed) */
     uint64_t    victims;         /* victims detectors chose (lock_detect.c) */
     uint64_t    phantoms;        /* ... of them on no cycle at that moment */
+    unsigned    dedicated;       /* dedicated detectors working for it */
     struct lock_sender senders[1 << LOCK_SENDER_BITS];  /* lock_sender.c */
 };
 
