@@ -620,6 +620,36 @@ static void test_detector_lets_run_end(void)
     CU_ASSERT_EQUAL(rounds, (uint64_t)(alone / (10 * NS_MSEC)));
 }
 
+/* A detector's tick is weak while nobody waits, and turns strong when a
+ * client starts waiting.  Ticks every 100 ms; one client starts at 150 ms
+ * and is done about 20 ms later (no hold, a short RTO so that its last
+ * timer is over before 200 ms).  The tick at 100 ms fired
+ * while the client's start was pending and scheduled the next, at 200 ms,
+ * weak; the client's attempt at 150 ms made it strong, so the run goes on
+ * to that round (which finds nobody waiting) instead of ending with the
+ * client's last timer, before 200 ms. */
+static void test_detector_wakes_for_a_waiter(void)
+{
+    struct world w;
+    world_init(&w, 1, 3, NULL);
+    struct ns_lock_client_opts co;
+    ns_lock_client_opts_defaults(&co);
+    co.hold = 0;
+    co.rto = 20 * NS_MSEC;                /* its last timer well before 200 ms */
+    add_client(&w, 0, "a", "wait", r1, 150 * NS_MSEC, &co);
+    struct ns_lock_detector_opts o;
+    ns_lock_detector_opts_defaults(&o);
+    o.period = 100 * NS_MSEC;
+    ns_lock_detector *d = ns_lock_detector_new(w.cl, lan_host(&w, "det"), &o, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, 100 * NS_SEC, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(ns_lock_cluster_acquisitions(w.cl), 1);
+    CU_ASSERT_TRUE(ns_lock_client_stats(w.c[0])->done_at < 200 * NS_MSEC);
+    CU_ASSERT_EQUAL(ns_lock_detector_rounds(d), 2);         /* at 100 and 200 ms */
+    CU_ASSERT_TRUE(ns_sim_now(w.sim) >= 200 * NS_MSEC + 2 * HOP);
+    world_free(&w);
+}
+
 /* collect_timeout longer than the period (a period of 1 ms, shorter than
  * the 4 ms round trip of a round): rounds never overlap.  A tick that
  * finds the previous round still collecting skips its turn, so every
@@ -828,6 +858,8 @@ void test_lock_detect_register(void)
     ns_test_add(s, "a dedicated detector host breaks a `wait` deadlock", test_dedicated_detector);
     ns_test_add(s, "a detector host lets a run without a time limit end",
                 test_detector_lets_run_end);
+    ns_test_add(s, "a detector's weak tick turns strong when a client waits",
+                test_detector_wakes_for_a_waiter);
     ns_test_add(s, "collect_timeout > period: rounds never overlap",
                 test_detector_rounds_never_overlap);
     ns_test_add(s, "under loss a victim is counted once, re-picks traced as re-sends",

@@ -1,6 +1,6 @@
 /* lock.c — the lock clusters: servers plus storage, the strategy registry,
- * enum names, and the per-sim fault observer (registered once per sim, with
- * the first cluster, so no object has to unregister).
+ * enum names, and the per-sim fault and address observers (registered once
+ * per sim, with the first cluster, so no object has to unregister).
  *
  * Invariants: a sim holds any number of clusters, each with its own name,
  * in creation order in the sim's "lock" attachment; every client, server
@@ -242,6 +242,7 @@ ns_lock_cluster *ns_lock_cluster_new(ns_sim *sim, ns_host *const *servers, unsig
         all = g_ptr_array_new_with_free_func(cluster_free);
         ns_sim_attach(sim, SIM_KEY, all, clusters_free);
         ns_net_on_fault(sim, on_fault, sim);
+        ns__lock_senders_watch(sim);
     }
     g_ptr_array_add(all, cl);
     /* stateless labels: a second cluster registers the same function */

@@ -491,14 +491,6 @@ static void deadline_fire(ns_sim *sim, void *arg)
     conclude(d);
 }
 
-static int server_of(const ns_lock_cluster *cl, uint32_t src)
-{
-    for (unsigned s = 0; s < cl->n; s++)
-        if (ns_host_has_addr(cl->srv[s].host, src))
-            return (int)s;
-    return -1;
-}
-
 static void on_answer(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, void *ud)
 {
     (void)u;
@@ -508,7 +500,7 @@ static void on_answer(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, 
     struct lock_wfg_entry e[LOCK_WFG_MAX];
     if (!d->collecting || !ns__lock_decode(p, &m) || m.client != d->id || m.attempt != d->round)
         return;
-    int s = server_of(d->cl, src);
+    int s = ns__lock_server_of(d->cl, src);
     if (s < 0)
         return;
     if (m.type == LM_WFG_END) {
@@ -640,6 +632,10 @@ static void tick(ns_sim *sim, void *arg)
 
 void ns__lock_detectors_wake(ns_lock_cluster *cl)
 {
+    /* every attempt of every client comes here: most clusters have no
+     * dedicated detector, and finding the sim's list costs a search */
+    if (cl->dedicated == 0)
+        return;
     GPtrArray *all = ns_sim_attached(cl->sim, DETECTORS_KEY);
     for (guint i = 0; all && i < all->len; i++) {
         struct ns_lock_detector *d = g_ptr_array_index(all, i);
@@ -701,6 +697,7 @@ ns_lock_detector *ns_lock_detector_new(ns_lock_cluster *cl, ns_host *h,
         ns_sim_attach(cl->sim, DETECTORS_KEY, all, array_free);
     }
     g_ptr_array_add(all, d);
+    cl->dedicated++;                     /* never fewer: freed with the sim */
     return d;
 }
 

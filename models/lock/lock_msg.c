@@ -31,12 +31,12 @@ static void put64(uint8_t *b, uint64_t v)
     put32(b + 4, (uint32_t)v);
 }
 
-static uint32_t get32(const uint8_t *b)
+static inline uint32_t get32(const uint8_t *b)
 {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-static uint64_t get64(const uint8_t *b)
+static inline uint64_t get64(const uint8_t *b)
 {
     return (uint64_t)get32(b) << 32 | get32(b + 4);
 }
@@ -53,19 +53,36 @@ size_t ns__lock_encode(const struct lock_msg *m, uint8_t out[LOCK_MSG_MAX])
     put64(out + 12, m->token);
     put64(out + 20, m->aux);
     out[28] = (uint8_t)nl;
-    memcpy(out + LOCK_HDR, m->name, nl);
+    /* the whole name buffer but its NUL, a fixed size the compiler copies
+     * in a few moves; only the name's nl bytes are part of the message */
+    memcpy(out + LOCK_HDR, m->name, NS_LOCK_NAME_MAX);
     return LOCK_HDR + nl;
+}
+
+/* The first n bytes of p's payload in one piece.  Every datagram a lock
+ * node sends has its bytes in one real span, read in place: each of the
+ * millions of messages of a contended run is decoded once, and the copy
+ * was a large part of that.  Any other layout (length-only bytes, or
+ * several spans) is copied into scratch, length-only bytes as zeros,
+ * which reads the same bytes. */
+static const uint8_t *payload_head(const ns_pkt *p, uint32_t n, uint8_t *scratch)
+{
+    const struct ns_payload *pl = p->payload;
+    if (pl && pl->nspans > 0 && pl->spans[0].buf && pl->spans[0].len >= n)
+        return pl->spans[0].buf->data + pl->spans[0].off;
+    ns_pkt_copy_payload(p, 0, n, scratch);
+    return scratch;
 }
 
 /* The header and name of any lock message; *body is the byte offset of a
  * WFG datagram's entries (the only type with bytes after the name). */
 static bool decode_head(const ns_pkt *p, struct lock_msg *m, uint32_t *body)
 {
-    uint8_t b[LOCK_MSG_MAX];
+    uint8_t scratch[LOCK_MSG_MAX];
     uint32_t len = p->payload_len;
     if (len < LOCK_HDR || len > LOCK_WFG_MSG_MAX || !p->payload)
         return false;
-    ns_pkt_copy_payload(p, 0, len < LOCK_MSG_MAX ? len : LOCK_MSG_MAX, b);
+    const uint8_t *b = payload_head(p, len < LOCK_MSG_MAX ? len : LOCK_MSG_MAX, scratch);
     if (b[0] != LOCK_MAGIC || b[1] != 1 || b[2] >= LM_NTYPES || b[28] > NS_LOCK_NAME_MAX)
         return false;
     uint32_t end = LOCK_HDR + (uint32_t)b[28];

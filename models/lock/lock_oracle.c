@@ -66,6 +66,14 @@ static bool id_free(const struct graph *g, uint32_t id, uint32_t attempt)
  * as the server will judge it on arrival (age rules included). */
 enum verdict { V_GRANT, V_WAIT, V_DENY };
 
+/* Server sv's record of the resource c is acquiring, or NULL; NULL too
+ * once c is past its last resource (entering, working, leaving, done),
+ * when it waits for nothing and has no current resource to read. */
+static const struct lock_res *current_res(const struct lock_server *sv, const ns_lock_client *c)
+{
+    return c->cur < c->nres ? ns__lock_server_find(sv, c->res[c->cur].name) : NULL;
+}
+
 static bool older_client(const ns_lock_client *c, ns_time_t ts, uint32_t id)
 {
     return ns__lock_older(c->st.timestamp, c->id, ts, id);
@@ -79,7 +87,7 @@ static enum verdict may_grant(const struct graph *g, const ns_lock_client *c, un
         return V_DENY;
     if (!ns_host_is_up(sv->host))
         return V_WAIT;
-    const struct lock_res *r = ns__lock_server_find(sv, c->res[c->cur].name);
+    const struct lock_res *r = current_res(sv, c);
     if (!r)
         return V_GRANT;
     if (r->held && r->holder.client == c->id && r->holder.attempt == c->attempt)
@@ -194,7 +202,7 @@ static bool blocked(const struct graph *g, guint i)
  * client's and of an attempt it has not left); -1 otherwise. */
 static int waits_on(const struct graph *g, const ns_lock_client *c, unsigned s)
 {
-    const struct lock_res *r = ns__lock_server_find(&g->cl->srv[s], c->res[c->cur].name);
+    const struct lock_res *r = current_res(&g->cl->srv[s], c);
     if (!r || !r->held || r->holder.client == c->id
         || stale(g->cl, r->holder.client, r->holder.attempt))
         return -1;
@@ -367,7 +375,7 @@ static void append_waits(GString *s, const struct graph *g, const ns_lock_client
             continue;
         bool first = true;
         for (unsigned sv = 0; sv < cl->n; sv++) {
-            const struct lock_res *r = ns__lock_server_find(&cl->srv[sv], c->res[c->cur].name);
+            const struct lock_res *r = current_res(&cl->srv[sv], c);
             if (!r || !r->held || r->holder.client != hc->id)
                 continue;
             if (first)
@@ -687,7 +695,7 @@ static bool reaches_itself(const struct graph *g, guint start)
     while (top > 0 && !cyclic) {
         ns_lock_client *c = g_ptr_array_index(cl->clients, (guint)stack[--top]);
         for (unsigned sv = 0; sv < cl->n && !cyclic; sv++) {
-            const struct lock_res *r = ns__lock_server_find(&cl->srv[sv], c->res[c->cur].name);
+            const struct lock_res *r = current_res(&cl->srv[sv], c);
             if (!r || !r->held || r->holder.client == c->id
                 || stale(cl, r->holder.client, r->holder.attempt))
                 continue;
@@ -765,7 +773,7 @@ static char *render_of(const struct graph *gp, bool dot)
             continue;
         ns_lock_client *c = g_ptr_array_index(cl->clients, i);
         for (unsigned sv = 0; sv < cl->n; sv++) {
-            const struct lock_res *r = ns__lock_server_find(&cl->srv[sv], c->res[c->cur].name);
+            const struct lock_res *r = current_res(&cl->srv[sv], c);
             if (!r || !r->held || r->holder.client == c->id)
                 continue;
             int h = client_index(cl, r->holder.client);

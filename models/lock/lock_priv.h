@@ -4,6 +4,8 @@
 #ifndef NETSIM_LOCK_PRIV_H
 #define NETSIM_LOCK_PRIV_H
 
+#include <string.h>
+
 #include "netsim/event.h"
 #include "netsim/lock.h"
 #include "netsim/pkt.h"
@@ -78,6 +80,16 @@ struct lock_msg {
     char     name[NS_LOCK_NAME_MAX + 1];
 };
 
+/* Copies a resource name between the model's name buffers (all
+ * NS_LOCK_NAME_MAX + 1 bytes, NUL-terminated) as one fixed-size block,
+ * which compiles to a few moves: a message's name is copied on every
+ * send, and g_strlcpy measured it each time.  What follows the NUL comes
+ * along and is never read (encoding stops at the NUL). */
+static inline void ns__lock_name_copy(char *dst, const char *src)
+{
+    memcpy(dst, src, NS_LOCK_NAME_MAX + 1);
+}
+
 const char *ns__lock_msg_name(unsigned type);
 size_t ns__lock_encode(const struct lock_msg *m, uint8_t out[LOCK_MSG_MAX]);
 bool   ns__lock_decode(const ns_pkt *p, struct lock_msg *m);
@@ -93,6 +105,24 @@ void   ns__lock_describe(ns_host *sender, const ns_pkt *p, char *buf, size_t len
 /* Diagrams label datagrams to or from sock's port from their bytes (a
  * VICTIM goes from a detector's port to a client's, both ephemeral). */
 void   ns__lock_label_port(ns_sim *sim, const ns_udp *sock);
+
+/* ---- lock_names.c: resource name -> record (all zero: empty) ---- */
+struct lock_name_slot {
+    const char *name;            /* the record's own name; NULL: empty slot */
+    void       *rec;
+    uint32_t    hash;
+};
+struct lock_names {
+    struct lock_name_slot *slot; /* cap slots, at most half used */
+    guint cap, len;
+};
+/* The record filed under name, or NULL. */
+void *ns__lock_names_get(const struct lock_names *t, const char *name);
+/* Files rec (not NULL) under name, which must not be filed yet and must
+ * live as long as the entry (the record's own name). */
+void  ns__lock_names_add(struct lock_names *t, const char *name, void *rec);
+void  ns__lock_names_clear(struct lock_names *t);
+void  ns__lock_names_free(struct lock_names *t);
 
 /* ---- servers ---- */
 struct lock_waiter {
@@ -120,7 +150,7 @@ struct lock_server {
     ns_host   *host;
     ns_udp    *sock;
     GPtrArray *res;              /* struct lock_res*, creation order (owned) */
-    GHashTable *by_name;         /* name -> struct lock_res* (index of res) */
+    struct lock_names by_name;   /* name -> struct lock_res* (index of res) */
     GPtrArray *work;             /* queued CPU items (owned) */
 };
 
@@ -136,6 +166,14 @@ struct storage_res {
     GArray  *inside;             /* struct storage_in */
 };
 
+/* ---- lock_sender.c: the server a datagram came from, cached ---- */
+#define LOCK_SENDER_BITS 6       /* 64 slots: a few per server */
+struct lock_sender {
+    uint32_t addr;               /* a source address asked about */
+    int8_t   server;             /* its first server (-1: none) */
+    bool     known;              /* the slot holds an answer */
+};
+
 /* ---- the cluster ---- */
 struct ns_lock_cluster {
     ns_sim     *sim;
@@ -146,6 +184,7 @@ struct ns_lock_cluster {
     ns_host    *storage;
     ns_udp     *ssock;
     GPtrArray  *sres;            /* struct storage_res* (owned) */
+    struct lock_names sres_by_name; /* name -> struct storage_res* */
     uint64_t    rejected;
     GPtrArray  *clients;         /* ns_lock_client*, creation order (owned) */
     GArray     *violations;      /* struct ns_lock_violation */
@@ -161,6 +200,8 @@ struct ns_lock_cluster {
     char       *deadlock_mmd;    /*   NULL while no deadlock formed) */
     uint64_t    victims;         /* victims detectors chose (lock_detect.c) */
     uint64_t    phantoms;        /* ... of them on no cycle at that moment */
+    unsigned    dedicated;       /* dedicated detectors working for it */
+    struct lock_sender senders[1 << LOCK_SENDER_BITS];  /* lock_sender.c */
 };
 
 /* ---- clients ---- */
@@ -314,6 +355,12 @@ const char *ns__lock_client_name(const ns_lock_cluster *cl, uint32_t id);
  * (n slots) and returns their number; 0 when start is on no cycle. */
 #define NS__LOCK_CYCLE_FULL 8
 guint ns__lock_cycle_through(const bool *adj, guint n, guint start, guint *path);
+
+/* lock_sender.c: the first of cl's servers (in cluster order) whose host
+ * has address src, as ns_host_has_addr tells, or -1; and the per-sim
+ * address observer that keeps the answers true (registered once). */
+int  ns__lock_server_of(ns_lock_cluster *cl, uint32_t src);
+void ns__lock_senders_watch(ns_sim *sim);
 
 /* lock_holds.c: r's holder on s changed (r->held tells to whom). */
 void ns__lock_holds_changed(struct lock_server *s, const struct lock_res *r, const char *cause);

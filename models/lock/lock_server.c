@@ -49,7 +49,7 @@ static const char *sname(const struct lock_server *s)
 
 struct lock_res *ns__lock_server_find(const struct lock_server *s, const char *name)
 {
-    return g_hash_table_lookup(s->by_name, name);
+    return ns__lock_names_get(&s->by_name, name);
 }
 
 static struct lock_res *res_get(struct lock_server *s, const char *name)
@@ -61,7 +61,7 @@ static struct lock_res *res_get(struct lock_server *s, const char *name)
         r->waiters = g_array_new(FALSE, FALSE, sizeof(struct lock_waiter));
         r->expiry = NS_TIME_MAX;
         g_ptr_array_add(s->res, r);
-        g_hash_table_insert(s->by_name, r->name, r);
+        ns__lock_names_add(&s->by_name, r->name, r);
     }
     return r;
 }
@@ -78,7 +78,7 @@ static void reply(struct lock_server *s, const struct lock_waiter *to, uint8_t t
 {
     struct lock_msg m = { .type = type, .client = to->client, .attempt = to->attempt,
                           .token = token, .aux = aux };
-    g_strlcpy(m.name, r->name, sizeof m.name);
+    ns__lock_name_copy(m.name, r->name);
     ns__lock_send(s->sock, to->addr, to->port, &m);
 }
 
@@ -123,7 +123,7 @@ static void wound(struct lock_server *s, struct lock_res *r, const struct lock_w
     r->holder.wounded = true;
     struct lock_msg m = { .type = LM_WOUND, .client = r->holder.client,
                           .attempt = r->holder.attempt, .aux = w->client };
-    g_strlcpy(m.name, r->name, sizeof m.name);
+    ns__lock_name_copy(m.name, r->name);
     ns__lock_send(s->sock, r->holder.addr, r->holder.port, &m);
 }
 
@@ -263,7 +263,7 @@ static void answer_wfg(struct lock_server *s, const struct lock_msg *q, uint32_t
                 e[1 + j] = wfg_entry(s, &g_array_index(r->waiters, struct lock_waiter, k + j));
             struct lock_msg m = { .type = LM_WFG, .flags = (uint8_t)(n + 1),
                                   .client = q->client, .attempt = q->attempt, .aux = k + 1 };
-            g_strlcpy(m.name, r->name, sizeof m.name);
+            ns__lock_name_copy(m.name, r->name);
             ns__lock_send_wfg(s->sock, src, sport, &m, e);
             sent++;
         }
@@ -415,7 +415,7 @@ static void clear_table(struct lock_server *s)
         }
     }
     if (s->cl->o.registers_lost) {
-        g_hash_table_remove_all(s->by_name);
+        ns__lock_names_clear(&s->by_name);
         g_ptr_array_set_size(s->res, 0);
     }
 }
@@ -454,7 +454,6 @@ void ns__lock_server_fault(struct lock_server *s, enum ns_host_fault f)
 bool ns__lock_server_init(struct lock_server *s, GError **error)
 {
     s->res = g_ptr_array_new_with_free_func(res_free);
-    s->by_name = g_hash_table_new(g_str_hash, g_str_equal);
     s->work = g_ptr_array_new();
     s->sock = ns_udp_bind(s->host, NS_LOCK_PORT, error);
     if (!s->sock)
@@ -465,8 +464,7 @@ bool ns__lock_server_init(struct lock_server *s, GError **error)
 
 void ns__lock_server_fini(struct lock_server *s)
 {
-    if (s->by_name)
-        g_hash_table_destroy(s->by_name);
+    ns__lock_names_free(&s->by_name);
     if (s->res)
         g_ptr_array_free(s->res, TRUE);
     if (s->work) {

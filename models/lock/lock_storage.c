@@ -14,15 +14,14 @@
 
 static struct storage_res *sres_get(ns_lock_cluster *cl, const char *name)
 {
-    for (guint i = 0; i < cl->sres->len; i++) {
-        struct storage_res *r = g_ptr_array_index(cl->sres, i);
-        if (strcmp(r->name, name) == 0)
-            return r;
-    }
-    struct storage_res *r = g_new0(struct storage_res, 1);
+    struct storage_res *r = ns__lock_names_get(&cl->sres_by_name, name);
+    if (r)
+        return r;
+    r = g_new0(struct storage_res, 1);
     g_strlcpy(r->name, name, sizeof r->name);
     r->inside = g_array_new(FALSE, FALSE, sizeof(struct storage_in));
     g_ptr_array_add(cl->sres, r);
+    ns__lock_names_add(&cl->sres_by_name, r->name, r);
     return r;
 }
 
@@ -85,7 +84,7 @@ static void on_recv(ns_udp *u, const ns_pkt *p, uint32_t src, uint16_t sport, vo
                && (m.flags & LF_BEGIN);
     struct lock_msg rep = { .type = LM_WRITE_OK, .client = m.client, .attempt = m.attempt,
                             .token = m.token, .flags = m.flags };
-    g_strlcpy(rep.name, m.name, sizeof rep.name);
+    ns__lock_name_copy(rep.name, m.name);
 
     if (!dup && cl->o.storage_fencing && stale(r, &m)) {
         cl->rejected++;
@@ -154,6 +153,7 @@ bool ns__lock_storage_init(ns_lock_cluster *cl, GError **error)
 
 void ns__lock_storage_fini(ns_lock_cluster *cl)
 {
+    ns__lock_names_free(&cl->sres_by_name);
     if (cl->sres)
         g_ptr_array_free(cl->sres, TRUE);
     cl->sres = NULL;
@@ -166,12 +166,8 @@ uint64_t ns_lock_storage_rejected(const ns_lock_cluster *cl)
 
 uint64_t ns_lock_storage_token(const ns_lock_cluster *cl, const char *resource)
 {
-    for (guint i = 0; i < cl->sres->len; i++) {
-        const struct storage_res *r = g_ptr_array_index(cl->sres, i);
-        if (strcmp(r->name, resource) == 0)
-            return r->max_token;
-    }
-    return 0;
+    const struct storage_res *r = ns__lock_names_get(&cl->sres_by_name, resource);
+    return r ? r->max_token : 0;
 }
 
 size_t ns_lock_n_violations(const ns_lock_cluster *cl)
