@@ -351,7 +351,7 @@ static bool append_down_servers(GString *s, const ns_lock_cluster *cl,
                                 const ns_lock_client *c, bool after_holders)
 {
     bool any = false;
-    for (unsigned sv = 0; sv < cl->n; sv++) {
+    for (unsigned sv = 0; sv < cl->n && c->cur < c->nres; sv++) {
         uint8_t st = c->res[c->cur].st[sv];
         if ((st != SS_SENT && st != SS_QUEUED) || ns_host_is_up(cl->srv[sv].host))
             continue;
