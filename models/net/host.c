@@ -155,9 +155,11 @@ bool ns_host_has_addr(const ns_host *ch, uint32_t addr)
             rebuild_local(h);
         return g_hash_table_contains(h->local, GUINT_TO_POINTER(addr));
     }
+    if (addr == 0)
+        return false;             /* no interface has it, no broadcast is it */
     for (guint i = 0; i < h->ifaces->len; i++) {
         ns_iface *ifc = g_ptr_array_index(h->ifaces, i);
-        if (ifc->addr && (ifc->addr == addr || (ifc->prefix < 31 && addr == ns_iface_broadcast(ifc))))
+        if (ifc->addr == addr || ifc->subnet_bcast == addr)
             return true;
     }
     return false;
@@ -357,6 +359,7 @@ bool ns_iface_set_addr(ns_iface *ifc, uint32_t addr, int prefix, GError **error)
     h->local_dirty = true;
     ifc->addr = addr;
     ifc->prefix = addr ? prefix : 0;
+    ifc->subnet_bcast = addr && ifc->prefix < 31 ? ns_iface_broadcast(ifc) : 0;
     h->net->addr_gen++;
     ns__route_addr_changed(ifc, old, old_prefix);
     if (ns_trace_on(h->sim, "net.addr", h->name))

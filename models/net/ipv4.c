@@ -48,8 +48,7 @@ bool ns_ip_output(ns_host *h, ns_pkt *p, uint32_t src, uint32_t dst,
     h->stats.tx_pkts++;
     ns__diagram_sent(h, p);
     /* A directed broadcast to a connected subnet goes out on it (RFC 919). */
-    bool subnet_bcast = routed && out->addr && out->prefix < 31 &&
-                        dst == ns_iface_broadcast(out);
+    bool subnet_bcast = routed && ns__iface_is_subnet_bcast(out, dst);
     if (subnet_bcast)
         p->flags |= NS_PKT_BROADCAST;
     if (ns_host_has_addr(h, dst) && dst != NS_IP_BROADCAST && !subnet_bcast) {

@@ -121,7 +121,7 @@ static bool is_ip_broadcast(const ns_iface *ifc, const ns_pkt *p, uint32_t next_
 {
     if (next_hop == NS_IP_BROADCAST || (p->flags & NS_PKT_BROADCAST))
         return true;
-    return ifc->addr && ifc->prefix < 31 && next_hop == ns_iface_broadcast(ifc);
+    return ns__iface_is_subnet_bcast(ifc, next_hop);
 }
 
 /* The first port, in attachment order, whose interface has addr (not 0),

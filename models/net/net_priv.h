@@ -33,12 +33,23 @@ struct ns_iface {
     uint8_t                    mac[6];
     uint32_t                   addr;         /* host order; 0 = none */
     int                        prefix;
+    uint32_t                   subnet_bcast; /* the subnet broadcast it accepts
+                                              * (addr set, prefix < 31), else
+                                              * 0: kept by ns_iface_set_addr,
+                                              * as every datagram sent and
+                                              * received asks */
     const struct ns_iface_ops *ops;
     void                      *medium;       /* link direction or LAN port */
     ns_iface                  *peer;         /* p2p: the other end */
     struct ns_pcap            *pcap;         /* capture, or NULL */
     bool                       accept_unconfigured; /* see ns_iface_set_accept_unconfigured */
 };
+
+/* Whether a is ifc's subnet broadcast (never 0, which marks none). */
+static inline bool ns__iface_is_subnet_bcast(const ns_iface *ifc, uint32_t a)
+{
+    return ifc->subnet_bcast != 0 && a == ifc->subnet_bcast;
+}
 
 struct route {
     uint32_t  dst;                /* network, host order */
