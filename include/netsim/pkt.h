@@ -145,8 +145,14 @@ static inline uint32_t ns_ip_len(const ns_pkt *p)
     return NS_IP_HLEN + p->l4_len + p->payload_len;
 }
 /* Bytes of the Ethernet frame without preamble/FCS: what links charge by
- * default (ARP frames are padded to the 60-byte minimum). */
-uint32_t ns_pkt_frame_len(const ns_pkt *p);
+ * default (ARP frames are padded to the 60-byte minimum).  Inline: queues
+ * and transmitters ask it four to five times per frame and hop. */
+static inline uint32_t ns_pkt_frame_len(const ns_pkt *p)
+{
+    uint32_t l3 = p->ethertype == NS_ETHERTYPE_ARP ? 28 : ns_ip_len(p);
+    uint32_t len = NS_ETH_HLEN + l3;
+    return len < 60 ? 60 : len;     /* Ethernet minimum frame, FCS excluded */
+}
 
 /* The Internet checksum (RFC 1071) of `len` bytes, folded, not inverted;
  * chain partial sums through `sum`. */

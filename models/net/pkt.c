@@ -180,13 +180,6 @@ void ns_pkt_copy_payload(const ns_pkt *p, uint32_t off, uint32_t len, uint8_t *o
         memset(out, 0, len);
 }
 
-uint32_t ns_pkt_frame_len(const ns_pkt *p)
-{
-    uint32_t l3 = p->ethertype == NS_ETHERTYPE_ARP ? 28 : ns_ip_len(p);
-    uint32_t len = NS_ETH_HLEN + l3;
-    return len < 60 ? 60 : len;     /* Ethernet minimum frame, FCS excluded */
-}
-
 uint32_t ns_inet_sum(const uint8_t *b, size_t len, uint32_t sum)
 {
     uint64_t s = sum;

@@ -300,11 +300,6 @@ struct ns_rng *ns_queue_rng(ns_queue *q) { return q->rng; }
 
 /* ---- for disciplines ------------------------------------------------- */
 
-uint32_t ns__queue_pkt_bytes(const ns_pkt *p)
-{
-    return ns_pkt_frame_len(p);
-}
-
 bool ns__queue_is_full(const ns_queue *q, const ns_pkt *p)
 {
     if (q->cfg.limit_pkts && q->len_pkts >= q->cfg.limit_pkts)
