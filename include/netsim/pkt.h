@@ -111,6 +111,10 @@ struct ns_payload *ns_payload_ref(struct ns_payload *pl);
 void               ns_payload_unref(struct ns_payload *pl);
 /* Sets p's payload to real bytes (copied), replacing what it had. */
 void ns_pkt_set_bytes(ns_pkt *p, const void *bytes, uint32_t len);
+/* The same, taking a small payload's block from sim's pool instead of
+ * malloc (one per datagram on the UDP send path).  The payload, and any
+ * span of its buffer, must then not outlive sim. */
+void ns_pkt_set_bytes_in(ns_sim *sim, ns_pkt *p, const void *bytes, uint32_t len);
 /* Copies payload bytes [off, off+len) into out; length-only bytes as 0. */
 void ns_pkt_copy_payload(const ns_pkt *p, uint32_t off, uint32_t len, uint8_t *out);
 

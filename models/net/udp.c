@@ -115,7 +115,7 @@ static ns_pkt *build(ns_udp *s, uint16_t dport, const void *bytes, uint32_t len)
 {
     ns_pkt *p = ns_pkt_new(s->host->sim);
     if (bytes)
-        ns_pkt_set_bytes(p, bytes, len);
+        ns_pkt_set_bytes_in(s->host->sim, p, bytes, len);
     else
         p->payload_len = len;
     uint8_t *u = ns_pkt_l4(p);
