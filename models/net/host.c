@@ -287,6 +287,7 @@ ns_iface *ns__iface_new(ns_host *h, const struct ns_iface_ops *ops, void *medium
     ifc->index = h->ifaces->len;
     g_snprintf(ifc->name, sizeof ifc->name, "eth%zu", ifc->index);
     derive_mac(h->name, ifc->index, ifc->mac);
+    ifc->mac_key = ns__mac_key(ifc->mac);
     ifc->ops = ops;
     ifc->medium = medium;
     g_ptr_array_add(h->ifaces, ifc);
@@ -300,7 +301,11 @@ size_t ns_iface_index(const ns_iface *ifc) { return ifc->index; }
 uint32_t ns_iface_addr(const ns_iface *ifc) { return ifc->addr; }
 int ns_iface_prefix(const ns_iface *ifc) { return ifc->prefix; }
 const uint8_t *ns_iface_mac(const ns_iface *ifc) { return ifc->mac; }
-void ns_iface_set_mac(ns_iface *ifc, const uint8_t mac[6]) { memcpy(ifc->mac, mac, 6); }
+void ns_iface_set_mac(ns_iface *ifc, const uint8_t mac[6])
+{
+    memcpy(ifc->mac, mac, 6);
+    ifc->mac_key = ns__mac_key(mac);
+}
 void ns_iface_set_accept_unconfigured(ns_iface *ifc, bool on) { ifc->accept_unconfigured = on; }
 bool ns_iface_is_up(const ns_iface *ifc) { return ifc->ops->is_up(ifc); }
 void ns_iface_capture(ns_iface *ifc, ns_pcap *pc) { ifc->pcap = pc; }

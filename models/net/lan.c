@@ -31,14 +31,6 @@ static uint32_t mask_of(int prefix)
     return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
 }
 
-static uint64_t mac_key(const uint8_t mac[6])
-{
-    uint64_t k = 0;
-    for (int i = 0; i < 6; i++)
-        k = k << 8 | mac[i];
-    return k;
-}
-
 void ns_lan_opts_defaults(struct ns_lan_opts *o)
 {
     *o = (struct ns_lan_opts){ 0 };
@@ -57,11 +49,11 @@ void ns__lan_switch_receive(struct lan_port *in, ns_pkt *p)
 {
     ns_lan *lan = in->lan;
     ns_sim *sim = lan->net->sim;
-    uint64_t src = mac_key(ns__if_mac(lan->net, p->eth_src_if));
+    uint64_t src = ns__if_mac_key(lan->net, p->eth_src_if);
     if (ns__lan_fdb_get(&lan->fdb, src) != in)
         ns__lan_fdb_put(&lan->fdb, src, in);
     if (p->eth_dst_if != NS_IF_BROADCAST) {
-        uint64_t dst = mac_key(ns__if_mac(lan->net, p->eth_dst_if));
+        uint64_t dst = ns__if_mac_key(lan->net, p->eth_dst_if);
         struct lan_port *out = ns__lan_fdb_get(&lan->fdb, dst);
         if (out) {
             if (out == in)
