@@ -225,6 +225,9 @@ static void test_payload_block_lifetime(void)
     char got[6] = { 0 };
     ns_pkt_copy_payload(c, 0, 5, (uint8_t *)got);
     CU_ASSERT_STRING_EQUAL(got, "hello");
+    memset(got, 0, sizeof got);
+    ns_pkt_copy_payload(c, 1, 3, (uint8_t *)got);       /* inside the one span */
+    CU_ASSERT_STRING_EQUAL(got, "ell");
     struct ns_span sp = c->payload->spans[0];
     sp.off = 1;
     sp.len = 3;

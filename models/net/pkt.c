@@ -211,6 +211,13 @@ void ns_pkt_copy_payload(const ns_pkt *p, uint32_t off, uint32_t len, uint8_t *o
         memset(out, 0, len);
         return;
     }
+    /* One span of real bytes holding it all (every ns_pkt_set_bytes
+     * payload): a decoder reads each datagram's header this way. */
+    const struct ns_span *first = &p->payload->spans[0];
+    if (p->payload->nspans == 1 && first->buf && off + len <= first->len) {
+        memcpy(out, first->buf->data + first->off + off, len);
+        return;
+    }
     uint32_t pos = 0;               /* payload offset of the current span */
     for (uint32_t i = 0; i < p->payload->nspans && len > 0; i++) {
         const struct ns_span *sp = &p->payload->spans[i];
