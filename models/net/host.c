@@ -145,16 +145,22 @@ static void rebuild_local(ns_host *h)
     h->local_dirty = false;
 }
 
+/* Out of line, so that the scan below, asked two to four times per
+ * datagram, saves no registers for it. */
+G_GNUC_NO_INLINE static bool local_set_has(ns_host *h, uint32_t addr)
+{
+    if (!h->local || h->local_dirty)
+        rebuild_local(h);
+    return g_hash_table_contains(h->local, GUINT_TO_POINTER(addr));
+}
+
 bool ns_host_has_addr(const ns_host *ch, uint32_t addr)
 {
     if (addr == NS_IP_BROADCAST)
         return true;
     ns_host *h = (ns_host *)ch;
-    if (h->ifaces->len >= LOCAL_SET_MIN_IFACES && addr != 0) {
-        if (!h->local || h->local_dirty)
-            rebuild_local(h);
-        return g_hash_table_contains(h->local, GUINT_TO_POINTER(addr));
-    }
+    if (h->ifaces->len >= LOCAL_SET_MIN_IFACES && addr != 0)
+        return local_set_has(h, addr);
     if (addr == 0)
         return false;             /* no interface has it, no broadcast is it */
     for (guint i = 0; i < h->ifaces->len; i++) {
