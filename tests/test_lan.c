@@ -488,6 +488,35 @@ static void test_arp_announce(void)
     world_finish(&w);
 }
 
+static void hand_mac_to_c(ns_sim *sim, void *arg)
+{
+    struct world *w = arg;
+    uint8_t old[6];
+    static const uint8_t fresh[6] = { 0x02, 0, 0, 0, 0, 0x43 };
+    memcpy(old, ns_iface_mac(w->ifc[1]), 6);
+    ns_iface_set_mac(w->ifc[1], fresh);
+    ns_iface_set_mac(w->ifc[2], old);
+}
+
+/* A cache entry names a MAC, not an interface: when b's MAC moves to c
+ * without an announcement, a's next datagram for b's address is a frame
+ * for c's interface (b's NIC ignores it, the switch still sending b's old
+ * MAC to b's port), however often a sent with the entry before. */
+static void test_arp_entry_follows_mac(void)
+{
+    struct world w;
+    world_init(&w, true);
+    send_at(&w, 0, 0, NET(2));
+    send_at(&w, 5 * NS_MSEC, 0, NET(2));
+    ns_event_at(w.sim, 10 * NS_MSEC, hand_mac_to_c, &w, 0, NULL);
+    send_at(&w, 20 * NS_MSEC, 0, NET(2));
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(w.rx[1].n, 2);
+    CU_ASSERT_EQUAL(w.rx[2].n, 0);
+    CU_ASSERT_EQUAL(ns_lan_port_stats(w.lan, w.ifc[1])->rx_filtered, 1);
+    world_finish(&w);
+}
+
 static void crash_a(ns_sim *sim, void *arg)
 {
     ns_host_crash(arg);
@@ -662,5 +691,6 @@ void test_lan_register(void)
     ns_test_add(s, "ARP unanswered", test_arp_unanswered);
     ns_test_add(s, "ARP probe", test_arp_probe);
     ns_test_add(s, "ARP announce", test_arp_announce);
+    ns_test_add(s, "ARP entry follows its MAC to another interface", test_arp_entry_follows_mac);
     ns_test_add(s, "ARP crash", test_arp_crash);
 }

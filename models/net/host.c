@@ -289,6 +289,7 @@ ns_iface *ns__iface_new(ns_host *h, const struct ns_iface_ops *ops, void *medium
     ns_iface *ifc = g_new0(ns_iface, 1);
     ifc->gid = (uint16_t)h->net->ifaces->len;
     g_ptr_array_add(h->net->ifaces, ifc);
+    h->net->mac_gen++;
     ifc->host = h;
     ifc->index = h->ifaces->len;
     g_snprintf(ifc->name, sizeof ifc->name, "eth%zu", ifc->index);
@@ -311,6 +312,7 @@ void ns_iface_set_mac(ns_iface *ifc, const uint8_t mac[6])
 {
     memcpy(ifc->mac, mac, 6);
     ifc->mac_key = ns__mac_key(mac);
+    ifc->host->net->mac_gen++;
 }
 void ns_iface_set_accept_unconfigured(ns_iface *ifc, bool on) { ifc->accept_unconfigured = on; }
 bool ns_iface_is_up(const ns_iface *ifc) { return ifc->ops->is_up(ifc); }

@@ -421,6 +421,7 @@ ns_iface *ns_lan_attach(ns_lan *lan, ns_host *h, uint32_t addr, GError **error)
         g_prefix_error(error, "LAN '%s': ", lan->name);
         g_ptr_array_remove_index(h->ifaces, h->ifaces->len - 1);
         g_ptr_array_remove_index(lan->net->ifaces, lan->net->ifaces->len - 1);
+        lan->net->mac_gen++;
         g_free(ifc);
         ns__lan_port_free(sim, port);
         return NULL;

@@ -155,6 +155,9 @@ struct ns_net {
     GPtrArray                 *links;         /* ns_link*, owned */
     GPtrArray                 *lans;          /* ns_lan*, owned */
     GPtrArray                 *ifaces;        /* ns_iface*, by gid (hosts own them) */
+    uint32_t                   mac_gen;       /* bumped when an interface comes or
+                                                 goes or a MAC is set: what
+                                                 ns__mac_to_if answers may change */
     const struct ns_proto_ops *protos[256];
     GArray                    *fault_obs;     /* struct observer */
     GArray                    *addr_obs;
