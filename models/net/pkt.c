@@ -114,7 +114,9 @@ struct ns_buf *ns_buf_new(const void *bytes, uint32_t len)
     return b;
 }
 
-void ns_buf_unref(struct ns_buf *b)
+/* Inline for ns_payload_unref, which drops a buffer with every packet
+ * freed (an exported function is a real call under -fPIC). */
+static inline void buf_unref(struct ns_buf *b)
 {
     if (!b)
         return;
@@ -125,6 +127,11 @@ void ns_buf_unref(struct ns_buf *b)
         embedded_block_free(b);             /* its payload is already gone */
     else
         g_free(b);
+}
+
+void ns_buf_unref(struct ns_buf *b)
+{
+    buf_unref(b);
 }
 
 struct ns_payload *ns_payload_new(const struct ns_span *spans, uint32_t n)
@@ -155,11 +162,11 @@ void ns_payload_unref(struct ns_payload *pl)
         return;
     if (pl->nspans == 1 && is_embedded_in(pl, pl->spans[0].buf)) {
         /* the block goes with the buffer's last reference, now or later */
-        ns_buf_unref(pl->spans[0].buf);
+        buf_unref(pl->spans[0].buf);
         return;
     }
     for (uint32_t i = 0; i < pl->nspans; i++)
-        ns_buf_unref(pl->spans[i].buf);
+        buf_unref(pl->spans[i].buf);
     g_free(pl);
 }
 
