@@ -60,6 +60,11 @@ struct ns_pool *ns_sim_pkt_pool(ns_sim *sim)
     return &sim->pkt_pool;
 }
 
+struct ns_pool *ns_sim_payload_pool(ns_sim *sim)
+{
+    return &sim->payload_pool;
+}
+
 uint64_t ns_sim_next_uid(ns_sim *sim)
 {
     return ++sim->next_uid;

@@ -56,6 +56,7 @@ void ns_sim_free(ns_sim *sim)
     g_hash_table_destroy(sim->rngs);
     ns__sched_free(sim);
     ns_pool_destroy(&sim->pkt_pool);
+    ns_pool_destroy(&sim->payload_pool);
     g_free(sim);
 }
 

@@ -50,6 +50,7 @@ struct ns_sim {
     volatile int          *interrupt;      /* owned by the caller */
     /* pools */
     struct ns_pool         pkt_pool;       /* packets; set up by pkt.c */
+    struct ns_pool         payload_pool;   /* small payload blocks; pkt.c */
     uint64_t               next_uid;       /* last unique id handed out */
     /* components */
     struct ns_trace       *trace;          /* NULL until first used */

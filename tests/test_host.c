@@ -383,6 +383,57 @@ static void test_owning(void)
     world_free(&w);
 }
 
+/* ns_udp_rx_iface names the receiving interface during the receive
+ * callback only; a callback may close its socket (and bind the port
+ * anew): the new socket is then left without one. */
+struct rx_iface_probe {
+    struct world *w;
+    ns_iface     *seen[2];        /* during the first and second receive */
+    int           n;
+    ns_udp       *rebound;
+};
+
+static void on_rx_iface(ns_udp *s, const ns_pkt *p, uint32_t src, uint16_t sport, void *ud)
+{
+    (void)p; (void)src; (void)sport;
+    struct rx_iface_probe *pr = ud;
+    if (pr->n < 2)
+        pr->seen[pr->n] = ns_udp_rx_iface(s);
+    if (++pr->n == 2) {           /* the second: close, bind the port anew */
+        ns_host *h = ns_udp_host(s);
+        ns_udp_close(s);
+        pr->rebound = listen_on(pr->w, h, PORT);
+    }
+}
+
+static void test_udp_rx_iface(void)
+{
+    struct world w;
+    world_init(&w, 1);
+    ns_host *a = host(&w, "a", false), *b = host(&w, "b", false);
+    ns_link *l = link_rd(&w, a, b, 10e6, NS_MSEC);
+    ns_udp *sa = listen_on(&w, a, 5000);
+    GError *err = NULL;
+    ns_udp *sb = ns_udp_bind(b, PORT, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sb);
+    struct rx_iface_probe pr = { .w = &w };
+    ns_udp_on_receive(sb, on_rx_iface, &pr);
+    CU_ASSERT_PTR_NULL(ns_udp_rx_iface(sb));
+    send_at(&w, 0, sa, ip("10.0.1.2"), PORT, PAYLOAD, 0, false);
+    send_at(&w, NS_SEC, sa, ip("10.0.1.2"), PORT, PAYLOAD, 0, false);
+    send_at(&w, 2 * NS_SEC, sa, ip("10.0.1.2"), PORT, PAYLOAD, 7, true);
+    world_run(&w);
+    CU_ASSERT_EQUAL(pr.n, 2);
+    CU_ASSERT_PTR_EQUAL(pr.seen[0], ns_link_iface(l, 1));
+    CU_ASSERT_PTR_EQUAL(pr.seen[1], ns_link_iface(l, 1));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pr.rebound);
+    CU_ASSERT_PTR_NULL(ns_udp_rx_iface(pr.rebound));
+    CU_ASSERT_EQUAL(w.rx->len, 1);              /* the third, to the new socket */
+    if (w.rx->len == 1)
+        CU_ASSERT_EQUAL(rx_at(&w, 0)->tag, 7);
+    world_free(&w);
+}
+
 void test_host_register(void)
 {
     CU_pSuite s = ns_test_suite("host", NULL, NULL);
@@ -392,4 +443,5 @@ void test_host_register(void)
     ns_test_add(s, "address, link and port errors", test_address_errors);
     ns_test_add(s, "address observers; removing an address", test_addr_observers);
     ns_test_add(s, "the owner of an address, cached, follows changes", test_owning);
+    ns_test_add(s, "UDP receive interface, across a callback that closes", test_udp_rx_iface);
 }

@@ -68,6 +68,45 @@ static void test_lan_addresses(void)
     world_finish(&w);
 }
 
+/* Automatic addresses are the lowest free ones of the subnet, around
+ * given ones and into gaps that address changes leave, until none is
+ * left below the broadcast address. */
+static void test_lan_auto_addr_lowest_free(void)
+{
+    ns_sim *sim = ns_sim_new(1);
+    struct ns_lan_opts o;
+    ns_lan_opts_defaults(&o);
+    o.subnet = (10u << 24) | (9u << 16);                /* 10.9.0.0/29: .1 to .6 */
+    o.prefix = 29;
+    GError *err = NULL;
+    ns_lan *lan = ns_lan_new(sim, "small", &o, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lan);
+    static const uint32_t given[] = { 0, 3, 0, 0, 0, 0 };
+    static const uint32_t want[] = { 1, 3, 2, 4, 5, 6 };
+    ns_iface *ifc[G_N_ELEMENTS(given)];
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        char name[8];
+        g_snprintf(name, sizeof name, "h%zu", i);
+        ns_host *h = ns_host_new(sim, name, NULL);
+        ifc[i] = ns_lan_attach(lan, h, given[i] ? o.subnet | given[i] : 0, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ifc[i]);
+        CU_ASSERT_EQUAL(ns_iface_addr(ifc[i]), o.subnet | want[i]);
+        if (i == 3) {                                   /* free .2: the next takes it */
+            CU_ASSERT_TRUE(ns_iface_set_addr(ifc[2], 0, 0, &err));
+            ns_host *g = ns_host_new(sim, "gap", NULL);
+            ns_iface *gi = ns_lan_attach(lan, g, 0, &err);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(gi);
+            CU_ASSERT_EQUAL(ns_iface_addr(gi), o.subnet | 2);
+        }
+    }
+    ns_host *late = ns_host_new(sim, "late", NULL);
+    CU_ASSERT_PTR_NULL(ns_lan_attach(lan, late, 0, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_STRING_EQUAL(err->message, "LAN 'small': no free address in 10.9.0.0/29");
+    g_clear_error(&err);
+    ns_sim_free(sim);
+}
+
 static void test_lan_errors(void)
 {
     ns_sim *sim = ns_sim_new(1);
@@ -488,6 +527,35 @@ static void test_arp_announce(void)
     world_finish(&w);
 }
 
+static void hand_mac_to_c(ns_sim *sim, void *arg)
+{
+    struct world *w = arg;
+    uint8_t old[6];
+    static const uint8_t fresh[6] = { 0x02, 0, 0, 0, 0, 0x43 };
+    memcpy(old, ns_iface_mac(w->ifc[1]), 6);
+    ns_iface_set_mac(w->ifc[1], fresh);
+    ns_iface_set_mac(w->ifc[2], old);
+}
+
+/* A cache entry names a MAC, not an interface: when b's MAC moves to c
+ * without an announcement, a's next datagram for b's address is a frame
+ * for c's interface (b's NIC ignores it, the switch still sending b's old
+ * MAC to b's port), however often a sent with the entry before. */
+static void test_arp_entry_follows_mac(void)
+{
+    struct world w;
+    world_init(&w, true);
+    send_at(&w, 0, 0, NET(2));
+    send_at(&w, 5 * NS_MSEC, 0, NET(2));
+    ns_event_at(w.sim, 10 * NS_MSEC, hand_mac_to_c, &w, 0, NULL);
+    send_at(&w, 20 * NS_MSEC, 0, NET(2));
+    CU_ASSERT_EQUAL(ns_sim_run(w.sim, NS_TIME_MAX, 0), NS_STOP_EMPTY);
+    CU_ASSERT_EQUAL(w.rx[1].n, 2);
+    CU_ASSERT_EQUAL(w.rx[2].n, 0);
+    CU_ASSERT_EQUAL(ns_lan_port_stats(w.lan, w.ifc[1])->rx_filtered, 1);
+    world_finish(&w);
+}
+
 static void crash_a(ns_sim *sim, void *arg)
 {
     ns_host_crash(arg);
@@ -648,6 +716,7 @@ void test_lan_register(void)
 {
     CU_pSuite s = ns_test_suite("lan", NULL, NULL);
     ns_test_add(s, "addresses", test_lan_addresses);
+    ns_test_add(s, "automatic addresses: the lowest free", test_lan_auto_addr_lowest_free);
     ns_test_add(s, "errors", test_lan_errors);
     ns_test_add(s, "unicast timing without ARP", test_lan_unicast_timing_noarp);
     ns_test_add(s, "unicast timing with ARP", test_lan_unicast_timing_arp);
@@ -662,5 +731,6 @@ void test_lan_register(void)
     ns_test_add(s, "ARP unanswered", test_arp_unanswered);
     ns_test_add(s, "ARP probe", test_arp_probe);
     ns_test_add(s, "ARP announce", test_arp_announce);
+    ns_test_add(s, "ARP entry follows its MAC to another interface", test_arp_entry_follows_mac);
     ns_test_add(s, "ARP crash", test_arp_crash);
 }

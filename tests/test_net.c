@@ -3,6 +3,7 @@
  * determinism.  (Links, routing, hosts and traffic have their own suites:
  * test_link.c, test_route.c, test_host.c, test_traffic.c.) */
 #include "testnet.h"
+#include "netsim/pool.h"
 
 /* ---- pcap ------------------------------------------------------------- */
 
@@ -224,6 +225,9 @@ static void test_payload_block_lifetime(void)
     char got[6] = { 0 };
     ns_pkt_copy_payload(c, 0, 5, (uint8_t *)got);
     CU_ASSERT_STRING_EQUAL(got, "hello");
+    memset(got, 0, sizeof got);
+    ns_pkt_copy_payload(c, 1, 3, (uint8_t *)got);       /* inside the one span */
+    CU_ASSERT_STRING_EQUAL(got, "ell");
     struct ns_span sp = c->payload->spans[0];
     sp.off = 1;
     sp.len = 3;
@@ -242,6 +246,56 @@ static void test_payload_block_lifetime(void)
     ns_sim_free(sim);
 }
 
+/* ns_pkt_set_bytes_in: a small payload's block comes from the sim's pool
+ * and goes back to it with the last reference (the payload's, or a span
+ * of its buffer taken into another payload); a payload too large for a
+ * block is malloc'd.  Bytes read back the same either way. */
+static void test_payload_pooled_block(void)
+{
+    ns_sim *sim = ns_sim_new(1);
+    struct ns_pool *pool = ns_sim_payload_pool(sim);
+    ns_pkt *p = ns_pkt_new(sim);
+    ns_pkt_set_bytes_in(sim, p, "first", 5);
+    CU_ASSERT_EQUAL(pool->live, 1);
+    ns_pkt_set_bytes_in(sim, p, "hello", 5);            /* replaces: "first" back */
+    CU_ASSERT_EQUAL(pool->live, 1);
+    ns_pkt *c = ns_pkt_clone(sim, p);                   /* shares the block */
+    CU_ASSERT_EQUAL(pool->live, 1);
+    ns_pkt_free(sim, p);
+    CU_ASSERT_EQUAL(pool->live, 1);
+    struct ns_span sp = c->payload->spans[0];
+    sp.off = 1;
+    sp.len = 3;
+    struct ns_payload *keep = ns_payload_new(&sp, 1);  /* holds the buffer */
+    ns_pkt_free(sim, c);                                /* the payload dies */
+    CU_ASSERT_EQUAL(pool->live, 1);                     /* the buffer lives on */
+    CU_ASSERT_EQUAL(memcmp(keep->spans[0].buf->data + keep->spans[0].off, "ell", 3), 0);
+    ns_payload_unref(keep);
+    CU_ASSERT_EQUAL(pool->live, 0);
+
+    uint8_t big[200], back[200];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7 + 1);
+    ns_pkt *b = ns_pkt_new(sim);
+    ns_pkt_set_bytes_in(sim, b, big, sizeof big);       /* too large: malloc'd */
+    CU_ASSERT_EQUAL(pool->live, 0);
+    ns_pkt_copy_payload(b, 0, sizeof back, back);
+    CU_ASSERT_EQUAL(memcmp(big, back, sizeof big), 0);
+    ns_pkt_set_bytes_in(sim, b, big, 64);               /* small again: pooled */
+    CU_ASSERT_EQUAL(pool->live, 1);
+    CU_ASSERT_EQUAL(b->payload_len, 64);
+    memset(back, 0, sizeof back);
+    ns_pkt_copy_payload(b, 0, 64, back);
+    CU_ASSERT_EQUAL(memcmp(big, back, 64), 0);
+    ns_pkt_set_bytes_in(sim, b, NULL, 4);               /* NULL bytes: zeros */
+    ns_pkt_copy_payload(b, 0, 4, back);
+    CU_ASSERT_TRUE(back[0] == 0 && back[1] == 0 && back[2] == 0 && back[3] == 0);
+    ns_pkt_free(sim, b);
+    CU_ASSERT_EQUAL(pool->live, 0);
+    CU_ASSERT_EQUAL(ns_pkt_live(sim), 0);
+    ns_sim_free(sim);
+}
+
 void test_net_register(void)
 {
     CU_pSuite s = ns_test_suite("net", NULL, NULL);
@@ -249,4 +303,5 @@ void test_net_register(void)
     ns_test_add(s, "counters.tsv at commit", test_counters_tsv);
     ns_test_add(s, "same seed, same events.tsv", test_determinism);
     ns_test_add(s, "payload and bytes share one block", test_payload_block_lifetime);
+    ns_test_add(s, "small payload blocks come from the sim's pool", test_payload_pooled_block);
 }

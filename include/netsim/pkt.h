@@ -111,6 +111,10 @@ struct ns_payload *ns_payload_ref(struct ns_payload *pl);
 void               ns_payload_unref(struct ns_payload *pl);
 /* Sets p's payload to real bytes (copied), replacing what it had. */
 void ns_pkt_set_bytes(ns_pkt *p, const void *bytes, uint32_t len);
+/* The same, taking a small payload's block from sim's pool instead of
+ * malloc (one per datagram on the UDP send path).  The payload, and any
+ * span of its buffer, must then not outlive sim. */
+void ns_pkt_set_bytes_in(ns_sim *sim, ns_pkt *p, const void *bytes, uint32_t len);
 /* Copies payload bytes [off, off+len) into out; length-only bytes as 0. */
 void ns_pkt_copy_payload(const ns_pkt *p, uint32_t off, uint32_t len, uint8_t *out);
 
@@ -145,8 +149,14 @@ static inline uint32_t ns_ip_len(const ns_pkt *p)
     return NS_IP_HLEN + p->l4_len + p->payload_len;
 }
 /* Bytes of the Ethernet frame without preamble/FCS: what links charge by
- * default (ARP frames are padded to the 60-byte minimum). */
-uint32_t ns_pkt_frame_len(const ns_pkt *p);
+ * default (ARP frames are padded to the 60-byte minimum).  Inline: queues
+ * and transmitters ask it four to five times per frame and hop. */
+static inline uint32_t ns_pkt_frame_len(const ns_pkt *p)
+{
+    uint32_t l3 = p->ethertype == NS_ETHERTYPE_ARP ? 28 : ns_ip_len(p);
+    uint32_t len = NS_ETH_HLEN + l3;
+    return len < 60 ? 60 : len;     /* Ethernet minimum frame, FCS excluded */
+}
 
 /* The Internet checksum (RFC 1071) of `len` bytes, folded, not inverted;
  * chain partial sums through `sum`. */

@@ -34,6 +34,9 @@ void  ns_pool_free(struct ns_pool *p, void *obj);
 
 /* The sim's packet pool (objects of the size the caller set up first). */
 struct ns_pool *ns_sim_pkt_pool(ns_sim *sim);
+/* The sim's pool of small payload blocks (pkt.c sets it up; see
+ * ns_pkt_set_bytes_in).  Destroyed with the sim, after its attachments. */
+struct ns_pool *ns_sim_payload_pool(ns_sim *sim);
 /* A per-sim counter for unique ids (packets): starts at 1. */
 uint64_t ns_sim_next_uid(ns_sim *sim);
 

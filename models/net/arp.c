@@ -38,6 +38,12 @@ struct arp_cfg {                  /* sim attachment */
 struct arp_entry {
     uint8_t   mac[6];
     ns_time_t expires;            /* ignored from this time on */
+    /* The interface id of mac (ns__mac_to_if, a scan of every interface
+     * of the sim), remembered for the packets sent with the entry while
+     * net->mac_gen stays at gid_gen. */
+    bool      gid_known;
+    uint16_t  gid;
+    uint32_t  gid_gen;
 };
 
 struct arp_iface;
@@ -184,6 +190,7 @@ static void cache_put(struct arp_iface *ai, uint32_t ip, const uint8_t mac[6])
         g_hash_table_insert(ai->cache, GUINT_TO_POINTER(ip), e);
     }
     memcpy(e->mac, mac, 6);
+    e->gid_known = false;
     e->expires = ns_sim_now(sim) + arp_cfg(sim)->timeout;
 }
 
@@ -287,7 +294,12 @@ void ns__arp_output(ns_iface *ifc, ns_pkt *p, uint32_t next_hop)
     struct arp_iface *ai = arp_iface_get(ifc);
     struct arp_entry *e = cache_get(ai, next_hop);
     if (e) {
-        p->eth_dst_if = ns__mac_to_if(h->net, e->mac);
+        if (!e->gid_known || e->gid_gen != h->net->mac_gen) {
+            e->gid = ns__mac_to_if(h->net, e->mac);
+            e->gid_gen = h->net->mac_gen;
+            e->gid_known = true;
+        }
+        p->eth_dst_if = e->gid;
         ns__lan_send(ifc, p);
         return;
     }

@@ -145,19 +145,27 @@ static void rebuild_local(ns_host *h)
     h->local_dirty = false;
 }
 
+/* Out of line, so that the scan below, asked two to four times per
+ * datagram, saves no registers for it. */
+G_GNUC_NO_INLINE static bool local_set_has(ns_host *h, uint32_t addr)
+{
+    if (!h->local || h->local_dirty)
+        rebuild_local(h);
+    return g_hash_table_contains(h->local, GUINT_TO_POINTER(addr));
+}
+
 bool ns_host_has_addr(const ns_host *ch, uint32_t addr)
 {
     if (addr == NS_IP_BROADCAST)
         return true;
     ns_host *h = (ns_host *)ch;
-    if (h->ifaces->len >= LOCAL_SET_MIN_IFACES && addr != 0) {
-        if (!h->local || h->local_dirty)
-            rebuild_local(h);
-        return g_hash_table_contains(h->local, GUINT_TO_POINTER(addr));
-    }
+    if (h->ifaces->len >= LOCAL_SET_MIN_IFACES && addr != 0)
+        return local_set_has(h, addr);
+    if (addr == 0)
+        return false;             /* no interface has it, no broadcast is it */
     for (guint i = 0; i < h->ifaces->len; i++) {
         ns_iface *ifc = g_ptr_array_index(h->ifaces, i);
-        if (ifc->addr && (ifc->addr == addr || (ifc->prefix < 31 && addr == ns_iface_broadcast(ifc))))
+        if (ifc->addr == addr || ifc->subnet_bcast == addr)
             return true;
     }
     return false;
@@ -281,10 +289,12 @@ ns_iface *ns__iface_new(ns_host *h, const struct ns_iface_ops *ops, void *medium
     ns_iface *ifc = g_new0(ns_iface, 1);
     ifc->gid = (uint16_t)h->net->ifaces->len;
     g_ptr_array_add(h->net->ifaces, ifc);
+    h->net->mac_gen++;
     ifc->host = h;
     ifc->index = h->ifaces->len;
     g_snprintf(ifc->name, sizeof ifc->name, "eth%zu", ifc->index);
     derive_mac(h->name, ifc->index, ifc->mac);
+    ifc->mac_key = ns__mac_key(ifc->mac);
     ifc->ops = ops;
     ifc->medium = medium;
     g_ptr_array_add(h->ifaces, ifc);
@@ -298,7 +308,12 @@ size_t ns_iface_index(const ns_iface *ifc) { return ifc->index; }
 uint32_t ns_iface_addr(const ns_iface *ifc) { return ifc->addr; }
 int ns_iface_prefix(const ns_iface *ifc) { return ifc->prefix; }
 const uint8_t *ns_iface_mac(const ns_iface *ifc) { return ifc->mac; }
-void ns_iface_set_mac(ns_iface *ifc, const uint8_t mac[6]) { memcpy(ifc->mac, mac, 6); }
+void ns_iface_set_mac(ns_iface *ifc, const uint8_t mac[6])
+{
+    memcpy(ifc->mac, mac, 6);
+    ifc->mac_key = ns__mac_key(mac);
+    ifc->host->net->mac_gen++;
+}
 void ns_iface_set_accept_unconfigured(ns_iface *ifc, bool on) { ifc->accept_unconfigured = on; }
 bool ns_iface_is_up(const ns_iface *ifc) { return ifc->ops->is_up(ifc); }
 void ns_iface_capture(ns_iface *ifc, ns_pcap *pc) { ifc->pcap = pc; }
@@ -357,6 +372,7 @@ bool ns_iface_set_addr(ns_iface *ifc, uint32_t addr, int prefix, GError **error)
     h->local_dirty = true;
     ifc->addr = addr;
     ifc->prefix = addr ? prefix : 0;
+    ifc->subnet_bcast = addr && ifc->prefix < 31 ? ns_iface_broadcast(ifc) : 0;
     h->net->addr_gen++;
     ns__route_addr_changed(ifc, old, old_prefix);
     if (ns_trace_on(h->sim, "net.addr", h->name))

@@ -27,6 +27,21 @@ static void fill_header(ns_host *h, ns_pkt *p, uint32_t src, uint32_t dst,
     ns_put32(ip + 16, dst);
 }
 
+/* The diagram hooks, called only when a diagram is open (sent) or a
+ * drawn packet is pending (delivered): their own first tests, made here
+ * so that a datagram pays no call when nothing is drawn. */
+static inline void diagram_sent(ns_host *h, const ns_pkt *p)
+{
+    if (h->net->diagrams)
+        ns__diagram_sent(h, p);
+}
+
+static inline void diagram_delivered(ns_host *h, const ns_pkt *p)
+{
+    if (h->net->diagram_msgs)
+        ns__diagram_delivered(h, p);
+}
+
 static void transmit(ns_iface *out, ns_pkt *p, uint32_t next_hop)
 {
     out->ops->output(out, p, next_hop);
@@ -46,10 +61,9 @@ bool ns_ip_output(ns_host *h, ns_pkt *p, uint32_t src, uint32_t dst,
         src = out->addr;
     fill_header(h, p, src ? src : ns_host_addr(h), dst, proto, tos);
     h->stats.tx_pkts++;
-    ns__diagram_sent(h, p);
+    diagram_sent(h, p);
     /* A directed broadcast to a connected subnet goes out on it (RFC 919). */
-    bool subnet_bcast = routed && out->addr && out->prefix < 31 &&
-                        dst == ns_iface_broadcast(out);
+    bool subnet_bcast = routed && ns__iface_is_subnet_bcast(out, dst);
     if (subnet_bcast)
         p->flags |= NS_PKT_BROADCAST;
     if (ns_host_has_addr(h, dst) && dst != NS_IP_BROADCAST && !subnet_bcast) {
@@ -76,7 +90,7 @@ bool ns_ip_output_iface(ns_iface *ifc, ns_pkt *p, uint32_t src, uint32_t dst,
     if (dst == NS_IP_BROADCAST || dst == ns_iface_broadcast(ifc))
         p->flags |= NS_PKT_BROADCAST;
     h->stats.tx_pkts++;
-    ns__diagram_sent(h, p);
+    diagram_sent(h, p);
     transmit(ifc, p, dst);
     return true;
 }
@@ -91,7 +105,7 @@ bool ns_ip_output_iface_mac(ns_iface *ifc, ns_pkt *p, uint32_t src, uint32_t dst
     }
     fill_header(h, p, src, dst, proto, tos);
     h->stats.tx_pkts++;
-    ns__diagram_sent(h, p);
+    diagram_sent(h, p);
     if (ns__lan_is_port(ifc))
         return ns__lan_send_to_mac(ifc, p, mac);
     transmit(ifc, p, dst);        /* a point-to-point link has one peer */
@@ -102,7 +116,7 @@ static void deliver(ns_host *h, ns_iface *in, ns_pkt *p)
 {
     const struct ns_proto_ops *ops = h->net->protos[ns_ip_proto(p)];
     h->stats.rx_pkts++;
-    ns__diagram_delivered(h, p);
+    diagram_delivered(h, p);
     if (!ops) {
         /* RFC 1122 3.2.2.1: protocol unreachable. */
         ns_icmp_error(h, p, NS_ICMP_UNREACH, 2);

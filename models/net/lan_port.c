@@ -93,19 +93,22 @@ static void batch_add(struct lan_batch *b, struct lan_dir *d)
 
 /* Schedules fn(d) at `at`; while gathering, joins the open batch instead
  * (opening one, with an event for batch_fn, when the open one is not a
- * batch_fn at `at`: a flood schedules arrivals and tx_dones). */
+ * batch_fn at `at`: a flood schedules arrivals and tx_dones).  `at` is
+ * never before now (a frame's end, or its end plus the delay), so
+ * ns_event_at schedules exactly what ns_event_after(at - now) did,
+ * without asking the sim for now twice per frame and hop. */
 static void schedule_dir(struct lan_dir *d, ns_time_t at, ns_event_fn fn,
                          ns_event_fn batch_fn)
 {
     ns_lan *lan = d->port->lan;
     ns_sim *sim = lan->net->sim;
     if (!lan->gathering) {
-        ns_event_after(sim, at - ns_sim_now(sim), fn, d);
+        ns_event_at(sim, at, fn, d, 0, NULL);
         return;
     }
     if (!lan->gather || lan->gather->at != at || lan->gather->fn != batch_fn) {
         lan->gather = batch_take(lan, at, batch_fn);
-        ns_event_after(sim, at - ns_sim_now(sim), batch_fn, lan->gather);
+        ns_event_at(sim, at, batch_fn, lan->gather, 0, NULL);
     }
     batch_add(lan->gather, d);
 }

@@ -44,6 +44,9 @@ struct link_dir {
     int             dir;              /* 0: a->b, 1: b->a */
     ns_iface       *from, *to;
     double          rate_bps;
+    uint64_t        rate_int;         /* rate_bps rounded, as serialisation
+                                       * uses it: set with rate_bps, not
+                                       * an llround per frame */
     ns_time_t       delay;
     ns_time_t       jitter;
     bool            reorder;
@@ -240,7 +243,7 @@ static void start_tx(struct link_dir *d)
     d->early = NULL;                    /* the last one's tx_end has passed */
     uint32_t bytes = ns_pkt_frame_len(p) + d->link->overhead;
     /* rate is an integer number of bit/s */
-    ns_time_t tx_end = ns__tx_start(&d->clk, now, bytes, (uint64_t)llround(d->rate_bps), d->rebase);
+    ns_time_t tx_end = ns__tx_start(&d->clk, now, bytes, d->rate_int, d->rebase);
     d->rebase = false;
     d->stats.tx_pkts++;
     d->stats.tx_bytes += bytes - d->link->overhead;
@@ -409,6 +412,7 @@ ns_link *ns_link_new(ns_sim *sim, ns_host *a, ns_host *b,
         d->link = l;
         d->dir = i;
         d->rate_bps = o->rate_bps;
+        d->rate_int = (uint64_t)llround(o->rate_bps);
         d->delay = o->delay;
         d->jitter = o->jitter;
         d->reorder = o->jitter_reorders;
@@ -489,6 +493,7 @@ bool ns_link_set_rate(ns_link *l, int dir, double rate_bps, GError **error)
     for (int i = 0; i < 2; i++)
         if (dir < 0 || dir == i) {
             l->d[i].rate_bps = rate_bps;
+            l->d[i].rate_int = (uint64_t)llround(rate_bps);
             l->d[i].rebase = true;
         }
     return true;

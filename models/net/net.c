@@ -157,7 +157,7 @@ const uint8_t *ns__if_mac(const struct ns_net *net, uint16_t gid)
     return ((const ns_iface *)g_ptr_array_index(net->ifaces, gid))->mac;
 }
 
-/* Linear: used only when ARP learns a mapping, not per packet. */
+/* Linear: arp.c remembers its answers per cache entry (net->mac_gen). */
 uint16_t ns__mac_to_if(const struct ns_net *net, const uint8_t mac[6])
 {
     if (memcmp(mac, broadcast_mac, 6) == 0)

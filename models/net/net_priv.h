@@ -31,14 +31,28 @@ struct ns_iface {
     uint16_t                   gid;          /* index in net->ifaces */
     char                       name[12];     /* "eth0" */
     uint8_t                    mac[6];
+    uint64_t                   mac_key;      /* mac as a number (ns__mac_key),
+                                              * kept with it: the switch
+                                              * looks up two per frame */
     uint32_t                   addr;         /* host order; 0 = none */
     int                        prefix;
+    uint32_t                   subnet_bcast; /* the subnet broadcast it accepts
+                                              * (addr set, prefix < 31), else
+                                              * 0: kept by ns_iface_set_addr,
+                                              * as every datagram sent and
+                                              * received asks */
     const struct ns_iface_ops *ops;
     void                      *medium;       /* link direction or LAN port */
     ns_iface                  *peer;         /* p2p: the other end */
     struct ns_pcap            *pcap;         /* capture, or NULL */
     bool                       accept_unconfigured; /* see ns_iface_set_accept_unconfigured */
 };
+
+/* Whether a is ifc's subnet broadcast (never 0, which marks none). */
+static inline bool ns__iface_is_subnet_bcast(const ns_iface *ifc, uint32_t a)
+{
+    return ifc->subnet_bcast != 0 && a == ifc->subnet_bcast;
+}
 
 struct route {
     uint32_t  dst;                /* network, host order */
@@ -141,6 +155,9 @@ struct ns_net {
     GPtrArray                 *links;         /* ns_link*, owned */
     GPtrArray                 *lans;          /* ns_lan*, owned */
     GPtrArray                 *ifaces;        /* ns_iface*, by gid (hosts own them) */
+    uint32_t                   mac_gen;       /* bumped when an interface comes or
+                                                 goes or a MAC is set: what
+                                                 ns__mac_to_if answers may change */
     const struct ns_proto_ops *protos[256];
     GArray                    *fault_obs;     /* struct observer */
     GArray                    *addr_obs;
@@ -185,6 +202,21 @@ bool ns__host_check_addr(const ns_host *h, const ns_iface *self, const char *nam
  * NS_IF_MAX when no interface has it). */
 const uint8_t *ns__if_mac(const struct ns_net *net, uint16_t gid);
 uint16_t       ns__mac_to_if(const struct ns_net *net, const uint8_t mac[6]);
+/* A MAC as a 48-bit number, first byte most significant. */
+static inline uint64_t ns__mac_key(const uint8_t mac[6])
+{
+    uint64_t k = 0;
+    for (int i = 0; i < 6; i++)
+        k = k << 8 | mac[i];
+    return k;
+}
+/* ns__mac_key(ns__if_mac(net, gid)), without the bytes. */
+static inline uint64_t ns__if_mac_key(const struct ns_net *net, uint16_t gid)
+{
+    if (gid >= net->ifaces->len)
+        return UINT64_C(0xffffffffffff);             /* the broadcast MAC */
+    return ((const ns_iface *)g_ptr_array_index(net->ifaces, gid))->mac_key;
+}
 /* A frame arrived on ifc (from its link or LAN port); takes ownership. */
 void ns__iface_input(ns_iface *ifc, ns_pkt *p);
 /* Captures a frame seen on ifc (tx or rx) if it is being captured. */

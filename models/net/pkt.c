@@ -57,12 +57,45 @@ uint64_t ns_pkt_live(const ns_sim *sim)
  * only buffer: [ns_payload, one span][ns_buf, bytes].  Two allocations
  * and two frees per datagram were the largest cost of sending one after
  * the event queue (locks_contention).  The buffer is marked EMBEDDED in
- * the top bit of its ref (counts never get near 2^31) and the block is
+ * the top bit of its ref (counts never get near 2^30) and the block is
  * freed when the last of the two dies: the buffer's count reaches zero
  * only once its payload, which holds a reference, is gone. */
 #define BUF_EMBEDDED  0x80000000u
-#define BUF_REFS(b)   ((b)->ref & ~BUF_EMBEDDED)
+#define BUF_REFS(b)   ((b)->ref & ~(BUF_EMBEDDED | BUF_POOLED))
 #define EMBED_HEAD    (sizeof(struct ns_payload) + sizeof(struct ns_span))
+
+/* ns_pkt_set_bytes_in takes the block of a small payload from the sim's
+ * payload pool: malloc and free per datagram were, after the event
+ * queue, the largest cost of a UDP datagram left (locks_contention).
+ * Such a block starts with the pool it came from, so that the last
+ * unref, which has no sim, can give it back; its buffer is marked
+ * POOLED, next to EMBEDDED.  Blocks are of one size; larger payloads
+ * are malloc'd as by ns_pkt_set_bytes. */
+#define BUF_POOLED    0x40000000u
+#define POOL_HEAD     sizeof(struct ns_pool *)
+#define POOLED_BLOCK  128u
+#define POOLED_MAX    (POOLED_BLOCK - POOL_HEAD - EMBED_HEAD - sizeof(struct ns_buf))
+
+static struct ns_pool *payload_pool(ns_sim *sim)
+{
+    struct ns_pool *pool = ns_sim_payload_pool(sim);
+    if (G_UNLIKELY(pool->obj_size == 0))   /* slabs as the packets' (above) */
+        ns_pool_init(pool, POOLED_BLOCK, ((1u << 20) - 64) / POOLED_BLOCK);
+    return pool;
+}
+
+/* Frees the block of the embedded buffer b, whose payload is gone. */
+static void embedded_block_free(struct ns_buf *b)
+{
+    char *block = (char *)b - EMBED_HEAD;
+    if (b->ref & BUF_POOLED) {
+        struct ns_pool *pool;
+        memcpy(&pool, block - POOL_HEAD, sizeof pool);
+        ns_pool_free(pool, block - POOL_HEAD);
+    } else {
+        g_free(block);
+    }
+}
 
 static bool is_embedded_in(const struct ns_payload *pl, const struct ns_buf *b)
 {
@@ -81,7 +114,9 @@ struct ns_buf *ns_buf_new(const void *bytes, uint32_t len)
     return b;
 }
 
-void ns_buf_unref(struct ns_buf *b)
+/* Inline for ns_payload_unref, which drops a buffer with every packet
+ * freed (an exported function is a real call under -fPIC). */
+static inline void buf_unref(struct ns_buf *b)
 {
     if (!b)
         return;
@@ -89,9 +124,14 @@ void ns_buf_unref(struct ns_buf *b)
     if (BUF_REFS(b) != 0)
         return;
     if (b->ref & BUF_EMBEDDED)
-        g_free((char *)b - EMBED_HEAD);     /* its payload is already gone */
+        embedded_block_free(b);             /* its payload is already gone */
     else
         g_free(b);
+}
+
+void ns_buf_unref(struct ns_buf *b)
+{
+    buf_unref(b);
 }
 
 struct ns_payload *ns_payload_new(const struct ns_span *spans, uint32_t n)
@@ -122,22 +162,21 @@ void ns_payload_unref(struct ns_payload *pl)
         return;
     if (pl->nspans == 1 && is_embedded_in(pl, pl->spans[0].buf)) {
         /* the block goes with the buffer's last reference, now or later */
-        ns_buf_unref(pl->spans[0].buf);
+        buf_unref(pl->spans[0].buf);
         return;
     }
     for (uint32_t i = 0; i < pl->nspans; i++)
-        ns_buf_unref(pl->spans[i].buf);
+        buf_unref(pl->spans[i].buf);
     g_free(pl);
 }
 
-void ns_pkt_set_bytes(ns_pkt *p, const void *bytes, uint32_t len)
+/* Builds in block the payload [ns_payload, one span][ns_buf, bytes] and
+ * gives it to p (whose old payload is already dropped). */
+static void embed(ns_pkt *p, char *block, uint32_t flags, const void *bytes, uint32_t len)
 {
-    if (p->payload)
-        ns_payload_unref(p->payload);
-    char *block = g_malloc(EMBED_HEAD + sizeof(struct ns_buf) + len);
     struct ns_payload *pl = (struct ns_payload *)block;
     struct ns_buf *b = (struct ns_buf *)(block + EMBED_HEAD);
-    b->ref = BUF_EMBEDDED | 1;          /* the span's reference */
+    b->ref = BUF_EMBEDDED | flags | 1;  /* the span's reference */
     b->len = len;
     if (bytes)
         memcpy(b->data, bytes, len);
@@ -151,11 +190,39 @@ void ns_pkt_set_bytes(ns_pkt *p, const void *bytes, uint32_t len)
     p->payload_len = len;
 }
 
+void ns_pkt_set_bytes(ns_pkt *p, const void *bytes, uint32_t len)
+{
+    if (p->payload)
+        ns_payload_unref(p->payload);
+    embed(p, g_malloc(EMBED_HEAD + sizeof(struct ns_buf) + len), 0, bytes, len);
+}
+
+void ns_pkt_set_bytes_in(ns_sim *sim, ns_pkt *p, const void *bytes, uint32_t len)
+{
+    if (len > POOLED_MAX) {
+        ns_pkt_set_bytes(p, bytes, len);
+        return;
+    }
+    if (p->payload)
+        ns_payload_unref(p->payload);
+    struct ns_pool *pool = payload_pool(sim);
+    char *start = ns_pool_alloc(pool);
+    memcpy(start, &pool, sizeof pool);
+    embed(p, start + POOL_HEAD, BUF_POOLED, bytes, len);
+}
+
 void ns_pkt_copy_payload(const ns_pkt *p, uint32_t off, uint32_t len, uint8_t *out)
 {
     g_return_if_fail((uint64_t)off + len <= p->payload_len);
     if (!p->payload) {
         memset(out, 0, len);
+        return;
+    }
+    /* One span of real bytes holding it all (every ns_pkt_set_bytes
+     * payload): a decoder reads each datagram's header this way. */
+    const struct ns_span *first = &p->payload->spans[0];
+    if (p->payload->nspans == 1 && first->buf && off + len <= first->len) {
+        memcpy(out, first->buf->data + first->off + off, len);
         return;
     }
     uint32_t pos = 0;               /* payload offset of the current span */
@@ -178,13 +245,6 @@ void ns_pkt_copy_payload(const ns_pkt *p, uint32_t off, uint32_t len, uint8_t *o
     }
     if (len > 0)                    /* payload_len beyond the spans: zeros */
         memset(out, 0, len);
-}
-
-uint32_t ns_pkt_frame_len(const ns_pkt *p)
-{
-    uint32_t l3 = p->ethertype == NS_ETHERTYPE_ARP ? 28 : ns_ip_len(p);
-    uint32_t len = NS_ETH_HLEN + l3;
-    return len < 60 ? 60 : len;     /* Ethernet minimum frame, FCS excluded */
 }
 
 uint32_t ns_inet_sum(const uint8_t *b, size_t len, uint32_t sum)

@@ -300,12 +300,11 @@ struct ns_rng *ns_queue_rng(ns_queue *q) { return q->rng; }
 
 /* ---- for disciplines ------------------------------------------------- */
 
-uint32_t ns__queue_pkt_bytes(const ns_pkt *p)
-{
-    return ns_pkt_frame_len(p);
-}
-
-bool ns__queue_is_full(const ns_queue *q, const ns_pkt *p)
+/* The FIFO primitives and the capacity test, inline for drop-tail in
+ * this file (every frame at every hop goes through them; exported
+ * functions are not inlined under -fPIC) and exported, as wrappers, for
+ * the other disciplines. */
+static inline bool is_full(const ns_queue *q, const ns_pkt *p)
 {
     if (q->cfg.limit_pkts && q->len_pkts >= q->cfg.limit_pkts)
         return true;
@@ -314,7 +313,7 @@ bool ns__queue_is_full(const ns_queue *q, const ns_pkt *p)
     return false;
 }
 
-void ns_queue_fifo_push(ns_queue *q, ns_pkt *p)
+static inline void fifo_push(ns_queue *q, ns_pkt *p)
 {
     p->next = NULL;
     p->stamp = q->now;            /* CoDel's sojourn time starts here */
@@ -327,7 +326,7 @@ void ns_queue_fifo_push(ns_queue *q, ns_pkt *p)
     q->len_bytes += ns__queue_pkt_bytes(p);
 }
 
-ns_pkt *ns_queue_fifo_pop(ns_queue *q)
+static inline ns_pkt *fifo_pop(ns_queue *q)
 {
     ns_pkt *p = q->head;
     if (!p)
@@ -340,6 +339,10 @@ ns_pkt *ns_queue_fifo_pop(ns_queue *q)
     q->len_bytes -= ns__queue_pkt_bytes(p);
     return p;
 }
+
+bool ns__queue_is_full(const ns_queue *q, const ns_pkt *p) { return is_full(q, p); }
+void ns_queue_fifo_push(ns_queue *q, ns_pkt *p) { fifo_push(q, p); }
+ns_pkt *ns_queue_fifo_pop(ns_queue *q) { return fifo_pop(q); }
 
 ns_pkt *ns_queue_fifo_peek(const ns_queue *q)
 {
@@ -376,15 +379,15 @@ bool ns_queue_mark_ce(ns_pkt *p)
  * the arriving one otherwise (never a queued one). */
 static void droptail_enqueue(ns_queue *q, void *priv, ns_pkt *p, ns_time_t now)
 {
-    if (ns__queue_is_full(q, p))
+    if (is_full(q, p))
         ns_queue_drop(q, p, NS_DROP_QUEUE_FULL);
     else
-        ns_queue_fifo_push(q, p);
+        fifo_push(q, p);
 }
 
 static ns_pkt *droptail_dequeue(ns_queue *q, void *priv, ns_time_t now)
 {
-    return ns_queue_fifo_pop(q);
+    return fifo_pop(q);
 }
 
 const struct ns_queue_ops ns_queue_droptail = {

@@ -416,7 +416,7 @@ static void note_leaf_table(struct ns_net *net, ns_host *h)
  * lookup.  A change (a DHCP client binding, say) thus costs a search for
  * each host that then sends and whose table it may alter, not one for
  * every host of the sim. */
-static void ensure_routes(ns_host *h)
+static void refresh_routes(ns_host *h)
 {
     struct ns_net *net = h->net;
     if (!net->routes_valid) {
@@ -446,6 +446,23 @@ static void ensure_routes(ns_host *h)
         ns_trace_event(net->sim, "net.routes", h->name, "routes=%u", h->routes->len);
 }
 
+/* refresh_routes, after the test that it has nothing to do (nothing
+ * changed since h's table was made), which every lookup makes: kept
+ * inline, as a call per datagram for it showed in profiles. */
+static inline bool routes_current(const ns_host *h)
+{
+    const struct ns_net *net = h->net;
+    return net->routes_valid && !net->log_pending &&
+           (h->routes_gen == net->topo_gen || h->static_routes);
+}
+
+static inline void ensure_routes(ns_host *h)
+{
+    if (G_LIKELY(routes_current(h)))
+        return;
+    refresh_routes(h);
+}
+
 void ns__route_compute(struct ns_net *net)
 {
     for (guint i = 0; i < net->hosts->len; i++)
@@ -459,22 +476,27 @@ void ns_route_invalidate(ns_sim *sim)
         net->routes_valid = false;
 }
 
-bool ns_route_lookup(ns_host *h, uint32_t dst, ns_iface **out, uint32_t *next_hop)
+static inline struct route_cache *cache_slot(const ns_host *h, uint32_t dst)
 {
-    ensure_routes(h);
-    if (G_UNLIKELY(!h->rcache)) {
-        uint32_t n = h->forwarding ? ROUTE_CACHE_ROUTER : ROUTE_CACHE_HOST;
-        h->rcache = g_new0(struct route_cache, n);
-        h->rcache_mask = n - 1;
-    }
-    struct route_cache *c = &h->rcache[(dst ^ dst >> 7 ^ dst >> 15) & h->rcache_mask];
-    if (c->gen == h->cache_gen && c->dst == dst) {
-        if (!c->out || !c->out->ops->is_up(c->out))
-            return false;
-        *out = c->out;
-        *next_hop = c->next_hop;
-        return true;
-    }
+    return &h->rcache[(dst ^ dst >> 7 ^ dst >> 15) & h->rcache_mask];
+}
+
+/* The answer from a cache entry that holds dst's. */
+static inline bool cached_answer(const struct route_cache *c, ns_iface **out,
+                                 uint32_t *next_hop)
+{
+    if (!c->out || !c->out->ops->is_up(c->out))
+        return false;
+    *out = c->out;
+    *next_hop = c->next_hop;
+    return true;
+}
+
+/* A cache miss on a current table: the longest-prefix scan, whose
+ * answer goes into c. */
+G_GNUC_NO_INLINE static bool lookup_miss(ns_host *h, uint32_t dst, struct route_cache *c,
+                                         ns_iface **out, uint32_t *next_hop)
+{
     const struct route *best = NULL;
     for (guint i = 0; i < h->routes->len; i++) {
         const struct route *r = &g_array_index(h->routes, struct route, i);
@@ -490,6 +512,35 @@ bool ns_route_lookup(ns_host *h, uint32_t dst, ns_iface **out, uint32_t *next_ho
     *out = best->out;
     *next_hop = c->next_hop;
     return true;
+}
+
+/* A table to refresh first, or no cache yet. */
+G_GNUC_NO_INLINE static bool lookup_slow(ns_host *h, uint32_t dst, ns_iface **out,
+                                         uint32_t *next_hop)
+{
+    ensure_routes(h);
+    if (G_UNLIKELY(!h->rcache)) {
+        uint32_t n = h->forwarding ? ROUTE_CACHE_ROUTER : ROUTE_CACHE_HOST;
+        h->rcache = g_new0(struct route_cache, n);
+        h->rcache_mask = n - 1;
+    }
+    struct route_cache *c = cache_slot(h, dst);
+    if (c->gen == h->cache_gen && c->dst == dst)
+        return cached_answer(c, out, next_hop);
+    return lookup_miss(h, dst, c, out, next_hop);
+}
+
+/* A current table with a cache (every lookup but the first of a host
+ * and the first after a change) is served here, without the register
+ * saves the scan and the refresh need: they are out of line. */
+bool ns_route_lookup(ns_host *h, uint32_t dst, ns_iface **out, uint32_t *next_hop)
+{
+    if (G_UNLIKELY(!routes_current(h) || !h->rcache))
+        return lookup_slow(h, dst, out, next_hop);
+    struct route_cache *c = cache_slot(h, dst);
+    if (c->gen == h->cache_gen && c->dst == dst)
+        return cached_answer(c, out, next_hop);
+    return lookup_miss(h, dst, c, out, next_hop);
 }
 
 bool ns_route_add(ns_host *h, uint32_t dst, int prefix, uint32_t gateway,

@@ -28,13 +28,20 @@ ns_time_t ns__tx_start(struct ns__tx *t, ns_time_t now, uint32_t bytes, uint64_t
     return t->tx_end;
 }
 
-void ns__tx_pay_dequeue(struct ns__tx *t, ns_queue *q, ns_time_t now)
+/* Inline here (ns__tx_offer pays for every frame handed to an idle
+ * transmitter), exported below for link.c and lan_port.c. */
+static inline void pay_dequeue(struct ns__tx *t, ns_queue *q, ns_time_t now)
 {
     if (!t->owes_dequeue || now < t->tx_end)
         return;
     t->owes_dequeue = false;
     ns_pkt *none = ns_queue_dequeue(q, t->tx_end);
     g_assert(none == NULL);             /* nothing was queued since */
+}
+
+void ns__tx_pay_dequeue(struct ns__tx *t, ns_queue *q, ns_time_t now)
+{
+    pay_dequeue(t, q, now);
 }
 
 enum ns__tx_offer ns__tx_offer(struct ns__tx *t, ns_queue *q, ns_pkt *p, ns_time_t now)
@@ -53,7 +60,7 @@ enum ns__tx_offer ns__tx_offer(struct ns__tx *t, ns_queue *q, ns_pkt *p, ns_time
         t->owes_dequeue = false;        /* the tx_done will ask */
         return NS_TX_NEEDS_DONE;
     }
-    ns__tx_pay_dequeue(t, q, now);
+    pay_dequeue(t, q, now);
     ns_queue_enqueue(q, p, now);
     return NS_TX_IDLE;
 }

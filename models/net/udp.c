@@ -19,6 +19,9 @@ struct udp_host {
                                    * hash and equality called by pointer */
     uint16_t    next_ephemeral;
     uint64_t    closed_port_drops;
+    uint64_t    closes;           /* sockets closed so far: a receive
+                                   * callback that closed none left its
+                                   * socket alive */
 };
 
 struct ns_udp {
@@ -94,7 +97,9 @@ void ns_udp_close(ns_udp *s)
     if (!s)
         return;
     ns__traffic_socket_closed(s);       /* they would send from freed memory */
-    g_free(ns_u32map_take(&udp_host(s->host)->ports, s->port));
+    struct udp_host *uh = udp_host(s->host);
+    uh->closes++;
+    g_free(ns_u32map_take(&uh->ports, s->port));
 }
 
 void ns_udp_on_receive(ns_udp *s, ns_udp_recv_fn fn, void *ud)
@@ -115,7 +120,7 @@ static ns_pkt *build(ns_udp *s, uint16_t dport, const void *bytes, uint32_t len)
 {
     ns_pkt *p = ns_pkt_new(s->host->sim);
     if (bytes)
-        ns_pkt_set_bytes(p, bytes, len);
+        ns_pkt_set_bytes_in(s->host->sim, p, bytes, len);
     else
         p->payload_len = len;
     uint8_t *u = ns_pkt_l4(p);
@@ -172,10 +177,13 @@ static void udp_input(ns_host *h, ns_iface *in, ns_pkt *p)
         return;
     }
     if (s->fn) {
+        uint64_t closes = uh->closes;
         s->rx_ifc = in;
         s->fn(s, p, ns_ip_src(p), ns_get16(u), s->ud);
-        /* s may be closed by the callback: look it up again */
-        s = ns_u32map_get(&uh->ports, dport);
+        /* s may be closed by the callback: then look the port up again
+         * (it may have been bound anew) */
+        if (uh->closes != closes)
+            s = ns_u32map_get(&uh->ports, dport);
         if (s)
             s->rx_ifc = NULL;
     }
