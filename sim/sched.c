@@ -26,7 +26,7 @@ static inline uint64_t entry_slot(const struct ns_pq_entry *e)
 
 void ns__sched_init(ns_sim *sim)
 {
-    sim->pq_ops = &ns_pq_heap4;
+    sim->pq_ops = &ns_pq_lanes;
     sim->pq = sim->pq_ops->create();
 }
 
