@@ -210,13 +210,14 @@ struct load {
     ns_rng   rng;
     uint64_t seq;
     ns_time_t now;
+    bool     random_only;     /* a phase without fixed delays */
 };
 
 static const ns_time_t fixed_delays[] = { 50584, 50592, 584, 592, 2000000, 0 };
 
 static ns_time_t next_delay(struct load *ld)
 {
-    uint64_t pick = ns_rng_below(&ld->rng, 16);
+    uint64_t pick = ld->random_only ? 15 : ns_rng_below(&ld->rng, 16);
     if (pick < G_N_ELEMENTS(fixed_delays))
         return fixed_delays[pick];
     if (pick < 12)
@@ -228,7 +229,8 @@ static ns_time_t next_delay(struct load *ld)
  * size and peek must agree, which checks the queue against the heap for
  * any mix of delays and cancellations the load produces. */
 static void check_against_heap(const struct ns_pq_ops *ops, uint64_t seed,
-                               size_t steps, size_t filter_every)
+                               size_t steps, size_t filter_every,
+                               size_t phase_steps)
 {
     struct load ld = { .seq = 0, .now = 0 };
     ns_rng_init(&ld.rng, seed, "pq-load");
@@ -251,6 +253,10 @@ static void check_against_heap(const struct ns_pq_ops *ops, uint64_t seed,
             break;
         popped++;
         ld.now = a.at;
+        /* Alternating phases with and without fixed delays switch the
+         * lanes queue's bypass on and off. */
+        if (phase_steps && s % phase_steps == phase_steps - 1)
+            ld.random_only = !ld.random_only;
         /* Usually one successor, sometimes none or two (9/8 on average,
          * which outgrows the purges), so the size drifts as in a run. */
         uint64_t r = ns_rng_below(&ld.rng, 8);
@@ -278,18 +284,24 @@ static void check_against_heap(const struct ns_pq_ops *ops, uint64_t seed,
 
 static void test_lanes_match_heap(void)
 {
-    check_against_heap(&ns_pq_lanes, 11, 200000, 0);
+    check_against_heap(&ns_pq_lanes, 11, 200000, 0, 0);
 }
 
 static void test_lanes_match_heap_with_filters(void)
 {
-    check_against_heap(&ns_pq_lanes, 12, 200000, 997);
+    check_against_heap(&ns_pq_lanes, 12, 200000, 997, 0);
+}
+
+static void test_lanes_match_heap_in_phases(void)
+{
+    check_against_heap(&ns_pq_lanes, 13, 300000, 1999, 30011);
 }
 
 static void test_lanes_match_heap_long(void)
 {
     for (uint64_t seed = 100; seed < 104; seed++)
-        check_against_heap(&ns_pq_lanes, seed, 1000000, seed % 2 ? 0 : 50021);
+        check_against_heap(&ns_pq_lanes, seed, 1000000, seed % 2 ? 0 : 50021,
+                           seed % 2 ? 70001 : 0);
 }
 
 void test_pq_register(void)
@@ -303,6 +315,7 @@ void test_pq_register(void)
     ns_test_add(s, "peek_next names the next minimum", test_peek_next_names_the_next_minimum);
     ns_test_add(s, "lanes match the heap on a mixed load", test_lanes_match_heap);
     ns_test_add(s, "lanes match the heap with filters", test_lanes_match_heap_with_filters);
+    ns_test_add(s, "lanes match the heap through load phases", test_lanes_match_heap_in_phases);
     CU_pSuite l = ns_test_suite("pq (long)", NULL, NULL);
     ns_test_add(l, "lanes match the heap, 4 seeds x 10^6 steps", test_lanes_match_heap_long);
 }
