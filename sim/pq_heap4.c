@@ -20,6 +20,7 @@ void ns__heap4_free(struct heap4 *q)
     q->base = q->h = NULL;
     q->n = q->cap = 0;
     q->hole = false;
+    q->root_child = 0;
 }
 
 static void heap4_destroy(void *qp)

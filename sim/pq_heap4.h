@@ -57,6 +57,10 @@ struct heap4 {
     size_t              n;           /* positions in use, hole included */
     size_t              cap;         /* positions available, pads excluded */
     bool                hole;        /* root popped but not refilled */
+    /* While the hole is open: the root's smallest child if heap4_next_hint
+     * found it (0 = not known), so the sift that fills the hole skips the
+     * first level's comparisons.  Cleared whenever the hole closes. */
+    size_t              root_child;
 };
 
 /* Larger than any real entry: a key is seq << 28 | slot, and the slab never
@@ -90,11 +94,13 @@ static inline size_t min4(const struct ns_pq_entry *h, size_t c)
 }
 
 /* Places x into the hole at index i (0 <= i < n) restoring the invariant,
- * assuming x is no smaller than the parent of i (true for the root). */
+ * assuming x is no smaller than the parent of `start` (true for the root).
+ * The hole has already walked from `start` down to i along smallest
+ * children (i == start when it has not moved). */
 static inline void sift_down_bottom_up(struct ns_pq_entry *h, size_t n,
-                                       size_t i, struct ns_pq_entry x)
+                                       size_t start, size_t i,
+                                       struct ns_pq_entry x)
 {
-    size_t start = i;
     size_t c;
     while ((c = 4 * i + 1) < n) {
         size_t g = 4 * c + 1;            /* first grandchild */
@@ -137,23 +143,40 @@ static inline void sift_up(struct ns_pq_entry *h, size_t i, struct ns_pq_entry x
     h[i] = x;
 }
 
+/* Fills the open hole at the root with x (n > 0 positions, hole
+ * included).  A known smallest child moves up without comparisons, unless
+ * it is the position fill_hole has just emptied. */
+static inline void sift_root_hole(struct heap4 *q, struct ns_pq_entry x)
+{
+    size_t m = q->root_child, from = 0;
+    q->root_child = 0;
+    q->hole = false;
+    if (m != 0 && m < q->n) {
+        q->h[0] = q->h[m];
+        from = m;
+    }
+    sift_down_bottom_up(q->h, q->n, 0, from, x);
+}
+
 static inline void heap4_fill_hole(struct heap4 *q)
 {
     if (!q->hole)
         return;
-    q->hole = false;
     q->n--;
     struct ns_pq_entry last = q->h[q->n];
     q->h[q->n] = SENTINEL;
-    if (q->n > 0)
-        sift_down_bottom_up(q->h, q->n, 0, last);
+    if (q->n > 0) {
+        sift_root_hole(q, last);
+    } else {
+        q->hole = false;
+        q->root_child = 0;
+    }
 }
 
 static inline void heap4_push_entry(struct heap4 *q, struct ns_pq_entry e)
 {
     if (q->hole) {
-        q->hole = false;
-        sift_down_bottom_up(q->h, q->n, 0, e);
+        sift_root_hole(q, e);
         return;
     }
     if (q->n == q->cap)
@@ -189,12 +212,14 @@ static inline const struct ns_pq_entry *heap4_min(struct heap4 *q)
 }
 
 /* After a pop the next minimum is the smallest child of the root unless the
- * coming push undercuts it, which for any spread of times is rare. */
-static inline const struct ns_pq_entry *heap4_next_hint(const struct heap4 *q)
+ * coming push undercuts it, which for any spread of times is rare.  The
+ * child is remembered for the sift that fills the hole. */
+static inline const struct ns_pq_entry *heap4_next_hint(struct heap4 *q)
 {
     if (!q->hole || q->n < 2)
         return NULL;
-    return &q->h[min4(q->h, 1)];
+    q->root_child = min4(q->h, 1);
+    return &q->h[q->root_child];
 }
 
 static inline size_t heap4_count(const struct heap4 *q)
