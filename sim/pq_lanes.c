@@ -34,9 +34,10 @@
 #define NLANES        4              /* delays tracked at once */
 #define CREDIT_MAX    8              /* misses a hot lane survives */
 #define LANE_CAP0     16             /* first ring size (a power of two) */
-/* Lanes that take under a quarter of 256 pushes are left out of the next
- * 4,096, which then go straight to the heap: a queue without fixed delays
- * (the hold benchmark) pays for the tag search on 6 % of its pushes only. */
+/* Lanes that take under a quarter of 256 pushes are emptied into the heap
+ * and left out of the next 4,096 pushes, which go straight to the heap: a
+ * queue without fixed delays (the hold benchmark) pays for the tag search
+ * on 6 % of its pushes, and its pops find no lane to compare with. */
 #define PROBE_PUSHES  256
 #define PROBE_HITS    64
 #define BYPASS_PUSHES 4096
@@ -151,14 +152,30 @@ static unsigned lane_for(struct lanes *q, const struct ns_pq_entry *e, u128 r)
     return NLANES;
 }
 
+/* Moves every lane's entries into the heap. */
+static void empty_lanes(struct lanes *q)
+{
+    for (unsigned i = 0; i < NLANES; i++) {
+        struct lane *l = &q->lane[i];
+        for (; l->len > 0; l->len--) {
+            heap4_push_entry(&q->heap, l->ring[l->head]);
+            l->head = (l->head + 1) & (l->cap - 1);
+        }
+        lane_sync(q, i);
+    }
+    find_min_lane(q);
+}
+
 /* Counts a push against the probe; at its end, decides on a bypass. */
 static inline void probe_step(struct lanes *q, bool hit)
 {
     q->probe_hits += hit;
     if (--q->probe_left > 0)
         return;
-    if (q->probe_hits < PROBE_HITS)
+    if (q->probe_hits < PROBE_HITS) {
         q->bypass_left = BYPASS_PUSHES;
+        empty_lanes(q);
+    }
     q->probe_left = PROBE_PUSHES;
     q->probe_hits = 0;
 }
@@ -215,6 +232,12 @@ static const struct ns_pq_entry *lanes_peek(void *qp)
 static bool lanes_pop(void *qp, ns_time_t limit, struct ns_pq_entry *out)
 {
     struct lanes *q = qp;
+    if (!q->in_use) {                /* the heap alone */
+        if (!heap4_take_min(&q->heap, limit, out))
+            return false;
+        q->now = out->at;
+        return true;
+    }
     const struct ns_pq_entry *h = heap4_min(&q->heap);
     const struct ns_pq_entry *m = min_with_lanes(q, h);
     if (!m || m->at > limit)
@@ -239,6 +262,8 @@ static const struct ns_pq_entry *lanes_peek_next(void *qp)
 {
     struct lanes *q = qp;
     const struct ns_pq_entry *h = heap4_next_hint(&q->heap);
+    if (!q->in_use)
+        return h;
     if (!h)
         h = heap4_min(&q->heap);
     return min_with_lanes(q, h);
