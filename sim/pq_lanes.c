@@ -20,11 +20,19 @@
  *  - Tags are kept like a CLOCK cache: a hit earns its lane credit (capped);
  *    a miss takes one credit from the lane under the clock hand and moves
  *    the hand on; a lane with no credit left is retagged to the missing
- *    delay.  A hot delay thus keeps its lane while delays seen once (random
- *    think times) only wear credit down, and in a queue with no fixed delays
- *    (the hold benchmark) a push costs a few tag comparisons more.
+ *    delay, while that push itself still goes to the heap.  A hot delay thus
+ *    keeps its lane, and a delay seen once (a random think time far ahead)
+ *    never parks an entry in a lane, where it would block nearer delays.
+ *  - A queue with no fixed delays (the hold benchmark) would pay for all
+ *    this on every event, so the lanes are probed: when they take too few
+ *    pushes they are emptied into the heap and bypassed for a while (see
+ *    PROBE_PUSHES), and while no lane holds anything a pop is the heap's.
  *  - The lane holding the smallest head is cached, so a pop compares the
  *    heap's minimum with one entry.
+ *
+ * Measured (callgrind, instructions): locks_contention --sizes 5000
+ * 3.314 G -> 3.040 G; hold with 10^6 events, 10^3 pending 639 M -> 618 M and
+ * 10^5 pending 890 M -> 870 M (part of that from pq_heap4.h's hint reuse).
  */
 #include <string.h>
 #include <glib.h>
