@@ -258,7 +258,10 @@ static bool lanes_pop(void *qp, ns_time_t limit, struct ns_pq_entry *out)
         *out = *m;
         l->head = (l->head + 1) & (l->cap - 1);
         l->len--;
-        lane_sync(q, i);
+        if (l->len == 0)
+            lane_sync(q, i);
+        else                         /* the tail stays */
+            q->head_rank[i] = rank(&l->ring[l->head]);
         find_min_lane(q);
     }
     q->now = out->at;
