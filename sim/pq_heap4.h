@@ -1,6 +1,6 @@
 /* pq_heap4.h — the 4-ary heap event queue (ops in pq_heap4.c): an array
- * min-heap of 16-byte entries, laid out so that the four children of a node share one 64-byte
- * cache line.
+ * min-heap of 16-byte entries, laid out so that the four children of a node
+ * share one 64-byte cache line.
  *
  * Invariant: for every logical index i > 0, h[parent(i)] <= h[i] in
  * (at, key) order, where parent(i) = (i - 1) / 4 and the children of i are
