@@ -40,7 +40,7 @@
 #include "pq_heap4.h"
 
 #define NLANES        4              /* delays tracked at once */
-#define CREDIT_MAX    8              /* misses a hot lane survives */
+#define CREDIT_MAX    64             /* misses a hot lane survives */
 #define LANE_CAP0     16             /* first ring size (a power of two) */
 /* Lanes that take under a quarter of 256 pushes are emptied into the heap
  * and left out of the next 4,096 pushes, which go straight to the heap: a
