@@ -109,6 +109,31 @@ static void test_keys_pushed_backwards(void)
     }
 }
 
+/* The same with the lanes in use: the lanes queue bypasses them while
+ * fewer than about a thousand events are pending, so 5,000 entries at one
+ * far time (one delay, rising keys) come first. */
+static void test_keys_pushed_backwards_in_a_full_queue(void)
+{
+    enum { FAR = 5000, N = 1000 };
+    for (size_t k = 0; k < G_N_ELEMENTS(queues); k++) {
+        const struct ns_pq_ops *ops = queues[k];
+        void *q = ops->create();
+        struct ns_pq_entry *want = g_new(struct ns_pq_entry, FAR + N);
+        for (uint64_t i = 0; i < FAR; i++) {
+            want[i] = entry(1000000, i);
+            ops->push(q, want[i]);
+        }
+        for (uint64_t i = 0; i < N; i++) {
+            want[FAR + i] = entry(500 + (ns_time_t)(i / 100), FAR + N - 1 - i);
+            ops->push(q, want[FAR + i]);
+        }
+        qsort(want, FAR + N, sizeof *want, cmp_entry);
+        CU_ASSERT_TRUE(drains_as(ops, q, want, FAR + N));
+        ops->destroy(q);
+        g_free(want);
+    }
+}
+
 static void test_pop_limit_keeps_entry(void)
 {
     for (size_t k = 0; k < G_N_ELEMENTS(queues); k++) {
@@ -324,6 +349,7 @@ void test_pq_register(void)
     ns_test_add(s, "random times pop sorted", test_random_times_sort);
     ns_test_add(s, "ties pop in insertion order", test_ties_keep_insertion_order);
     ns_test_add(s, "keys pushed backwards still pop in order", test_keys_pushed_backwards);
+    ns_test_add(s, "keys pushed backwards into a full queue", test_keys_pushed_backwards_in_a_full_queue);
     ns_test_add(s, "pop limit keeps the minimum queued", test_pop_limit_keeps_entry);
     ns_test_add(s, "filter drops and keeps order", test_filter_drops_and_keeps_order);
     ns_test_add(s, "peek_next names the next minimum", test_peek_next_names_the_next_minimum);
