@@ -58,5 +58,6 @@ struct ns_pq_ops {
 };
 
 extern const struct ns_pq_ops ns_pq_heap4;       /* cache-aligned 4-ary heap */
+extern const struct ns_pq_ops ns_pq_lanes;       /* fixed-delay FIFOs + heap4 */
 
 #endif

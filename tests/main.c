@@ -16,6 +16,7 @@
 
 static void (*const registrations[])(void) = {
     test_sched_register,
+    test_pq_register,
     test_rng_register,
     test_units_register,
     test_u32map_register,

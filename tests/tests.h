@@ -61,6 +61,7 @@ int  ns_test_exit_code(int status);
 bool ns_test_no_sanitizer_report(const char *who, const char *err);
 
 void test_sched_register(void);
+void test_pq_register(void);
 void test_rng_register(void);
 void test_units_register(void);
 void test_u32map_register(void);
