@@ -93,6 +93,21 @@ static inline size_t min4(const struct ns_pq_entry *h, size_t c)
     return a ^ ((a ^ b) & sel);
 }
 
+/* Places x into the hole at index i, moving it up while its parent is
+ * larger, but not above index `top` (0: the root). */
+static inline void sift_up(struct ns_pq_entry *h, size_t i, size_t top, struct ns_pq_entry x)
+{
+    u128 rx = rank(&x);
+    while (i > top) {
+        size_t p = (i - 1) / 4;
+        if (rank(&h[p]) <= rx)
+            break;
+        h[i] = h[p];
+        i = p;
+    }
+    h[i] = x;
+}
+
 /* Places x into the hole at index i (0 <= i < n) restoring the invariant,
  * assuming x is no smaller than the parent of `start` (true for the root).
  * The hole has already walked from `start` down to i along smallest
@@ -119,28 +134,7 @@ static inline void sift_down_bottom_up(struct ns_pq_entry *h, size_t n,
         h[i] = h[m];
         i = m;
     }
-    u128 rx = rank(&x);
-    while (i > start) {
-        size_t p = (i - 1) / 4;
-        if (rank(&h[p]) <= rx)
-            break;
-        h[i] = h[p];
-        i = p;
-    }
-    h[i] = x;
-}
-
-static inline void sift_up(struct ns_pq_entry *h, size_t i, struct ns_pq_entry x)
-{
-    u128 rx = rank(&x);
-    while (i > 0) {
-        size_t p = (i - 1) / 4;
-        if (rank(&h[p]) <= rx)
-            break;
-        h[i] = h[p];
-        i = p;
-    }
-    h[i] = x;
+    sift_up(h, i, start, x);
 }
 
 /* Fills the open hole at the root with x (n > 0 positions, hole
@@ -182,7 +176,7 @@ static inline void heap4_push_entry(struct heap4 *q, struct ns_pq_entry e)
     if (q->n == q->cap)
         ns__heap4_grow(q);
     q->h[q->n + TAIL_PAD] = SENTINEL;       /* the tail moves one on */
-    sift_up(q->h, q->n++, e);
+    sift_up(q->h, q->n++, 0, e);
 }
 
 /* Removes the minimum into *out if its time is <= limit (see pq.h). */

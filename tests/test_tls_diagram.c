@@ -187,15 +187,6 @@ static void test_tls12_with_segments(void)
     g_free(txt);
 }
 
-static char *read_chart(const char *dir, const char *file)
-{
-    char *p = g_build_filename(dir, file, NULL);
-    char *got = NULL;
-    CU_ASSERT_TRUE(g_file_get_contents(p, &got, NULL, NULL));
-    g_free(p);
-    return got ? got : g_strdup("");
-}
-
 /* Several diagrams: the flights go to every one that has both ends, the
  * summary to every one that has the client.  "only_a" is opened first, so
  * drawing in just the first diagram with the client would lose them all. */
@@ -219,7 +210,7 @@ static void test_several_diagrams(void)
     char *dir = g_strdup(w.dir);
     char *mmd, *txt;
     finish(&w, &mmd, &txt);
-    char *mmd2 = read_chart(dir, "hs2.mmd"), *only = read_chart(dir, "only_a.txt");
+    char *mmd2 = ns_test_read_file(dir, "hs2.mmd"), *only = ns_test_read_file(dir, "only_a.txt");
     const char *flight = "b->>a: ServerHello+ChangeCipherSpec+EncryptedExtensions+";
     CU_ASSERT_PTR_NOT_NULL(strstr(mmd, flight));
     CU_ASSERT_PTR_NOT_NULL(strstr(mmd2, flight));
