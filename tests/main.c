@@ -53,6 +53,7 @@ static void (*const registrations[])(void) = {
     test_tls_ciphers_register,
     test_tls_compat_register,
     test_lock_register,
+    test_lock_proto_register,
     test_lock_faults_register,
     test_lock_tokens_register,
     test_lock_detect_register,

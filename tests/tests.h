@@ -98,6 +98,7 @@ void test_tls_diagram_register(void);
 void test_tls_ciphers_register(void);
 void test_tls_compat_register(void);
 void test_lock_register(void);
+void test_lock_proto_register(void);
 void test_lock_faults_register(void);
 void test_lock_multi_register(void);
 void test_lock_tokens_register(void);
