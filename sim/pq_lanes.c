@@ -210,7 +210,9 @@ static void lanes_push(void *qp, struct ns_pq_entry e)
     u128 r = rank(&e);
     unsigned i = lane_for(q, &e, r);
     probe_step(q, i < NLANES);
-    if (i == NLANES) {
+    /* A probe that ended here in a bypass has emptied the lanes: e goes
+     * to the heap too, so no lane is left to compare with while bypassed. */
+    if (i == NLANES || q->bypass_left) {
         heap4_push_entry(&q->heap, e);
         return;
     }

@@ -84,8 +84,10 @@ struct lock_msg {
  * NS_LOCK_NAME_MAX + 1 bytes, NUL-terminated) as one fixed-size block,
  * which compiles to a few moves: a message's name is copied on every
  * send, and g_strlcpy measured it each time.  What follows the NUL comes
- * along and is never read (encoding stops at the NUL). */
-static inline void ns__lock_name_copy(char *dst, const char *src)
+ * along and is never read (encoding stops at the NUL).  Both must be
+ * such buffers: the array sizes let the compiler reject a shorter one. */
+static inline void ns__lock_name_copy(char dst[static NS_LOCK_NAME_MAX + 1],
+                                      const char src[static NS_LOCK_NAME_MAX + 1])
 {
     memcpy(dst, src, NS_LOCK_NAME_MAX + 1);
 }

@@ -102,13 +102,15 @@ static void schedule_dir(struct lan_dir *d, ns_time_t at, ns_event_fn fn,
 {
     ns_lan *lan = d->port->lan;
     ns_sim *sim = lan->net->sim;
+    /* `at` is never before now (see above); a slip would drop the event,
+     * so it is reported rather than lost silently. */
     if (!lan->gathering) {
-        ns_event_at(sim, at, fn, d, 0, NULL);
+        g_warn_if_fail(ns_event_at(sim, at, fn, d, 0, NULL).slot != 0);
         return;
     }
     if (!lan->gather || lan->gather->at != at || lan->gather->fn != batch_fn) {
         lan->gather = batch_take(lan, at, batch_fn);
-        ns_event_at(sim, at, batch_fn, lan->gather, 0, NULL);
+        g_warn_if_fail(ns_event_at(sim, at, batch_fn, lan->gather, 0, NULL).slot != 0);
     }
     batch_add(lan->gather, d);
 }
