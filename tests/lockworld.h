@@ -91,4 +91,18 @@ static const char *const r12[] = { "R1", "R2", NULL };
 static const char *const r21[] = { "R2", "R1", NULL };
 static const char *const r1[] = { "R1", NULL };
 
+/* The staged race of locks_race.lua: clients a, b and c lock R1 with
+ * `strategy` from time 0, each asking the servers from a different one
+ * (first_server = i), so that each wins one server first. */
+static inline void add_staged_race(struct world *w, const char *strategy)
+{
+    const char *names[] = { "a", "b", "c" };
+    for (unsigned i = 0; i < 3; i++) {
+        struct ns_lock_client_opts o;
+        ns_lock_client_opts_defaults(&o);
+        o.first_server = i;
+        add_client(w, i, names[i], strategy, r1, 0, &o);
+    }
+}
+
 #endif

@@ -229,18 +229,12 @@ static void test_three_way_deadlock(void)
 {
     struct world w;
     world_init(&w, 1, 3, NULL);
-    const char *names[] = { "a", "b", "c" };
-    for (unsigned i = 0; i < 3; i++) {
-        struct ns_lock_client_opts o;
-        ns_lock_client_opts_defaults(&o);
-        o.first_server = i;
-        add_client(&w, i, names[i], "wait", r1, 0, &o);
-    }
+    add_staged_race(&w, "wait");
     ns_sim_run(w.sim, 10 * NS_SEC, 0);
     CU_ASSERT_EQUAL(ns_lock_n_blocked(w.cl), 3);
     CU_ASSERT_EQUAL(ns_lock_n_deadlocks(w.cl), 1);
     for (unsigned i = 0; i < 3; i++) {
-        CU_ASSERT_STRING_EQUAL(ns_lock_server_holder(w.cl, i, "R1"), names[i]);
+        CU_ASSERT_STRING_EQUAL(ns_lock_server_holder(w.cl, i, "R1"), ns_host_name(w.h[i]));
         CU_ASSERT_EQUAL(ns_lock_client_stats(w.c[i])->acquisitions, 0);
     }
     /* everyone waits for both others: the cycle line runs through all
@@ -494,13 +488,7 @@ static void test_detect_three_way(void)
 {
     struct world w;
     world_init(&w, 1, 3, NULL);
-    const char *names[] = { "a", "b", "c" };
-    for (unsigned i = 0; i < 3; i++) {
-        struct ns_lock_client_opts o;
-        ns_lock_client_opts_defaults(&o);
-        o.first_server = i;
-        add_client(&w, i, names[i], "detect", r1, 0, &o);
-    }
+    add_staged_race(&w, "detect");
     ns_sim_run(w.sim, 40 * NS_MSEC, 0);              /* before the first look */
     CU_ASSERT_EQUAL(ns_lock_n_blocked(w.cl), 3);
     char *then = ns_lock_waiting_report(w.cl);

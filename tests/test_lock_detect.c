@@ -496,13 +496,7 @@ static void test_dedicated_detector(void)
     struct world w;
     char *dir = trace_dir("lock-detect-host");
     world_init(&w, 1, 3, NULL);
-    const char *names[] = { "a", "b", "c" };
-    for (unsigned i = 0; i < 3; i++) {
-        struct ns_lock_client_opts o;
-        ns_lock_client_opts_defaults(&o);
-        o.first_server = i;
-        add_client(&w, i, names[i], "wait", r1, 0, &o);
-    }
+    add_staged_race(&w, "wait");
     ns_host *dh = lan_host(&w, "det");
     struct ns_lock_detector_opts o;
     ns_lock_detector_opts_defaults(&o);
@@ -660,13 +654,7 @@ static void test_detector_rounds_never_overlap(void)
     struct world w;
     char *dir = trace_dir("lock-detect-overlap");
     world_init(&w, 1, 3, NULL);
-    const char *names[] = { "a", "b", "c" };
-    for (unsigned i = 0; i < 3; i++) {
-        struct ns_lock_client_opts o;
-        ns_lock_client_opts_defaults(&o);
-        o.first_server = i;
-        add_client(&w, i, names[i], "wait", r1, 0, &o);
-    }
+    add_staged_race(&w, "wait");
     struct ns_lock_detector_opts o;
     ns_lock_detector_opts_defaults(&o);
     o.period = NS_MSEC;
@@ -743,13 +731,7 @@ static void test_victims_counted_once_under_loss(void)
         ns_lock_cluster_opts_defaults(&co);
         w.cl = ns_lock_cluster_new(w.sim, srv, 3, st, &co, NULL);
         CU_ASSERT_PTR_NOT_NULL_FATAL(w.cl);
-        const char *names[] = { "a", "b", "c" };
-        for (unsigned i = 0; i < 3; i++) {
-            struct ns_lock_client_opts o;
-            ns_lock_client_opts_defaults(&o);
-            o.first_server = i;
-            add_client(&w, i, names[i], "wait", r1, 0, &o);
-        }
+        add_staged_race(&w, "wait");
         struct ns_lock_detector_opts o;
         ns_lock_detector_opts_defaults(&o);
         o.period = 30 * NS_MSEC;
